@@ -1,0 +1,474 @@
+// Package headend is the head-end's HTTP service: the catalog, box registration, box sync (state
+// in, the box's part of the plan out), purchases that return licenses, the BitTorrent tracker
+// and the repository's web seed. It wires the store, the key vault, the repository and the
+// scheduler together; each keeps its own concern.
+package headend
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/repository"
+	"swarmbox/cloud/scheduler"
+	"swarmbox/cloud/store"
+	"swarmbox/cloud/tracker"
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// Config wires a Server.
+type Config struct {
+	Store *store.Store
+	Vault *keyvault.Vault
+	Repo  *repository.Repository
+	// PublicURL is how boxes reach this head-end (scheme://host:port); announce and web seed URLs
+	// are built on it.
+	PublicURL string
+	// SyncInterval is how often an idle box syncs; a box with transfers under way syncs sooner.
+	SyncInterval time.Duration
+	RentalWindow time.Duration // how long a rental plays
+	OwnedRenewal time.Duration // how often an owned title's license must be renewed
+	Now          func() time.Time
+	Log          *slog.Logger
+}
+
+// Server serves the head-end's HTTP API.
+type Server struct {
+	cfg Config
+
+	mu    sync.Mutex // guards plan and addrs, and serializes planning
+	plan  scheduler.Plan
+	addrs map[media.BoxID]string
+}
+
+// New makes a Server; zero durations get defaults.
+func New(cfg Config) *Server {
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 30 * time.Second
+	}
+	if cfg.RentalWindow <= 0 {
+		cfg.RentalWindow = 48 * time.Hour
+	}
+	if cfg.OwnedRenewal <= 0 {
+		cfg.OwnedRenewal = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Server{cfg: cfg, addrs: map[media.BoxID]string{}}
+}
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, map[string]bool{"ok": true}) })
+	mux.HandleFunc("GET "+protocol.PathKey, s.headendKey)
+	mux.HandleFunc("GET "+protocol.PathCatalog, s.catalog)
+	mux.HandleFunc("GET "+protocol.PathItems+"{id}", s.item)
+	mux.HandleFunc("GET "+protocol.PathItems+"{id}/torrent", s.torrent)
+	mux.HandleFunc("POST "+protocol.PathRegister, s.register)
+	mux.HandleFunc("POST "+protocol.PathSync, s.sync)
+	mux.HandleFunc("POST "+protocol.PathBuy, s.buy)
+	mux.Handle("GET "+protocol.PathAnnounce, &tracker.Tracker{
+		Authorize: s.authorizeAnnounce, Peers: s, Interval: s.cfg.SyncInterval, Log: s.cfg.Log,
+	})
+	mux.HandleFunc("GET "+protocol.PathSeed+"{box}/{token}/{file}", s.seed)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return recoverer(s.cfg.Log, mux)
+}
+
+// recoverer turns a handler panic into a 500 so one bad request never takes the head-end down.
+func recoverer(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				log.Error("handler panic", "path", r.URL.Path, "panic", v)
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(protocol.Error{Error: msg, Code: code})
+}
+
+// readBody reads a request body up to protocol.MaxBody, answering 413 past that.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", protocol.MaxBody))
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+// decode parses a JSON body strictly.
+func decode(w http.ResponseWriter, body []byte, v any) bool {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: trailing data")
+		return false
+	}
+	return true
+}
+
+// boxRequest reads and authenticates a signed box request.
+func (s *Server) boxRequest(w http.ResponseWriter, r *http.Request) (store.Box, []byte, bool) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return store.Box{}, nil, false
+	}
+	var b store.Box
+	_, err := protocol.Verify(r, body, func(id media.BoxID) (ed25519.PublicKey, error) {
+		var err error
+		b, err = s.cfg.Store.Box(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, protocol.ErrUnknownBox
+		}
+		return b.SignKey, err
+	}, s.cfg.Now())
+	switch {
+	case errors.Is(err, protocol.ErrUnsigned), errors.Is(err, protocol.ErrBadSignature), errors.Is(err, protocol.ErrStale), errors.Is(err, protocol.ErrUnknownBox):
+		writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		return b, nil, false
+	case err != nil:
+		s.internal(w, r, err)
+		return b, nil, false
+	}
+	return b, body, true
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Log.Error("request failed", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "internal error; the operator has been told")
+}
+
+func (s *Server) headendKey(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string][]byte{"key": s.cfg.Vault.PublicKey()})
+}
+
+func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cfg.Store.Catalog(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, c)
+}
+
+// itemFromPath parses the {id} path value and loads the item, answering 400/404 itself.
+func (s *Server) itemFromPath(w http.ResponseWriter, r *http.Request) (store.Item, bool) {
+	id, err := media.ParseItemID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_id", err.Error())
+		return store.Item{}, false
+	}
+	return s.loadItem(w, r, id)
+}
+
+func (s *Server) loadItem(w http.ResponseWriter, r *http.Request, id media.ItemID) (store.Item, bool) {
+	it, err := s.cfg.Store.Item(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "unknown_item", "no item "+id.String()+" in the catalog")
+		return it, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return it, false
+	}
+	return it, true
+}
+
+func (s *Server) item(w http.ResponseWriter, r *http.Request) {
+	if it, ok := s.itemFromPath(w, r); ok {
+		writeJSON(w, it.CatalogItem)
+	}
+}
+
+func (s *Server) torrent(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := s.boxRequest(w, r); !ok {
+		return
+	}
+	if it, ok := s.itemFromPath(w, r); ok {
+		w.Header().Set("Content-Type", "application/x-bittorrent")
+		w.Write(it.Torrent)
+	}
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var req protocol.RegisterRequest
+	if !decode(w, body, &req) {
+		return
+	}
+	if len(req.SignKey) != ed25519.PublicKeySize {
+		writeError(w, http.StatusBadRequest, "bad_key", "sign_key must be an Ed25519 public key")
+		return
+	}
+	if _, err := ecdh.X25519().NewPublicKey(req.KEMKey); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_key", "kem_key must be an X25519 public key")
+		return
+	}
+	// Proof of possession: the request is signed with the key it registers.
+	id := media.BoxIDFromKey(req.SignKey)
+	if _, err := protocol.Verify(r, body, func(claimed media.BoxID) (ed25519.PublicKey, error) {
+		if claimed != id {
+			return nil, fmt.Errorf("%w: box id does not match sign_key", protocol.ErrBadSignature)
+		}
+		return req.SignKey, nil
+	}, s.cfg.Now()); err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		return
+	}
+	b, err := s.cfg.Store.RegisterBox(r.Context(), store.Box{ID: id, Account: req.Account, SignKey: req.SignKey, KEMKey: req.KEMKey, Registered: s.cfg.Now()})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "unknown_account", fmt.Sprintf("account %q does not exist: ask the operator to create it", req.Account))
+		return
+	case errors.Is(err, store.ErrKeyMismatch):
+		writeError(w, http.StatusConflict, "key_mismatch", err.Error())
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Log.Info("box registered", "box", id, "account", b.Account, "region", b.Region)
+	writeJSON(w, protocol.RegisterResponse{Box: id, Region: b.Region, HeadendKey: s.cfg.Vault.PublicKey()})
+}
+
+func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
+	b, body, ok := s.boxRequest(w, r)
+	if !ok {
+		return
+	}
+	var req protocol.SyncRequest
+	if !decode(w, body, &req) {
+		return
+	}
+	addr, err := peerAddr(req.PeerAddr, r.RemoteAddr)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_peer_addr", err.Error())
+		return
+	}
+	now := s.cfg.Now()
+	if err := s.cfg.Store.SaveSync(r.Context(), b.ID, addr, req, now); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if err := s.replan(r.Context(), now); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	resp, err := s.syncResponse(r.Context(), b.ID)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, resp)
+}
+
+// peerAddr is where other boxes reach this one: the address it reports, with the address the
+// request came from standing in for an unspecified host.
+func peerAddr(reported, remote string) (string, error) {
+	if reported == "" {
+		return "", nil // not seeding (yet)
+	}
+	host, port, err := net.SplitHostPort(reported)
+	if err != nil {
+		return "", fmt.Errorf("peer_addr %q: %w", reported, err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		rh, _, err := net.SplitHostPort(remote)
+		if err != nil {
+			return "", err
+		}
+		host = rh
+	} else if err != nil {
+		return "", fmt.Errorf("peer_addr %q: host must be an IP address", reported)
+	}
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
+	if err != nil || ap.Port() == 0 {
+		return "", fmt.Errorf("peer_addr %q: bad port", reported)
+	}
+	return ap.String(), nil
+}
+
+// replan runs the scheduler over the current state of all boxes.
+func (s *Server) replan(ctx context.Context, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cat, err := s.cfg.Store.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	states, err := s.cfg.Store.BoxStates(ctx)
+	if err != nil {
+		return err
+	}
+	snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: s.plan.Serving()}
+	for _, it := range cat.Items {
+		snap.Items[it.ID] = scheduler.Item{Size: it.SealedSize, Pieces: it.Pieces}
+	}
+	addrs := make(map[media.BoxID]string, len(states))
+	for _, st := range states {
+		b := scheduler.Box{ID: st.ID, Wishlist: st.Wishlist, Holdings: map[media.ItemID]scheduler.Holding{}}
+		for _, h := range st.Holdings {
+			b.Holdings[h.Item] = scheduler.Holding{Pieces: h.Pieces, Complete: h.Complete}
+		}
+		snap.Boxes = append(snap.Boxes, b)
+		addrs[st.ID] = st.PeerAddr
+	}
+	plan, err := scheduler.Compute(snap)
+	if err != nil {
+		return err
+	}
+	s.plan, s.addrs = plan, addrs
+	return nil
+}
+
+func (s *Server) syncResponse(ctx context.Context, box media.BoxID) (protocol.SyncResponse, error) {
+	s.mu.Lock()
+	fetches, addrs := s.plan.Fetches[box], s.addrs
+	s.mu.Unlock()
+	cat, err := s.cfg.Store.Catalog(ctx)
+	if err != nil {
+		return protocol.SyncResponse{}, err
+	}
+	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: cat.Version}
+	for _, f := range fetches {
+		it, err := s.cfg.Store.Item(ctx, f.Item)
+		if err != nil {
+			return resp, err
+		}
+		pf := protocol.Fetch{Item: f.Item, InfoHash: it.InfoHash, Announce: s.announceURL(box), Peers: []protocol.Peer{}}
+		for _, src := range f.Sources {
+			if a := addrs[src]; a != "" {
+				pf.Peers = append(pf.Peers, protocol.Peer{Box: src, Addr: a})
+			}
+		}
+		if f.Server {
+			pf.WebSeed = s.seedURL(box, f.Item)
+		}
+		resp.Fetches = append(resp.Fetches, pf)
+	}
+	if len(resp.Fetches) > 0 {
+		// Report progress often while transferring, so followers learn of new pieces.
+		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
+	}
+	resp.SyncAfterSeconds = max(resp.SyncAfterSeconds, 1)
+	return resp, nil
+}
+
+func (s *Server) announceURL(box media.BoxID) string {
+	q := url.Values{"box": {box.String()}, "token": {s.cfg.Vault.Token("announce", box.String())}}
+	return s.cfg.PublicURL + protocol.PathAnnounce + "?" + q.Encode()
+}
+
+func (s *Server) authorizeAnnounce(q url.Values) (media.BoxID, error) {
+	box, err := media.ParseBoxID(q.Get("box"))
+	if err != nil || !s.cfg.Vault.CheckToken(q.Get("token"), "announce", box.String()) {
+		return media.BoxID{}, errors.New("announce URL is not valid for any box: sync again for a fresh one")
+	}
+	return box, nil
+}
+
+// PeersFor implements tracker.Peers from the current plan.
+func (s *Server) PeersFor(ctx context.Context, box media.BoxID, infoHash string) ([]netip.AddrPort, error) {
+	it, err := s.cfg.Store.ItemByInfoHash(ctx, infoHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, tracker.ErrUnknownTorrent
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, _ := s.plan.For(box, it.ID)
+	var out []netip.AddrPort
+	for _, src := range f.Sources {
+		if ap, err := netip.ParseAddrPort(s.addrs[src]); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) seedURL(box media.BoxID, item media.ItemID) string {
+	return fmt.Sprintf("%s%s%s/%s/%s%s", s.cfg.PublicURL, protocol.PathSeed, box, s.cfg.Vault.Token("seed", box.String(), item.String()), item, repository.Ext)
+}
+
+// seed is the web seed: it serves a container only to a box whose current plan lets the server
+// send it that item, and counts the bytes.
+func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
+	box, err := media.ParseBoxID(r.PathValue("box"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_id", err.Error())
+		return
+	}
+	item, err := media.ParseItemID(strings.TrimSuffix(r.PathValue("file"), repository.Ext))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_id", err.Error())
+		return
+	}
+	if !s.cfg.Vault.CheckToken(r.PathValue("token"), "seed", box.String(), item.String()) {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "web seed URL is not valid")
+		return
+	}
+	if _, ok := s.loadItem(w, r, item); !ok {
+		return
+	}
+	s.mu.Lock()
+	f, _ := s.plan.For(box, item)
+	s.mu.Unlock()
+	if !f.Server {
+		writeError(w, http.StatusForbidden, "not_planned", "the plan does not let the server send this item to this box; fetch it from the named peers")
+		return
+	}
+	s.cfg.Repo.ServeContainer(w, r, item, func(n int64) {
+		if err := s.cfg.Store.AddServed(context.WithoutCancel(r.Context()), box, item, n); err != nil {
+			s.cfg.Log.Error("count web seed bytes", "err", err)
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package headend
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/repository"
+	"swarmbox/cloud/store"
+	"swarmbox/media"
+	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/protocol"
+)
+
+type fixture struct {
+	srv    *httptest.Server
+	st     *store.Store
+	item   store.Item
+	client *cloudclient.Client // a registered box
+	kem    *ecdh.PrivateKey
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	t.Setenv(keyvault.EnvMasterKey, "")
+	v, err := keyvault.Open(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := repository.Open(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "film")
+	os.WriteFile(src, bytes.Repeat([]byte("swarmbox "), 100_000), 0o600)
+	it, key, err := repo.Ingest(ctx, src, repository.IngestOptions{Title: "Film", Kind: protocol.KindVideo, PriceCents: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddItem(ctx, it, v.Wrap(it.ID, key)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateAccount(ctx, "acct", "eu", 1000, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{st: st, item: it}
+	f.srv = httptest.NewServer(New(Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}).Handler())
+	t.Cleanup(f.srv.Close)
+	_, sk, _ := ed25519.GenerateKey(rand.Reader)
+	f.kem, _ = ecdh.X25519().GenerateKey(rand.Reader)
+	f.client = cloudclient.New(f.srv.URL, sk)
+	if _, err := f.client.Register(ctx, "acct", f.kem.PublicKey().Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestBadRequestsGet4xxJSON: malformed JSON, unknown ids, unauthenticated or forged requests and
+// oversized bodies each get a 4xx with a JSON error body, and the server keeps serving.
+func TestBadRequestsGet4xxJSON(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	signed := func(method, path string, body []byte) *http.Request {
+		req, _ := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
+		protocol.Sign(req, body, f.client.Box, f.client.Key, time.Now())
+		return req
+	}
+	plain := func(method, path string, body []byte) *http.Request {
+		req, _ := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
+		return req
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	forged := func(method, path string, body []byte) *http.Request {
+		req := signed(method, path, body)
+		protocol.Sign(req, body, f.client.Box, otherKey, time.Now()) // right box id, wrong key
+		return req
+	}
+	stale := func(method, path string, body []byte) *http.Request {
+		req, _ := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
+		protocol.Sign(req, body, f.client.Box, f.client.Key, time.Now().Add(-time.Hour))
+		return req
+	}
+	huge := bytes.Repeat([]byte("x"), protocol.MaxBody+1)
+	unknownItem := media.ItemID{1, 2, 3}.String()
+	tests := []struct {
+		name   string
+		req    *http.Request
+		status int
+	}{
+		{"sync malformed JSON", signed("POST", protocol.PathSync, []byte(`{"wishlist": [`)), 400},
+		{"sync unknown field", signed("POST", protocol.PathSync, []byte(`{"wishes": []}`)), 400},
+		{"sync bad item id", signed("POST", protocol.PathSync, []byte(`{"wishlist": ["nothex"]}`)), 400},
+		{"sync unsigned", plain("POST", protocol.PathSync, []byte(`{}`)), 401},
+		{"sync forged signature", forged("POST", protocol.PathSync, []byte(`{}`)), 401},
+		{"sync stale signature", stale("POST", protocol.PathSync, []byte(`{}`)), 401},
+		{"sync oversized body", signed("POST", protocol.PathSync, huge), 413},
+		{"sync bad peer address", signed("POST", protocol.PathSync, []byte(`{"peer_addr": "nowhere"}`)), 400},
+		{"buy unknown item", signed("POST", protocol.PathBuy, []byte(`{"item":"`+unknownItem+`","kind":"owned","request_id":"r1"}`)), 404},
+		{"buy bad kind", signed("POST", protocol.PathBuy, []byte(`{"item":"`+f.item.ID.String()+`","kind":"free","request_id":"r1"}`)), 400},
+		{"buy unsigned", plain("POST", protocol.PathBuy, []byte(`{}`)), 401},
+		{"item unknown", plain("GET", protocol.PathItems+unknownItem, nil), 404},
+		{"item bad id", plain("GET", protocol.PathItems+"zz", nil), 400},
+		{"torrent unsigned", plain("GET", protocol.PathItems+f.item.ID.String()+"/torrent", nil), 401},
+		{"torrent unknown", signed("GET", protocol.PathItems+unknownItem+"/torrent", nil), 404},
+		{"register malformed", plain("POST", protocol.PathRegister, []byte(`{"account":`)), 400},
+		{"register bad key", plain("POST", protocol.PathRegister, []byte(`{"account":"acct","sign_key":"AAAA","kem_key":"AAAA"}`)), 400},
+		{"register unsigned", plain("POST", protocol.PathRegister, mustJSON(protocol.RegisterRequest{Account: "acct", SignKey: make([]byte, 32), KEMKey: f.kem.PublicKey().Bytes()})), 401},
+		{"announce without token", plain("GET", protocol.PathAnnounce+"?info_hash=aaaaaaaaaaaaaaaaaaaa", nil), 401},
+		{"announce forged token", plain("GET", protocol.PathAnnounce+"?box="+f.client.Box.String()+"&token=abc&info_hash=aaaaaaaaaaaaaaaaaaaa", nil), 401},
+		{"web seed forged token", plain("GET", protocol.PathSeed+f.client.Box.String()+"/abc/"+f.item.ID.String()+".sbx", nil), 401},
+		{"no such endpoint", plain("GET", "/v2/everything", nil), 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.DefaultClient.Do(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.status, body)
+			}
+			var e protocol.Error
+			if err := json.Unmarshal(body, &e); err != nil || e.Error == "" || e.Code == "" {
+				t.Fatalf("body %q is not a JSON error with a message and a code", body)
+			}
+		})
+	}
+	// Still serving, and the registered box still works.
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}}); err != nil {
+		t.Fatalf("sync after the bad requests: %v", err)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// TestWebSeedOnlyWherePlanned: the web seed serves a container to the box the plan gives the
+// server to, and refuses a box whose plan names peers instead.
+func TestWebSeedOnlyWherePlanned(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	resp, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Fetches) != 1 || resp.Fetches[0].WebSeed == "" {
+		t.Fatalf("first box wishing an item nobody holds: fetches %+v, want one with the web seed", resp.Fetches)
+	}
+	seed := strings.Replace(resp.Fetches[0].WebSeed, "http://example.invalid", f.srv.URL, 1)
+	get := func(url string) (int, []byte) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Range", "bytes=10-19")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, b
+	}
+	if code, b := get(seed); code != http.StatusPartialContent || len(b) != 10 {
+		t.Fatalf("planned web seed range request: %d, %d bytes", code, len(b))
+	}
+	// Once the box holds the item, the plan no longer allows the server.
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID},
+		Holdings: []protocol.Holding{{Item: f.item.ID, Pieces: f.item.Pieces, Complete: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(seed); code != http.StatusForbidden {
+		t.Fatalf("web seed after the plan moved on: status %d, want 403", code)
+	}
+}
+
+// TestBuyIsIdempotentAndChecksBalance: a retried buy charges once; a buy beyond the balance is
+// refused with 402 and charges nothing.
+func TestBuyIsIdempotentAndChecksBalance(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	req := protocol.BuyRequest{Item: f.item.ID, Kind: media.Owned, RequestID: "retry-me"}
+	first, err := f.client.Buy(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.client.Buy(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ChargedCents != 300 || again.ChargedCents != 0 || !bytes.Equal(first.License, again.License) {
+		t.Fatalf("retry: charged %d then %d; same license %v", first.ChargedCents, again.ChargedCents, bytes.Equal(first.License, again.License))
+	}
+	acct, _ := f.st.Account(ctx, "acct")
+	if acct.BalanceCents != 700 {
+		t.Fatalf("balance %d after one purchase of 300 from 1000", acct.BalanceCents)
+	}
+	for i := range 3 {
+		_, err = f.client.Buy(ctx, protocol.BuyRequest{Item: f.item.ID, Kind: media.Owned, RequestID: "more-" + string(rune('a'+i))})
+	}
+	var api *cloudclient.APIError
+	if !asAPI(err, &api) || api.Status != http.StatusPaymentRequired {
+		t.Fatalf("third extra buy with 100 left: err %v, want 402", err)
+	}
+	acct, _ = f.st.Account(ctx, "acct")
+	if acct.BalanceCents != 100 {
+		t.Fatalf("balance %d, want 100 (refused buy must not charge)", acct.BalanceCents)
+	}
+}
+
+func asAPI(err error, target **cloudclient.APIError) bool {
+	e, ok := err.(*cloudclient.APIError)
+	if ok {
+		*target = e
+	}
+	return ok
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// ErrKeyMismatch is returned when a box id is registered again with other keys.
+var ErrKeyMismatch = errors.New("box is registered with other keys")
+
+// Box is a registered set-top box.
+type Box struct {
+	ID         media.BoxID
+	Account    string
+	Region     string // the account's region
+	SignKey    []byte
+	KEMKey     []byte
+	PeerAddr   string
+	FreeBytes  int64
+	Registered time.Time
+	LastSync   time.Time
+}
+
+// RegisterBox records a box under an existing account. Registering the same box with the same
+// keys again is a no-op, so a box can retry after a lost answer.
+func (s *Store) RegisterBox(ctx context.Context, b Box) (Box, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM accounts WHERE id = ?`, b.Account).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("account %q: %w", b.Account, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var sk, kk []byte
+		err = tx.QueryRowContext(ctx, `SELECT sign_key, kem_key FROM boxes WHERE id = ?`, b.ID.String()).Scan(&sk, &kk)
+		switch {
+		case err == nil:
+			if !bytes.Equal(sk, b.SignKey) || !bytes.Equal(kk, b.KEMKey) {
+				return ErrKeyMismatch
+			}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO boxes (id, account, sign_key, kem_key, registered) VALUES (?, ?, ?, ?, ?)`,
+			b.ID.String(), b.Account, b.SignKey, b.KEMKey, b.Registered.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return Box{}, err
+	}
+	return s.Box(ctx, b.ID)
+}
+
+// Box returns a registered box.
+func (s *Store) Box(ctx context.Context, id media.BoxID) (Box, error) {
+	b := Box{ID: id}
+	var reg, last int64
+	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
+		FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`, id.String()).
+		Scan(&b.Account, &b.Region, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("box %s: %w", id, ErrNotFound)
+	}
+	b.Registered, b.LastSync = time.UnixMilli(reg).UTC(), time.UnixMilli(last).UTC()
+	return b, err
+}
+
+// SaveSync replaces the box's wishlist and holdings with what it just reported and records its
+// transfer reports. Items the catalog does not know are dropped, and piece counts are clamped
+// to the item's, so one box's bad report cannot make the whole snapshot invalid.
+func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, req protocol.SyncRequest, now time.Time) error {
+	id := box.String()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET peer_addr = ?, free_bytes = ?, last_sync = ? WHERE id = ?`,
+			peerAddr, req.FreeBytes, now.UnixMilli(), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM wishes WHERE box = ?`, id); err != nil {
+			return err
+		}
+		for rank, it := range req.Wishlist {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO wishes (box, item, rank) SELECT ?, id, ? FROM items WHERE id = ?`,
+				id, rank, it.String()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM holdings WHERE box = ?`, id); err != nil {
+			return err
+		}
+		for _, h := range req.Holdings {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO holdings (box, item, pieces, complete)
+				SELECT ?, id, MIN(MAX(?, 0), pieces), ? FROM items WHERE id = ?`,
+				id, h.Pieces, h.Complete, h.Item.String()); err != nil {
+				return err
+			}
+		}
+		for _, t := range req.Transfers {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
+				VALUES (?, ?, ?, ?, ?, ?)`, id, t.Item.String(), t.BytesFromServer, t.BytesFromPeers, t.Complete, now.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BoxState is a box as the scheduler sees it.
+type BoxState struct {
+	ID       media.BoxID
+	PeerAddr string
+	Wishlist []media.ItemID
+	Holdings []protocol.Holding
+}
+
+// BoxStates returns every box with its wishlist (in priority order) and holdings.
+func (s *Store) BoxStates(ctx context.Context) ([]BoxState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, peer_addr FROM boxes ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var out []BoxState
+	idx := map[string]int{}
+	for rows.Next() {
+		var id, addr string
+		if err := rows.Scan(&id, &addr); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		bid, err := media.ParseBoxID(id)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		idx[id] = len(out)
+		out = append(out, BoxState{ID: bid, PeerAddr: addr})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.eachRow(ctx, `SELECT box, item FROM wishes ORDER BY box, rank`, func(box string, item media.ItemID, _ ...int64) {
+		if i, ok := idx[box]; ok {
+			out[i].Wishlist = append(out[i].Wishlist, item)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.eachRow(ctx, `SELECT box, item, pieces, complete FROM holdings ORDER BY box, item`, func(box string, item media.ItemID, v ...int64) {
+		if i, ok := idx[box]; ok {
+			out[i].Holdings = append(out[i].Holdings, protocol.Holding{Item: item, Pieces: int(v[0]), Complete: v[1] != 0})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachRow runs a query whose first two columns are a box id and an item id, followed by integers.
+func (s *Store) eachRow(ctx context.Context, query string, f func(box string, item media.ItemID, v ...int64)) error {
+	rows, err := s.db.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		var box, item string
+		v := make([]int64, len(cols)-2)
+		dst := []any{&box, &item}
+		for i := range v {
+			dst = append(dst, &v[i])
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return err
+		}
+		id, err := media.ParseItemID(item)
+		if err != nil {
+			return err
+		}
+		f(box, id, v...)
+	}
+	return rows.Err()
+}
+
+// AddServed counts bytes the web seed sent to a box for an item.
+func (s *Store) AddServed(ctx context.Context, box media.BoxID, item media.ItemID, n int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO served (box, item, bytes) VALUES (?, ?, ?)
+		ON CONFLICT (box, item) DO UPDATE SET bytes = bytes + excluded.bytes`, box.String(), item.String(), n)
+	return err
+}
+
+// Transfer is one box's transfer of one item, as the box reported it, with what the web seed
+// counted on the head-end's side.
+type Transfer struct {
+	Box             media.BoxID  `json:"box"`
+	Item            media.ItemID `json:"item"`
+	Title           string       `json:"title"`
+	BytesFromServer int64        `json:"bytes_from_server"`
+	BytesFromPeers  int64        `json:"bytes_from_peers"`
+	ServerCounted   int64        `json:"server_counted_bytes"`
+	Complete        bool         `json:"complete"`
+}
+
+// Transfers lists every reported transfer, oldest report first.
+func (s *Store) Transfers(ctx context.Context) ([]Transfer, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.box, t.item, COALESCE(i.title, ''), t.bytes_from_server, t.bytes_from_peers,
+		COALESCE(sv.bytes, 0), t.complete
+		FROM transfers t LEFT JOIN items i ON i.id = t.item LEFT JOIN served sv ON sv.box = t.box AND sv.item = t.item
+		ORDER BY t.updated, t.box`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Transfer{}
+	for rows.Next() {
+		var t Transfer
+		var box, item string
+		if err := rows.Scan(&box, &item, &t.Title, &t.BytesFromServer, &t.BytesFromPeers, &t.ServerCounted, &t.Complete); err != nil {
+			return nil, err
+		}
+		if t.Box, err = media.ParseBoxID(box); err != nil {
+			return nil, err
+		}
+		if t.Item, err = media.ParseItemID(item); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ServedBytes returns how many bytes of an item the web seed sent to all boxes together.
+func (s *Store) ServedBytes(ctx context.Context, item media.ItemID) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM served WHERE item = ?`, item.String()).Scan(&n)
+	return n, err
+}

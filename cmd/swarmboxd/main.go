@@ -1,0 +1,373 @@
+// Command swarmboxd is the set-top box: `run` is the supervisor daemon; the other subcommands
+// act on the box's state folder (the wishlist, purchases, playback), next to a running daemon
+// or without one.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"swarmbox/firmware"
+	"swarmbox/media"
+	"swarmbox/player"
+	"swarmbox/storage"
+	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/protocol"
+)
+
+const usage = `swarmboxd — the swarmbox set-top box
+
+Usage:
+  swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
+  swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
+  swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
+  swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
+  swarmboxd status [-dir DIR] [-json]
+  swarmboxd wait   [-dir DIR] [-timeout D] ITEM  block until ITEM is ready
+
+ITEM is an item id, a unique prefix of one, or a title from the catalog.
+The state folder defaults to $SWARMBOX_DIR or /var/lib/swarmbox.
+`
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmds := map[string]func(context.Context, []string) error{
+		"run": run, "wish": wish, "buy": buy, "play": play, "status": status, "wait": wait,
+	}
+	f, ok := cmds[os.Args[1]]
+	if !ok {
+		if h := os.Args[1]; h == "help" || h == "-h" || h == "--help" {
+			fmt.Print(usage)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err := f(ctx, os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "swarmboxd:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultDir() string {
+	if d := os.Getenv("SWARMBOX_DIR"); d != "" {
+		return d
+	}
+	return "/var/lib/swarmbox"
+}
+
+// parse parses flags, allowing them after positional arguments too.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	headendURL := fs.String("headend", "", "head-end URL (first start)")
+	acct := fs.String("account", "", "customer account (first start)")
+	listen := fs.String("listen", "0.0.0.0:6881", "BitTorrent listen address")
+	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv})
+}
+
+func openStore(ctx context.Context, dir string) (*storage.Store, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no box state in %s: start the box first with 'swarmboxd run -dir %s -headend URL -account ID'", dir, dir)
+	}
+	return storage.Open(ctx, dir)
+}
+
+// resolve finds items by id, unique id prefix, or title in the box's catalog replica.
+func resolve(ctx context.Context, st *storage.Store, names []string) ([]media.ItemID, error) {
+	_, raw, err := st.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cat protocol.Catalog
+	if raw != nil {
+		if err := json.Unmarshal(raw, &cat); err != nil {
+			return nil, fmt.Errorf("local catalog: %w", err)
+		}
+	}
+	var out []media.ItemID
+	for _, n := range names {
+		if id, err := media.ParseItemID(n); err == nil {
+			out = append(out, id)
+			continue
+		}
+		var hits []media.ItemID
+		for _, it := range cat.Items {
+			if strings.HasPrefix(it.ID.String(), strings.ToLower(n)) || strings.EqualFold(it.Title, n) {
+				hits = append(hits, it.ID)
+			}
+		}
+		switch len(hits) {
+		case 1:
+			out = append(out, hits[0])
+		case 0:
+			return nil, fmt.Errorf("%q is not in the box's catalog (it has %d titles; is the box synced?)", n, len(cat.Items))
+		default:
+			return nil, fmt.Errorf("%q matches %d titles: give more of the id", n, len(hits))
+		}
+	}
+	return out, nil
+}
+
+func wish(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("wish", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	names, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	items, err := resolve(ctx, st, names)
+	if err != nil {
+		return err
+	}
+	if err := st.SetWishlist(ctx, items); err != nil {
+		return err
+	}
+	for i, it := range items {
+		fmt.Printf("wish #%d %s\n", i+1, it)
+	}
+	return nil
+}
+
+func buy(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("buy", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	rent := fs.Bool("rent", false, "rent instead of buying")
+	names, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return errors.New("buy takes one ITEM")
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	items, err := resolve(ctx, st, names)
+	if err != nil {
+		return err
+	}
+	id, err := st.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	if id.HeadendKey == nil {
+		return errors.New("the box has not registered with its head-end yet: start it with 'swarmboxd run'")
+	}
+	kind := media.Owned
+	if *rent {
+		kind = media.Rental
+	}
+	reqID := make([]byte, 16)
+	rand.Read(reqID)
+	req := protocol.BuyRequest{Item: items[0], Kind: kind, RequestID: hex.EncodeToString(reqID)}
+	client := cloudclient.New(id.HeadendURL, id.SignKey)
+	var resp protocol.BuyResponse
+	for attempt := 0; ; attempt++ { // the same request id makes a retry safe
+		resp, err = client.Buy(ctx, req)
+		var api *cloudclient.APIError
+		if err == nil || errors.As(err, &api) || attempt == 2 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot buy %s: %w", items[0], err)
+	}
+	lic, err := media.ParseLicense(resp.License, id.HeadendKey)
+	if err != nil {
+		return fmt.Errorf("the head-end sent a license this box cannot verify: %w", err)
+	}
+	if err := st.SaveLicense(ctx, items[0], resp.License, lic.Expires); err != nil {
+		return err
+	}
+	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", items[0], lic.Kind,
+		resp.ChargedCents/100, resp.ChargedCents%100, resp.BalanceCents/100, resp.BalanceCents%100, lic.Expires.Format(time.RFC3339))
+	return nil
+}
+
+func play(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("play", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	out := fs.String("out", "-", "write the decrypted title to FILE, or - for standard output")
+	names, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return errors.New("play takes one ITEM")
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	items, err := resolve(ctx, st, names)
+	if err != nil {
+		return err
+	}
+	item := items[0]
+	id, err := st.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := st.License(ctx, item)
+	if errors.Is(err, storage.ErrNotFound) {
+		env, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	local, err := st.GetItem(ctx, item)
+	if err == nil && !local.Complete && env != nil {
+		return fmt.Errorf("cannot play %s: %w: %d pieces verified so far", item, player.ErrNotDownloaded, local.Pieces)
+	}
+	t, err := player.Open(player.Keys{Box: id.Box, KEM: id.KEMKey, Headend: id.HeadendKey}, item, env, st.ContainerPath(item), time.Now())
+	if err != nil {
+		return fmt.Errorf("cannot play: %w", err)
+	}
+	defer t.Close()
+	if *out == "-" {
+		err = player.Copy(ctx, os.Stdout, t)
+	} else {
+		err = player.WriteFile(ctx, t, *out)
+	}
+	if err != nil {
+		return fmt.Errorf("playback stopped: %w", err)
+	}
+	return nil
+}
+
+func status(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, err := st.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	wishes, _, err := st.Wishlist(ctx)
+	if err != nil {
+		return err
+	}
+	items, err := st.Items(ctx)
+	if err != nil {
+		return err
+	}
+	type itemJSON struct {
+		Item            media.ItemID `json:"item"`
+		Pieces          int          `json:"pieces"`
+		Complete        bool         `json:"complete"`
+		BytesFromServer int64        `json:"bytes_from_server"`
+		BytesFromPeers  int64        `json:"bytes_from_peers"`
+	}
+	out := struct {
+		Box      media.BoxID    `json:"box"`
+		Account  string         `json:"account"`
+		Headend  string         `json:"headend"`
+		Wishlist []media.ItemID `json:"wishlist"`
+		Items    []itemJSON     `json:"items"`
+	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}}
+	for _, it := range items {
+		out.Items = append(out.Items, itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers})
+	}
+	if *jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(out)
+	}
+	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
+	for i, w := range wishes {
+		fmt.Printf("wish #%d %s\n", i+1, w)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ITEM\tPIECES\tREADY\tFROM SERVER\tFROM PEERS")
+	for _, it := range out.Items {
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%d\t%d\n", it.Item, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers)
+	}
+	return tw.Flush()
+}
+
+func wait(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("wait", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	names, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return errors.New("wait takes one ITEM")
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	for {
+		items, err := resolve(ctx, st, names)
+		if err == nil {
+			it, err := st.GetItem(ctx, items[0])
+			if err == nil && it.Complete {
+				fmt.Printf("%s ready: %d bytes from server, %d from peers\n", it.ID, it.BytesFromServer, it.BytesFromPeers)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s", names[0], *timeout)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

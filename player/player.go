@@ -1,0 +1,124 @@
+// Package player is the keyed decryption pipe: it checks a box's license for a title (signed by
+// the head-end, for this box and this item, not expired), unwraps the content key with the box's
+// private key, and decrypts the sealed container with random access. It never sees torrents.
+package player
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"swarmbox/media"
+)
+
+// Reasons playback is refused, besides the license's own errors (media.ErrExpired, ErrWrongBox,
+// ErrBadSignature, ...) and container damage (media.ErrDamaged).
+var (
+	ErrNotBought     = errors.New("not bought")
+	ErrNotDownloaded = errors.New("not downloaded")
+	ErrUnknownItem   = errors.New("unknown item")
+)
+
+// Keys are what a box holds to play: its own KEM private key and the head-end's signing key.
+type Keys struct {
+	Box     media.BoxID
+	KEM     *ecdh.PrivateKey
+	Headend ed25519.PublicKey
+}
+
+// Title is an opened title: plaintext with random access.
+type Title struct {
+	*media.Reader
+	License media.License
+	f       *os.File
+}
+
+// Close closes the container file.
+func (t *Title) Close() error { return t.f.Close() }
+
+// Open verifies the license envelope for item and opens its container at path for decryption.
+// A nil envelope means the title was never bought.
+func Open(keys Keys, item media.ItemID, envelope []byte, path string, now time.Time) (*Title, error) {
+	if envelope == nil {
+		return nil, fmt.Errorf("%s: %w: buy it first", item, ErrNotBought)
+	}
+	lic, err := media.ParseLicense(envelope, keys.Headend)
+	if err != nil {
+		return nil, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	if err := lic.Check(keys.Box, item, now); err != nil {
+		return nil, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	key, err := lic.UnwrapKey(keys.KEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w: it is still on its way", item, ErrNotDownloaded)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r, err := media.NewReader(f, st.Size(), key, item)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: container refused: %w", item, err)
+	}
+	return &Title{Reader: r, License: lic, f: f}, nil
+}
+
+// WriteFile decrypts the whole title into path. It writes a temporary file beside path and
+// renames it only when every chunk authenticated, so a damaged container leaves nothing behind.
+func WriteFile(ctx context.Context, t *Title, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".play-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := Copy(ctx, tmp, t); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Copy streams the plaintext to w in order. It stops at the first damaged chunk: bytes of a
+// chunk that did not authenticate are never written.
+func Copy(ctx context.Context, w io.Writer, t *Title) error {
+	buf := make([]byte, 1<<20)
+	var off int64
+	for off < t.Size() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := t.ReadAt(buf, off)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			off += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.License.Item, err)
+		}
+	}
+	return nil
+}

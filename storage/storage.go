@@ -1,0 +1,354 @@
+// Package storage keeps a box's state on its disk: one SQLite database (identity, wishlist,
+// local items and their transfer figures, licenses, BitTorrent piece completion, the catalog
+// replica) and the media folder that holds sealed containers. It knows nothing of the network.
+package storage
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"swarmbox/internal/sqlitedb"
+	"swarmbox/media"
+)
+
+// ErrNotFound is returned for a row that does not exist.
+var ErrNotFound = errors.New("not found")
+
+var migrations = []string{`
+CREATE TABLE identity (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	sign_seed BLOB NOT NULL,
+	kem_key BLOB NOT NULL,
+	headend_url TEXT NOT NULL,
+	headend_key BLOB,
+	account TEXT NOT NULL,
+	registered INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('wish_version', 0);
+CREATE TABLE wishlist (item TEXT PRIMARY KEY, rank INTEGER NOT NULL);
+CREATE TABLE items (
+	id TEXT PRIMARY KEY,
+	info_hash TEXT NOT NULL,
+	torrent BLOB NOT NULL,
+	complete INTEGER NOT NULL DEFAULT 0,
+	pieces INTEGER NOT NULL DEFAULT 0,
+	bytes_from_server INTEGER NOT NULL DEFAULT 0,
+	bytes_from_peers INTEGER NOT NULL DEFAULT 0,
+	updated INTEGER NOT NULL
+);
+CREATE TABLE licenses (item TEXT PRIMARY KEY, envelope BLOB NOT NULL, expires INTEGER NOT NULL);
+CREATE TABLE pieces (info_hash TEXT NOT NULL, idx INTEGER NOT NULL, complete INTEGER NOT NULL, PRIMARY KEY (info_hash, idx));
+CREATE TABLE catalog (version INTEGER NOT NULL, json BLOB NOT NULL);
+`}
+
+// Store is a box's disk.
+type Store struct {
+	db  *sql.DB
+	dir string
+}
+
+// Open opens the box state in dir (box.db and media/), creating it on first start.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "media"), 0o700); err != nil {
+		return nil, fmt.Errorf("box state folder: %w", err)
+	}
+	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, dir: dir}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// MediaDir is the folder of sealed containers.
+func (s *Store) MediaDir() string { return filepath.Join(s.dir, "media") }
+
+// ContainerPath is where item's sealed container lives.
+func (s *Store) ContainerPath(item media.ItemID) string {
+	return filepath.Join(s.MediaDir(), item.String()+".sbx")
+}
+
+// FreeBytes is the space left on the media folder's filesystem for unprivileged writers.
+func (s *Store) FreeBytes() int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.MediaDir(), &st); err != nil {
+		return 0
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}
+
+// Identity is who the box is and whom it trusts.
+type Identity struct {
+	Box        media.BoxID
+	SignKey    ed25519.PrivateKey
+	KEMKey     *ecdh.PrivateKey
+	HeadendURL string
+	HeadendKey ed25519.PublicKey // nil until the first registration
+	Account    string
+	Registered bool
+}
+
+// ErrNoIdentity is returned by Identity before the box's first start.
+var ErrNoIdentity = errors.New("this box has no identity yet: start it once with 'swarmboxd run -headend URL -account ID'")
+
+// Identity returns the box's identity.
+func (s *Store) Identity(ctx context.Context) (Identity, error) {
+	var seed, kem, hk []byte
+	var id Identity
+	err := s.db.QueryRowContext(ctx, `SELECT sign_seed, kem_key, headend_url, headend_key, account, registered FROM identity WHERE id = 1`).
+		Scan(&seed, &kem, &id.HeadendURL, &hk, &id.Account, &id.Registered)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, ErrNoIdentity
+	}
+	if err != nil {
+		return id, err
+	}
+	if len(seed) != ed25519.SeedSize {
+		return id, errors.New("box identity is damaged: re-provision the box")
+	}
+	id.SignKey = ed25519.NewKeyFromSeed(seed)
+	id.Box = media.BoxIDFromKey(id.SignKey.Public().(ed25519.PublicKey))
+	if id.KEMKey, err = ecdh.X25519().NewPrivateKey(kem); err != nil {
+		return id, fmt.Errorf("box identity is damaged: %w", err)
+	}
+	if len(hk) == ed25519.PublicKeySize {
+		id.HeadendKey = hk
+	}
+	return id, nil
+}
+
+// EnsureIdentity returns the box's identity, making new key pairs on first start. headendURL
+// and account, when not empty, replace the stored ones (a box can be moved to another head-end
+// address); on first start they are required.
+func (s *Store) EnsureIdentity(ctx context.Context, headendURL, account string) (Identity, error) {
+	id, err := s.Identity(ctx)
+	if errors.Is(err, ErrNoIdentity) {
+		if headendURL == "" || account == "" {
+			return id, errors.New("first start: give the head-end URL and the account (-headend, -account)")
+		}
+		_, sk, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return id, err
+		}
+		kk, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			return id, err
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO identity (id, sign_seed, kem_key, headend_url, account) VALUES (1, ?, ?, ?, ?)`,
+			sk.Seed(), kk.Bytes(), headendURL, account); err != nil {
+			return id, err
+		}
+		return s.Identity(ctx)
+	}
+	if err != nil {
+		return id, err
+	}
+	if headendURL != "" && headendURL != id.HeadendURL {
+		if _, err := s.db.ExecContext(ctx, `UPDATE identity SET headend_url = ? WHERE id = 1`, headendURL); err != nil {
+			return id, err
+		}
+		id.HeadendURL = headendURL
+	}
+	if account != "" && account != id.Account {
+		return id, fmt.Errorf("this box belongs to account %q, not %q", id.Account, account)
+	}
+	return id, nil
+}
+
+// SetRegistered records a successful registration and the head-end's key. A box that already
+// knows a head-end key refuses a different one: that would be another head-end.
+func (s *Store) SetRegistered(ctx context.Context, headendKey ed25519.PublicKey) error {
+	id, err := s.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	if id.HeadendKey != nil && !id.HeadendKey.Equal(headendKey) {
+		return errors.New("the head-end's key differs from the one this box was provisioned with: refusing it")
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE identity SET registered = 1, headend_key = ? WHERE id = 1`, []byte(headendKey))
+	return err
+}
+
+// SetHeadendKey pins the head-end's key before registration (the factory does this).
+func (s *Store) SetHeadendKey(ctx context.Context, key ed25519.PublicKey) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE identity SET headend_key = ? WHERE id = 1`, []byte(key))
+	return err
+}
+
+// SetWishlist replaces the wishlist; the first item is the most wanted.
+func (s *Store) SetWishlist(ctx context.Context, items []media.ItemID) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM wishlist`); err != nil {
+		return err
+	}
+	seen := map[media.ItemID]bool{}
+	rank := 0
+	for _, it := range items {
+		if seen[it] {
+			continue
+		}
+		seen[it] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wishlist (item, rank) VALUES (?, ?)`, it.String(), rank); err != nil {
+			return err
+		}
+		rank++
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'wish_version'`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Wishlist returns the wishlist in priority order and its version, which grows on every change.
+func (s *Store) Wishlist(ctx context.Context) ([]media.ItemID, int64, error) {
+	var version int64
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'wish_version'`).Scan(&version); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT item FROM wishlist ORDER BY rank`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []media.ItemID
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, 0, err
+		}
+		id, err := media.ParseItemID(s)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, id)
+	}
+	return out, version, rows.Err()
+}
+
+// Item is a title the box holds or is fetching.
+type Item struct {
+	ID              media.ItemID
+	InfoHash        string
+	Torrent         []byte
+	Complete        bool
+	Pieces          int
+	BytesFromServer int64
+	BytesFromPeers  int64
+	Updated         time.Time
+}
+
+// AddItem records a title the box starts to fetch (or was preloaded with). Adding it again keeps
+// its progress.
+func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, updated) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		id.String(), infoHash, torrent, now.UnixMilli())
+	return err
+}
+
+// UpdateItem records progress: pieces verified, whether complete, and bytes received from the
+// server and from peers since the last update (deltas, so figures survive restarts).
+func (s *Store) UpdateItem(ctx context.Context, id media.ItemID, pieces int, complete bool, addServer, addPeers int64, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE items SET pieces = ?, complete = ?, bytes_from_server = bytes_from_server + ?,
+		bytes_from_peers = bytes_from_peers + ?, updated = ? WHERE id = ?`, pieces, complete, addServer, addPeers, now.UnixMilli(), id.String())
+	return err
+}
+
+// Items lists every local title.
+func (s *Store) Items(ctx context.Context) ([]Item, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, bytes_from_server, bytes_from_peers, updated FROM items ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// GetItem returns one local title.
+func (s *Store) GetItem(ctx context.Context, id media.ItemID) (Item, error) {
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, bytes_from_server, bytes_from_peers, updated FROM items WHERE id = ?`, id.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return it, fmt.Errorf("item %s: %w", id, ErrNotFound)
+	}
+	return it, err
+}
+
+func scanItem(row interface{ Scan(...any) error }) (Item, error) {
+	var it Item
+	var id string
+	var upd int64
+	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.BytesFromServer, &it.BytesFromPeers, &upd); err != nil {
+		return it, err
+	}
+	it.Updated = time.UnixMilli(upd).UTC()
+	var err error
+	it.ID, err = media.ParseItemID(id)
+	return it, err
+}
+
+// SaveLicense stores the license envelope for an item, replacing an older one.
+func (s *Store) SaveLicense(ctx context.Context, item media.ItemID, envelope []byte, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO licenses (item, envelope, expires) VALUES (?, ?, ?)`,
+		item.String(), envelope, expires.UnixMilli())
+	return err
+}
+
+// License returns the stored license envelope for an item.
+func (s *Store) License(ctx context.Context, item media.ItemID) ([]byte, error) {
+	var env []byte
+	err := s.db.QueryRowContext(ctx, `SELECT envelope FROM licenses WHERE item = ?`, item.String()).Scan(&env)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("license for %s: %w", item, ErrNotFound)
+	}
+	return env, err
+}
+
+// SaveCatalog keeps the last catalog fetched from the head-end, so the box can browse offline.
+func (s *Store) SaveCatalog(ctx context.Context, version int64, js []byte) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM catalog`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO catalog (version, json) VALUES (?, ?)`, version, js); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Catalog returns the stored catalog JSON and its version (0 and nil when none is stored).
+func (s *Store) Catalog(ctx context.Context) (int64, []byte, error) {
+	var v int64
+	var js []byte
+	err := s.db.QueryRowContext(ctx, `SELECT version, json FROM catalog`).Scan(&v, &js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return v, js, err
+}

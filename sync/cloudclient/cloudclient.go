@@ -1,0 +1,138 @@
+// Package cloudclient is the box's client of the head-end API: every request signed with the
+// box's key, every error answer turned into an *APIError that says what the head-end said.
+package cloudclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// Client talks to one head-end as one box.
+type Client struct {
+	BaseURL string
+	Box     media.BoxID
+	Key     ed25519.PrivateKey
+	HTTP    *http.Client
+	Now     func() time.Time
+}
+
+// New returns a client with a sensible HTTP timeout.
+func New(baseURL string, key ed25519.PrivateKey) *Client {
+	return &Client{
+		BaseURL: strings.TrimRight(baseURL, "/"),
+		Box:     media.BoxIDFromKey(key.Public().(ed25519.PublicKey)),
+		Key:     key,
+		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		Now:     time.Now,
+	}
+}
+
+// APIError is an error answer from the head-end.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("head-end said %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// do sends a signed request with a JSON body (nil for none) and decodes a JSON answer into out,
+// or hands the raw body to out when it is a *[]byte.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	protocol.Sign(req, body, c.Box, c.Key, c.Now())
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("head-end unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading head-end answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e protocol.Error
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+		}
+		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = b
+		return nil
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("head-end answer for %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Register enrolls this box under account.
+func (c *Client) Register(ctx context.Context, account string, kemPub []byte) (protocol.RegisterResponse, error) {
+	var out protocol.RegisterResponse
+	err := c.do(ctx, http.MethodPost, protocol.PathRegister, protocol.RegisterRequest{
+		Account: account, SignKey: c.Key.Public().(ed25519.PublicKey), KEMKey: kemPub,
+	}, &out)
+	return out, err
+}
+
+// Sync sends the box's state and returns its part of the plan.
+func (c *Client) Sync(ctx context.Context, req protocol.SyncRequest) (protocol.SyncResponse, error) {
+	var out protocol.SyncResponse
+	err := c.do(ctx, http.MethodPost, protocol.PathSync, req, &out)
+	return out, err
+}
+
+// Catalog returns the catalog and its raw JSON (for the box's offline replica).
+func (c *Client) Catalog(ctx context.Context) (protocol.Catalog, []byte, error) {
+	var raw []byte
+	var cat protocol.Catalog
+	if err := c.do(ctx, http.MethodGet, protocol.PathCatalog, nil, &raw); err != nil {
+		return cat, nil, err
+	}
+	if err := json.Unmarshal(raw, &cat); err != nil {
+		return cat, nil, fmt.Errorf("catalog: %w", err)
+	}
+	return cat, raw, nil
+}
+
+// Torrent returns an item's metainfo.
+func (c *Client) Torrent(ctx context.Context, item media.ItemID) ([]byte, error) {
+	var raw []byte
+	err := c.do(ctx, http.MethodGet, protocol.PathItems+item.String()+"/torrent", nil, &raw)
+	return raw, err
+}
+
+// Buy asks for a license.
+func (c *Client) Buy(ctx context.Context, req protocol.BuyRequest) (protocol.BuyResponse, error) {
+	var out protocol.BuyResponse
+	err := c.do(ctx, http.MethodPost, protocol.PathBuy, req, &out)
+	return out, err
+}

@@ -1,0 +1,139 @@
+// Package protocol defines the messages between a box and the head-end, and how a box signs its
+// requests. Both sides import it; it knows nothing of storage or UI.
+//
+// Every box request carries three headers: the box id, the time, and an Ed25519 signature over
+// the method, path, time and the SHA-256 of the body, made with the box's signing key. The
+// head-end looks the key up by box id (registration is the exception: it carries the key and
+// proves possession by signing with it). Requests older or newer than MaxSkew are refused.
+package protocol
+
+import (
+	"time"
+
+	"swarmbox/media"
+)
+
+// Version is the protocol version; it is part of every path (/v1/...).
+const Version = 1
+
+// Paths served by the head-end.
+const (
+	PathCatalog  = "/v1/catalog"
+	PathItems    = "/v1/items/" // + id, + id + "/torrent"
+	PathRegister = "/v1/boxes"
+	PathSync     = "/v1/sync"
+	PathBuy      = "/v1/buy"
+	PathKey      = "/v1/headend-key"
+	PathAnnounce = "/announce"
+	PathSeed     = "/seed/"
+)
+
+// MaxBody is the largest request body the head-end reads; larger ones get 413.
+const MaxBody = 1 << 20
+
+// Item kinds.
+const (
+	KindVideo = "video"
+	KindAudio = "audio"
+	KindFile  = "file"
+)
+
+// CatalogItem is one title as boxes and browsers see it.
+type CatalogItem struct {
+	ID         media.ItemID `json:"id"`
+	Title      string       `json:"title"`
+	Kind       string       `json:"kind"`
+	PriceCents int64        `json:"price_cents"`
+	Size       int64        `json:"size"`        // plaintext bytes
+	SealedSize int64        `json:"sealed_size"` // bytes that travel
+	InfoHash   string       `json:"info_hash"`
+	Pieces     int          `json:"pieces"`
+	Added      time.Time    `json:"added"`
+}
+
+// Catalog is the list of titles; Version grows with every change.
+type Catalog struct {
+	Version int64         `json:"version"`
+	Items   []CatalogItem `json:"items"`
+}
+
+// RegisterRequest enrolls a box. Keys are raw public key bytes (Ed25519, X25519).
+type RegisterRequest struct {
+	Account string `json:"account"`
+	SignKey []byte `json:"sign_key"`
+	KEMKey  []byte `json:"kem_key"`
+}
+
+// RegisterResponse tells the box who it is and who the head-end is.
+type RegisterResponse struct {
+	Box        media.BoxID `json:"box"`
+	Region     string      `json:"region"`
+	HeadendKey []byte      `json:"headend_key"`
+}
+
+// Holding is an item the box has, completely or in part.
+type Holding struct {
+	Item     media.ItemID `json:"item"`
+	Pieces   int          `json:"pieces"`
+	Complete bool         `json:"complete"`
+}
+
+// TransferReport is what the box measured for one item it fetched.
+type TransferReport struct {
+	Item            media.ItemID `json:"item"`
+	BytesFromServer int64        `json:"bytes_from_server"`
+	BytesFromPeers  int64        `json:"bytes_from_peers"`
+	Complete        bool         `json:"complete"`
+}
+
+// SyncRequest is a box's state: its wishlist in priority order (first = most wanted), what it
+// holds, its free space and what it transferred.
+type SyncRequest struct {
+	PeerAddr  string           `json:"peer_addr"` // host:port the box accepts BitTorrent on
+	Wishlist  []media.ItemID   `json:"wishlist"`
+	Holdings  []Holding        `json:"holdings"`
+	FreeBytes int64            `json:"free_bytes"`
+	Transfers []TransferReport `json:"transfers"`
+}
+
+// Peer is a box named as a source.
+type Peer struct {
+	Box  media.BoxID `json:"box"`
+	Addr string      `json:"addr"`
+}
+
+// Fetch is one planned transfer to the syncing box.
+type Fetch struct {
+	Item     media.ItemID `json:"item"`
+	InfoHash string       `json:"info_hash"`
+	Announce string       `json:"announce"`           // the tracker URL for this box
+	Peers    []Peer       `json:"peers"`              // boxes to fetch from
+	WebSeed  string       `json:"web_seed,omitempty"` // set only when the plan allows the server
+}
+
+// SyncResponse is the box's part of the plan.
+type SyncResponse struct {
+	Fetches          []Fetch `json:"fetches"`
+	SyncAfterSeconds int     `json:"sync_after_seconds"`
+	CatalogVersion   int64   `json:"catalog_version"`
+}
+
+// BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.
+type BuyRequest struct {
+	Item      media.ItemID      `json:"item"`
+	Kind      media.LicenseKind `json:"kind"`
+	RequestID string            `json:"request_id"`
+}
+
+// BuyResponse carries the signed license envelope (see media.ParseLicense).
+type BuyResponse struct {
+	License      []byte `json:"license"`
+	ChargedCents int64  `json:"charged_cents"`
+	BalanceCents int64  `json:"balance_cents"`
+}
+
+// Error is the body of every 4xx/5xx answer.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}

@@ -1,0 +1,253 @@
+// Package transfer is the box's BitTorrent engine (github.com/anacrolix/torrent) set up for
+// private swarms: no DHT, no PEX, no port forwarding, no tracker but the head-end's, peers only
+// as the plan names them, and the operator's web seed only where the plan allows it. Every piece
+// is verified against the torrent's hashes before it counts; a peer whose data fails
+// verification is banned.
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	tstorage "github.com/anacrolix/torrent/storage"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// Config sets up an Engine.
+type Config struct {
+	MediaDir   string // where containers are written, named by the torrent's name
+	ListenAddr string // host:port for BitTorrent; port 0 picks one
+	Completion tstorage.PieceCompletion
+	Log        *slog.Logger
+}
+
+// Engine runs the box's torrents.
+type Engine struct {
+	cl  *torrent.Client
+	log *slog.Logger
+
+	mu       sync.Mutex
+	torrents map[media.ItemID]*torrent.Torrent
+	seeds    map[media.ItemID]map[string]bool // web seeds added, per item
+}
+
+// New starts the engine listening on cfg.ListenAddr.
+func New(cfg Config) (*Engine, error) {
+	host, portStr, err := net.SplitHostPort(cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", cfg.ListenAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("listen port %q: %w", portStr, err)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	tc := torrent.NewDefaultClientConfig()
+	// Private swarms only: nothing that finds or exposes peers behind the head-end's back.
+	tc.NoDHT = true
+	tc.DisablePEX = true
+	tc.NoDefaultPortForwarding = true
+	tc.DisableWebtorrent = true
+	tc.DisableUTP = true // TCP only: shaped and firewalled like the rest of the box's traffic
+	tc.DisableIPv6 = true
+	tc.Seed = true
+	// anacrolix/torrent v1.59.1 serves peer requests from one goroutine that waits on a FIFO
+	// allocation limiter in map order: with more requests queued than the limit covers, it can
+	// wait on a late request while the granted ones are never read, and uploads stall for good.
+	// Room for the whole request queue (1024 chunks of 16 KiB) means no request ever waits.
+	tc.MaxAllocPeerRequestDataPerConn = 1024 * 16 << 10
+	tc.ListenHost = func(string) string { return host }
+	tc.ListenPort = port
+	tc.Slogger = cfg.Log.With("part", "torrent")
+	tc.DefaultStorage = tstorage.NewFileOpts(tstorage.NewFileClientOpts{
+		ClientBaseDir:   cfg.MediaDir,
+		PieceCompletion: cfg.Completion,
+		UsePartFiles:    g.Some(false), // completion lives in the database, not in file names
+		Logger:          cfg.Log,
+	})
+	cl, err := torrent.NewClient(tc)
+	if err != nil {
+		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
+	}
+	return &Engine{cl: cl, log: cfg.Log, torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}}, nil
+}
+
+// Addr is the address the engine accepts peers on.
+func (e *Engine) Addr() string {
+	for _, l := range e.cl.ListenAddrs() {
+		if ap, err := netip.ParseAddrPort(l.String()); err == nil {
+			return ap.String()
+		}
+	}
+	return ""
+}
+
+// Close stops every torrent and the listener.
+func (e *Engine) Close() error {
+	errs := e.cl.Close()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// ParseTorrent checks metainfo bytes and returns its info hash (hex) and piece count.
+func ParseTorrent(b []byte) (infoHash string, pieces int, err error) {
+	mi, err := metainfo.Load(bytes.NewReader(b))
+	if err != nil {
+		return "", 0, fmt.Errorf("metainfo: %w", err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return "", 0, fmt.Errorf("metainfo info: %w", err)
+	}
+	if info.Private == nil || !*info.Private {
+		return "", 0, fmt.Errorf("metainfo is not marked private: refusing a public torrent")
+	}
+	return mi.HashInfoBytes().HexString(), info.NumPieces(), nil
+}
+
+// add makes sure the torrent of item is in the client.
+func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.torrents[item]; ok {
+		return t, nil
+	}
+	mi, err := metainfo.Load(bytes.NewReader(torrentBytes))
+	if err != nil {
+		return nil, fmt.Errorf("metainfo: %w", err)
+	}
+	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
+	if err != nil {
+		return nil, err
+	}
+	spec.Trackers, spec.Webseeds, spec.PeerAddrs = nil, nil, nil // only what the plan says
+	t, _, err := e.cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	e.torrents[item] = t
+	return t, nil
+}
+
+// Seed serves an item the box holds.
+func (e *Engine) Seed(item media.ItemID, torrentBytes []byte) error {
+	_, err := e.add(item, torrentBytes)
+	return err
+}
+
+// Fetch starts or updates the download of an item as planned: the head-end's tracker, the named
+// peers, and the web seed if the plan allows the server.
+func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch) error {
+	t, err := e.add(item, torrentBytes)
+	if err != nil {
+		return err
+	}
+	if f.Announce != "" {
+		t.AddTrackers([][]string{{f.Announce}})
+	}
+	var peers []torrent.PeerInfo
+	for _, p := range f.Peers {
+		ap, err := netip.ParseAddrPort(p.Addr)
+		if err != nil {
+			continue
+		}
+		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
+	}
+	t.AddPeers(peers)
+	if f.WebSeed != "" {
+		e.mu.Lock()
+		if e.seeds[item] == nil {
+			e.seeds[item] = map[string]bool{}
+		}
+		fresh := !e.seeds[item][f.WebSeed]
+		e.seeds[item][f.WebSeed] = true
+		e.mu.Unlock()
+		if fresh {
+			t.AddWebSeeds([]string{f.WebSeed})
+		}
+	}
+	t.DownloadAll()
+	return nil
+}
+
+func ipPortAddr(ap netip.AddrPort) torrent.PeerRemoteAddr {
+	return &net.TCPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
+}
+
+// Status is what the engine knows of one item.
+type Status struct {
+	Pieces          int   // verified pieces
+	Total           int   // pieces in the torrent
+	Complete        bool  // every piece verified
+	BytesFromServer int64 // useful bytes from the web seed since the engine started
+	BytesFromPeers  int64 // useful bytes from other boxes since the engine started
+	// FromPeer is useful bytes per peer address, for telling who served what.
+	FromPeer map[string]int64
+}
+
+// Status returns an item's progress; ok is false when the engine does not have it.
+func (e *Engine) Status(item media.ItemID) (Status, bool) {
+	e.mu.Lock()
+	t, ok := e.torrents[item]
+	e.mu.Unlock()
+	if !ok {
+		return Status{}, false
+	}
+	select {
+	case <-t.GotInfo():
+	default:
+		return Status{}, true
+	}
+	st := t.Stats()
+	s := Status{
+		Pieces:          st.PiecesComplete,
+		Total:           t.NumPieces(),
+		Complete:        t.Complete().Bool(),
+		BytesFromServer: st.WebSeeds.BytesReadUsefulData.Int64(),
+		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
+		FromPeer:        map[string]int64{},
+	}
+	for _, pc := range t.PeerConns() {
+		ps := pc.Stats()
+		if n := ps.BytesReadUsefulData.Int64(); n > 0 {
+			s.FromPeer[pc.RemoteAddr.String()] += n
+		}
+	}
+	return s, true
+}
+
+// WaitComplete blocks until item is complete or ctx ends.
+func (e *Engine) WaitComplete(ctx context.Context, item media.ItemID) error {
+	e.mu.Lock()
+	t, ok := e.torrents[item]
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("item %s is not being transferred", item)
+	}
+	select {
+	case <-t.Complete().On():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// WriteStatus writes the torrent client's own status report (connections, choking, requests),
+// for diagnosing a stalled transfer.
+func (e *Engine) WriteStatus(w io.Writer) { e.cl.WriteStatus(w) }

@@ -1,0 +1,165 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+	tstorage "github.com/anacrolix/torrent/storage"
+
+	"swarmbox/media"
+	"swarmbox/storage"
+	"swarmbox/sync/protocol"
+)
+
+// makeTorrent writes data into dir as name and returns private metainfo bytes for it.
+func makeTorrent(t *testing.T, dir, name string, data []byte, pieceLen int64) []byte {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	private := true
+	info := metainfo.Info{PieceLength: pieceLen, Private: &private}
+	if err := info.BuildFromFilePath(path); err != nil {
+		t.Fatal(err)
+	}
+	ib, err := bencode.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func newEngine(t *testing.T, host string, dir string) *Engine {
+	t.Helper()
+	e, err := New(Config{MediaDir: dir, ListenAddr: host + ":0", Completion: tstorage.NewMapPieceCompletion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func TestFetchFromNamedPeer(t *testing.T) {
+	data := make([]byte, 3<<20+12345)
+	rand.Read(data)
+	var item media.ItemID
+	item[0] = 1
+	seedDir, getDir := t.TempDir(), t.TempDir()
+	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 256<<10)
+
+	seeder := newEngine(t, "127.0.0.2", seedDir)
+	if err := seeder.Seed(item, tb); err != nil {
+		t.Fatal(err)
+	}
+	leecher := newEngine(t, "127.0.0.3", getDir)
+	if err := leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := leecher.WaitComplete(ctx, item); err != nil {
+		st, _ := leecher.Status(item)
+		t.Fatalf("fetch from a named peer: %v (status %+v)", err, st)
+	}
+	got, err := os.ReadFile(filepath.Join(getDir, item.String()+".sbx"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fetched file differs (err %v)", err)
+	}
+	st, _ := leecher.Status(item)
+	if st.BytesFromPeers < int64(len(data)) || st.BytesFromServer != 0 {
+		t.Fatalf("status %+v: want all %d bytes from peers", st, len(data))
+	}
+}
+
+func TestFetchChainWithSQLiteCompletion(t *testing.T) {
+	data := make([]byte, 3<<20+12345)
+	rand.Read(data)
+	var item media.ItemID
+	item[0] = 2
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	tb := makeTorrent(t, dirs[0], item.String()+".sbx", data, 256<<10)
+	var engines []*Engine
+	for i, d := range dirs {
+		st, err := storage.Open(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if i == 0 {
+			os.Rename(filepath.Join(d, item.String()+".sbx"), st.ContainerPath(item))
+		}
+		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: st.PieceCompletion()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		engines = append(engines, e)
+	}
+	engines[0].Seed(item, tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	engines[1].Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: engines[0].Addr()}}})
+	if err := engines[1].WaitComplete(ctx, item); err != nil {
+		t.Fatal(err)
+	}
+	engines[2].Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: engines[1].Addr()}}})
+	if err := engines[2].WaitComplete(ctx, item); err != nil {
+		st, _ := engines[2].Status(item)
+		t.Fatalf("second hop: %v (status %+v)", err, st)
+	}
+}
+
+func TestWebSeedThenPeer(t *testing.T) {
+	data := make([]byte, 8<<20+12345)
+	rand.Read(data)
+	var item media.ItemID
+	item[0] = 3
+	srcDir := t.TempDir()
+	tb := makeTorrent(t, srcDir, item.String()+".sbx", data, 256<<10)
+	hs := httptest.NewServer(http.FileServer(http.Dir(srcDir)))
+	defer hs.Close()
+	var engines []*Engine
+	for i := range 2 {
+		st, err := storage.Open(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: st.PieceCompletion()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		engines = append(engines, e)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	engines[0].Fetch(item, tb, protocol.Fetch{Item: item, WebSeed: hs.URL + "/" + item.String() + ".sbx"})
+	time.Sleep(100 * time.Millisecond)
+	engines[1].Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: engines[0].Addr()}}})
+	if err := engines[0].WaitComplete(ctx, item); err != nil {
+		t.Fatal(err)
+	}
+	if err := engines[1].WaitComplete(ctx, item); err != nil {
+		st, _ := engines[1].Status(item)
+		var b bytes.Buffer
+		engines[0].WriteStatus(&b)
+		b.WriteString("\n=== leecher\n")
+		engines[1].WriteStatus(&b)
+		t.Fatalf("peer after web seed: %v (status %+v)\n%s", err, st, b.String())
+	}
+}
