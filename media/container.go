@@ -51,7 +51,7 @@ const (
 // Container errors.
 var (
 	ErrNotContainer       = errors.New("not a swarmbox container")
-	ErrUnsupportedVersion = errors.New("unsupported container version: update the box's software")
+	ErrUnsupportedVersion = errors.New("unsupported container version")
 	ErrBadHeader          = errors.New("container header is invalid")
 	ErrWrongItem          = errors.New("belongs to another title")
 	ErrDamaged            = errors.New("container is damaged or was tampered with")
@@ -73,18 +73,18 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 
 // Header is a container's header.
 type Header struct {
-	Version     uint8
-	Item        ItemID
-	ChunkSize   uint32
-	NoncePrefix [4]byte
-	PlainSize   int64
+	Version     uint8   // Version
+	Item        ItemID  // the title inside
+	ChunkSize   uint32  // plaintext bytes per chunk
+	NoncePrefix [4]byte // random per container, first part of every chunk's nonce
+	PlainSize   int64   // plaintext length
 }
 
 // check reports whether h can be encoded and read back.
 func (h Header) check() error {
 	switch {
 	case h.Version != Version:
-		return fmt.Errorf("%w %d", ErrUnsupportedVersion, h.Version)
+		return fmt.Errorf("%w %d: update the software", ErrUnsupportedVersion, h.Version)
 	case h.ChunkSize < MinChunkSize || h.ChunkSize > MaxChunkSize:
 		return fmt.Errorf("%w: chunk size %d not in [%d, %d]", ErrBadHeader, h.ChunkSize, MinChunkSize, MaxChunkSize)
 	case h.PlainSize < 0 || h.PlainSize > MaxPlainSize:
@@ -121,7 +121,7 @@ func ParseHeader(b []byte) (Header, error) {
 	}
 	// Version first: a later version may use the reserved bytes.
 	if b[4] != Version {
-		return Header{}, fmt.Errorf("%w %d", ErrUnsupportedVersion, b[4])
+		return Header{}, fmt.Errorf("%w %d: update the software", ErrUnsupportedVersion, b[4])
 	}
 	if b[5]|b[6]|b[7] != 0 {
 		return Header{}, fmt.Errorf("%w: reserved bytes set", ErrBadHeader)
@@ -260,7 +260,8 @@ type chunkBuf struct {
 	ad    [adSize]byte
 }
 
-// Reader decrypts a container with random access. It is safe for concurrent use.
+// Reader decrypts a container with random access. It is safe for concurrent use. It does not
+// close the io.ReaderAt it reads from.
 //
 // It decrypts whole chunks into scratch space and copies out only what authenticated, and it
 // keeps the last chunk it decrypted, so small sequential reads decrypt each chunk once.

@@ -206,7 +206,7 @@ func (l License) Check(box BoxID, item ItemID, now time.Time) error {
 	const when = "2006-01-02 15:04 MST"
 	switch {
 	case l.Box != box:
-		return fmt.Errorf("%w: it is for box %s, this is box %s", ErrWrongBox, l.Box, box)
+		return fmt.Errorf("%w (%s); this is box %s", ErrWrongBox, l.Box, box)
 	case l.Item != item:
 		return fmt.Errorf("license %w: it is for %s, not %s", ErrWrongItem, l.Item, item)
 	case !now.Before(l.Expires):
