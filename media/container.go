@@ -73,7 +73,7 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 
 // Header is a container's header.
 type Header struct {
-	Version     uint8   // Version
+	Version     uint8   // format version; only Version is read and written
 	Item        ItemID  // the title inside
 	ChunkSize   uint32  // plaintext bytes per chunk
 	NoncePrefix [4]byte // random per container, first part of every chunk's nonce
@@ -140,8 +140,10 @@ func ParseHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// numChunks is the number of chunks for a plaintext size; sizes are checked by the caller.
-func numChunks(plain, chunk int64) int64 { return (plain + chunk - 1) / chunk }
+// numChunks is the number of chunks for a plaintext size; sizes are checked by the caller. An
+// empty plaintext still has one (empty) chunk, so that an empty container is authenticated too:
+// nobody can blank a title by writing a bare header.
+func numChunks(plain, chunk int64) int64 { return max(1, (plain+chunk-1)/chunk) }
 
 // SealedSize is the size of the container for plainSize bytes of plaintext sealed in chunks of
 // chunkSize (0 means DefaultChunkSize). It returns -1 if either is out of range.
@@ -314,6 +316,14 @@ func NewReader(ra io.ReaderAt, sealedSize int64, key ContentKey, item ItemID) (*
 		copy(b.nonce[:], h.NoncePrefix[:])
 		copy(b.ad[:], raw)
 		return b
+	}
+	if h.PlainSize == 0 {
+		// ReadAt never touches the lone empty chunk, so authenticate it here.
+		b := r.bufs.Get().(*chunkBuf)
+		defer r.bufs.Put(b)
+		if _, err := r.open(b, 0); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

@@ -121,7 +121,7 @@ func TestSealedSize(t *testing.T) {
 		chunk int
 		want  int64
 	}{
-		{0, 1024, HeaderSize},
+		{0, 1024, HeaderSize + 16}, // one empty, authenticated chunk
 		{1, 1024, HeaderSize + 1 + 16},
 		{1024, 1024, HeaderSize + 1024 + 16},
 		{1025, 1024, HeaderSize + 1025 + 32},
@@ -535,5 +535,28 @@ func BenchmarkSeal(b *testing.B) {
 		if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(plain), int64(len(plain)), testItem, testKey, SealOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEmptyContainerIsAuthenticated: a bare header for a title, with no sealed chunk, must not
+// pass for an empty container, or anyone could blank a title on a box's disk.
+func TestEmptyContainerIsAuthenticated(t *testing.T) {
+	item, _ := NewItemID()
+	key, _ := NewContentKey()
+	var buf bytes.Buffer
+	if _, err := Seal(context.Background(), &buf, bytes.NewReader(nil), 0, item, key, SealOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), key, item); err != nil {
+		t.Fatalf("genuine empty container: %v", err)
+	}
+	forged := bytes.Clone(buf.Bytes())
+	forged[len(forged)-1] ^= 1
+	if _, err := NewReader(bytes.NewReader(forged), int64(len(forged)), key, item); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("empty container with a bad tag: err = %v, want ErrDamaged", err)
+	}
+	bare := buf.Bytes()[:HeaderSize]
+	if _, err := NewReader(bytes.NewReader(bare), HeaderSize, key, item); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("bare header: err = %v, want ErrTruncated", err)
 	}
 }

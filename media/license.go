@@ -39,7 +39,7 @@ type License struct {
 // License errors; each refusal has its own. A license for another title is ErrWrongItem.
 var (
 	ErrMalformedLicense = errors.New("license is malformed")
-	ErrUnknownKind      = errors.New("license kind unknown to this box: update its software")
+	ErrUnknownKind      = errors.New("license kind is unknown to this box")
 	ErrBadSignature     = errors.New("license signature does not verify: it was not issued by this box's head-end or was altered")
 	ErrWrongBox         = errors.New("license is for another box")
 	ErrExpired          = errors.New("license expired")
@@ -126,7 +126,7 @@ func (l *License) validate() error {
 	case l.Item.IsZero():
 		return fmt.Errorf("%w: no item", ErrMalformedLicense)
 	case l.Kind != Rental && l.Kind != Owned:
-		return fmt.Errorf("%w: %w: %q", ErrMalformedLicense, ErrUnknownKind, l.Kind)
+		return fmt.Errorf("%w: %w (%q): update the box's software", ErrMalformedLicense, ErrUnknownKind, l.Kind)
 	case l.Issued.IsZero():
 		return fmt.Errorf("%w: no issue time", ErrMalformedLicense)
 	case !l.Expires.After(l.Issued):
