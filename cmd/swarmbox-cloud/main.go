@@ -24,6 +24,7 @@ import (
 	"swarmbox/cloud/keyvault"
 	"swarmbox/cloud/repository"
 	"swarmbox/cloud/store"
+	"swarmbox/internal/cmdline"
 	"swarmbox/internal/progress"
 	"swarmbox/media/sample"
 )
@@ -86,19 +87,8 @@ func defaultState() string {
 	return "cloud-state"
 }
 
-// parse parses flags, allowing them after positional arguments too ("ingest FILE -title T").
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
+func openStore(ctx context.Context, dir string) (*store.Store, error) {
+	return store.Open(ctx, filepath.Join(dir, "headend.db"))
 }
 
 type state struct {
@@ -108,7 +98,7 @@ type state struct {
 }
 
 func openState(ctx context.Context, dir string) (*state, error) {
-	st, err := store.Open(ctx, filepath.Join(dir, "headend.db"))
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +124,7 @@ func serve(ctx context.Context, args []string) error {
 	rental := fs.Duration("rental-window", 48*time.Hour, "how long a rental plays")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	st, err := openState(ctx, *dir)
@@ -183,7 +173,7 @@ func ingest(ctx context.Context, args []string) error {
 	kind := fs.String("kind", "video", "video, audio or file")
 	price := fs.Int64("price", 399, "price to own, in cents (a rental costs a third)")
 	jsonOut := fs.Bool("json", false, "print the new item as JSON")
-	pos, err := parse(fs, args)
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -224,14 +214,14 @@ func account(ctx context.Context, args []string) error {
 	dir := fs.String("state", defaultState(), "state folder")
 	region := fs.String("region", "", "the account's region (create)")
 	credit := fs.Int64("credit", 0, "starting balance in cents (create)")
-	pos, err := parse(fs, args[1:])
+	pos, err := cmdline.Parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return errors.New("give one account ID")
 	}
-	st, err := store.Open(ctx, filepath.Join(*dir, "headend.db"))
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}
@@ -257,10 +247,10 @@ func catalog(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("catalog", flag.ExitOnError)
 	dir := fs.String("state", defaultState(), "state folder")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(*dir, "headend.db"))
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}
@@ -284,10 +274,10 @@ func transfers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("transfers", flag.ExitOnError)
 	dir := fs.String("state", defaultState(), "state folder")
 	jsonOut := fs.Bool("json", false, `print one JSON line {"transfers":[...]}`)
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(*dir, "headend.db"))
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}
@@ -322,7 +312,7 @@ func testcard(args []string) error {
 	kind := fs.String("kind", "video", "video (Motion-JPEG AVI) or audio (WAV)")
 	secs := fs.Int("seconds", 10, "duration")
 	seed := fs.Uint64("seed", 1, "varies the picture so different test cards differ")
-	pos, err := parse(fs, args)
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"swarmbox/firmware"
+	"swarmbox/internal/cmdline"
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
@@ -74,21 +75,6 @@ func defaultDir() string {
 	return "/var/lib/swarmbox"
 }
 
-// parse parses flags, allowing them after positional arguments too.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
@@ -96,7 +82,7 @@ func run(ctx context.Context, args []string) error {
 	acct := fs.String("account", "", "customer account (first start)")
 	listen := fs.String("listen", "0.0.0.0:6881", "BitTorrent listen address")
 	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv})
@@ -107,6 +93,27 @@ func openStore(ctx context.Context, dir string) (*storage.Store, error) {
 		return nil, fmt.Errorf("no box state in %s: start the box first with 'swarmboxd run -dir %s -headend URL -account ID'", dir, dir)
 	}
 	return storage.Open(ctx, dir)
+}
+
+// oneItem parses a command that takes one ITEM, opens the box's state and resolves the item.
+func oneItem(ctx context.Context, fs *flag.FlagSet, args []string, dir *string) (*storage.Store, media.ItemID, error) {
+	names, err := cmdline.Parse(fs, args)
+	if err != nil {
+		return nil, media.ItemID{}, err
+	}
+	if len(names) != 1 {
+		return nil, media.ItemID{}, fmt.Errorf("%s takes one ITEM", fs.Name())
+	}
+	st, err := openStore(ctx, *dir)
+	if err != nil {
+		return nil, media.ItemID{}, err
+	}
+	items, err := resolve(ctx, st, names)
+	if err != nil {
+		st.Close()
+		return nil, media.ItemID{}, err
+	}
+	return st, items[0], nil
 }
 
 // resolve finds items by id, unique id prefix, or title in the box's catalog replica.
@@ -148,7 +155,7 @@ func resolve(ctx context.Context, st *storage.Store, names []string) ([]media.It
 func wish(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("wish", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
-	names, err := parse(fs, args)
+	names, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -174,22 +181,11 @@ func buy(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("buy", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
 	rent := fs.Bool("rent", false, "rent instead of buying")
-	names, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(names) != 1 {
-		return errors.New("buy takes one ITEM")
-	}
-	st, err := openStore(ctx, *dir)
+	st, item, err := oneItem(ctx, fs, args, dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	items, err := resolve(ctx, st, names)
-	if err != nil {
-		return err
-	}
 	id, err := st.Identity(ctx)
 	if err != nil {
 		return err
@@ -203,7 +199,7 @@ func buy(ctx context.Context, args []string) error {
 	}
 	reqID := make([]byte, 16)
 	rand.Read(reqID)
-	req := protocol.BuyRequest{Item: items[0], Kind: kind, RequestID: hex.EncodeToString(reqID)}
+	req := protocol.BuyRequest{Item: item, Kind: kind, RequestID: hex.EncodeToString(reqID)}
 	client := cloudclient.New(id.HeadendURL, id.SignKey)
 	var resp protocol.BuyResponse
 	for attempt := 0; ; attempt++ { // the same request id makes a retry safe
@@ -215,16 +211,16 @@ func buy(ctx context.Context, args []string) error {
 		time.Sleep(time.Second)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot buy %s: %w", items[0], err)
+		return fmt.Errorf("cannot buy %s: %w", item, err)
 	}
 	lic, err := media.ParseLicense(resp.License, id.HeadendKey)
 	if err != nil {
 		return fmt.Errorf("the head-end sent a license this box cannot verify: %w", err)
 	}
-	if err := st.SaveLicense(ctx, items[0], resp.License, lic.Expires); err != nil {
+	if err := st.SaveLicense(ctx, item, resp.License, lic.Expires); err != nil {
 		return err
 	}
-	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", items[0], lic.Kind,
+	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", item, lic.Kind,
 		resp.ChargedCents/100, resp.ChargedCents%100, resp.BalanceCents/100, resp.BalanceCents%100, lic.Expires.Format(time.RFC3339))
 	return nil
 }
@@ -233,23 +229,11 @@ func play(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("play", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
 	out := fs.String("out", "-", "write the decrypted title to FILE, or - for standard output")
-	names, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(names) != 1 {
-		return errors.New("play takes one ITEM")
-	}
-	st, err := openStore(ctx, *dir)
+	st, item, err := oneItem(ctx, fs, args, dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	items, err := resolve(ctx, st, names)
-	if err != nil {
-		return err
-	}
-	item := items[0]
 	id, err := st.Identity(ctx)
 	if err != nil {
 		return err
@@ -285,7 +269,7 @@ func status(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, *dir)
@@ -341,14 +325,7 @@ func wait(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("wait", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
-	names, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(names) != 1 {
-		return errors.New("wait takes one ITEM")
-	}
-	st, err := openStore(ctx, *dir)
+	st, item, err := oneItem(ctx, fs, args, dir)
 	if err != nil {
 		return err
 	}
@@ -356,17 +333,14 @@ func wait(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	for {
-		items, err := resolve(ctx, st, names)
-		if err == nil {
-			it, err := st.GetItem(ctx, items[0])
-			if err == nil && it.Complete {
-				fmt.Printf("%s ready: %d bytes from server, %d from peers\n", it.ID, it.BytesFromServer, it.BytesFromPeers)
-				return nil
-			}
+		it, err := st.GetItem(ctx, item)
+		if err == nil && it.Complete {
+			fmt.Printf("%s ready: %d bytes from server, %d from peers\n", it.ID, it.BytesFromServer, it.BytesFromPeers)
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s", names[0], *timeout)
+			return fmt.Errorf("%s not ready after %s", item, *timeout)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
