@@ -4,6 +4,8 @@
 package firmware
 
 import (
+	"github.com/godbus/dbus/v5"
+
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +30,13 @@ type Config struct {
 	ListenAddr string // BitTorrent host:port
 	// AdvertiseAddr is the host:port other boxes dial; empty means the listen address.
 	AdvertiseAddr string
-	Log           *slog.Logger
-	Now           func() time.Time
+	// DBus is where the box's API is published: "" for nowhere, "system", "session", or a bus
+	// address such as unix:path=/run/swarmbox/bus.
+	DBus string
+	// DBusName is the well-known name to own (default org.swarmbox.Box).
+	DBusName string
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Box is a running box.
@@ -40,6 +47,7 @@ type Box struct {
 	client *cloudclient.Client
 	engine *transfer.Engine
 	log    *slog.Logger
+	bus    *DBusService // nil when not on D-Bus
 
 	counted  map[media.ItemID][2]int64         // engine byte counters already added to the database
 	fromPeer map[media.ItemID]map[string]int64 // most bytes seen per peer connection, for logs
@@ -82,8 +90,37 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := b.resume(ctx); err != nil {
 		return err
 	}
+	if cfg.DBus != "" {
+		conn, err := connectBus(cfg.DBus)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now}, cfg.DBusName); err != nil {
+			return err
+		}
+		defer b.bus.Close()
+	}
 	b.log.Info("box up", "id", id.Box, "headend", id.HeadendURL, "bittorrent", b.engine.Addr())
 	return b.loop(ctx)
+}
+
+// connectBus opens the bus named in Config.DBus.
+func connectBus(which string) (*dbus.Conn, error) {
+	var conn *dbus.Conn
+	var err error
+	switch which {
+	case "system":
+		conn, err = dbus.ConnectSystemBus()
+	case "session":
+		conn, err = dbus.ConnectSessionBus()
+	default:
+		conn, err = dbus.Connect(which)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to D-Bus (%s): %w", which, err)
+	}
+	return conn, nil
 }
 
 // register enrolls the box, retrying while the head-end cannot be reached.
@@ -191,6 +228,12 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 			return completed, err
 		}
 		b.counted[it.ID] = [2]int64{st.BytesFromServer, st.BytesFromPeers}
+		if b.bus != nil {
+			b.bus.Progress(it.ID, st.Pieces, st.Total, it.BytesFromServer+dServer, it.BytesFromPeers+dPeers)
+			if st.Complete && !it.Complete {
+				b.bus.StateChanged(it.ID, StateReadyToBuy)
+			}
+		}
 		if st.Complete && !it.Complete {
 			completed = true
 			b.log.Info("item complete, every piece verified", "item", it.ID,
@@ -262,14 +305,14 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		if err != nil {
 			return err
 		}
-		ih, _, err := transfer.ParseTorrent(tb)
+		ih, total, err := transfer.ParseTorrent(tb)
 		if err != nil {
 			return err
 		}
 		if ih != f.InfoHash {
 			return fmt.Errorf("metainfo for %s has info hash %s, the plan says %s", f.Item, ih, f.InfoHash)
 		}
-		if err := b.store.AddItem(ctx, f.Item, ih, tb, b.cfg.Now()); err != nil {
+		if err := b.store.AddItem(ctx, f.Item, ih, tb, total, b.cfg.Now()); err != nil {
 			return err
 		}
 		it = storage.Item{ID: f.Item, InfoHash: ih, Torrent: tb}

@@ -49,6 +49,8 @@ CREATE TABLE items (
 CREATE TABLE licenses (item TEXT PRIMARY KEY, envelope BLOB NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE pieces (info_hash TEXT NOT NULL, idx INTEGER NOT NULL, complete INTEGER NOT NULL, PRIMARY KEY (info_hash, idx));
 CREATE TABLE catalog (version INTEGER NOT NULL, json BLOB NOT NULL);
+`, `
+ALTER TABLE items ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
 `}
 
 // Store is a box's disk.
@@ -247,7 +249,8 @@ type Item struct {
 	InfoHash        string
 	Torrent         []byte
 	Complete        bool
-	Pieces          int
+	Pieces          int // verified
+	Total           int // in the torrent
 	BytesFromServer int64
 	BytesFromPeers  int64
 	Updated         time.Time
@@ -255,9 +258,9 @@ type Item struct {
 
 // AddItem records a title the box starts to fetch (or was preloaded with). Adding it again keeps
 // its progress.
-func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, updated) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		id.String(), infoHash, torrent, now.UnixMilli())
+func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		id.String(), infoHash, torrent, total, now.UnixMilli())
 	return err
 }
 
@@ -271,7 +274,7 @@ func (s *Store) UpdateItem(ctx context.Context, id media.ItemID, pieces int, com
 
 // Items lists every local title.
 func (s *Store) Items(ctx context.Context) ([]Item, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, bytes_from_server, bytes_from_peers, updated FROM items ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated FROM items ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +292,7 @@ func (s *Store) Items(ctx context.Context) ([]Item, error) {
 
 // GetItem returns one local title.
 func (s *Store) GetItem(ctx context.Context, id media.ItemID) (Item, error) {
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, bytes_from_server, bytes_from_peers, updated FROM items WHERE id = ?`, id.String()))
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated FROM items WHERE id = ?`, id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("item %s: %w", id, ErrNotFound)
 	}
@@ -300,7 +303,7 @@ func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
 	var id string
 	var upd int64
-	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.BytesFromServer, &it.BytesFromPeers, &upd); err != nil {
+	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.Total, &it.BytesFromServer, &it.BytesFromPeers, &upd); err != nil {
 		return it, err
 	}
 	it.Updated = time.UnixMilli(upd).UTC()

@@ -104,13 +104,13 @@ func TestItemsAndLicenses(t *testing.T) {
 	s := open(t, t.TempDir())
 	it := media.ItemID{3}
 	now := time.Now()
-	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), now); err != nil {
+	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.UpdateItem(ctx, it, 5, false, 100, 0, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), now); err != nil { // again: keeps progress
+	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, now); err != nil { // again: keeps progress
 		t.Fatal(err)
 	}
 	if err := s.UpdateItem(ctx, it, 9, true, 0, 50, now); err != nil {
@@ -120,7 +120,7 @@ func TestItemsAndLicenses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Pieces != 9 || !got.Complete || got.BytesFromServer != 100 || got.BytesFromPeers != 50 {
+	if got.Pieces != 9 || got.Total != 9 || !got.Complete || got.BytesFromServer != 100 || got.BytesFromPeers != 50 {
 		t.Fatalf("item %+v: want 9 pieces, complete, 100 from server, 50 from peers", got)
 	}
 	if _, err := s.License(ctx, it); !errors.Is(err, ErrNotFound) {

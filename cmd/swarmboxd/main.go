@@ -5,10 +5,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,7 +21,6 @@ import (
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
-	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
 )
 
@@ -32,6 +28,7 @@ const usage = `swarmboxd — the swarmbox set-top box
 
 Usage:
   swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
+                   [-dbus system|session|ADDRESS] [-dbus-name NAME]
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
   swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
@@ -82,10 +79,12 @@ func run(ctx context.Context, args []string) error {
 	acct := fs.String("account", "", "customer account (first start)")
 	listen := fs.String("listen", "0.0.0.0:6881", "BitTorrent listen address")
 	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
+	bus := fs.String("dbus", "", `publish the box's API on D-Bus: "system", "session" or a bus address`)
+	busName := fs.String("dbus-name", firmware.DBusName, "well-known D-Bus name to own")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv})
+	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName})
 }
 
 func openStore(ctx context.Context, dir string) (*storage.Store, error) {
@@ -186,42 +185,12 @@ func buy(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	id, err := st.Identity(ctx)
+	p, err := (&firmware.API{Store: st, Now: time.Now}).Buy(ctx, item, *rent)
 	if err != nil {
 		return err
 	}
-	if id.HeadendKey == nil {
-		return errors.New("the box has not registered with its head-end yet: start it with 'swarmboxd run'")
-	}
-	kind := media.Owned
-	if *rent {
-		kind = media.Rental
-	}
-	reqID := make([]byte, 16)
-	rand.Read(reqID)
-	req := protocol.BuyRequest{Item: item, Kind: kind, RequestID: hex.EncodeToString(reqID)}
-	client := cloudclient.New(id.HeadendURL, id.SignKey)
-	var resp protocol.BuyResponse
-	for attempt := 0; ; attempt++ { // the same request id makes a retry safe
-		resp, err = client.Buy(ctx, req)
-		var api *cloudclient.APIError
-		if err == nil || errors.As(err, &api) || attempt == 2 {
-			break
-		}
-		time.Sleep(time.Second)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot buy %s: %w", item, err)
-	}
-	lic, err := media.ParseLicense(resp.License, id.HeadendKey)
-	if err != nil {
-		return fmt.Errorf("the head-end sent a license this box cannot verify: %w", err)
-	}
-	if err := st.SaveLicense(ctx, item, resp.License, lic.Expires); err != nil {
-		return err
-	}
-	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", item, lic.Kind,
-		resp.ChargedCents/100, resp.ChargedCents%100, resp.BalanceCents/100, resp.BalanceCents%100, lic.Expires.Format(time.RFC3339))
+	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", item, p.License.Kind,
+		p.ChargedCents/100, p.ChargedCents%100, p.BalanceCents/100, p.BalanceCents%100, p.License.Expires.Format(time.RFC3339))
 	return nil
 }
 
@@ -234,22 +203,7 @@ func play(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	id, err := st.Identity(ctx)
-	if err != nil {
-		return err
-	}
-	env, err := st.License(ctx, item)
-	if errors.Is(err, storage.ErrNotFound) {
-		env, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	local, err := st.GetItem(ctx, item)
-	if err == nil && !local.Complete && env != nil {
-		return fmt.Errorf("cannot play %s: %w: %d pieces verified so far", item, player.ErrNotDownloaded, local.Pieces)
-	}
-	t, err := player.Open(player.Keys{Box: id.Box, KEM: id.KEMKey, Headend: id.HeadendKey}, item, env, st.ContainerPath(item), time.Now())
+	t, err := (&firmware.API{Store: st, Now: time.Now}).Open(ctx, item)
 	if err != nil {
 		return fmt.Errorf("cannot play: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,6 +37,9 @@ func New(baseURL string, key ed25519.PrivateKey) *Client {
 		Now:     time.Now,
 	}
 }
+
+// ErrUnreachable wraps failures to reach the head-end at all (as opposed to its refusals).
+var ErrUnreachable = errors.New("head-end unreachable")
 
 // APIError is an error answer from the head-end.
 type APIError struct {
@@ -68,7 +72,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	protocol.Sign(req, body, c.Box, c.Key, c.Now())
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("head-end unreachable: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
