@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if cfg.DBus != "" {
-		conn, err := connectBus(cfg.DBus)
+		conn, err := ConnectBus(cfg.DBus)
 		if err != nil {
 			return err
 		}
@@ -105,8 +105,8 @@ func Run(ctx context.Context, cfg Config) error {
 	return b.loop(ctx)
 }
 
-// connectBus opens the bus named in Config.DBus.
-func connectBus(which string) (*dbus.Conn, error) {
+// ConnectBus opens a D-Bus connection: "system", "session", or a bus address.
+func ConnectBus(which string) (*dbus.Conn, error) {
 	var conn *dbus.Conn
 	var err error
 	switch which {

@@ -31,7 +31,7 @@ const (
 
 // CatalogEntry is one catalog title on D-Bus: (sssxx).
 type CatalogEntry struct {
-	ID, Title, Kind string
+	ID, Title, Kind  string
 	Size, PriceCents int64
 }
 
@@ -369,4 +369,3 @@ func (p *playback) stop() {
 	p.srv.Close()
 	p.title.Close()
 }
-

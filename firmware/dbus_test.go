@@ -1,7 +1,6 @@
 package firmware
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,40 +20,6 @@ import (
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
 )
-
-// privateBus starts a dbus-daemon of its own for the test and returns its address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	daemon := testenv.RequireTool(t, "dbus-daemon")
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "bus.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>`, dir)), 0o600)
-	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon gave no address: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
 
 // boxWithTitle makes a registered box whose catalog replica lists the head-end's title and
 // whose disk holds its container, complete.
@@ -98,7 +61,7 @@ func TestDBusAPI(t *testing.T) {
 	rand.Read(plain)
 	h := headendtest.New(t, headendtest.Title{Name: "Film", Price: 300, Data: plain})
 	api := boxWithTitle(t, h)
-	addr := privateBus(t)
+	addr := testenv.DBusDaemon(t)
 
 	srvConn, err := dbus.Connect(addr)
 	if err != nil {
@@ -257,7 +220,7 @@ func TestDBusAPI(t *testing.T) {
 }
 
 func TestDBusNameIsExclusive(t *testing.T) {
-	addr := privateBus(t)
+	addr := testenv.DBusDaemon(t)
 	h := headendtest.New(t, headendtest.Title{Name: "Film", Data: []byte("x")})
 	api := boxWithTitle(t, h)
 	a, _ := dbus.Connect(addr)

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"swarmbox/ui"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -29,6 +31,7 @@ const usage = `swarmboxd — the swarmbox set-top box
 Usage:
   swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
                    [-dbus system|session|ADDRESS] [-dbus-name NAME]
+  swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv]   the TV UI
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
   swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
@@ -48,7 +51,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func(context.Context, []string) error{
-		"run": run, "wish": wish, "buy": buy, "play": play, "status": status, "wait": wait,
+		"run": run, "ui": runUI, "wish": wish, "buy": buy, "play": play, "status": status, "wait": wait,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {
@@ -85,6 +88,24 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName})
+}
+
+func runUI(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ui", flag.ExitOnError)
+	bus := fs.String("dbus", "system", `the bus the box's API is on: "system", "session" or a bus address`)
+	busName := fs.String("dbus-name", firmware.DBusName, "the box's D-Bus name")
+	playerCmd := fs.String("player", "mpv", "media player to start with the playback URL, if installed")
+	if _, err := cmdline.Parse(fs, args); err != nil {
+		return err
+	}
+	conn, err := firmware.ConnectBus(*bus)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// The TV console is the UI's; logs go to a file so they never scribble over the screen.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return ui.New(ui.NewDBusBox(conn, *busName), *playerCmd).Run(ctx.Done())
 }
 
 func openStore(ctx context.Context, dir string) (*storage.Store, error) {

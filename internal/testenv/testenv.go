@@ -4,8 +4,11 @@
 package testenv
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,4 +48,42 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		missing(t, "this test needs root")
 	}
+}
+
+// DBusDaemon starts a private dbus-daemon for the test (stopped when it ends) and returns its
+// address; no test touches the machine's own buses.
+func DBusDaemon(t testing.TB) string {
+	t.Helper()
+	daemon := RequireTool(t, "dbus-daemon")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "bus.conf")
+	err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=`+dir+`/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon gave no address: %v", err)
+	}
+	return strings.TrimSpace(line)
 }

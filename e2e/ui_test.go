@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"swarmbox/internal/testenv"
+)
+
+// tmuxUI runs `swarmboxd ui` in a detached tmux session of the given size.
+type tmuxUI struct {
+	t       *testing.T
+	tmux    string
+	session string
+}
+
+func startUI(t *testing.T, busAddr string, w, h int) *tmuxUI {
+	t.Helper()
+	u := &tmuxUI{t: t, tmux: testenv.RequireTool(t, "tmux"), session: fmt.Sprintf("sbx-ui-%d", time.Now().UnixNano()%1e9)}
+	cmd := fmt.Sprintf("%s ui -dbus %q -player ''", filepath.Join(binDir, "swarmboxd"), busAddr)
+	if out, err := exec.Command(u.tmux, "new-session", "-d", "-s", u.session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "env TERM=xterm-256color "+cmd).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", u.screen())
+		}
+		exec.Command(u.tmux, "kill-session", "-t", u.session).Run()
+	})
+	return u
+}
+
+func (u *tmuxUI) screen() string {
+	out, _ := exec.Command(u.tmux, "capture-pane", "-p", "-t", u.session).Output()
+	return string(out)
+}
+
+// keys presses remote keys (tmux key names: Up, Down, Enter, Escape, F1…).
+func (u *tmuxUI) keys(k ...string) {
+	u.t.Helper()
+	for _, key := range k {
+		if out, err := exec.Command(u.tmux, "send-keys", "-t", u.session, key).CombinedOutput(); err != nil {
+			u.t.Fatalf("send-keys %s: %v %s", key, err, out)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// see waits until the screen shows all of want.
+func (u *tmuxUI) see(timeout time.Duration, want ...string) string {
+	u.t.Helper()
+	var s string
+	waitFor(u.t, fmt.Sprintf("the screen to show %q", want), timeout, func() bool {
+		s = u.screen()
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	})
+	return s
+}
+
+// TestTVWithRemoteKeys drives the TV UI with remote keys only, against real head-end and box
+// processes on a private D-Bus: browse, wish, reorder, watch progress, buy, play.
+func TestTVWithRemoteKeys(t *testing.T) {
+	bus := testenv.DBusDaemon(t)
+	c := startCloud(t)
+	dir := t.TempDir()
+	film, track := filepath.Join(dir, "film.avi"), filepath.Join(dir, "track.wav")
+	must(t, "swarmbox-cloud", "testcard", "-kind", "video", "-seconds", "4", film)
+	must(t, "swarmbox-cloud", "testcard", "-kind", "audio", "-seconds", "5", track)
+	c.ingest(t, film, "Sample Film", "video")
+	c.ingest(t, track, "Test Tone Suite", "audio")
+	startBox(t, c, 1, "-dbus", bus)
+	// The catalog replica arrives with the first sync.
+	ui := startUI(t, bus, 100, 30)
+
+	ui.see(20*time.Second, "Browse the catalog", "My wishlist", "Downloads")
+	ui.keys("Enter") // Browse the catalog
+	ui.see(20*time.Second, "Sample Film", "Test Tone Suite")
+	ui.keys("F1") // Red: video only
+	s := ui.see(5*time.Second, "Catalog — video (1)")
+	if strings.Contains(s, "Test Tone Suite") {
+		t.Fatal("the video filter still lists the audio track")
+	}
+	ui.keys("Enter") // the film
+	ui.see(5*time.Second, "Add to wishlist", "3.99 to own")
+	ui.keys("Enter") // Add to wishlist
+	ui.see(5*time.Second, "On your wishlist")
+
+	// Wish the audio track too, then make it the most wanted from the wishlist screen.
+	ui.keys("Escape", "F1", "F2") // back to the catalog; audio only
+	ui.see(5*time.Second, "Catalog — audio (1)")
+	ui.keys("Enter", "Enter") // the track; Add to wishlist (last)
+	ui.see(5*time.Second, "On your wishlist")
+	ui.keys("Home")
+	ui.see(5*time.Second, "Browse the catalog")
+	ui.keys("Down", "Enter") // My wishlist
+	ui.see(5*time.Second, "1. Sample Film", "2. Test Tone Suite")
+	ui.keys("Down", "F1") // Red on the track: move it up
+	ui.see(5*time.Second, "1. Test Tone Suite", "2. Sample Film")
+
+	// Progress, then ready to buy.
+	ui.keys("Home", "Down", "Down", "Enter") // Downloads
+	ui.see(60*time.Second, "Sample Film", "Test Tone Suite", "ready")
+	ui.keys("Home")
+	ui.see(60*time.Second, "Ready to buy")
+	// Home lists Ready to buy entries after the three menu entries.
+	s = ui.screen()
+	down := 0
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, "Ready to buy") && strings.Contains(line, "Sample Film") {
+			break
+		}
+		if strings.Contains(line, "Ready to buy") || strings.Contains(line, "Downloads") || strings.Contains(line, "My wishlist") {
+			down++
+		}
+	}
+	for range down {
+		ui.keys("Down")
+	}
+	ui.keys("Enter")
+	ui.see(5*time.Second, "Sample Film", "Buy for 3.99")
+	ui.keys("Enter") // Buy for 3.99
+	ui.see(5*time.Second, "Buy Sample Film for 3.99?")
+	ui.keys("Enter") // confirm
+	ui.see(15*time.Second, "paid", "Play")
+	ui.keys("Enter") // ▶ Play
+	s = ui.see(10*time.Second, "Playing Sample Film", "Stream: http://127.0.0.1:")
+	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+/play/[0-9a-f]+`).FindString(s)
+	if url == "" {
+		t.Fatalf("no stream URL on screen:\n%s", s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want, _ := os.ReadFile(film)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the stream (%d bytes) is not the film (%d bytes)", len(got), len(want))
+	}
+	ui.keys("s") // Stop
+	ui.see(5*time.Second, "Stopped.")
+}

@@ -1,0 +1,593 @@
+package ui
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+)
+
+// Colours chosen for a TV across a room: white on near-black, one bright focus colour.
+var (
+	bg      = tcell.NewRGBColor(10, 12, 24)
+	focus   = tcell.NewRGBColor(255, 200, 0)
+	dim     = tcell.NewRGBColor(150, 150, 170)
+	keyRed  = tcell.ColorRed
+	keyGrn  = tcell.ColorGreen
+	keyYel  = tcell.ColorYellow
+	keyBlue = tcell.NewRGBColor(80, 140, 255)
+)
+
+// Action is what a key means, whether it came from the remote or a terminal.
+type Action int
+
+// Actions the UI reacts to beyond list navigation (arrows and OK are the widgets' own).
+const (
+	ActNone Action = iota
+	ActBack
+	ActHome
+	ActRed
+	ActGreen
+	ActYellow
+	ActBlue
+	ActPlayPause
+	ActStop
+)
+
+// KeyAction maps a terminal key to an action: Esc/Backspace = Back, Home or h = Home, F1–F4 =
+// the colour keys, space or p = Play/Pause, s = Stop.
+func KeyAction(ev *tcell.EventKey) Action {
+	switch ev.Key() {
+	case tcell.KeyEscape, tcell.KeyBackspace, tcell.KeyBackspace2:
+		return ActBack
+	case tcell.KeyHome:
+		return ActHome
+	case tcell.KeyF1:
+		return ActRed
+	case tcell.KeyF2:
+		return ActGreen
+	case tcell.KeyF3:
+		return ActYellow
+	case tcell.KeyF4:
+		return ActBlue
+	case tcell.KeyRune:
+		switch ev.Rune() {
+		case 'h':
+			return ActHome
+		case ' ', 'p':
+			return ActPlayPause
+		case 's':
+			return ActStop
+		}
+	}
+	return ActNone
+}
+
+// App is the TV UI.
+type App struct {
+	box    Box
+	app    *tview.Application
+	pages  *tview.Pages
+	header *tview.TextView
+	footer *tview.TextView
+	status *tview.TextView
+
+	stack   []string       // page names, Home at the bottom
+	refresh map[string]func() // per page: reload its data
+	keys    map[string]func(Action) bool
+	search  string
+	kind    string // catalog filter: "", video, audio, file
+	player  string // optional external player command, e.g. "mpv"
+}
+
+// New builds the UI for box. player, if not empty, is run with the playback URL.
+func New(box Box, player string) *App {
+	a := &App{box: box, app: tview.NewApplication(), pages: tview.NewPages(), refresh: map[string]func(){}, keys: map[string]func(Action) bool{}, player: player}
+	tview.Styles.PrimitiveBackgroundColor = bg
+	tview.Styles.ContrastBackgroundColor = bg
+	tview.Styles.PrimaryTextColor = tcell.ColorWhite
+	tview.Styles.BorderColor = dim
+	tview.Styles.TitleColor = focus
+	a.header = tview.NewTextView().SetDynamicColors(true)
+	a.footer = tview.NewTextView().SetDynamicColors(true)
+	a.status = tview.NewTextView().SetDynamicColors(true)
+	layout := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(a.header, 1, 0, false).
+		AddItem(a.pages, 0, 1, true).
+		AddItem(a.status, 1, 0, false).
+		AddItem(a.footer, 1, 0, false)
+	a.app.SetRoot(layout, true)
+	a.app.SetInputCapture(a.onKey)
+	a.open("home")
+	return a
+}
+
+// Run draws the UI until the household leaves it (Ctrl-C) or stop is closed.
+func (a *App) Run(stop <-chan struct{}) error {
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				a.app.Stop()
+				return
+			case <-t.C:
+				a.app.QueueUpdateDraw(a.reload)
+			}
+		}
+	}()
+	return a.app.Run()
+}
+
+// Application exposes the tview application (for tests with a simulation screen).
+func (a *App) Application() *tview.Application { return a.app }
+
+func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
+	act := KeyAction(ev)
+	top := a.stack[len(a.stack)-1]
+	if h := a.keys[top]; act != ActNone && h != nil && h(act) {
+		return nil
+	}
+	switch act {
+	case ActBack:
+		a.back()
+		return nil
+	case ActHome:
+		a.stack = a.stack[:1]
+		a.show("home")
+		return nil
+	case ActStop:
+		a.box.Stop()
+		a.say("Stopped.")
+		return nil
+	}
+	return ev
+}
+
+func (a *App) say(msg string) { a.status.SetText(" " + tview.Escape(msg)) }
+
+func (a *App) fail(err error) {
+	a.status.SetText(" [red::b]" + tview.Escape(err.Error()))
+}
+
+// open pushes a page, building it the first time.
+func (a *App) open(name string, arg ...string) {
+	switch {
+	case name == "home":
+		a.buildHome()
+	case name == "catalog":
+		a.buildCatalog()
+	case name == "wishlist":
+		a.buildWishlist()
+	case name == "downloads":
+		a.buildDownloads()
+	case name == "search":
+		a.buildSearch()
+	case strings.HasPrefix(name, "item:"):
+		a.buildItem(strings.TrimPrefix(name, "item:"))
+	}
+	a.stack = append(a.stack, name)
+	a.show(name)
+}
+
+func (a *App) back() {
+	if len(a.stack) > 1 {
+		a.pages.RemovePage(a.stack[len(a.stack)-1])
+		a.stack = a.stack[:len(a.stack)-1]
+		a.show(a.stack[len(a.stack)-1])
+	}
+}
+
+func (a *App) show(name string) {
+	a.pages.SwitchToPage(name)
+	a.reload()
+}
+
+func (a *App) reload() {
+	top := a.stack[len(a.stack)-1]
+	titles := map[string]string{"home": "Home", "catalog": "Catalog", "wishlist": "Wishlist", "downloads": "Downloads", "search": "Search"}
+	t := titles[top]
+	if strings.HasPrefix(top, "item:") {
+		t = "Title"
+	}
+	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s", t, strings.Repeat(" ", 20), time.Now().Format("15:04")))
+	if f := a.refresh[top]; f != nil {
+		f()
+	}
+	a.footer.SetText(a.legend(top))
+}
+
+func (a *App) legend(page string) string {
+	k := func(c, key, what string) string { return fmt.Sprintf("[black:%s] %s [-:-] %s  ", c, key, what) }
+	s := " [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  "
+	switch {
+	case page == "catalog":
+		s += k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search")
+	case page == "wishlist":
+		s += k("red", "Red", "up") + k("green", "Green", "down") + k("yellow", "Yellow", "remove")
+	}
+	return s
+}
+
+func newList() *tview.List {
+	l := tview.NewList().ShowSecondaryText(false).SetHighlightFullLine(true).
+		SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack).Bold(true)).
+		SetMainTextStyle(tcell.StyleDefault.Background(bg).Foreground(tcell.ColorWhite))
+	l.SetBorder(true).SetBorderPadding(0, 0, 1, 1)
+	return l
+}
+
+// fill replaces a list's items, keeping the selection where it was.
+func fill(l *tview.List, items []string, open func(i int)) {
+	cur := l.GetCurrentItem()
+	l.Clear()
+	for i, s := range items {
+		i := i
+		l.AddItem(s, "", 0, func() { open(i) })
+	}
+	if cur < len(items) {
+		l.SetCurrentItem(cur)
+	}
+}
+
+func money(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d kB", n>>10)
+}
+
+func bar(done, total int64, width int) string {
+	if total <= 0 {
+		total = 1
+	}
+	n := int(int64(width) * done / total)
+	return "[#ffc800]" + strings.Repeat("█", n) + "[#404060]" + strings.Repeat("░", width-n) + "[-]"
+}
+
+func (a *App) buildHome() {
+	l := newList()
+	l.SetTitle(" Welcome ")
+	a.pages.AddPage("home", l, true, false)
+	a.refresh["home"] = func() {
+		cat, err := a.box.Catalog()
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		entries := []string{"[::b]Browse the catalog", "[::b]My wishlist", "[::b]Downloads"}
+		targets := []string{"catalog", "wishlist", "downloads"}
+		groups := map[string][]string{}
+		names := map[string]string{}
+		for _, t := range cat {
+			names[t.ID] = t.Title
+		}
+		locals, _ := a.box.Local()
+		for _, lc := range locals {
+			st, err := a.box.Item(lc.ID)
+			if err != nil {
+				continue
+			}
+			groups[st.State] = append(groups[st.State], lc.ID)
+		}
+		for _, g := range []struct{ state, label string }{{"bought", "Ready to watch"}, {"ready to buy", "Ready to buy"}, {"downloading", "Downloading"}, {"license expired", "Rental ended"}} {
+			for _, id := range groups[g.state] {
+				entries = append(entries, fmt.Sprintf("%-16s %s", g.label, tview.Escape(names[id])))
+				targets = append(targets, "item:"+id)
+			}
+		}
+		fill(l, entries, func(i int) { a.open(targets[i]) })
+	}
+}
+
+func (a *App) buildCatalog() {
+	l := newList()
+	a.pages.AddPage("catalog", l, true, false)
+	var shown []Title
+	a.refresh["catalog"] = func() {
+		cat, err := a.box.Catalog()
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		shown = shown[:0]
+		var rows []string
+		for _, t := range cat {
+			if (a.kind != "" && t.Kind != a.kind) || (a.search != "" && !strings.Contains(strings.ToLower(t.Title), strings.ToLower(a.search))) {
+				continue
+			}
+			shown = append(shown, t)
+			rows = append(rows, fmt.Sprintf("%-34s %-6s %9s %7s", tview.Escape(t.Title), t.Kind, size(t.Size), money(t.PriceCents)))
+		}
+		filter := "all titles"
+		if a.kind != "" {
+			filter = a.kind
+		}
+		if a.search != "" {
+			filter += fmt.Sprintf(", matching %q", a.search)
+		}
+		l.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", filter, len(shown)))
+		fill(l, rows, func(i int) { a.open("item:" + shown[i].ID) })
+	}
+	a.keys["catalog"] = func(act Action) bool {
+		toggle := func(k string) {
+			if a.kind == k {
+				a.kind = ""
+			} else {
+				a.kind = k
+			}
+			a.reload()
+		}
+		switch act {
+		case ActRed:
+			toggle("video")
+		case ActGreen:
+			toggle("audio")
+		case ActYellow:
+			toggle("file")
+		case ActBlue:
+			a.open("search")
+		default:
+			return false
+		}
+		return true
+	}
+}
+
+// buildSearch is an on-screen keyboard: arrows move over letters, OK types one.
+func (a *App) buildSearch() {
+	grid := tview.NewTable().SetSelectable(true, true)
+	grid.SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack).Bold(true))
+	keys := strings.Split("A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0 1 2 3 4 5 6 7 8 9 ␣ ⌫ Done", " ")
+	for i, k := range keys {
+		grid.SetCell(i/9, i%9, tview.NewTableCell(" "+k+" ").SetAlign(tview.AlignCenter).SetExpansion(1))
+	}
+	text := tview.NewTextView().SetDynamicColors(true)
+	box := tview.NewFlex().SetDirection(tview.FlexRow).AddItem(text, 2, 0, false).AddItem(grid, 0, 1, true)
+	box.SetBorder(true).SetTitle(" Search by title ")
+	a.pages.AddPage("search", box, true, false)
+	a.refresh["search"] = func() { text.SetText(fmt.Sprintf(" Title contains: [#ffc800::b]%s_", tview.Escape(a.search))) }
+	grid.SetSelectedFunc(func(r, c int) {
+		switch k := keys[r*9+c]; k {
+		case "⌫":
+			if a.search != "" {
+				a.search = a.search[:len(a.search)-1]
+			}
+		case "␣":
+			a.search += " "
+		case "Done":
+			a.back()
+			return
+		default:
+			a.search += strings.ToLower(k)
+		}
+		a.reload()
+	})
+}
+
+func (a *App) buildItem(id string) {
+	text := tview.NewTextView().SetDynamicColors(true)
+	actions := newList()
+	actions.SetTitle(" Choose ")
+	body := tview.NewFlex().SetDirection(tview.FlexRow).AddItem(text, 9, 0, false).AddItem(actions, 0, 1, true)
+	body.SetBorder(true)
+	name := "item:" + id
+	a.pages.AddPage(name, body, true, false)
+	a.refresh[name] = func() {
+		st, err := a.box.Item(id)
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		body.SetTitle(" " + tview.Escape(st.Title) + " ")
+		state := st.State
+		switch st.State {
+		case "wished":
+			state = fmt.Sprintf("on your wishlist, #%d", st.WishRank)
+		case "downloading":
+			pct := int64(0)
+			if st.TotalPieces > 0 {
+				pct = 100 * st.Pieces / st.TotalPieces
+			}
+			state = fmt.Sprintf("downloading %d%%  %s", pct, bar(st.Pieces, st.TotalPieces, 24))
+		case "bought":
+			state = "bought — " + expiry(st.Expires)
+		}
+		text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind   %s\n  Size   %s\n  Price  %s to own, %s to rent\n  State  [#ffc800::b]%s",
+			tview.Escape(st.Title), st.Kind, size(st.Size), money(st.PriceCents), money((st.PriceCents+2)/3), state))
+		var opts []string
+		var do []func()
+		add := func(s string, f func()) { opts, do = append(opts, s), append(do, f) }
+		switch st.State {
+		case "bought":
+			add("▶ Play", func() { a.play(id, st.Title) })
+		case "ready to buy", "license expired":
+			add(fmt.Sprintf("Buy for %s", money(st.PriceCents)), func() { a.confirmBuy(st, false) })
+			add(fmt.Sprintf("Rent for %s", money((st.PriceCents+2)/3)), func() { a.confirmBuy(st, true) })
+		}
+		if st.WishRank == 0 && st.State == "not wished" {
+			add("Add to wishlist", func() { a.wish(id, 1<<20) })
+			add("Add to wishlist, most wanted", func() { a.wish(id, 1) })
+		} else if st.WishRank > 0 {
+			if st.WishRank > 1 {
+				add("Move to the top of the wishlist", func() { a.wish(id, 1) })
+			}
+			add("Remove from wishlist", func() {
+				if err := a.box.RemoveWish(id); err != nil {
+					a.fail(err)
+					return
+				}
+				a.say("Removed from your wishlist.")
+				a.reload()
+			})
+		}
+		fill(actions, opts, func(i int) { do[i]() })
+	}
+}
+
+func expiry(unix int64) string {
+	if unix == 0 {
+		return ""
+	}
+	d := time.Until(time.Unix(unix, 0)).Round(time.Minute)
+	if d > 48*time.Hour {
+		return "licence renews by " + time.Unix(unix, 0).Format("2 Jan")
+	}
+	return "expires in " + d.String()
+}
+
+func (a *App) wish(id string, pos int) {
+	if err := a.box.MoveWish(id, pos); err != nil {
+		a.fail(err)
+		return
+	}
+	a.say("On your wishlist. It will be fetched for you.")
+	a.reload()
+}
+
+func (a *App) confirmBuy(st ItemState, rent bool) {
+	price, verb := st.PriceCents, "Buy"
+	if rent {
+		price, verb = (st.PriceCents+2)/3, "Rent"
+	}
+	m := tview.NewModal().SetText(fmt.Sprintf("%s %s for %s?", verb, st.Title, money(price))).
+		AddButtons([]string{verb, "Cancel"})
+	m.SetBackgroundColor(bg).SetButtonBackgroundColor(dim).SetButtonTextColor(tcell.ColorBlack)
+	m.SetButtonActivatedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack))
+	m.SetDoneFunc(func(i int, label string) {
+		a.pages.RemovePage("buy")
+		if label == verb {
+			charged, balance, err := a.box.Buy(st.ID, rent)
+			if err != nil {
+				a.fail(err)
+			} else {
+				a.say(fmt.Sprintf("Done: %s paid, balance %s. Press Play to watch.", money(charged), money(balance)))
+			}
+		}
+		a.reload()
+	})
+	a.pages.AddPage("buy", m, true, true)
+}
+
+func (a *App) play(id, title string) {
+	url, err := a.box.Play(id)
+	if err != nil {
+		a.fail(err)
+		return
+	}
+	if a.player != "" {
+		if p, err := exec.LookPath(a.player); err == nil {
+			exec.Command(p, url).Start()
+		}
+	}
+	a.say(fmt.Sprintf("▶ Playing %s — Stop to end. Stream: %s", title, url))
+}
+
+func (a *App) buildWishlist() {
+	l := newList()
+	l.SetTitle(" Wishlist — most wanted first ")
+	a.pages.AddPage("wishlist", l, true, false)
+	var ids []string
+	a.refresh["wishlist"] = func() {
+		var err error
+		if ids, err = a.box.Wishlist(); err != nil {
+			a.fail(err)
+			return
+		}
+		var rows []string
+		for i, id := range ids {
+			st, err := a.box.Item(id)
+			if err != nil {
+				rows = append(rows, fmt.Sprintf("%2d. %s", i+1, id))
+				continue
+			}
+			rows = append(rows, fmt.Sprintf("%2d. %-34s %s", i+1, tview.Escape(st.Title), st.State))
+		}
+		if len(rows) == 0 {
+			rows = []string{"Your wishlist is empty: add titles from the catalog."}
+		}
+		fill(l, rows, func(i int) {
+			if i < len(ids) {
+				a.open("item:" + ids[i])
+			}
+		})
+	}
+	a.keys["wishlist"] = func(act Action) bool {
+		i := l.GetCurrentItem()
+		if i >= len(ids) {
+			return false
+		}
+		switch act {
+		case ActRed:
+			if i > 0 {
+				a.box.MoveWish(ids[i], i)
+				l.SetCurrentItem(i - 1)
+			}
+		case ActGreen:
+			if i < len(ids)-1 {
+				a.box.MoveWish(ids[i], i+2)
+				l.SetCurrentItem(i + 1)
+			}
+		case ActYellow:
+			a.box.RemoveWish(ids[i])
+		default:
+			return false
+		}
+		a.reload()
+		return true
+	}
+}
+
+func (a *App) buildDownloads() {
+	text := tview.NewTextView().SetDynamicColors(true)
+	text.SetBorder(true).SetTitle(" Downloads ")
+	a.pages.AddPage("downloads", text, true, false)
+	a.refresh["downloads"] = func() {
+		locals, err := a.box.Local()
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		cat, _ := a.box.Catalog()
+		names := map[string]string{}
+		for _, t := range cat {
+			names[t.ID] = t.Title
+		}
+		slices.SortFunc(locals, func(x, y Local) int { return strings.Compare(names[x.ID], names[y.ID]) })
+		var b strings.Builder
+		for _, lc := range locals {
+			state := "downloading"
+			if lc.Complete {
+				state = "ready"
+			}
+			total := lc.BytesFromServer + lc.BytesFromPeers
+			peers := 0
+			if total > 0 {
+				peers = int(100 * lc.BytesFromPeers / total)
+			}
+			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%  %s\n  %-30s from neighbours %d%%, from the operator %d%%\n",
+				tview.Escape(names[lc.ID]), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, "", peers, 100-peers)
+		}
+		if len(locals) == 0 {
+			b.WriteString("\n  Nothing yet: titles on your wishlist appear here while they arrive.")
+		}
+		text.SetText(b.String())
+	}
+}
+
+func pct(a, b int32) int {
+	if b <= 0 {
+		return 0
+	}
+	return int(100 * int64(a) / int64(b))
+}
