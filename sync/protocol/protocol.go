@@ -71,11 +71,40 @@ type RegisterResponse struct {
 	HeadendKey []byte      `json:"headend_key"`
 }
 
+// Storage areas of a box's disk.
+const (
+	AreaPreload  = "preload"  // written at the factory; read-only to the box, seedable
+	AreaWishlist = "wishlist" // what the household asked for
+	AreaCache    = "cache"    // space lent to the swarm for items the scheduler places; evicted first
+)
+
 // Holding is an item the box has, completely or in part.
 type Holding struct {
 	Item     media.ItemID `json:"item"`
 	Pieces   int          `json:"pieces"`
 	Complete bool         `json:"complete"`
+	Area     string       `json:"area,omitempty"` // one of the Area* names; empty = wishlist
+}
+
+// Space is one storage area's byte quota and what is used of it.
+type Space struct {
+	Area  string `json:"area"`
+	Quota int64  `json:"quota"`
+	Used  int64  `json:"used"`
+	Free  int64  `json:"free"` // what can still be written: min(quota-used, free disk)
+}
+
+// Neighbor is a box this box found on its LAN (mDNS), with its BitTorrent address.
+type Neighbor struct {
+	Box  media.BoxID `json:"box"`
+	Addr string      `json:"addr"`
+}
+
+// PeerRate is the throughput this box measured while receiving from another box.
+type PeerRate struct {
+	Box            media.BoxID `json:"box"`
+	Bytes          int64       `json:"bytes"`            // bytes the figure is measured over
+	BytesPerSecond int64       `json:"bytes_per_second"` // while the transfer was active
 }
 
 // TransferReport is what the box measured for one item it fetched.
@@ -94,6 +123,14 @@ type SyncRequest struct {
 	Holdings  []Holding        `json:"holdings"`
 	FreeBytes int64            `json:"free_bytes"`
 	Transfers []TransferReport `json:"transfers"`
+	Areas     []Space          `json:"areas,omitempty"`      // per-area quotas and free space
+	Neighbors []Neighbor       `json:"neighbors,omitempty"`  // LAN neighbours found by mDNS
+	PeerRates []PeerRate       `json:"peer_rates,omitempty"` // measured box→this box throughput
+	// Link caps from the box's configuration, bytes per second; 0 = unknown.
+	UplinkBytesPerSecond   int64  `json:"uplink_bps,omitempty"`
+	DownlinkBytesPerSecond int64  `json:"downlink_bps,omitempty"`
+	Network                string `json:"network,omitempty"`    // ISP/network label from config
+	BehindNAT              bool   `json:"behind_nat,omitempty"` // cannot accept incoming connections
 }
 
 // Peer is a box named as a source.
