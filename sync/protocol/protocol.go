@@ -137,6 +137,17 @@ type SyncRequest struct {
 type Peer struct {
 	Box  media.BoxID `json:"box"`
 	Addr string      `json:"addr"`
+	// Dial says this box opens the connection; false means the peer dials us (it can reach us,
+	// we cannot reach it: the scheduler never pairs two boxes behind NAT).
+	Dial bool `json:"dial,omitempty"`
+	// Pieces are the piece ranges this peer is asked to serve; empty means any.
+	Pieces []PieceRange `json:"pieces,omitempty"`
+}
+
+// PieceRange is the half-open range of piece indexes [Begin, End).
+type PieceRange struct {
+	Begin int `json:"begin"`
+	End   int `json:"end"`
 }
 
 // Fetch is one planned transfer to the syncing box.
@@ -146,13 +157,19 @@ type Fetch struct {
 	Announce string       `json:"announce"`           // the tracker URL for this box
 	Peers    []Peer       `json:"peers"`              // boxes to fetch from
 	WebSeed  string       `json:"web_seed,omitempty"` // set only when the plan allows the server
+	// Start is when the transfer may begin (zero = now); server transfers go to off-peak slots.
+	Start time.Time `json:"start,omitzero"`
+	// Area is where the item goes: AreaWishlist (default when empty) or AreaCache for a cache
+	// placement (an item not on this box's wishlist, fetched to serve others).
+	Area string `json:"area,omitempty"`
 }
 
 // SyncResponse is the box's part of the plan.
 type SyncResponse struct {
-	Fetches          []Fetch `json:"fetches"`
-	SyncAfterSeconds int     `json:"sync_after_seconds"`
-	CatalogVersion   int64   `json:"catalog_version"`
+	Fetches          []Fetch        `json:"fetches"`
+	Evict            []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
+	SyncAfterSeconds int            `json:"sync_after_seconds"`
+	CatalogVersion   int64          `json:"catalog_version"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.
