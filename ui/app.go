@@ -13,13 +13,9 @@ import (
 
 // Colours chosen for a TV across a room: white on near-black, one bright focus colour.
 var (
-	bg      = tcell.NewRGBColor(10, 12, 24)
-	focus   = tcell.NewRGBColor(255, 200, 0)
-	dim     = tcell.NewRGBColor(150, 150, 170)
-	keyRed  = tcell.ColorRed
-	keyGrn  = tcell.ColorGreen
-	keyYel  = tcell.ColorYellow
-	keyBlue = tcell.NewRGBColor(80, 140, 255)
+	bg    = tcell.NewRGBColor(10, 12, 24)
+	focus = tcell.NewRGBColor(255, 200, 0)
+	dim   = tcell.NewRGBColor(150, 150, 170)
 )
 
 // Action is what a key means, whether it came from the remote or a terminal.
@@ -76,7 +72,7 @@ type App struct {
 	footer *tview.TextView
 	status *tview.TextView
 
-	stack   []string       // page names, Home at the bottom
+	stack   []string          // page names, Home at the bottom
 	refresh map[string]func() // per page: reload its data
 	keys    map[string]func(Action) bool
 	search  string
