@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,19 +117,16 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	ui.keys("Home", "Down", "Down", "Enter") // Downloads
 	ui.see(60*time.Second, "Sample Film", "Test Tone Suite", "ready")
 	ui.keys("Home")
-	ui.see(60*time.Second, "Ready to buy")
-	// Home lists Ready to buy entries after the three menu entries.
-	s = ui.screen()
-	down := 0
-	for _, line := range strings.Split(s, "\n") {
-		if strings.Contains(line, "Ready to buy") && strings.Contains(line, "Sample Film") {
-			break
-		}
-		if strings.Contains(line, "Ready to buy") || strings.Contains(line, "Downloads") || strings.Contains(line, "My wishlist") {
-			down++
-		}
+	// Home lists the menu, then titles by state; walk down to the film's "Ready to buy" row.
+	readyFilm := regexp.MustCompile(`Ready to buy\s+Sample Film`)
+	waitFor(t, "the film to be ready to buy on Home", 60*time.Second, func() bool { return readyFilm.MatchString(ui.screen()) })
+	lines := strings.Split(ui.screen(), "\n")
+	first := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "Browse the catalog") })
+	target := slices.IndexFunc(lines, readyFilm.MatchString)
+	if first < 0 || target < first {
+		t.Fatalf("home screen without the menu above the film:\n%s", strings.Join(lines, "\n"))
 	}
-	for range down {
+	for range target - first {
 		ui.keys("Down")
 	}
 	ui.keys("Enter")

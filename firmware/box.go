@@ -283,9 +283,17 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	planned := map[media.ItemID]bool{}
 	for _, f := range resp.Fetches {
+		planned[f.Item] = true
 		if err := b.fetch(ctx, f); err != nil {
 			b.log.Error("cannot start fetch", "item", f.Item, "err", err)
+		}
+	}
+	for it := range b.planned {
+		if !planned[it] {
+			delete(b.planned, it)
+			b.engine.Unplanned(it)
 		}
 	}
 	if resp.CatalogVersion != b.catalogV {

@@ -72,6 +72,7 @@ type App struct {
 	footer *tview.TextView
 	status *tview.TextView
 
+	home    *tview.List
 	stack   []string          // page names, Home at the bottom
 	refresh map[string]func() // per page: reload its data
 	keys    map[string]func(Action) bool
@@ -134,7 +135,12 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		a.back()
 		return nil
 	case ActHome:
+		// Home is a fresh start: the home screen with its first entry in focus, as on any TV.
+		for _, p := range a.stack[1:] {
+			a.pages.RemovePage(p)
+		}
 		a.stack = a.stack[:1]
+		a.home.SetCurrentItem(0)
 		a.show("home")
 		return nil
 	case ActStop:
@@ -253,6 +259,7 @@ func bar(done, total int64, width int) string {
 
 func (a *App) buildHome() {
 	l := newList()
+	a.home = l
 	l.SetTitle(" Welcome ")
 	a.pages.AddPage("home", l, true, false)
 	a.refresh["home"] = func() {

@@ -123,7 +123,10 @@ func (b *DBusBox) Buy(id string, rent bool) (charged, balance int64, err error) 
 }
 
 // Play implements Box.
-func (b *DBusBox) Play(id string) (url string, err error) { err = b.call("Play", []any{&url}, id); return }
+func (b *DBusBox) Play(id string) (url string, err error) {
+	err = b.call("Play", []any{&url}, id)
+	return
+}
 
 // Stop implements Box.
 func (b *DBusBox) Stop() error { return b.call("Stop", nil) }

@@ -13,17 +13,18 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"swarmbox/ui"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"swarmbox/firmware"
+	"swarmbox/hw/remote"
 	"swarmbox/internal/cmdline"
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
 	"swarmbox/sync/protocol"
+	"swarmbox/ui"
 )
 
 const usage = `swarmboxd — the swarmbox set-top box
@@ -31,7 +32,7 @@ const usage = `swarmboxd — the swarmbox set-top box
 Usage:
   swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
                    [-dbus system|session|ADDRESS] [-dbus-name NAME]
-  swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv]   the TV UI
+  swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv] [-remote auto|none|DEV,...] [-keymap FILE]   the TV UI
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
   swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
@@ -95,8 +96,22 @@ func runUI(ctx context.Context, args []string) error {
 	bus := fs.String("dbus", "system", `the bus the box's API is on: "system", "session" or a bus address`)
 	busName := fs.String("dbus-name", firmware.DBusName, "the box's D-Bus name")
 	playerCmd := fs.String("player", "mpv", "media player to start with the playback URL, if installed")
+	remoteDev := fs.String("remote", "", `remote control input: "auto" (every /dev/input/event* with keys), "none", or device paths separated by commas; default: auto on a Linux console (the TV), none in a terminal window`)
+	keymapFile := fs.String("keymap", "", "keymap file for the remote (\"KEY_NAME button\" per line); built-in default when empty")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	keymap := remote.DefaultKeymap()
+	if *keymapFile != "" {
+		f, err := os.Open(*keymapFile)
+		if err != nil {
+			return fmt.Errorf("keymap: %w", err)
+		}
+		keymap, err = remote.ParseKeymap(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *keymapFile, err)
+		}
 	}
 	conn, err := firmware.ConnectBus(*bus)
 	if err != nil {
@@ -105,7 +120,34 @@ func runUI(ctx context.Context, args []string) error {
 	defer conn.Close()
 	// The TV console is the UI's; logs go to a file so they never scribble over the screen.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return ui.New(ui.NewDBusBox(conn, *busName), *playerCmd).Run(ctx.Done())
+	app := ui.New(ui.NewDBusBox(conn, *busName), *playerCmd)
+	if *remoteDev == "" {
+		// Reading every input device is right on the TV console; in a terminal window it would
+		// grab the developer's own keyboard.
+		*remoteDev = "none"
+		if tty, _ := os.Readlink("/proc/self/fd/0"); strings.HasPrefix(tty, "/dev/tty") && len(tty) > 8 && tty[8] >= '0' && tty[8] <= '9' {
+			*remoteDev = "auto"
+		}
+	}
+	if *remoteDev != "none" {
+		cfg := remote.Config{Keymap: keymap, Grab: true}
+		if *remoteDev != "auto" {
+			cfg.Devices = strings.Split(*remoteDev, ",")
+		}
+		presses := make(chan remote.Press, 16)
+		go remote.Watch(ctx, cfg, presses)
+		go func() {
+			for {
+				select {
+				case p := <-presses:
+					app.Press(p.Button)
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	return app.Run(ctx.Done())
 }
 
 func openStore(ctx context.Context, dir string) (*storage.Store, error) {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	g "github.com/anacrolix/generics"
@@ -40,7 +41,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
-	seeds    map[media.ItemID]map[string]bool // web seeds added, per item
+	seeds    map[media.ItemID]webSeedGrant    // the server's web seed, per item
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -83,7 +84,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
-	return &Engine{cl: cl, log: cfg.Log, torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}}, nil
+	return &Engine{cl: cl, log: cfg.Log, torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}}, nil
 }
 
 // Addr is the address the engine accepts peers on.
@@ -170,21 +171,48 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch)
 		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
 	}
 	t.AddPeers(peers)
-	if f.WebSeed != "" {
-		e.mu.Lock()
-		if e.seeds[item] == nil {
-			e.seeds[item] = map[string]bool{}
-		}
-		fresh := !e.seeds[item][f.WebSeed]
-		e.seeds[item][f.WebSeed] = true
-		e.mu.Unlock()
-		if fresh {
-			t.AddWebSeeds([]string{f.WebSeed})
-		}
+	if url, ok := e.grantWebSeed(item, f.WebSeed); ok {
+		t.AddWebSeeds([]string{url})
 	}
 	t.DownloadAll()
 	return nil
 }
+
+// webSeedGrant is where an item stands with the server's web seed.
+type webSeedGrant struct {
+	url     string // as the plan gave it; empty while the plan does not allow the server
+	granted int    // how many times the plan has allowed it
+}
+
+// grantWebSeed records the plan's web seed for item and says which URL to add, if any. The
+// torrent library suspends a web seed for a minute after the server refuses it (which it does
+// while the plan withdraws the server), and cannot remove one; so when the plan allows the
+// server again, the box adds the URL afresh under a new query string and fetches at once.
+func (e *Engine) grantWebSeed(item media.ItemID, url string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.seeds[item]
+	if url == "" || url == g.url {
+		g.url = url
+		e.seeds[item] = g
+		return "", false
+	}
+	g.url = url
+	g.granted++
+	e.seeds[item] = g
+	if g.granted > 1 {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += fmt.Sprintf("%sgrant=%d", sep, g.granted)
+	}
+	return url, true
+}
+
+// Unplanned notes that the plan no longer names item: the server's web seed is withdrawn
+// until a later plan allows it again.
+func (e *Engine) Unplanned(item media.ItemID) { e.grantWebSeed(item, "") }
 
 func ipPortAddr(ap netip.AddrPort) torrent.PeerRemoteAddr {
 	return &net.TCPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}

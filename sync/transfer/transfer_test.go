@@ -163,3 +163,33 @@ func TestWebSeedThenPeer(t *testing.T) {
 		t.Fatalf("peer after web seed: %v (status %+v)\n%s", err, st, b.String())
 	}
 }
+
+// TestWebSeedRegrantIsFresh: a web seed the plan withdrew and allows again is added under a new
+// URL, because the torrent library keeps a refused web seed suspended and cannot drop it.
+func TestWebSeedRegrantIsFresh(t *testing.T) {
+	e := &Engine{seeds: map[media.ItemID]webSeedGrant{}}
+	var item media.ItemID
+	steps := []struct {
+		plan    string
+		wantURL string
+		add     bool
+	}{
+		{"http://h/seed/a.sbx", "http://h/seed/a.sbx", true},
+		{"http://h/seed/a.sbx", "", false}, // the same grant again: nothing to add
+		{"", "", false},                    // withdrawn
+		{"http://h/seed/a.sbx", "http://h/seed/a.sbx?grant=2", true},
+		{"http://h/seed/a.sbx", "", false},
+		{"", "", false},
+		{"http://h/seed/a.sbx?t=1", "http://h/seed/a.sbx?t=1&grant=3", true},
+	}
+	for i, s := range steps {
+		if s.plan == "" {
+			e.Unplanned(item)
+			continue
+		}
+		url, add := e.grantWebSeed(item, s.plan)
+		if url != s.wantURL || add != s.add {
+			t.Errorf("step %d: grant %q = %q, %v; want %q, %v", i, s.plan, url, add, s.wantURL, s.add)
+		}
+	}
+}
