@@ -41,7 +41,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
-	seeds    map[media.ItemID]webSeedGrant    // the server's web seed, per item
+	seeds    map[media.ItemID]webSeedGrant // the server's web seed, per item
 }
 
 // New starts the engine listening on cfg.ListenAddr.
