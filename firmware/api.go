@@ -23,6 +23,10 @@ import (
 type API struct {
 	Store *storage.Store
 	Now   func() time.Time
+	// Stream, when the daemon runs, opens a title that is still downloading for playback while
+	// it arrives: reads wait for verified pieces, which are fetched in order from the play
+	// position. Without it, only complete titles play.
+	Stream func(item media.ItemID) (player.Container, int64, error)
 }
 
 // ErrUnknownItem is returned for an item the box's catalog does not list.
@@ -211,9 +215,17 @@ func (a *API) Open(ctx context.Context, item media.ItemID) (*player.Title, error
 	if err != nil {
 		return nil, err
 	}
+	keys := player.Keys{Box: id.Box, KEM: id.KEMKey, Headend: id.HeadendKey}
 	local, err := a.Store.GetItem(ctx, item)
 	if err == nil && !local.Complete && env != nil {
-		return nil, fmt.Errorf("%s: %w: %d pieces verified so far", item, player.ErrNotDownloaded, local.Pieces)
+		if a.Stream == nil {
+			return nil, fmt.Errorf("%s: %w: %d pieces verified so far", item, player.ErrNotDownloaded, local.Pieces)
+		}
+		c, size, err := a.Stream(item)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %d pieces verified so far, and %w", item, player.ErrNotDownloaded, local.Pieces, err)
+		}
+		return player.OpenContainer(keys, item, env, c, size, a.Now())
 	}
-	return player.Open(player.Keys{Box: id.Box, KEM: id.KEMKey, Headend: id.HeadendKey}, item, env, a.Store.ContainerPath(item), a.Now())
+	return player.Open(keys, item, env, a.Store.ContainerPath(item), a.Now())
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"swarmbox/media"
+	"swarmbox/player"
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer conn.Close()
-		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now}, cfg.DBusName); err != nil {
+		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now, Stream: b.stream}, cfg.DBusName); err != nil {
 			return err
 		}
 		defer b.bus.Close()
@@ -340,4 +341,13 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		b.log.Info("fetching", "item", f.Item, "from", desc)
 	}
 	return b.engine.Fetch(f.Item, it.Torrent, f)
+}
+
+// stream opens an item under download for playback (API.Stream).
+func (b *Box) stream(item media.ItemID) (player.Container, int64, error) {
+	s, err := b.engine.Stream(item)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s, s.Size(), nil
 }

@@ -36,28 +36,25 @@ type Keys struct {
 type Title struct {
 	*media.Reader
 	License media.License
-	f       *os.File
+	c       Container
 }
 
-// Close closes the container file.
-func (t *Title) Close() error { return t.f.Close() }
+// Close closes the container.
+func (t *Title) Close() error { return t.c.Close() }
+
+// Container is where a sealed container's bytes come from: a file on disk, or a download in
+// progress whose reads wait for verified pieces.
+type Container interface {
+	io.ReaderAt
+	io.Closer
+}
 
 // Open verifies the license envelope for item and opens its container at path for decryption.
 // A nil envelope means the title was never bought.
 func Open(keys Keys, item media.ItemID, envelope []byte, path string, now time.Time) (*Title, error) {
-	if envelope == nil {
-		return nil, fmt.Errorf("%s: %w: buy it first", item, ErrNotBought)
-	}
-	lic, err := media.ParseLicense(envelope, keys.Headend)
+	key, lic, err := unlock(keys, item, envelope, now)
 	if err != nil {
-		return nil, fmt.Errorf("%s: license refused: %w", item, err)
-	}
-	if err := lic.Check(keys.Box, item, now); err != nil {
-		return nil, fmt.Errorf("%s: license refused: %w", item, err)
-	}
-	key, err := lic.UnwrapKey(keys.KEM)
-	if err != nil {
-		return nil, fmt.Errorf("%s: license refused: %w", item, err)
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -71,12 +68,47 @@ func Open(keys Keys, item media.ItemID, envelope []byte, path string, now time.T
 		f.Close()
 		return nil, err
 	}
-	r, err := media.NewReader(f, st.Size(), key, item)
+	return open(key, lic, item, f, st.Size())
+}
+
+// OpenContainer is Open for a container that is not (or not yet wholly) a file: c holds size
+// sealed bytes. It takes c over: c is closed when the title is, or at once on a refusal.
+func OpenContainer(keys Keys, item media.ItemID, envelope []byte, c Container, size int64, now time.Time) (*Title, error) {
+	key, lic, err := unlock(keys, item, envelope, now)
 	if err != nil {
-		f.Close()
+		c.Close()
+		return nil, err
+	}
+	return open(key, lic, item, c, size)
+}
+
+// unlock checks the license and unwraps the content key.
+func unlock(keys Keys, item media.ItemID, envelope []byte, now time.Time) (media.ContentKey, media.License, error) {
+	var key media.ContentKey
+	if envelope == nil {
+		return key, media.License{}, fmt.Errorf("%s: %w: buy it first", item, ErrNotBought)
+	}
+	lic, err := media.ParseLicense(envelope, keys.Headend)
+	if err != nil {
+		return key, lic, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	if err := lic.Check(keys.Box, item, now); err != nil {
+		return key, lic, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	key, err = lic.UnwrapKey(keys.KEM)
+	if err != nil {
+		return key, lic, fmt.Errorf("%s: license refused: %w", item, err)
+	}
+	return key, lic, nil
+}
+
+func open(key media.ContentKey, lic media.License, item media.ItemID, c Container, size int64) (*Title, error) {
+	r, err := media.NewReader(c, size, key, item)
+	if err != nil {
+		c.Close()
 		return nil, fmt.Errorf("%s: container refused: %w", item, err)
 	}
-	return &Title{Reader: r, License: lic, f: f}, nil
+	return &Title{Reader: r, License: lic, c: c}, nil
 }
 
 // WriteFile decrypts the whole title into path. It writes a temporary file beside path and
