@@ -28,7 +28,9 @@ type tmuxUI struct {
 func startUI(t *testing.T, busAddr string, w, h int) *tmuxUI {
 	t.Helper()
 	u := &tmuxUI{t: t, tmux: testenv.RequireTool(t, "tmux"), session: fmt.Sprintf("sbx-ui-%d", time.Now().UnixNano()%1e9)}
-	cmd := fmt.Sprintf("%s ui -dbus %q -player ''", filepath.Join(binDir, "swarmboxd"), busAddr)
+	// mpv with no video or audio output plays in real time and answers on its control socket.
+	mpv := testenv.RequireTool(t, "mpv")
+	cmd := fmt.Sprintf("%s ui -dbus %q -player '%s --vo=null --ao=null'", filepath.Join(binDir, "swarmboxd"), busAddr, mpv)
 	if out, err := exec.Command(u.tmux, "new-session", "-d", "-s", u.session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "env TERM=xterm-256color "+cmd).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -154,6 +156,12 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the stream (%d bytes) is not the film (%d bytes)", len(got), len(want))
 	}
+	// The player overlay follows mpv: the position moves, Play/Pause pauses, Stop ends it.
+	ui.see(10*time.Second, "▶ Playing", "/ 0:04")
+	ui.keys("Space")
+	ui.see(5*time.Second, "⏸ Paused")
+	ui.keys("Space")
+	ui.see(5*time.Second, "▶ Playing")
 	ui.keys("s") // Stop
 	ui.see(5*time.Second, "Stopped.")
 }

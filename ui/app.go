@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -32,10 +31,12 @@ const (
 	ActBlue
 	ActPlayPause
 	ActStop
+	ActFastForward
+	ActRewind
 )
 
 // KeyAction maps a terminal key to an action: Esc/Backspace = Back, Home or h = Home, F1–F4 =
-// the colour keys, space or p = Play/Pause, s = Stop.
+// the colour keys, space or p = Play/Pause, s = Stop, f or > = FF, r or < = RW.
 func KeyAction(ev *tcell.EventKey) Action {
 	switch ev.Key() {
 	case tcell.KeyEscape, tcell.KeyBackspace, tcell.KeyBackspace2:
@@ -58,6 +59,10 @@ func KeyAction(ev *tcell.EventKey) Action {
 			return ActPlayPause
 		case 's':
 			return ActStop
+		case 'f', '>':
+			return ActFastForward
+		case 'r', '<':
+			return ActRewind
 		}
 	}
 	return ActNone
@@ -79,6 +84,7 @@ type App struct {
 	search  string
 	kind    string // catalog filter: "", video, audio, file
 	player  string // optional external player command, e.g. "mpv"
+	playing *nowPlaying
 }
 
 // New builds the UI for box. player, if not empty, is run with the playback URL.
@@ -106,7 +112,7 @@ func New(box Box, player string) *App {
 // Run draws the UI until the household leaves it (Ctrl-C) or stop is closed.
 func (a *App) Run(stop <-chan struct{}) error {
 	go func() {
-		t := time.NewTicker(2 * time.Second)
+		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
 			select {
@@ -136,6 +142,7 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		return nil
 	case ActHome:
 		// Home is a fresh start: the home screen with its first entry in focus, as on any TV.
+		a.stopPlayback()
 		for _, p := range a.stack[1:] {
 			a.pages.RemovePage(p)
 		}
@@ -144,8 +151,7 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		a.show("home")
 		return nil
 	case ActStop:
-		a.box.Stop()
-		a.say("Stopped.")
+		a.stopPlayback()
 		return nil
 	}
 	return ev
@@ -170,6 +176,8 @@ func (a *App) open(name string, arg ...string) {
 		a.buildDownloads()
 	case name == "search":
 		a.buildSearch()
+	case name == "player":
+		a.buildPlayer()
 	case strings.HasPrefix(name, "item:"):
 		a.buildItem(strings.TrimPrefix(name, "item:"))
 	}
@@ -178,6 +186,10 @@ func (a *App) open(name string, arg ...string) {
 }
 
 func (a *App) back() {
+	if a.stack[len(a.stack)-1] == "player" && a.playing != nil {
+		a.stopPlayback() // leaving the player ends playback, as on any TV
+		return
+	}
 	if len(a.stack) > 1 {
 		a.pages.RemovePage(a.stack[len(a.stack)-1])
 		a.stack = a.stack[:len(a.stack)-1]
@@ -192,7 +204,7 @@ func (a *App) show(name string) {
 
 func (a *App) reload() {
 	top := a.stack[len(a.stack)-1]
-	titles := map[string]string{"home": "Home", "catalog": "Catalog", "wishlist": "Wishlist", "downloads": "Downloads", "search": "Search"}
+	titles := map[string]string{"home": "Home", "catalog": "Catalog", "wishlist": "Wishlist", "downloads": "Downloads", "search": "Search", "player": "Playing"}
 	t := titles[top]
 	if strings.HasPrefix(top, "item:") {
 		t = "Title"
@@ -212,6 +224,8 @@ func (a *App) legend(page string) string {
 		s += k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search")
 	case page == "wishlist":
 		s += k("red", "Red", "up") + k("green", "Green", "down") + k("yellow", "Yellow", "remove")
+	case page == "player":
+		s = " [::b]Play/Pause[::-] pause  [::b]FF[::-] +30 s  [::b]RW[::-] −10 s  [::b]Stop[::-] stop  [::b]Back[::-] stop  "
 	}
 	return s
 }
@@ -482,18 +496,108 @@ func (a *App) confirmBuy(st ItemState, rent bool) {
 	a.pages.AddPage("buy", m, true, true)
 }
 
+// nowPlaying is the title on screen in the player overlay.
+type nowPlaying struct {
+	id, title, url string
+	ctl            *mpv // nil when no player is configured or it could not start
+}
+
 func (a *App) play(id, title string) {
 	url, err := a.box.Play(id)
 	if err != nil {
 		a.fail(err)
 		return
 	}
+	a.playing = &nowPlaying{id: id, title: title, url: url}
+	a.say(fmt.Sprintf("▶ Playing %s — Stop to end.", title))
 	if a.player != "" {
-		if p, err := exec.LookPath(a.player); err == nil {
-			exec.Command(p, url).Start()
+		if a.playing.ctl, err = startMPV(a.player, url); err != nil {
+			a.fail(err)
 		}
 	}
-	a.say(fmt.Sprintf("▶ Playing %s — Stop to end. Stream: %s", title, url))
+	a.open("player")
+}
+
+func (a *App) stopPlayback() {
+	if a.playing == nil {
+		return
+	}
+	if a.playing.ctl != nil {
+		a.playing.ctl.Close()
+	}
+	a.playing = nil
+	if err := a.box.Stop(); err != nil {
+		a.fail(err)
+	} else {
+		a.say("Stopped.")
+	}
+	if a.stack[len(a.stack)-1] == "player" {
+		a.back()
+	}
+}
+
+// buildPlayer is the overlay while a title plays: position, play/pause, seek, stop.
+func (a *App) buildPlayer() {
+	text := tview.NewTextView().SetDynamicColors(true)
+	text.SetBorder(true).SetTitle(" Now playing ")
+	a.pages.AddPage("player", text, true, false)
+	a.refresh["player"] = func() {
+		p := a.playing
+		if p == nil {
+			text.SetText("\n  Nothing is playing.")
+			return
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\n  [::b]%s[::-]\n\n", tview.Escape(p.title))
+		if p.ctl == nil {
+			fmt.Fprintf(&b, "  No player is configured on this box.\n")
+		} else if st, err := p.ctl.Status(); err != nil {
+			fmt.Fprintf(&b, "  [red]The player does not answer: %s[-]\n", tview.Escape(err.Error()))
+		} else {
+			state := "▶ Playing"
+			switch {
+			case st.Ended:
+				state = "■ Finished"
+			case st.Paused:
+				state = "⏸ Paused"
+			}
+			fmt.Fprintf(&b, "  [#ffc800::b]%s[-:-:-]\n\n  %s  %s / %s\n", state,
+				bar(int64(st.Position*10), int64(max(st.Duration, st.Position)*10), 40), clock(st.Position), clock(st.Duration))
+		}
+		fmt.Fprintf(&b, "\n  [#9696aa]Stream: %s[-]", p.url)
+		text.SetText(b.String())
+	}
+	a.keys["player"] = func(act Action) bool {
+		p := a.playing
+		if p == nil || p.ctl == nil {
+			return false
+		}
+		var err error
+		switch act {
+		case ActPlayPause:
+			err = p.ctl.TogglePause()
+		case ActFastForward:
+			err = p.ctl.Seek(30)
+		case ActRewind:
+			err = p.ctl.Seek(-10)
+		default:
+			return false
+		}
+		if err != nil {
+			a.fail(err)
+		}
+		a.reload()
+		return true
+	}
+}
+
+// clock formats seconds as h:mm:ss or m:ss.
+func clock(sec float64) string {
+	s := int(sec)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 func (a *App) buildWishlist() {
