@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export CGO_ENABLED ?= 0
 
-.PHONY: all build deps test vet staticcheck unit fuzz demo bench clean
+.PHONY: all build deps test vet staticcheck unit fuzz demo bench screenshots clean
 
 all: build
 
@@ -38,6 +38,10 @@ demo: build
 
 bench: build
 	@bash scripts/bench
+
+# Every TV screen at 160x50, as text and PNG, under docs/screens/.
+screenshots: build
+	@bash scripts/screenshots
 
 clean:
 	rm -rf $(BIN)

@@ -15,6 +15,7 @@ var (
 	bg    = tcell.NewRGBColor(10, 12, 24)
 	focus = tcell.NewRGBColor(255, 200, 0)
 	dim   = tcell.NewRGBColor(150, 150, 170)
+	ink   = tcell.NewRGBColor(0, 0, 0) // true black on the focus colour: palette black is grey on many TVs
 )
 
 // Action is what a key means, whether it came from the remote or a terminal.
@@ -77,14 +78,16 @@ type App struct {
 	footer *tview.TextView
 	status *tview.TextView
 
-	home    *tview.List
-	stack   []string          // page names, Home at the bottom
-	refresh map[string]func() // per page: reload its data
-	keys    map[string]func(Action) bool
-	search  string
-	kind    string // catalog filter: "", video, audio, file
-	player  string // optional external player command, e.g. "mpv"
-	playing *nowPlaying
+	home     *tview.List
+	stack    []string          // page names, Home at the bottom
+	refresh  map[string]func() // per page: reload its data
+	keys     map[string]func(Action) bool
+	search   string
+	kind     string // catalog filter: "", video, audio, file
+	player   string // optional external player command, e.g. "mpv"
+	playing  *nowPlaying
+	statusAt time.Time // when the status line was last set
+	meter    meter     // download rates, for rate and time-left figures
 }
 
 // New builds the UI for box. player, if not empty, is run with the playback URL.
@@ -157,10 +160,18 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 	return ev
 }
 
-func (a *App) say(msg string) { a.status.SetText(" " + tview.Escape(msg)) }
+// statusFor is how long a message stays on the status line: long enough to read from the sofa,
+// short enough not to describe a screen the household has left.
+const statusFor = 8 * time.Second
+
+func (a *App) say(msg string) {
+	a.status.SetText(" " + tview.Escape(msg))
+	a.statusAt = time.Now()
+}
 
 func (a *App) fail(err error) {
 	a.status.SetText(" [red::b]" + tview.Escape(err.Error()))
+	a.statusAt = time.Now()
 }
 
 // open pushes a page, building it the first time.
@@ -210,6 +221,10 @@ func (a *App) reload() {
 		t = "Title"
 	}
 	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s", t, strings.Repeat(" ", 20), time.Now().Format("15:04")))
+	if !a.statusAt.IsZero() && time.Since(a.statusAt) > statusFor {
+		a.status.SetText("")
+		a.statusAt = time.Time{}
+	}
 	if f := a.refresh[top]; f != nil {
 		f()
 	}
@@ -217,7 +232,7 @@ func (a *App) reload() {
 }
 
 func (a *App) legend(page string) string {
-	k := func(c, key, what string) string { return fmt.Sprintf("[black:%s] %s [-:-] %s  ", c, key, what) }
+	k := func(c, key, what string) string { return fmt.Sprintf("[#000000:%s] %s [-:-] %s  ", c, key, what) }
 	s := " [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  "
 	switch {
 	case page == "catalog":
@@ -232,7 +247,7 @@ func (a *App) legend(page string) string {
 
 func newList() *tview.List {
 	l := tview.NewList().ShowSecondaryText(false).SetHighlightFullLine(true).
-		SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack).Bold(true)).
+		SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(ink).Bold(true)).
 		SetMainTextStyle(tcell.StyleDefault.Background(bg).Foreground(tcell.ColorWhite))
 	l.SetBorder(true).SetBorderPadding(0, 0, 1, 1)
 	return l
@@ -251,7 +266,12 @@ func fill(l *tview.List, items []string, open func(i int)) {
 	}
 }
 
-func money(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+func money(c int64) string {
+	if c == 0 {
+		return "free"
+	}
+	return fmt.Sprintf("%d.%02d", c/100, c%100)
+}
 
 func size(n int64) string {
 	switch {
@@ -364,7 +384,7 @@ func (a *App) buildCatalog() {
 // buildSearch is an on-screen keyboard: arrows move over letters, OK types one.
 func (a *App) buildSearch() {
 	grid := tview.NewTable().SetSelectable(true, true)
-	grid.SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack).Bold(true))
+	grid.SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(ink).Bold(true))
 	keys := strings.Split("A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0 1 2 3 4 5 6 7 8 9 ␣ ⌫ Done", " ")
 	for i, k := range keys {
 		grid.SetCell(i/9, i%9, tview.NewTableCell(" "+k+" ").SetAlign(tview.AlignCenter).SetExpansion(1))
@@ -396,7 +416,7 @@ func (a *App) buildItem(id string) {
 	text := tview.NewTextView().SetDynamicColors(true)
 	actions := newList()
 	actions.SetTitle(" Choose ")
-	body := tview.NewFlex().SetDirection(tview.FlexRow).AddItem(text, 9, 0, false).AddItem(actions, 0, 1, true)
+	body := tview.NewFlex().SetDirection(tview.FlexRow).AddItem(text, 10, 0, false).AddItem(actions, 0, 1, true)
 	body.SetBorder(true)
 	name := "item:" + id
 	a.pages.AddPage(name, body, true, false)
@@ -417,6 +437,16 @@ func (a *App) buildItem(id string) {
 				pct = 100 * st.Pieces / st.TotalPieces
 			}
 			state = fmt.Sprintf("downloading %d%%  %s", pct, bar(st.Pieces, st.TotalPieces, 24))
+			if lc, ok := a.local(id); ok {
+				total := lc.BytesFromServer + lc.BytesFromPeers
+				rate := a.meter.observe(id, total, time.Now())
+				left, known := eta(total, lc.Pieces, lc.Total, rate)
+				peers := 0
+				if total > 0 {
+					peers = int(100 * lc.BytesFromPeers / total)
+				}
+				state += fmt.Sprintf("\n         %s; %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
+			}
 		case "bought":
 			state = "bought — " + expiry(st.Expires)
 		}
@@ -479,8 +509,8 @@ func (a *App) confirmBuy(st ItemState, rent bool) {
 	}
 	m := tview.NewModal().SetText(fmt.Sprintf("%s %s for %s?", verb, st.Title, money(price))).
 		AddButtons([]string{verb, "Cancel"})
-	m.SetBackgroundColor(bg).SetButtonBackgroundColor(dim).SetButtonTextColor(tcell.ColorBlack)
-	m.SetButtonActivatedStyle(tcell.StyleDefault.Background(focus).Foreground(tcell.ColorBlack))
+	m.SetBackgroundColor(bg).SetButtonBackgroundColor(dim).SetButtonTextColor(ink)
+	m.SetButtonActivatedStyle(tcell.StyleDefault.Background(focus).Foreground(ink))
 	m.SetDoneFunc(func(i int, label string) {
 		a.pages.RemovePage("buy")
 		if label == verb {
@@ -494,6 +524,19 @@ func (a *App) confirmBuy(st ItemState, rent bool) {
 		a.reload()
 	})
 	a.pages.AddPage("buy", m, true, true)
+}
+
+// local returns the box's transfer figures for one title.
+func (a *App) local(id string) (Local, bool) {
+	ls, err := a.box.Local()
+	if err != nil {
+		return Local{}, false
+	}
+	i := slices.IndexFunc(ls, func(l Local) bool { return l.ID == id })
+	if i < 0 {
+		return Local{}, false
+	}
+	return ls[i], true
 }
 
 // nowPlaying is the title on screen in the player overlay.
@@ -681,6 +724,11 @@ func (a *App) buildDownloads() {
 			peers := 0
 			if total > 0 {
 				peers = int(100 * lc.BytesFromPeers / total)
+			}
+			if !lc.Complete {
+				rate := a.meter.observe(lc.ID, total, time.Now())
+				left, known := eta(total, lc.Pieces, lc.Total, rate)
+				state = rateText(rate, left, known)
 			}
 			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%  %s\n  %-30s from neighbours %d%%, from the operator %d%%\n",
 				tview.Escape(names[lc.ID]), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, "", peers, 100-peers)
