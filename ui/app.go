@@ -34,10 +34,11 @@ const (
 	ActStop
 	ActFastForward
 	ActRewind
+	ActInfo
 )
 
 // KeyAction maps a terminal key to an action: Esc/Backspace = Back, Home or h = Home, F1–F4 =
-// the colour keys, space or p = Play/Pause, s = Stop, f or > = FF, r or < = RW.
+// the colour keys, space or p = Play/Pause, s = Stop, f or > = FF, r or < = RW, i or ? = Info.
 func KeyAction(ev *tcell.EventKey) Action {
 	switch ev.Key() {
 	case tcell.KeyEscape, tcell.KeyBackspace, tcell.KeyBackspace2:
@@ -64,6 +65,8 @@ func KeyAction(ev *tcell.EventKey) Action {
 			return ActFastForward
 		case 'r', '<':
 			return ActRewind
+		case 'i', '?':
+			return ActInfo
 		}
 	}
 	return ActNone
@@ -139,6 +142,15 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 	if h := a.keys[top]; act != ActNone && h != nil && h(act) {
 		return nil
 	}
+	if r := ev.Rune(); ev.Key() == tcell.KeyRune && r >= '0' && r <= '9' {
+		// Digits jump to an entry of the list in focus: 1 is the first, 0 the tenth.
+		if l, ok := a.app.GetFocus().(*tview.List); ok {
+			if i := (int(r-'0') + 9) % 10; i < l.GetItemCount() {
+				l.SetCurrentItem(i)
+			}
+			return nil
+		}
+	}
 	switch act {
 	case ActBack:
 		a.back()
@@ -155,6 +167,9 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		return nil
 	case ActStop:
 		a.stopPlayback()
+		return nil
+	case ActInfo:
+		a.say("Arrows move, OK opens, Back goes back, Home starts over, 0–9 jump to an entry; the colour keys do what the bottom line says; Play/Pause, FF, RW and Stop work while playing.")
 		return nil
 	}
 	return ev
@@ -231,18 +246,20 @@ func (a *App) reload() {
 	a.footer.SetText(a.legend(top))
 }
 
+// legend names the keys that do something on page: the page's own (colour keys) first, so
+// they stay on screen when an 80-column console cuts the line short.
 func (a *App) legend(page string) string {
 	k := func(c, key, what string) string { return fmt.Sprintf("[#000000:%s] %s [-:-] %s  ", c, key, what) }
-	s := " [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  "
-	switch {
-	case page == "catalog":
-		s += k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search")
-	case page == "wishlist":
-		s += k("red", "Red", "up") + k("green", "Green", "down") + k("yellow", "Yellow", "remove")
-	case page == "player":
-		s = " [::b]Play/Pause[::-] pause  [::b]FF[::-] +30 s  [::b]RW[::-] −10 s  [::b]Stop[::-] stop  [::b]Back[::-] stop  "
+	common := "[::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  [::b]0–9[::-] jump"
+	switch page {
+	case "catalog":
+		return " " + k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search") + common
+	case "wishlist":
+		return " " + k("red", "Red", "up") + k("green", "Green", "down") + k("yellow", "Yellow", "remove") + common
+	case "player":
+		return " [::b]Play/Pause[::-] pause  [::b]FF[::-] +30 s  [::b]RW[::-] −10 s  [::b]Stop[::-] stop  [::b]Back[::-] stop"
 	}
-	return s
+	return " " + common
 }
 
 func newList() *tview.List {
