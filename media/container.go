@@ -366,6 +366,27 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the whole plaintext to w in order, decrypting each chunk in place and writing
+// it from there (no copy through a caller's buffer). It stops at the first chunk that does not
+// authenticate, having written only the chunks before it.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	b := r.bufs.Get().(*chunkBuf)
+	defer r.bufs.Put(b)
+	var n int64
+	for i := int64(0); i <= r.last && r.hdr.PlainSize > 0; i++ {
+		pt, err := r.open(b, i)
+		if err != nil {
+			return n, err
+		}
+		k, err := w.Write(pt)
+		n += int64(k)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // readChunk copies plaintext of chunk i from offset within on into p.
 func (r *Reader) readChunk(p []byte, i int64, within int) (int, error) {
 	r.mu.Lock()

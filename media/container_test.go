@@ -560,3 +560,32 @@ func TestEmptyContainerIsAuthenticated(t *testing.T) {
 		t.Fatalf("bare header: err = %v, want ErrTruncated", err)
 	}
 }
+
+func TestWriteTo(t *testing.T) {
+	const cs = 1024
+	plain := make([]byte, 5*cs+100)
+	for i := range plain {
+		plain[i] = byte(i * 7)
+	}
+	sealed := sealBytes(t, plain, cs)
+	var out bytes.Buffer
+	if n, err := openBytes(t, sealed).WriteTo(&out); err != nil || n != int64(len(plain)) || !bytes.Equal(out.Bytes(), plain) {
+		t.Fatalf("WriteTo = %d, %v; equal %v", n, err, bytes.Equal(out.Bytes(), plain))
+	}
+	// A flipped bit in chunk 2: chunks 0 and 1 are written, nothing of chunk 2 or after.
+	bad := bytes.Clone(sealed)
+	bad[HeaderSize+2*(cs+tagSize)+10] ^= 1
+	out.Reset()
+	n, err := openBytes(t, bad).WriteTo(&out)
+	var ce *ChunkError
+	if !errors.Is(err, ErrDamaged) || !errors.As(err, &ce) || ce.Index != 2 {
+		t.Fatalf("WriteTo of a damaged container: %v, want ErrDamaged at chunk 2", err)
+	}
+	if n != 2*cs || !bytes.Equal(out.Bytes(), plain[:2*cs]) {
+		t.Fatalf("wrote %d bytes before the damage, want exactly the %d of the good chunks", n, 2*cs)
+	}
+	// The empty container writes nothing and no error.
+	if n, err := openBytes(t, sealBytes(t, nil, cs)).WriteTo(&out); n != 0 || err != nil {
+		t.Fatalf("empty container: %d, %v", n, err)
+	}
+}

@@ -130,27 +130,23 @@ func WriteFile(ctx context.Context, t *Title, path string) error {
 }
 
 // Copy streams the plaintext to w in order. It stops at the first damaged chunk: bytes of a
-// chunk that did not authenticate are never written.
+// chunk that did not authenticate are never written. ctx is checked between chunks.
 func Copy(ctx context.Context, w io.Writer, t *Title) error {
-	buf := make([]byte, 1<<20)
-	var off int64
-	for off < t.Size() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := t.ReadAt(buf, off)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-			off += int64(n)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.License.Item, err)
-		}
+	if _, err := t.WriteTo(ctxWriter{ctx, w}); err != nil {
+		return fmt.Errorf("%s: %w", t.License.Item, err)
 	}
 	return nil
+}
+
+// ctxWriter refuses writes once ctx is done, so a long copy ends with its context.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
