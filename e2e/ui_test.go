@@ -30,7 +30,7 @@ func startUI(t *testing.T, busAddr string, w, h int) *tmuxUI {
 	u := &tmuxUI{t: t, tmux: testenv.RequireTool(t, "tmux"), session: fmt.Sprintf("sbx-ui-%d", time.Now().UnixNano()%1e9)}
 	// mpv with no video or audio output plays in real time and answers on its control socket.
 	mpv := testenv.RequireTool(t, "mpv")
-	cmd := fmt.Sprintf("%s ui -dbus %q -player '%s --vo=null --ao=null'", filepath.Join(binDir, "swarmboxd"), busAddr, mpv)
+	cmd := fmt.Sprintf("%s ui -dbus %q -player '%s --vo=null --ao=null' -positions %s", filepath.Join(binDir, "swarmboxd"), busAddr, mpv, filepath.Join(t.TempDir(), "positions.json"))
 	if out, err := exec.Command(u.tmux, "new-session", "-d", "-s", u.session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "env TERM=xterm-256color "+cmd).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -82,7 +82,7 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	c := startCloud(t)
 	dir := t.TempDir()
 	film, track := filepath.Join(dir, "film.avi"), filepath.Join(dir, "track.wav")
-	must(t, "swarmbox-cloud", "testcard", "-kind", "video", "-seconds", "4", film)
+	must(t, "swarmbox-cloud", "testcard", "-kind", "video", "-seconds", "8", film)
 	must(t, "swarmbox-cloud", "testcard", "-kind", "audio", "-seconds", "5", track)
 	c.ingest(t, film, "Sample Film", "video")
 	c.ingest(t, track, "Test Tone Suite", "audio")
@@ -156,12 +156,16 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the stream (%d bytes) is not the film (%d bytes)", len(got), len(want))
 	}
-	// The player overlay follows mpv: the position moves, Play/Pause pauses, Stop ends it.
-	ui.see(10*time.Second, "▶ Playing", "/ 0:04")
+	// The player overlay follows mpv: the position moves, Play/Pause pauses, Stop ends it, and
+	// the title waits on Home under "Continue watching", to resume where it stopped.
+	ui.see(10*time.Second, "▶ Playing", "0:01 / 0:08")
 	ui.keys("Space")
 	ui.see(5*time.Second, "⏸ Paused")
-	ui.keys("Space")
-	ui.see(5*time.Second, "▶ Playing")
 	ui.keys("s") // Stop
 	ui.see(5*time.Second, "Stopped.")
+	ui.keys("Home")
+	continueFilm := regexp.MustCompile(`Continue watching\s+Sample Film`)
+	waitFor(t, "Continue watching on Home", 10*time.Second, func() bool { return continueFilm.MatchString(ui.screen()) })
+	ui.keys("Down", "Down", "Down", "Enter") // the first title row under the menu
+	ui.see(5*time.Second, "▶ Resume from 0:0", "▶ Play from the start")
 }

@@ -90,12 +90,13 @@ type App struct {
 	player   string // optional external player command, e.g. "mpv"
 	playing  *nowPlaying
 	statusAt time.Time // when the status line was last set
-	meter    meter     // download rates, for rate and time-left figures
+	resume   *positions
+	meter    meter // download rates, for rate and time-left figures
 }
 
 // New builds the UI for box. player, if not empty, is run with the playback URL.
 func New(box Box, player string) *App {
-	a := &App{box: box, app: tview.NewApplication(), pages: tview.NewPages(), refresh: map[string]func(){}, keys: map[string]func(Action) bool{}, player: player}
+	a := &App{box: box, app: tview.NewApplication(), pages: tview.NewPages(), refresh: map[string]func(){}, keys: map[string]func(Action) bool{}, player: player, resume: &positions{m: map[string]resumePoint{}}}
 	tview.Styles.PrimitiveBackgroundColor = bg
 	tview.Styles.ContrastBackgroundColor = bg
 	tview.Styles.PrimaryTextColor = tcell.ColorWhite
@@ -332,11 +333,15 @@ func (a *App) buildHome() {
 			if err != nil {
 				continue
 			}
-			groups[st.State] = append(groups[st.State], lc.ID)
+			state := st.State
+			if _, ok := a.resume.m[lc.ID]; ok && state == "bought" {
+				state = "continue"
+			}
+			groups[state] = append(groups[state], lc.ID)
 		}
-		for _, g := range []struct{ state, label string }{{"bought", "Ready to watch"}, {"ready to buy", "Ready to buy"}, {"downloading", "Downloading"}, {"license expired", "Rental ended"}} {
+		for _, g := range []struct{ state, label string }{{"continue", "Continue watching"}, {"bought", "Ready to watch"}, {"ready to buy", "Ready to buy"}, {"downloading", "Downloading"}, {"license expired", "Rental ended"}} {
 			for _, id := range groups[g.state] {
-				entries = append(entries, fmt.Sprintf("%-16s %s", g.label, tview.Escape(names[id])))
+				entries = append(entries, fmt.Sprintf("%-18s %s", g.label, tview.Escape(names[id])))
 				targets = append(targets, "item:"+id)
 			}
 		}
@@ -474,7 +479,12 @@ func (a *App) buildItem(id string) {
 		add := func(s string, f func()) { opts, do = append(opts, s), append(do, f) }
 		switch st.State {
 		case "bought":
-			add("▶ Play", func() { a.play(id, st.Title) })
+			if rp, ok := a.resume.m[id]; ok {
+				add("▶ Resume from "+clock(rp.Position), func() { a.play(id, st.Title, rp.Position) })
+				add("▶ Play from the start", func() { a.play(id, st.Title, 0) })
+			} else {
+				add("▶ Play", func() { a.play(id, st.Title, 0) })
+			}
 		case "ready to buy", "license expired":
 			add(fmt.Sprintf("Buy for %s", money(st.PriceCents)), func() { a.confirmBuy(st, false) })
 			add(fmt.Sprintf("Rent for %s", money((st.PriceCents+2)/3)), func() { a.confirmBuy(st, true) })
@@ -562,7 +572,14 @@ type nowPlaying struct {
 	ctl            *mpv // nil when no player is configured or it could not start
 }
 
-func (a *App) play(id, title string) {
+// KeepPositions keeps resume points in path, so "Continue watching" survives a restart.
+func (a *App) KeepPositions(path string) error {
+	p, err := loadPositions(path)
+	a.resume = p
+	return err
+}
+
+func (a *App) play(id, title string, from float64) {
 	url, err := a.box.Play(id)
 	if err != nil {
 		a.fail(err)
@@ -571,7 +588,7 @@ func (a *App) play(id, title string) {
 	a.playing = &nowPlaying{id: id, title: title, url: url}
 	a.say(fmt.Sprintf("▶ Playing %s — Stop to end.", title))
 	if a.player != "" {
-		if a.playing.ctl, err = startMPV(a.player, url); err != nil {
+		if a.playing.ctl, err = startMPV(a.player, url, from); err != nil {
 			a.fail(err)
 		}
 	}
@@ -582,8 +599,13 @@ func (a *App) stopPlayback() {
 	if a.playing == nil {
 		return
 	}
-	if a.playing.ctl != nil {
-		a.playing.ctl.Close()
+	if ctl := a.playing.ctl; ctl != nil {
+		if st, err := ctl.Status(); err == nil {
+			if err := a.resume.record(a.playing.id, st, time.Now()); err != nil {
+				a.fail(err)
+			}
+		}
+		ctl.Close()
 	}
 	a.playing = nil
 	if err := a.box.Stop(); err != nil {

@@ -34,8 +34,8 @@ type mpv struct {
 	next int
 }
 
-// startMPV starts command (an mpv command line, e.g. "mpv --vo=drm") on url.
-func startMPV(command, url string) (*mpv, error) {
+// startMPV starts command (an mpv command line, e.g. "mpv --vo=drm") on url, from second from.
+func startMPV(command, url string, from float64) (*mpv, error) {
 	args := strings.Fields(command)
 	if len(args) == 0 {
 		return nil, errors.New("no player command")
@@ -49,7 +49,7 @@ func startMPV(command, url string) (*mpv, error) {
 		return nil, err
 	}
 	sock := filepath.Join(dir, "ipc")
-	args = append(args[1:], "--input-ipc-server="+sock, "--no-terminal", "--really-quiet", url)
+	args = append(args[1:], "--input-ipc-server="+sock, "--no-terminal", "--really-quiet", fmt.Sprintf("--start=+%.1f", from), url)
 	m := &mpv{cmd: exec.Command(bin, args...), dir: dir, done: make(chan struct{})}
 	if err := m.cmd.Start(); err != nil {
 		os.RemoveAll(dir)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,7 +33,7 @@ const usage = `swarmboxd — the swarmbox set-top box
 Usage:
   swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
                    [-dbus system|session|ADDRESS] [-dbus-name NAME]
-  swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv] [-remote auto|none|DEV,...] [-keymap FILE]   the TV UI
+  swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv] [-remote auto|none|DEV,...] [-keymap FILE] [-positions FILE]   the TV UI
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
   swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
@@ -97,6 +98,7 @@ func runUI(ctx context.Context, args []string) error {
 	busName := fs.String("dbus-name", firmware.DBusName, "the box's D-Bus name")
 	playerCmd := fs.String("player", "mpv", "media player to start with the playback URL, if installed")
 	remoteDev := fs.String("remote", "", `remote control input: "auto" (every /dev/input/event* with keys), "none", or device paths separated by commas; default: auto on a Linux console (the TV), none in a terminal window`)
+	positionsFile := fs.String("positions", defaultPositions(), `file that keeps where each title was stopped ("Continue watching"); "" keeps none`)
 	keymapFile := fs.String("keymap", "", "keymap file for the remote (\"KEY_NAME button\" per line); built-in default when empty")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -121,6 +123,11 @@ func runUI(ctx context.Context, args []string) error {
 	// The TV console is the UI's; logs go to a file so they never scribble over the screen.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	app := ui.New(ui.NewDBusBox(conn, *busName), *playerCmd)
+	if *positionsFile != "" {
+		if err := app.KeepPositions(*positionsFile); err != nil {
+			fmt.Fprintln(os.Stderr, "swarmboxd ui:", err) // the UI starts all the same
+		}
+	}
 	if *remoteDev == "" {
 		// Reading every input device is right on the TV console; in a terminal window it would
 		// grab the developer's own keyboard.
@@ -148,6 +155,19 @@ func runUI(ctx context.Context, args []string) error {
 		}()
 	}
 	return app.Run(ctx.Done())
+}
+
+// defaultPositions is $XDG_STATE_HOME/swarmbox/positions.json (~/.local/state when unset).
+func defaultPositions() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "swarmbox", "positions.json")
 }
 
 func openStore(ctx context.Context, dir string) (*storage.Store, error) {

@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// resumePoint is where a household stopped watching a title.
+type resumePoint struct {
+	Position float64   `json:"position"` // seconds
+	Duration float64   `json:"duration"` // seconds; 0 when the player did not know
+	At       time.Time `json:"at"`       // when playback stopped
+}
+
+// positions keeps resume points in a small JSON file of the UI's own: they are the UI's state,
+// and the UI never opens the box's database.
+type positions struct {
+	path string
+	m    map[string]resumePoint
+}
+
+// loadPositions reads path; a missing file is an empty list. A damaged file is set aside
+// (renamed with .damaged) and the list starts empty, so the UI always starts.
+func loadPositions(path string) (*positions, error) {
+	p := &positions{path: path, m: map[string]resumePoint{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("resume positions: %w", err)
+	}
+	if err := json.Unmarshal(b, &p.m); err != nil {
+		p.m = map[string]resumePoint{}
+		os.Rename(path, path+".damaged")
+		return p, fmt.Errorf("resume positions in %s were damaged and are set aside: %w", path, err)
+	}
+	return p, nil
+}
+
+// worthResuming says whether stopping at pos of dur leaves something to come back to: past the
+// first second and not at the end credits.
+func worthResuming(pos, dur float64) bool {
+	return pos >= 1 && (dur <= 0 || pos < 0.95*dur)
+}
+
+// record notes where id stopped (or forgets it when there is nothing left to resume) and saves.
+func (p *positions) record(id string, st PlayStatus, now time.Time) error {
+	if worthResuming(st.Position, st.Duration) {
+		p.m[id] = resumePoint{Position: st.Position, Duration: st.Duration, At: now}
+	} else {
+		delete(p.m, id)
+	}
+	return p.save()
+}
+
+// save writes the file atomically: a power cut leaves the old list or the new, never half.
+func (p *positions) save() error {
+	if p.path == "" {
+		return nil
+	}
+	b, err := json.Marshal(p.m)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.path), 0o755); err != nil {
+		return fmt.Errorf("resume positions: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p.path), ".positions-*")
+	if err != nil {
+		return fmt.Errorf("resume positions: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("resume positions: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("resume positions: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p.path)
+}

@@ -1,0 +1,62 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPositionsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "positions.json")
+	p, err := loadPositions(path)
+	if err != nil || len(p.m) != 0 {
+		t.Fatalf("a missing file: %v, %v", p.m, err)
+	}
+	now := time.Unix(1_800_000_000, 0).UTC()
+	for _, tc := range []struct {
+		id   string
+		st   PlayStatus
+		keep bool
+	}{
+		{"a", PlayStatus{Position: 754, Duration: 5400}, true},
+		{"b", PlayStatus{Position: 0.4, Duration: 5400}, false},  // barely started
+		{"c", PlayStatus{Position: 5300, Duration: 5400}, false}, // in the credits
+		{"d", PlayStatus{Position: 30}, true},                    // length unknown
+	} {
+		if err := p.record(tc.id, tc.st, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := p.m[tc.id]; ok != tc.keep {
+			t.Errorf("%s at %v of %v: kept %v, want %v", tc.id, tc.st.Position, tc.st.Duration, ok, tc.keep)
+		}
+	}
+	again, err := loadPositions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.m) != 2 || again.m["a"].Position != 754 || !again.m["a"].At.Equal(now) {
+		t.Fatalf("reloaded %v", again.m)
+	}
+	// Finishing a title forgets it.
+	again.record("a", PlayStatus{Position: 5399, Duration: 5400}, now)
+	if _, ok := again.m["a"]; ok {
+		t.Error("a finished title is still to be continued")
+	}
+}
+
+func TestPositionsDamagedFileIsSetAside(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "positions.json")
+	os.WriteFile(path, []byte(`{"a": {"position": 12`), 0o600)
+	p, err := loadPositions(path)
+	if err == nil || !strings.Contains(err.Error(), "set aside") || len(p.m) != 0 {
+		t.Fatalf("damaged file: %v, %v", p.m, err)
+	}
+	if _, err := os.Stat(path + ".damaged"); err != nil {
+		t.Errorf("the damaged file was not kept for a look: %v", err)
+	}
+	if err := p.record("x", PlayStatus{Position: 60}, time.Now()); err != nil {
+		t.Fatalf("saving after a damaged file: %v", err)
+	}
+}
