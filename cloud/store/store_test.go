@@ -372,7 +372,10 @@ func testRefusedBuy(t *testing.T, s *Store) {
 	refuse := errors.New("policy says no")
 	_, _, _, _, err := s.Buy(context.Background(), Purchase{Box: box, Item: it.ID, Kind: media.Owned, RequestID: "x", Price: 300, Now: t0,
 		Check: func(Account, bool) error { return refuse },
-		Issue: func(Account, bool) (IssuedLicense, error) { t.Fatal("issued despite refusal"); return IssuedLicense{}, nil }})
+		Issue: func(Account, bool) (IssuedLicense, error) {
+			t.Fatal("issued despite refusal")
+			return IssuedLicense{}, nil
+		}})
 	if !errors.Is(err, refuse) {
 		t.Fatalf("err %v", err)
 	}
