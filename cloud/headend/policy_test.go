@@ -181,6 +181,12 @@ func TestSyncSendsBrowserWishlist(t *testing.T) {
 	if err != nil || resp.Wishlist != nil {
 		t.Fatalf("sync at the current version resends the list: %+v %v", resp, err)
 	}
+	m := scrape(t, f)
+	for _, want := range []string{"swarmbox_syncs_total 2", "swarmbox_plan_seconds_count 2", "swarmbox_peer_bytes_reported 0", "swarmbox_server_egress_bytes_total 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q:\n%s", want, grep(m, "swarmbox_"))
+		}
+	}
 }
 
 func setStatus(t *testing.T, f *fixture, status string) {
