@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -464,4 +465,26 @@ func testItemRegions(t *testing.T, s *Store) {
 	if err := s.SetItemRegions(ctx, media.ItemID{5}, nil); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
+}
+
+func FuzzRebind(f *testing.F) {
+	f.Add("SELECT ? FROM t WHERE a = '?' AND b = ?")
+	f.Fuzz(func(t *testing.T, q string) {
+		out := rebind(q)
+		// Outside quotes every ? became $n; inside them nothing changed.
+		want, quoted := 0, false
+		for _, c := range q {
+			if c == '\'' {
+				quoted = !quoted
+			} else if c == '?' && !quoted {
+				want++
+			}
+		}
+		if want > 0 && !strings.Contains(out, fmt.Sprintf("$%d", want)) {
+			t.Fatalf("%q → %q: no $%d", q, out, want)
+		}
+		if want == 0 && out != q {
+			t.Fatalf("%q changed to %q", q, out)
+		}
+	})
 }

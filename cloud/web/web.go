@@ -12,7 +12,6 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -460,23 +459,24 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "account", s.view(sess, "My account", d))
 }
 
-// ownBox finds one of the customer's boxes; another account's box is "not found" like a box
-// that does not exist, so nobody learns which boxes exist.
-func (s *Server) ownBox(ctx context.Context, sess *store.Session, raw string) (store.BoxState, bool, error) {
+// ownBox finds one of the customer's boxes, answering the request itself when it cannot; another
+// account's box is "not found" like a box that does not exist, so nobody learns which boxes exist.
+func (s *Server) ownBox(w http.ResponseWriter, r *http.Request, sess *store.Session, raw string) (store.BoxState, bool) {
 	id, err := media.ParseBoxID(raw)
-	if err != nil {
-		return store.BoxState{}, false, nil
-	}
-	boxes, err := s.cfg.Store.AccountBoxes(ctx, sess.Account)
-	if err != nil {
-		return store.BoxState{}, false, err
-	}
-	for _, b := range boxes {
-		if b.ID == id {
-			return b, true, nil
+	if err == nil {
+		boxes, err := s.cfg.Store.AccountBoxes(r.Context(), sess.Account)
+		if err != nil {
+			s.internal(w, r, sess, err)
+			return store.BoxState{}, false
+		}
+		for _, b := range boxes {
+			if b.ID == id {
+				return b, true
+			}
 		}
 	}
-	return store.BoxState{}, false, nil
+	s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
+	return store.BoxState{}, false
 }
 
 // titled is a wishlist entry with its title.
@@ -490,13 +490,8 @@ func (s *Server) box(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	b, ok, err := s.ownBox(r.Context(), sess, r.PathValue("id"))
-	if err != nil {
-		s.internal(w, r, sess, err)
-		return
-	}
+	b, ok := s.ownBox(w, r, sess, r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
 		return
 	}
 	c, err := s.cfg.Store.Catalog(r.Context())
@@ -561,13 +556,8 @@ func (s *Server) wishlist(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	b, ok, err := s.ownBox(r.Context(), sess, r.PostFormValue("box"))
-	if err != nil {
-		s.internal(w, r, sess, err)
-		return
-	}
+	b, ok := s.ownBox(w, r, sess, r.PostFormValue("box"))
 	if !ok {
-		s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
 		return
 	}
 	item, err := media.ParseItemID(r.PostFormValue("item"))

@@ -114,6 +114,23 @@ func addDatabaseFlag(fs *flag.FlagSet) {
 	fs.StringVar(&database, "database", database, "SQLite file or postgres:// URL (default STATE/headend.db)")
 }
 
+// storeCommand parses a subcommand's flags (-state, -database and those flags adds) and opens
+// the store; the caller closes it.
+func storeCommand(ctx context.Context, name string, args []string, flags func(*flag.FlagSet)) (*store.Store, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	dir := fs.String("state", defaultState(), "state folder")
+	addDatabaseFlag(fs)
+	if flags != nil {
+		flags(fs)
+	}
+	pos, err := cmdline.Parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, *dir)
+	return st, pos, err
+}
+
 func openStore(ctx context.Context, dir string) (*store.Store, error) {
 	if database != "" {
 		return store.Open(ctx, database)
@@ -359,13 +376,11 @@ func setPassword(ctx context.Context, st *store.Store, id string) error {
 }
 
 func regions(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("regions", flag.ExitOnError)
-	dir := fs.String("state", defaultState(), "state folder")
-	addDatabaseFlag(fs)
-	pos, err := cmdline.Parse(fs, args)
+	st, pos, err := storeCommand(ctx, "regions", args, nil)
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	if len(pos) < 1 || len(pos) > 2 {
 		return errors.New("regions takes ITEM and optionally REGION,REGION,…")
 	}
@@ -373,11 +388,6 @@ func regions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *dir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	if len(pos) == 2 {
 		var rs []string
 		for _, r := range strings.Split(pos[1], ",") {
@@ -425,24 +435,21 @@ func keys(ctx context.Context, args []string) error {
 }
 
 func auditLog(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("audit", flag.ExitOnError)
-	dir := fs.String("state", defaultState(), "state folder")
-	n := fs.Int("n", 50, "how many of the newest decisions")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	addDatabaseFlag(fs)
-	if _, err := cmdline.Parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *dir)
+	var n int
+	var jsonOut bool
+	st, _, err := storeCommand(ctx, "audit", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&n, "n", 50, "how many of the newest decisions")
+		fs.BoolVar(&jsonOut, "json", false, "print JSON")
+	})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log, err := st.AuditLog(ctx, *n)
+	log, err := st.AuditLog(ctx, n)
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(map[string]any{"audit": log})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -454,14 +461,8 @@ func auditLog(ctx context.Context, args []string) error {
 }
 
 func catalog(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("catalog", flag.ExitOnError)
-	dir := fs.String("state", defaultState(), "state folder")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	addDatabaseFlag(fs)
-	if _, err := cmdline.Parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *dir)
+	var jsonOut bool
+	st, _, err := storeCommand(ctx, "catalog", args, func(fs *flag.FlagSet) { fs.BoolVar(&jsonOut, "json", false, "print JSON") })
 	if err != nil {
 		return err
 	}
@@ -470,7 +471,7 @@ func catalog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(c)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
