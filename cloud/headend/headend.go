@@ -409,11 +409,11 @@ func (s *Server) syncResponse(ctx context.Context, box media.BoxID) (protocol.Sy
 	s.mu.Lock()
 	fetches, addrs := s.plan.Fetches[box], s.addrs
 	s.mu.Unlock()
-	cat, err := s.cfg.Store.Catalog(ctx)
+	version, err := s.cfg.Store.CatalogVersion(ctx)
 	if err != nil {
 		return protocol.SyncResponse{}, err
 	}
-	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: cat.Version}
+	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: version}
 	for _, f := range fetches {
 		it, err := s.cfg.Store.Item(ctx, f.Item)
 		if err != nil {

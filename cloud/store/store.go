@@ -137,6 +137,12 @@ CREATE TABLE sessions (
 	csrf TEXT NOT NULL,
 	expires INTEGER NOT NULL
 );
+`, `
+CREATE TABLE leases (
+	name TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires INTEGER NOT NULL
+);
 `}
 
 // Store is the head-end's database.
@@ -244,6 +250,13 @@ func (s *Store) ItemByInfoHash(ctx context.Context, infoHash string) (Item, erro
 		return it, fmt.Errorf("info hash %s: %w", infoHash, err)
 	}
 	return it, nil
+}
+
+// CatalogVersion returns the catalog version alone, which every sync answer carries.
+func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'`).Scan(&v)
+	return v, err
 }
 
 // Catalog returns every title, newest first, with the catalog version.

@@ -33,6 +33,7 @@ var suite = []struct {
 	{"RewrapKeysAllOrNothing", testRewrap},
 	{"Sessions", testSessions},
 	{"ItemRegions", testItemRegions},
+	{"Leases", testLeases},
 }
 
 func TestSQLite(t *testing.T) {
@@ -147,6 +148,9 @@ func testCatalogAndKeys(t *testing.T, s *Store) {
 	}
 	if c.Version != 2 || len(c.Items) != 2 {
 		t.Fatalf("catalog %+v", c)
+	}
+	if v, err := s.CatalogVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("catalog version %d %v", v, err)
 	}
 	got, err := s.ItemByInfoHash(ctx, b.InfoHash)
 	if err != nil || got.ID != b.ID || !bytes.Equal(got.Torrent, b.Torrent) || !got.Added.Equal(t0) {
@@ -487,4 +491,32 @@ func FuzzRebind(f *testing.F) {
 			t.Fatalf("%q changed to %q", q, out)
 		}
 	})
+}
+
+func testLeases(t *testing.T, s *Store) {
+	ctx := context.Background()
+	try := func(holder string, at time.Duration, want bool) {
+		t.Helper()
+		got, err := s.TryLease(ctx, "plan/eu", holder, t0.Add(at), 10*time.Second)
+		if err != nil || got != want {
+			t.Fatalf("%s at +%s: %v %v, want %v", holder, at, got, err, want)
+		}
+	}
+	try("a", 0, true)
+	try("b", time.Second, false)  // a holds it
+	try("a", 5*time.Second, true) // renewal
+	try("b", 14*time.Second, false)
+	try("b", 16*time.Second, true) // a's renewal ran out
+	try("a", 17*time.Second, false)
+	if err := s.ReleaseLease(ctx, "plan/eu", "a"); err != nil { // not a's: no effect
+		t.Fatal(err)
+	}
+	try("a", 18*time.Second, false)
+	if err := s.ReleaseLease(ctx, "plan/eu", "b"); err != nil {
+		t.Fatal(err)
+	}
+	try("a", 19*time.Second, true)
+	if ok, err := s.TryLease(ctx, "plan/us", "b", t0.Add(19*time.Second), time.Second); err != nil || !ok {
+		t.Fatalf("another region's lease: %v %v", ok, err)
+	}
 }
