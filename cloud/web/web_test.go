@@ -339,3 +339,26 @@ func FuzzParsePHC(f *testing.F) {
 		}
 	})
 }
+
+func TestCookiesAreHardened(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := New(Config{Store: st, Secure: secure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		w.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/signin", nil))
+		c := rec.Header().Get("Set-Cookie")
+		if !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Lax") || strings.Contains(c, "Secure") != secure {
+			t.Errorf("secure=%v: Set-Cookie %q", secure, c)
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		st.Close()
+	}
+}
