@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"swarmbox/internal/testenv"
 )
@@ -95,7 +96,9 @@ func TestBrowserWishlistReachesBox(t *testing.T) {
 		chromedp.Navigate(c.url+"/account"),
 		chromedp.Click(`//a[starts-with(., "Box ")]`),
 		chromedp.WaitVisible(`//button[@aria-label="Move Night Owls up"]`),
-		chromedp.Click(`//button[@aria-label="Move Night Owls up"]`),
+		// Keyboard only: focus the button and press Enter.
+		chromedp.Focus(`//button[@aria-label="Move Night Owls up"]`),
+		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(`//p[contains(., "next sync")]`),
 		chromedp.SetValue("#add-item", ids[1], chromedp.ByQuery),
 		chromedp.Click(`//form[.//select[@id="add-item"]]//button`),
