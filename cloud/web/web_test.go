@@ -362,3 +362,34 @@ func TestCookiesAreHardened(t *testing.T) {
 		st.Close()
 	}
 }
+
+func TestAccountShowsRentalsAndHistory(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	for i, kind := range []media.LicenseKind{media.Rental, media.Owned} {
+		_, _, _, _, err := s.st.Buy(context.Background(), store.Purchase{Box: s.box, Item: s.items[i].ID, Kind: kind, RequestID: string(kind), Price: 100, Now: now,
+			Issue: func(store.Account, bool) (store.IssuedLicense, error) {
+				return store.IssuedLicense{ID: "lic-" + string(kind), Expires: now.Add(48 * time.Hour), Envelope: []byte("e")}, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := s.browser(t)
+	b.signIn("household", "correct horse household")
+	if code := b.get("/account"); code != 200 {
+		t.Fatal(code)
+	}
+	rentals := b.last[strings.Index(b.last, "Active rentals"):strings.Index(b.last, "Purchase history")]
+	history := b.last[strings.Index(b.last, "Purchase history"):strings.Index(b.last, "<h2>Ledger")]
+	expiry := now.Add(48 * time.Hour).UTC().Format("2006-01-02 15:04 UTC")
+	if !strings.Contains(rentals, "Night Train") || strings.Contains(rentals, "Sea Songs") || !strings.Contains(rentals, expiry) {
+		t.Errorf("active rentals:\n%s", rentals)
+	}
+	if !strings.Contains(history, "Night Train") || !strings.Contains(history, "Sea Songs") || !strings.Contains(history, "owned") {
+		t.Errorf("purchase history:\n%s", history)
+	}
+	if !strings.Contains(b.last, "8.00") { // 10.00 − two charges of 1.00
+		t.Errorf("balance not shown as 8.00")
+	}
+}
