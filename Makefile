@@ -45,3 +45,8 @@ screenshots: build
 
 clean:
 	rm -rf $(BIN)
+
+# Head-end sync throughput on SQLite and PostgreSQL (swarmbox-cloud loadgen), docs/benchmarks.md.
+.PHONY: bench-headend
+bench-headend: build
+	@BIN=$(BIN) bash scripts/bench-headend $(BOXES) $(DURATION)

@@ -55,6 +55,10 @@ type Box struct {
 	peerBox  map[string]media.BoxID            // peer address -> box, from the plan, for logs
 	planned  map[media.ItemID]string           // last logged plan per item, to log changes only
 	catalogV int64
+	// wishV is the head-end's wishlist version this box last adopted; kept in memory only, so
+	// after a restart the box adopts the head-end's list once (the last one it synced or the
+	// customer's newer one).
+	wishV int64
 }
 
 // Run starts the box and blocks until ctx ends.
@@ -268,7 +272,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	req := protocol.SyncRequest{
-		PeerAddr: b.cfg.AdvertiseAddr, Wishlist: wish, FreeBytes: b.store.FreeBytes(),
+		PeerAddr: b.cfg.AdvertiseAddr, Wishlist: wish, FreeBytes: b.store.FreeBytes(), WishlistVersion: b.wishV,
 		Holdings: []protocol.Holding{}, Transfers: []protocol.TransferReport{},
 	}
 	if req.PeerAddr == "" {
@@ -283,6 +287,15 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	resp, err := b.client.Sync(ctx, req)
 	if err != nil {
 		return 0, err
+	}
+	if resp.WishlistVersion > b.wishV {
+		// The customer changed the list in the browser: it replaces ours (the next loop turn
+		// syncs again and reports it at the new version).
+		if err := b.store.SetWishlist(ctx, resp.Wishlist); err != nil {
+			return 0, fmt.Errorf("adopt the wishlist from the head-end: %w", err)
+		}
+		b.wishV = resp.WishlistVersion
+		b.log.Info("wishlist changed in the browser adopted", "items", len(resp.Wishlist), "version", b.wishV)
 	}
 	planned := map[media.ItemID]bool{}
 	for _, f := range resp.Fetches {

@@ -44,6 +44,10 @@ type Config struct {
 	OwnedRenewal time.Duration // how often an owned title's license must be renewed
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Policy decides which licenses may be issued (account status, regions, networks).
+	Policy keyvault.Policy
+	// Web, when set, serves everything outside the API (the customers' browser catalog).
+	Web http.Handler
 }
 
 // Server serves the head-end's HTTP API.
@@ -53,6 +57,9 @@ type Server struct {
 	mu    sync.Mutex // guards plan and addrs, and serializes planning
 	plan  scheduler.Plan
 	addrs map[media.BoxID]string
+
+	metrics *metrics
+	replay  replayGuard
 }
 
 // New makes a Server; zero durations get defaults.
@@ -73,8 +80,11 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Server{cfg: cfg, addrs: map[media.BoxID]string{}}
+	return &Server{cfg: cfg, addrs: map[media.BoxID]string{}, metrics: newMetrics(cfg.Store)}
 }
+
+// CountSignInFailure counts a failed or rate-limited customer sign-in on /metrics.
+func (s *Server) CountSignInFailure() { s.metrics.signInFail.Inc() }
 
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() http.Handler {
@@ -91,9 +101,16 @@ func (s *Server) Handler() http.Handler {
 		Authorize: s.authorizeAnnounce, Peers: s, Interval: s.cfg.SyncInterval, Log: s.cfg.Log,
 	})
 	mux.HandleFunc("GET "+protocol.PathSeed+"{box}/{token}/{file}", s.seed)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", s.metrics.handler())
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	}
+	mux.HandleFunc("/v1/", notFound)
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
 	return recoverer(s.cfg.Log, mux)
 }
 
@@ -175,6 +192,18 @@ func (s *Server) boxRequest(w http.ResponseWriter, r *http.Request) (store.Box, 
 		return b, nil, false
 	}
 	return b, body, true
+}
+
+// fresh refuses a signed request seen before. Only syncs need it: a replayed sync would put
+// back a box's old state, while a replayed buy is answered like a retry (same license, no
+// charge) and must stay possible for a box whose answer was lost.
+func (s *Server) fresh(w http.ResponseWriter, r *http.Request) bool {
+	if s.replay.fresh(r.Header.Get(protocol.HeaderSignature), s.cfg.Now()) {
+		return true
+	}
+	s.metrics.requests.WithLabelValues("replayed").Inc()
+	writeError(w, http.StatusUnauthorized, "replayed", "this signed request was already received: sign every request anew")
+	return false
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -280,7 +309,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	b, body, ok := s.boxRequest(w, r)
-	if !ok {
+	if !ok || !s.fresh(w, r) {
 		return
 	}
 	var req protocol.SyncRequest
@@ -293,19 +322,27 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	if err := s.cfg.Store.SaveSync(r.Context(), b.ID, addr, req, now); err != nil {
+	saved, err := s.cfg.Store.SaveSync(r.Context(), b.ID, addr, req, now)
+	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	t0 := time.Now()
 	if err := s.replan(r.Context(), now); err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	s.metrics.planTime.Observe(time.Since(t0).Seconds())
 	resp, err := s.syncResponse(r.Context(), b.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	resp.WishlistVersion = saved.WishlistVersion
+	if saved.Adopt {
+		resp.Wishlist = saved.Wishlist
+	}
+	s.metrics.syncs.Inc()
 	writeJSON(w, resp)
 }
 
@@ -372,11 +409,11 @@ func (s *Server) syncResponse(ctx context.Context, box media.BoxID) (protocol.Sy
 	s.mu.Lock()
 	fetches, addrs := s.plan.Fetches[box], s.addrs
 	s.mu.Unlock()
-	cat, err := s.cfg.Store.Catalog(ctx)
+	version, err := s.cfg.Store.CatalogVersion(ctx)
 	if err != nil {
 		return protocol.SyncResponse{}, err
 	}
-	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: cat.Version}
+	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: version}
 	for _, f := range fetches {
 		it, err := s.cfg.Store.Item(ctx, f.Item)
 		if err != nil {
@@ -467,6 +504,7 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Repo.ServeContainer(w, r, item, func(n int64) {
+		s.metrics.egress.Add(float64(n))
 		if err := s.cfg.Store.AddServed(context.WithoutCancel(r.Context()), box, item, n); err != nil {
 			s.cfg.Log.Error("count web seed bytes", "err", err)
 		}

@@ -30,9 +30,13 @@ type fixture struct {
 	item   store.Item
 	client *cloudclient.Client // a registered box
 	kem    *ecdh.PrivateKey
+	vault  *keyvault.Vault
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, nil) }
+
+// newFixtureWith lets a test change the server's configuration before it starts.
+func newFixtureWith(t *testing.T, configure func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -62,16 +66,32 @@ func newFixture(t *testing.T) *fixture {
 	if err := st.CreateAccount(ctx, "acct", "eu", 1000, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, item: it}
-	f.srv = httptest.NewServer(New(Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}).Handler())
+	f := &fixture{st: st, item: it, vault: v}
+	cfg := Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}
+	if configure != nil {
+		configure(&cfg)
+	}
+	f.srv = httptest.NewServer(New(cfg).Handler())
 	t.Cleanup(f.srv.Close)
+	f.client = registerBox(t, f, "acct")
+	return f
+}
+
+// registerBox registers a new box under account; its KEM key becomes f.kem.
+func registerBox(t *testing.T, f *fixture, account string) *cloudclient.Client {
+	t.Helper()
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	f.kem, _ = ecdh.X25519().GenerateKey(rand.Reader)
-	f.client = cloudclient.New(f.srv.URL, sk)
-	if _, err := f.client.Register(ctx, "acct", f.kem.PublicKey().Bytes()); err != nil {
+	c := cloudclient.New(f.srv.URL, sk)
+	if _, err := c.Register(context.Background(), account, f.kem.PublicKey().Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return c
+}
+
+func headendKey(t *testing.T, f *fixture) ed25519.PublicKey {
+	t.Helper()
+	return f.vault.PublicKey()
 }
 
 // TestBadRequestsGet4xxJSON: malformed JSON, unknown ids, unauthenticated or forged requests and
@@ -215,16 +235,20 @@ func TestBuyIsIdempotentAndChecksBalance(t *testing.T) {
 	if acct.BalanceCents != 700 {
 		t.Fatalf("balance %d after one purchase of 300 from 1000", acct.BalanceCents)
 	}
-	for i := range 3 {
-		_, err = f.client.Buy(ctx, protocol.BuyRequest{Item: f.item.ID, Kind: media.Owned, RequestID: "more-" + string(rune('a'+i))})
+	// Rentals cost 100 each: seven fit in the 700 left, the eighth does not.
+	for i := range 8 {
+		_, err = f.client.Buy(ctx, protocol.BuyRequest{Item: f.item.ID, Kind: media.Rental, RequestID: "more-" + string(rune('a'+i))})
+		if i < 7 && err != nil {
+			t.Fatalf("rental %d: %v", i, err)
+		}
 	}
 	var api *cloudclient.APIError
 	if !asAPI(err, &api) || api.Status != http.StatusPaymentRequired {
-		t.Fatalf("third extra buy with 100 left: err %v, want 402", err)
+		t.Fatalf("rental with nothing left: err %v, want 402", err)
 	}
 	acct, _ = f.st.Account(ctx, "acct")
-	if acct.BalanceCents != 100 {
-		t.Fatalf("balance %d, want 100 (refused buy must not charge)", acct.BalanceCents)
+	if acct.BalanceCents != 0 {
+		t.Fatalf("balance %d, want 0 (refused buy must not charge)", acct.BalanceCents)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"swarmbox/media"
 )
@@ -31,8 +32,12 @@ var ErrUnwrap = errors.New("content key does not unwrap under the master key")
 
 // Vault wraps content keys and signs licenses.
 type Vault struct {
-	master  cipher.AEAD
-	signing ed25519.PrivateKey
+	dir      string     // where the key files are ("" for New)
+	mu       sync.Mutex // guards master and fallback, which a rotation replaces
+	master   cipher.AEAD
+	fallback cipher.AEAD // master.key.next of an interrupted rotation, tried after master
+	fromEnv  bool
+	signing  ed25519.PrivateKey
 }
 
 // Open loads the vault's keys from dir (master.key, signing.key), creating them with mode 0600 on
@@ -42,7 +47,9 @@ func Open(dir string) (*Vault, error) {
 		return nil, fmt.Errorf("key vault folder: %w", err)
 	}
 	var master []byte
+	fromEnv := false
 	if env := strings.TrimSpace(os.Getenv(EnvMasterKey)); env != "" {
+		fromEnv = true
 		b, err := hex.DecodeString(env)
 		if err != nil || len(b) != 32 {
 			return nil, fmt.Errorf("%s must be 64 hex digits", EnvMasterKey)
@@ -59,16 +66,55 @@ func Open(dir string) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(master, ed25519.NewKeyFromSeed(seed))
+	v, err := New(master, ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		return nil, err
+	}
+	v.fromEnv, v.dir = fromEnv, dir
+	if !fromEnv {
+		if v.fallback, err = loadFallback(dir); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// reload re-reads the key files after a failed unwrap: another process (swarmbox-cloud keys
+// rotate) may have rotated the master key under this running head-end.
+func (v *Vault) reload() bool {
+	if v.dir == "" || v.fromEnv {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(v.dir, "master.key"))
+	if err != nil {
+		return false
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return false
+	}
+	m, err := newAEAD(k)
+	if err != nil {
+		return false
+	}
+	fb, _ := loadFallback(v.dir)
+	v.mu.Lock()
+	v.master, v.fallback = m, fb
+	v.mu.Unlock()
+	return true
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 // New makes a vault from a 32-byte master key and a signing key.
 func New(master []byte, signing ed25519.PrivateKey) (*Vault, error) {
-	block, err := aes.NewCipher(master)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := newAEAD(master)
 	if err != nil {
 		return nil, err
 	}
@@ -105,24 +151,39 @@ func aad(item media.ItemID) []byte { return append([]byte("swarmbox keyvault v1 
 
 // Wrap encrypts a content key under the master key, bound to its item.
 func (v *Vault) Wrap(item media.ItemID, key media.ContentKey) []byte {
-	nonce := make([]byte, v.master.NonceSize())
+	v.mu.Lock()
+	m := v.master
+	v.mu.Unlock()
+	nonce := make([]byte, m.NonceSize())
 	rand.Read(nonce)
-	return v.master.Seal(nonce, nonce, key[:], aad(item))
+	return m.Seal(nonce, nonce, key[:], aad(item))
 }
 
 // Unwrap reverses Wrap.
 func (v *Vault) Unwrap(item media.ItemID, wrapped []byte) (media.ContentKey, error) {
+	key, err := v.unwrap(item, wrapped)
+	if errors.Is(err, ErrUnwrap) && v.reload() {
+		return v.unwrap(item, wrapped)
+	}
+	return key, err
+}
+
+func (v *Vault) unwrap(item media.ItemID, wrapped []byte) (media.ContentKey, error) {
 	var key media.ContentKey
-	ns := v.master.NonceSize()
-	if len(wrapped) < ns {
-		return key, ErrUnwrap
+	v.mu.Lock()
+	keys := []cipher.AEAD{v.master, v.fallback}
+	v.mu.Unlock()
+	for _, m := range keys {
+		if m == nil || len(wrapped) < m.NonceSize() {
+			continue
+		}
+		ns := m.NonceSize()
+		if pt, err := m.Open(nil, wrapped[:ns], wrapped[ns:], aad(item)); err == nil && len(pt) == len(key) {
+			copy(key[:], pt)
+			return key, nil
+		}
 	}
-	pt, err := v.master.Open(nil, wrapped[:ns], wrapped[ns:], aad(item))
-	if err != nil || len(pt) != len(key) {
-		return key, ErrUnwrap
-	}
-	copy(key[:], pt)
-	return key, nil
+	return key, ErrUnwrap
 }
 
 // PublicKey is the key boxes verify licenses with.

@@ -17,10 +17,22 @@ const (
 	StatusClosed    = "closed"
 )
 
-// Errors of purchases.
+// Ledger entry kinds. Top-ups and refunds add to the balance; purchases, rentals and the payout
+// of what is left when an account closes take from it.
+const (
+	LedgerTopUp    = "topup"
+	LedgerPurchase = "owned"
+	LedgerRental   = "rental"
+	LedgerRefund   = "refund"
+	LedgerPayout   = "payout"
+)
+
+// Errors of accounts and purchases.
 var (
 	ErrAccountInactive     = errors.New("account is not active")
 	ErrInsufficientBalance = errors.New("balance too low")
+	ErrBadTransition       = errors.New("account status cannot change that way")
+	ErrBadAmount           = errors.New("amount must be a positive number of cents")
 )
 
 // Account is a customer account.
@@ -36,21 +48,29 @@ func (s *Store) CreateAccount(ctx context.Context, id, region string, creditCent
 	if id == "" || region == "" || creditCents < 0 {
 		return fmt.Errorf("account needs an id, a region and a non-negative credit")
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, status, region, balance_cents) VALUES (?, 'active', ?, ?)`,
 			id, region, creditCents); err != nil {
-			return fmt.Errorf("create account %q: %w", id, err)
+			return fmt.Errorf("create account %q: %w (does it exist already?)", id, err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ledger (account, kind, amount_cents, at) VALUES (?, 'topup', ?, ?)`,
-			id, creditCents, now.UnixMilli())
-		return err
+		return ledgerRow(ctx, tx, id, LedgerTopUp, creditCents, "", "account opened", now)
 	})
+}
+
+func ledgerRow(ctx context.Context, q querier, account, kind string, cents int64, item, note string, now time.Time) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO ledger (account, kind, amount_cents, item, at, note) VALUES (?, ?, ?, ?, ?, ?)`,
+		account, kind, cents, sql.NullString{String: item, Valid: item != ""}, now.UnixMilli(), note)
+	return err
 }
 
 // Account returns one account.
 func (s *Store) Account(ctx context.Context, id string) (Account, error) {
+	return account(ctx, s.db, id)
+}
+
+func account(ctx context.Context, q querier, id string) (Account, error) {
 	a := Account{ID: id}
-	err := s.db.QueryRowContext(ctx, `SELECT status, region, balance_cents FROM accounts WHERE id = ?`, id).
+	err := q.QueryRowContext(ctx, `SELECT status, region, balance_cents FROM accounts WHERE id = ?`, id).
 		Scan(&a.Status, &a.Region, &a.BalanceCents)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("account %q: %w", id, ErrNotFound)
@@ -58,14 +78,122 @@ func (s *Store) Account(ctx context.Context, id string) (Account, error) {
 	return a, err
 }
 
-// Purchase is one license bought by a box.
+// SetStatus moves an account between statuses: active ⇄ suspended, and either to closed, which
+// is final. Closing pays out what is left of the balance, as a ledger row.
+func (s *Store) SetStatus(ctx context.Context, id, status string, now time.Time) (Account, error) {
+	var a Account
+	err := s.tx(ctx, func(tx *tx) error {
+		var err error
+		if a, err = account(ctx, tx, id); err != nil {
+			return err
+		}
+		ok := map[[2]string]bool{
+			{StatusActive, StatusSuspended}: true, {StatusSuspended, StatusActive}: true,
+			{StatusActive, StatusClosed}: true, {StatusSuspended, StatusClosed}: true,
+		}[[2]string{a.Status, status}]
+		if !ok {
+			return fmt.Errorf("%w: %s → %s (closed is final; active and suspended switch)", ErrBadTransition, a.Status, status)
+		}
+		if status == StatusClosed && a.BalanceCents > 0 {
+			if err := ledgerRow(ctx, tx, id, LedgerPayout, -a.BalanceCents, "", "balance paid out on closing", now); err != nil {
+				return err
+			}
+			a.BalanceCents = 0
+		}
+		a.Status = status
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET status = ?, balance_cents = ? WHERE id = ?`, status, a.BalanceCents, id)
+		return err
+	})
+	return a, err
+}
+
+// TopUp credits an account that is not closed.
+func (s *Store) TopUp(ctx context.Context, id string, cents int64, now time.Time) (Account, error) {
+	if cents <= 0 {
+		return Account{}, fmt.Errorf("top-up of %d: %w", cents, ErrBadAmount)
+	}
+	var a Account
+	err := s.tx(ctx, func(tx *tx) error {
+		var err error
+		if a, err = account(ctx, tx, id); err != nil {
+			return err
+		}
+		if a.Status == StatusClosed {
+			return fmt.Errorf("%w: account %q is closed", ErrAccountInactive, id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents + ? WHERE id = ?`, cents, id); err != nil {
+			return err
+		}
+		a.BalanceCents += cents
+		return ledgerRow(ctx, tx, id, LedgerTopUp, cents, "", "", now)
+	})
+	return a, err
+}
+
+// LedgerEntry is one movement of money.
+type LedgerEntry struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"`
+	AmountCents int64     `json:"amount_cents"`
+	Item        string    `json:"item,omitempty"`
+	Note        string    `json:"note,omitempty"`
+	At          time.Time `json:"at"`
+}
+
+// Ledger returns an account's movements, oldest first.
+func (s *Store) Ledger(ctx context.Context, id string) ([]LedgerEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, amount_cents, COALESCE(item, ''), note, at FROM ledger WHERE account = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []LedgerEntry{}
+	for rows.Next() {
+		var e LedgerEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Kind, &e.AmountCents, &e.Item, &e.Note, &at); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Reconcile checks that every account's balance is the sum of its ledger, and returns the
+// accounts where it is not.
+func (s *Store) Reconcile(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id FROM accounts a
+		LEFT JOIN (SELECT account, SUM(amount_cents) AS total FROM ledger GROUP BY account) l ON l.account = a.id
+		WHERE a.balance_cents <> COALESCE(l.total, 0) ORDER BY a.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		bad = append(bad, id)
+	}
+	return bad, rows.Err()
+}
+
+// Purchase is one license asked for by a box.
 type Purchase struct {
 	Box       media.BoxID
 	Item      media.ItemID
 	Kind      media.LicenseKind
 	RequestID string
-	Price     int64
+	Price     int64 // what a first purchase costs; a renewal of an owned title is free
+	Source    string
 	Now       time.Time
+	// Check applies the license policy; a non-nil error refuses the license and charges nothing.
+	Check func(acct Account, renewal bool) error
+	// Issue makes the license once the checks and the balance allow it.
+	Issue func(acct Account, renewal bool) (IssuedLicense, error)
 }
 
 // IssuedLicense is what a purchase produced.
@@ -75,11 +203,12 @@ type IssuedLicense struct {
 	Envelope []byte
 }
 
-// Buy charges the box's account and stores the license that issue makes, in one transaction.
-// A purchase with a RequestID the box used before returns the stored license and charges
-// nothing, so a retried buy is safe. charged is 0 for such a replay.
-func (s *Store) Buy(ctx context.Context, p Purchase, issue func(Account) (IssuedLicense, error)) (lic IssuedLicense, charged, balance int64, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+// Buy charges the box's account and stores the license that Issue makes, with its audit row, in
+// one transaction. A purchase with a RequestID the box used before returns the stored license
+// and charges nothing, so a retried buy is safe; charged is 0 then. An owned title the box
+// already owns is renewed for free (renewal is true); a rental is charged again.
+func (s *Store) Buy(ctx context.Context, p Purchase) (lic IssuedLicense, charged, balance int64, renewal bool, err error) {
+	err = s.tx(ctx, func(tx *tx) error {
 		var acct Account
 		if err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.region, a.balance_cents FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`,
 			p.Box.String()).Scan(&acct.ID, &acct.Status, &acct.Region, &acct.BalanceCents); err != nil {
@@ -99,29 +228,100 @@ func (s *Store) Buy(ctx context.Context, p Purchase, issue func(Account) (Issued
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if acct.Status != StatusActive {
+		if p.Kind == media.Owned {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM licenses WHERE box = ? AND item = ? AND kind = ?`,
+				p.Box.String(), p.Item.String(), string(media.Owned)).Scan(&n); err != nil {
+				return err
+			}
+			renewal = n > 0
+		}
+		price := p.Price
+		if renewal {
+			price = 0
+		}
+		if p.Check != nil {
+			if err := p.Check(acct, renewal); err != nil {
+				return err
+			}
+		}
+		if acct.Status != StatusActive { // the policy says so too; money never moves for others
 			return fmt.Errorf("%w (%s)", ErrAccountInactive, acct.Status)
 		}
-		if acct.BalanceCents < p.Price {
-			return fmt.Errorf("%w: %d cents, the title costs %d", ErrInsufficientBalance, acct.BalanceCents, p.Price)
+		if acct.BalanceCents < price {
+			return fmt.Errorf("%w: %d cents, the title costs %d: top up the account", ErrInsufficientBalance, acct.BalanceCents, price)
 		}
-		if lic, err = issue(acct); err != nil {
+		if lic, err = p.Issue(acct, renewal); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents - ? WHERE id = ?`, p.Price, acct.ID); err != nil {
+		if price > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents - ? WHERE id = ?`, price, acct.ID); err != nil {
+				return err
+			}
+			kind := LedgerPurchase
+			if p.Kind == media.Rental {
+				kind = LedgerRental
+			}
+			if err := ledgerRow(ctx, tx, acct.ID, kind, -price, p.Item.String(), "license "+lic.ID, p.Now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO licenses (id, request_id, box, item, kind, expires, charged_cents, envelope, account, issued)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, lic.ID, p.RequestID, p.Box.String(), p.Item.String(), string(p.Kind),
+			lic.Expires.UnixMilli(), price, lic.Envelope, acct.ID, p.Now.UnixMilli()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (account, kind, amount_cents, item, at) VALUES (?, ?, ?, ?, ?)`,
-			acct.ID, string(p.Kind), -p.Price, p.Item.String(), p.Now.UnixMilli()); err != nil {
+		reason := "purchase"
+		if renewal {
+			reason = "renewal"
+		}
+		if err := audit(ctx, tx, AuditEntry{At: p.Now, Box: p.Box.String(), Account: acct.ID, Item: p.Item.String(), Kind: string(p.Kind),
+			Outcome: AuditIssued, Reason: reason, Source: p.Source, License: lic.ID}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO licenses (id, request_id, box, item, kind, expires, charged_cents, envelope)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, lic.ID, p.RequestID, p.Box.String(), p.Item.String(), string(p.Kind),
-			lic.Expires.UnixMilli(), p.Price, lic.Envelope); err != nil {
-			return err
-		}
-		charged, balance = p.Price, acct.BalanceCents-p.Price
+		charged, balance = price, acct.BalanceCents-price
 		return nil
 	})
-	return lic, charged, balance, err
+	return lic, charged, balance, renewal, err
+}
+
+// LicenseRow is a license as the account's history shows it.
+type LicenseRow struct {
+	ID      string
+	Box     media.BoxID
+	Item    media.ItemID
+	Title   string
+	Kind    media.LicenseKind
+	Charged int64
+	Issued  time.Time
+	Expires time.Time
+}
+
+// Licenses returns the licenses issued to an account's boxes, newest first.
+func (s *Store) Licenses(ctx context.Context, account string) ([]LicenseRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.box, l.item, COALESCE(i.title, ''), l.kind, l.charged_cents, l.issued, l.expires
+		FROM licenses l JOIN boxes b ON b.id = l.box LEFT JOIN items i ON i.id = l.item
+		WHERE b.account = ? ORDER BY l.issued DESC, l.id`, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LicenseRow
+	for rows.Next() {
+		var r LicenseRow
+		var box, item, kind string
+		var issued, expires int64
+		if err := rows.Scan(&r.ID, &box, &item, &r.Title, &kind, &r.Charged, &issued, &expires); err != nil {
+			return nil, err
+		}
+		if r.Box, err = media.ParseBoxID(box); err != nil {
+			return nil, err
+		}
+		if r.Item, err = media.ParseItemID(item); err != nil {
+			return nil, err
+		}
+		r.Kind, r.Issued, r.Expires = media.LicenseKind(kind), time.UnixMilli(issued).UTC(), time.UnixMilli(expires).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -31,7 +31,7 @@ type Box struct {
 // RegisterBox records a box under an existing account. Registering the same box with the same
 // keys again is a no-op, so a box can retry after a lost answer.
 func (s *Store) RegisterBox(ctx context.Context, b Box) (Box, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *tx) error {
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM accounts WHERE id = ?`, b.Account).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -75,43 +75,112 @@ func (s *Store) Box(ctx context.Context, id media.BoxID) (Box, error) {
 	return b, err
 }
 
+// SyncResult is what SaveSync tells the syncing box beyond its plan.
+type SyncResult struct {
+	// WishlistVersion is the head-end's version of the box's wishlist; when it is newer than
+	// the version the box sent, Wishlist is the list the box must adopt (a customer changed it
+	// in the browser) and the wishlist the box reported was not saved.
+	WishlistVersion int64
+	Wishlist        []media.ItemID
+	Adopt           bool
+}
+
 // SaveSync replaces the box's wishlist and holdings with what it just reported and records its
 // transfer reports. Items the catalog does not know are dropped, and piece counts are clamped
-// to the item's, so one box's bad report cannot make the whole snapshot invalid.
-func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, req protocol.SyncRequest, now time.Time) error {
+// to the item's, so one box's bad report cannot make the whole snapshot invalid. A wishlist
+// reported against an older version than the head-end's is not saved: the customer's change in
+// the browser wins and goes back to the box in the result.
+func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, req protocol.SyncRequest, now time.Time) (SyncResult, error) {
 	id := box.String()
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	var res SyncResult
+	err := s.tx(ctx, func(tx *tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT wish_version FROM boxes WHERE id = ?`, id).Scan(&res.WishlistVersion); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("box %s: %w", box, ErrNotFound)
+			}
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET peer_addr = ?, free_bytes = ?, last_sync = ? WHERE id = ?`,
 			peerAddr, req.FreeBytes, now.UnixMilli(), id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM wishes WHERE box = ?`, id); err != nil {
-			return err
-		}
-		for rank, it := range req.Wishlist {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO wishes (box, item, rank) SELECT ?, id, ? FROM items WHERE id = ?`,
-				id, rank, it.String()); err != nil {
+		if req.WishlistVersion < res.WishlistVersion {
+			res.Adopt = true
+			var err error
+			res.Wishlist, err = wishlist(ctx, tx, id)
+			if err != nil {
 				return err
 			}
+		} else if err := replaceWishes(ctx, tx, id, req.Wishlist); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM holdings WHERE box = ?`, id); err != nil {
 			return err
 		}
 		for _, h := range req.Holdings {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO holdings (box, item, pieces, complete)
-				SELECT ?, id, MIN(MAX(?, 0), pieces), ? FROM items WHERE id = ?`,
-				id, h.Pieces, h.Complete, h.Item.String()); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (box, item, pieces, complete)
+				SELECT ?, id, CASE WHEN CAST(? AS INTEGER) < 0 THEN 0 WHEN CAST(? AS INTEGER) > pieces THEN pieces ELSE CAST(? AS INTEGER) END, CAST(? AS INTEGER)
+				FROM items WHERE id = ?
+				ON CONFLICT (box, item) DO UPDATE SET pieces = excluded.pieces, complete = excluded.complete`,
+				id, h.Pieces, h.Pieces, h.Pieces, b2i(h.Complete), h.Item.String()); err != nil {
 				return err
 			}
 		}
 		for _, t := range req.Transfers {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
-				VALUES (?, ?, ?, ?, ?, ?)`, id, t.Item.String(), t.BytesFromServer, t.BytesFromPeers, t.Complete, now.UnixMilli()); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
+				VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (box, item) DO UPDATE SET bytes_from_server = excluded.bytes_from_server,
+					bytes_from_peers = excluded.bytes_from_peers, complete = excluded.complete, updated = excluded.updated`,
+				id, t.Item.String(), t.BytesFromServer, t.BytesFromPeers, b2i(t.Complete), now.UnixMilli()); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	return res, err
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// replaceWishes stores a box's wishlist in order, dropping unknown items and repeats.
+func replaceWishes(ctx context.Context, q querier, box string, items []media.ItemID) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM wishes WHERE box = ?`, box); err != nil {
+		return err
+	}
+	for rank, it := range items {
+		if _, err := q.ExecContext(ctx, `INSERT INTO wishes (box, item, rank) SELECT ?, id, CAST(? AS INTEGER) FROM items WHERE id = ?
+			ON CONFLICT (box, item) DO NOTHING`, box, rank, it.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wishlist returns one box's wishlist in priority order.
+func wishlist(ctx context.Context, q querier, box string) ([]media.ItemID, error) {
+	rows, err := q.QueryContext(ctx, `SELECT item FROM wishes WHERE box = ? ORDER BY rank`, box)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []media.ItemID{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		id, err := media.ParseItemID(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // BoxState is a box as the scheduler sees it.
@@ -195,7 +264,7 @@ func (s *Store) eachRow(ctx context.Context, query string, f func(box string, it
 // AddServed counts bytes the web seed sent to a box for an item.
 func (s *Store) AddServed(ctx context.Context, box media.BoxID, item media.ItemID, n int64) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO served (box, item, bytes) VALUES (?, ?, ?)
-		ON CONFLICT (box, item) DO UPDATE SET bytes = bytes + excluded.bytes`, box.String(), item.String(), n)
+		ON CONFLICT (box, item) DO UPDATE SET bytes = served.bytes + excluded.bytes`, box.String(), item.String(), n)
 	return err
 }
 
@@ -243,5 +312,12 @@ func (s *Store) Transfers(ctx context.Context) ([]Transfer, error) {
 func (s *Store) ServedBytes(ctx context.Context, item media.ItemID) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes), 0) FROM served WHERE item = ?`, item.String()).Scan(&n)
+	return n, err
+}
+
+// PeerBytesReported sums the bytes boxes last reported receiving from other boxes.
+func (s *Store) PeerBytesReported(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(bytes_from_peers), 0) FROM transfers`).Scan(&n)
 	return n, err
 }

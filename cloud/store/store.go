@@ -1,6 +1,12 @@
-// Package store keeps the head-end's state in SQLite: the catalog, the wrapped content keys,
-// accounts and their ledger, registered boxes, what every box holds and wishes, what boxes
-// reported about their transfers, what the web seed served, and issued licenses.
+// Package store keeps the head-end's state: the catalog, the wrapped content keys, accounts and
+// their ledger, customers' sign-in and sessions, registered boxes, what every box holds and
+// wishes, what boxes reported about their transfers, what the web seed served, issued licenses
+// and the audit log of every license decision.
+//
+// One implementation serves two engines through database/sql: SQLite (modernc.org/sqlite, the
+// embedded default: a file path) and PostgreSQL (github.com/jackc/pgx/v5, a postgres:// URL),
+// for operators who run several head-end instances on one database. Queries are written in the
+// SQL both engines share; dialect.go rewrites placeholders and schema types for PostgreSQL.
 package store
 
 import (
@@ -8,7 +14,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"swarmbox/internal/sqlitedb"
 	"swarmbox/media"
@@ -97,24 +106,92 @@ CREATE TABLE licenses (
 	envelope BLOB NOT NULL,
 	UNIQUE (box, request_id)
 );
+`, `
+ALTER TABLE items ADD COLUMN regions TEXT NOT NULL DEFAULT '';
+ALTER TABLE boxes ADD COLUMN wish_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE licenses ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE licenses ADD COLUMN issued INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX licenses_box_item ON licenses (box, item);
+CREATE INDEX ledger_account ON ledger (account, id);
+CREATE INDEX boxes_account ON boxes (account);
+CREATE TABLE audit (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL,
+	box TEXT NOT NULL,
+	account TEXT NOT NULL,
+	item TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	outcome TEXT NOT NULL CHECK (outcome IN ('issued', 'refused')),
+	reason TEXT NOT NULL,
+	source TEXT NOT NULL,
+	license TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE customers (
+	account TEXT PRIMARY KEY REFERENCES accounts(id),
+	password_hash TEXT NOT NULL
+);
+CREATE TABLE sessions (
+	token_hash TEXT PRIMARY KEY,
+	account TEXT NOT NULL REFERENCES accounts(id),
+	csrf TEXT NOT NULL,
+	expires INTEGER NOT NULL
+);
+`, `
+CREATE TABLE leases (
+	name TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires INTEGER NOT NULL
+);
 `}
 
 // Store is the head-end's database.
 type Store struct {
-	db *sql.DB
+	db *db
 }
 
-// Open opens or creates the database at path.
-func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitedb.Open(ctx, path, migrations)
-	if err != nil {
-		return nil, err
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens or creates the database: a postgres:// or postgresql:// URL opens PostgreSQL,
+// anything else is the path of a SQLite file.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if !IsPostgres(dsn) {
+		d, err := sqlitedb.Open(ctx, dsn, migrations)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{db: &db{sql: d}}, nil
 	}
-	return &Store{db: db}, nil
+	d, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+	}
+	d.SetMaxOpenConns(16)
+	d.SetMaxIdleConns(16)
+	if err := d.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w (is the server running and the URL right?)", err)
+	}
+	if err := migratePostgres(ctx, d, migrations); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
+	}
+	return &Store{db: &db{sql: d, postgres: true}}, nil
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (s *Store) Engine() string {
+	if s.db.postgres {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.db.sql.Close() }
 
 // Item is a catalog row plus what only the head-end keeps.
 type Item struct {
@@ -125,7 +202,7 @@ type Item struct {
 // AddItem records a new title and its wrapped content key in one transaction and bumps the
 // catalog version.
 func (s *Store) AddItem(ctx context.Context, it Item, wrappedKey []byte) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			it.ID.String(), it.Title, it.Kind, it.PriceCents, it.Size, it.SealedSize, it.InfoHash, it.Pieces, it.Torrent, it.Added.UnixMilli()); err != nil {
@@ -134,7 +211,7 @@ func (s *Store) AddItem(ctx context.Context, it Item, wrappedKey []byte) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO item_keys (item, wrapped) VALUES (?, ?)`, it.ID.String(), wrappedKey); err != nil {
 			return fmt.Errorf("insert key: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'`)
+		_, err := tx.ExecContext(ctx, `UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'catalog_version'`)
 		return err
 	})
 }
@@ -175,6 +252,13 @@ func (s *Store) ItemByInfoHash(ctx context.Context, infoHash string) (Item, erro
 	return it, nil
 }
 
+// CatalogVersion returns the catalog version alone, which every sync answer carries.
+func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'`).Scan(&v)
+	return v, err
+}
+
 // Catalog returns every title, newest first, with the catalog version.
 func (s *Store) Catalog(ctx context.Context) (protocol.Catalog, error) {
 	var c protocol.Catalog
@@ -207,14 +291,14 @@ func (s *Store) WrappedKey(ctx context.Context, id media.ItemID) ([]byte, error)
 	return b, err
 }
 
-func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) tx(ctx context.Context, f func(*tx) error) error {
+	t, err := s.db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
+	if err := f(&tx{tx: t, d: s.db}); err != nil {
+		t.Rollback()
 		return err
 	}
-	return tx.Commit()
+	return t.Commit()
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,26 +23,37 @@ import (
 
 	"swarmbox/cloud/headend"
 	"swarmbox/cloud/keyvault"
+	cloudload "swarmbox/cloud/loadgen"
 	"swarmbox/cloud/repository"
 	"swarmbox/cloud/store"
+	"swarmbox/cloud/web"
 	"swarmbox/internal/cmdline"
 	"swarmbox/internal/progress"
+	"swarmbox/media"
 	"swarmbox/media/sample"
 )
 
 const usage = `swarmbox-cloud — the swarmbox head-end
 
 Usage:
-  swarmbox-cloud serve    [-state DIR] [-listen ADDR] [-public-url URL] [-sync-interval D]
+  swarmbox-cloud serve    [-state DIR] [-database DSN] [-listen ADDR] [-public-url URL]
+                          [-sync-interval D] [-region-map FILE] [-secure-cookies]
   swarmbox-cloud ingest   [-state DIR] -title T [-kind video|audio|file] [-price CENTS] FILE
-  swarmbox-cloud account  create [-state DIR] -region R [-credit CENTS] ID
-  swarmbox-cloud account  show   [-state DIR] ID
+  swarmbox-cloud account  create  [-state DIR] -region R [-credit CENTS] [-password-stdin] ID
+  swarmbox-cloud account  suspend|resume|close|show [-state DIR] [-json] ID
+  swarmbox-cloud account  topup   [-state DIR] -amount CENTS ID
+  swarmbox-cloud account  password [-state DIR] ID        (reads the password from stdin)
+  swarmbox-cloud regions  [-state DIR] ITEM [REGION,...]  (none = licensable everywhere)
+  swarmbox-cloud keys     rotate [-state DIR]
+  swarmbox-cloud audit    [-state DIR] [-n N] [-json]
   swarmbox-cloud catalog  [-state DIR] [-json]
   swarmbox-cloud transfers [-state DIR] [-json]
+  swarmbox-cloud loadgen  [-boxes N] [-duration D] [-database DSN | -url URL -account A] [-json]
   swarmbox-cloud testcard -kind video|audio [-seconds N] [-seed N] FILE
 
 The state folder (default $SWARMBOX_CLOUD_STATE or ./cloud-state) holds the database, the key
-vault's keys and the repository of sealed containers.
+vault's keys and the repository of sealed containers. -database (default $SWARMBOX_DATABASE,
+else DIR/headend.db) is a SQLite file or a postgres:// URL; every command takes it.
 `
 
 func main() {
@@ -66,6 +78,14 @@ func main() {
 		err = catalog(ctx, args)
 	case "transfers":
 		err = transfers(ctx, args)
+	case "regions":
+		err = regions(ctx, args)
+	case "keys":
+		err = keys(ctx, args)
+	case "audit":
+		err = auditLog(ctx, args)
+	case "loadgen":
+		err = loadgen(ctx, args)
 	case "testcard":
 		err = testcard(args)
 	case "help", "-h", "--help":
@@ -87,7 +107,34 @@ func defaultState() string {
 	return "cloud-state"
 }
 
+// database is the -database flag every command shares.
+var database = os.Getenv("SWARMBOX_DATABASE")
+
+func addDatabaseFlag(fs *flag.FlagSet) {
+	fs.StringVar(&database, "database", database, "SQLite file or postgres:// URL (default STATE/headend.db)")
+}
+
+// storeCommand parses a subcommand's flags (-state, -database and those flags adds) and opens
+// the store; the caller closes it.
+func storeCommand(ctx context.Context, name string, args []string, flags func(*flag.FlagSet)) (*store.Store, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	dir := fs.String("state", defaultState(), "state folder")
+	addDatabaseFlag(fs)
+	if flags != nil {
+		flags(fs)
+	}
+	pos, err := cmdline.Parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, *dir)
+	return st, pos, err
+}
+
 func openStore(ctx context.Context, dir string) (*store.Store, error) {
+	if database != "" {
+		return store.Open(ctx, database)
+	}
 	return store.Open(ctx, filepath.Join(dir, "headend.db"))
 }
 
@@ -124,8 +171,23 @@ func serve(ctx context.Context, args []string) error {
 	rental := fs.Duration("rental-window", 48*time.Hour, "how long a rental plays")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
+	regionMap := fs.String("region-map", "", `file of "CIDR REGION" lines: licenses only for requests from the box's region's networks`)
+	secure := fs.Bool("secure-cookies", false, "mark browser cookies Secure (implied by -tls-cert or an https -public-url)")
+	addDatabaseFlag(fs)
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	var policy keyvault.Policy
+	if *regionMap != "" {
+		f, err := os.Open(*regionMap)
+		if err != nil {
+			return fmt.Errorf("region map: %w", err)
+		}
+		policy.RegionMap, err = keyvault.ParseRegionMap(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
 	}
 	st, err := openState(ctx, *dir)
 	if err != nil {
@@ -143,10 +205,13 @@ func serve(ctx context.Context, args []string) error {
 		}
 		*public = scheme + "://" + ln.Addr().String()
 	}
-	srv := headend.New(headend.Config{
-		Store: st.store, Vault: st.vault, Repo: st.repo, PublicURL: *public,
-		SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(),
-	})
+	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
+	srv, err := newHeadend(st, headend.Config{
+		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(), Policy: policy,
+	}, *secure)
+	if err != nil {
+		return err
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -154,7 +219,7 @@ func serve(ctx context.Context, args []string) error {
 		defer cancel()
 		hs.Shutdown(sctx)
 	}()
-	slog.Info("head-end serving", "addr", ln.Addr().String(), "public_url", *public, "state", *dir)
+	slog.Info("head-end serving", "addr", ln.Addr().String(), "public_url", *public, "state", *dir, "store", st.store.Engine())
 	if *tlsCert != "" {
 		err = hs.ServeTLS(ln, *tlsCert, *tlsKey)
 	} else {
@@ -166,6 +231,20 @@ func serve(ctx context.Context, args []string) error {
 	return err
 }
 
+// newHeadend wires the head-end with its browser catalog.
+func newHeadend(st *state, cfg headend.Config, secureCookies bool) (*headend.Server, error) {
+	cfg.Store, cfg.Vault, cfg.Repo = st.store, st.vault, st.repo
+	var srv *headend.Server
+	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log,
+		OnSignInFailure: func() { srv.CountSignInFailure() }})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Web = w.Handler()
+	srv = headend.New(cfg)
+	return srv, nil
+}
+
 func ingest(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ExitOnError)
 	dir := fs.String("state", defaultState(), "state folder")
@@ -173,6 +252,7 @@ func ingest(ctx context.Context, args []string) error {
 	kind := fs.String("kind", "video", "video, audio or file")
 	price := fs.Int64("price", 399, "price to own, in cents (a rental costs a third)")
 	jsonOut := fs.Bool("json", false, "print the new item as JSON")
+	addDatabaseFlag(fs)
 	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
@@ -208,12 +288,16 @@ func ingest(ctx context.Context, args []string) error {
 
 func account(ctx context.Context, args []string) error {
 	if len(args) < 1 {
-		return errors.New("account needs a subcommand: create or show")
+		return errors.New("account needs a subcommand: create, suspend, resume, close, topup, password or show")
 	}
 	fs := flag.NewFlagSet("account "+args[0], flag.ExitOnError)
 	dir := fs.String("state", defaultState(), "state folder")
 	region := fs.String("region", "", "the account's region (create)")
 	credit := fs.Int64("credit", 0, "starting balance in cents (create)")
+	amount := fs.Int64("amount", 0, "cents to add (topup)")
+	pwStdin := fs.Bool("password-stdin", false, "read the customer's web password from stdin (create)")
+	jsonOut := fs.Bool("json", false, "print the account as JSON")
+	addDatabaseFlag(fs)
 	pos, err := cmdline.Parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -221,36 +305,164 @@ func account(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return errors.New("give one account ID")
 	}
+	id := pos[0]
 	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	now := time.Now()
 	switch args[0] {
 	case "create":
-		if err := st.CreateAccount(ctx, pos[0], *region, *credit, time.Now()); err != nil {
+		if err := st.CreateAccount(ctx, id, *region, *credit, now); err != nil {
 			return err
 		}
-		fallthrough
+		if *pwStdin {
+			if err := setPassword(ctx, st, id); err != nil {
+				return err
+			}
+		}
+	case "suspend":
+		_, err = st.SetStatus(ctx, id, store.StatusSuspended, now)
+	case "resume":
+		_, err = st.SetStatus(ctx, id, store.StatusActive, now)
+	case "close":
+		_, err = st.SetStatus(ctx, id, store.StatusClosed, now)
+	case "topup":
+		_, err = st.TopUp(ctx, id, *amount, now)
+	case "password":
+		err = setPassword(ctx, st, id)
 	case "show":
-		a, err := st.Account(ctx, pos[0])
-		if err != nil {
+	default:
+		return fmt.Errorf("unknown account subcommand %q: use create, suspend, resume, close, topup, password or show", args[0])
+	}
+	if err != nil {
+		return err
+	}
+	a, err := st.Account(ctx, id)
+	if err != nil {
+		return err
+	}
+	ledger, err := st.Ledger(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"account": a, "ledger": ledger})
+	}
+	fmt.Printf("%s\t%s\tregion=%s\tbalance=%d cents\n", a.ID, a.Status, a.Region, a.BalanceCents)
+	if args[0] == "show" {
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "WHEN\tKIND\tCENTS\tITEM\tNOTE")
+		for _, e := range ledger {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.At.Format(time.RFC3339), e.Kind, e.AmountCents, e.Item, e.Note)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// setPassword reads one line from stdin and stores its hash as the customer's web password.
+func setPassword(ctx context.Context, st *store.Store, id string) error {
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read the password from stdin: %w", err)
+	}
+	h, err := web.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	return st.SetPassword(ctx, id, h)
+}
+
+func regions(ctx context.Context, args []string) error {
+	st, pos, err := storeCommand(ctx, "regions", args, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if len(pos) < 1 || len(pos) > 2 {
+		return errors.New("regions takes ITEM and optionally REGION,REGION,…")
+	}
+	item, err := media.ParseItemID(pos[0])
+	if err != nil {
+		return err
+	}
+	if len(pos) == 2 {
+		var rs []string
+		for _, r := range strings.Split(pos[1], ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				rs = append(rs, r)
+			}
+		}
+		if err := st.SetItemRegions(ctx, item, rs); err != nil {
 			return err
 		}
-		fmt.Printf("%s\t%s\tregion=%s\tbalance=%d cents\n", a.ID, a.Status, a.Region, a.BalanceCents)
+	}
+	rs, err := st.ItemRegions(ctx, item)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		fmt.Println("everywhere")
 		return nil
 	}
-	return fmt.Errorf("unknown account subcommand %q", args[0])
+	fmt.Println(strings.Join(rs, ","))
+	return nil
+}
+
+func keys(ctx context.Context, args []string) error {
+	if len(args) < 1 || args[0] != "rotate" {
+		return errors.New("keys needs a subcommand: rotate")
+	}
+	fs := flag.NewFlagSet("keys rotate", flag.ExitOnError)
+	dir := fs.String("state", defaultState(), "state folder")
+	addDatabaseFlag(fs)
+	if _, err := cmdline.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	st, err := openState(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer st.store.Close()
+	n, err := st.vault.Rotate(ctx, filepath.Join(*dir, "keys"), st.store)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("master key rotated; %d content keys re-wrapped\n", n)
+	return nil
+}
+
+func auditLog(ctx context.Context, args []string) error {
+	var n int
+	var jsonOut bool
+	st, _, err := storeCommand(ctx, "audit", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&n, "n", 50, "how many of the newest decisions")
+		fs.BoolVar(&jsonOut, "json", false, "print JSON")
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log, err := st.AuditLog(ctx, n)
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"audit": log})
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tOUTCOME\tREASON\tACCOUNT\tBOX\tITEM\tKIND\tSOURCE")
+	for _, e := range log {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.8s\t%.8s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Outcome, e.Reason, e.Account, e.Box, e.Item, e.Kind, e.Source)
+	}
+	return tw.Flush()
 }
 
 func catalog(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("catalog", flag.ExitOnError)
-	dir := fs.String("state", defaultState(), "state folder")
-	jsonOut := fs.Bool("json", false, "print JSON")
-	if _, err := cmdline.Parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *dir)
+	var jsonOut bool
+	st, _, err := storeCommand(ctx, "catalog", args, func(fs *flag.FlagSet) { fs.BoolVar(&jsonOut, "json", false, "print JSON") })
 	if err != nil {
 		return err
 	}
@@ -259,7 +471,7 @@ func catalog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(c)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -274,6 +486,7 @@ func transfers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("transfers", flag.ExitOnError)
 	dir := fs.String("state", defaultState(), "state folder")
 	jsonOut := fs.Bool("json", false, `print one JSON line {"transfers":[...]}`)
+	addDatabaseFlag(fs)
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
@@ -339,4 +552,30 @@ func testcard(args []string) error {
 		os.Remove(pos[0])
 	}
 	return err
+}
+
+func loadgen(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("loadgen", flag.ExitOnError)
+	o := cloudload.Options{}
+	fs.IntVar(&o.Boxes, "boxes", 1000, "simulated boxes")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to measure")
+	fs.IntVar(&o.Concurrency, "concurrency", 0, "syncs in flight (default min(boxes, 64))")
+	fs.StringVar(&o.URL, "url", "", "a running head-end (default: start one in this process)")
+	fs.StringVar(&o.Account, "account", "loadgen", "account the boxes register under (must exist with -url)")
+	fs.StringVar(&o.Database, "database", "", "in-process head-end's database: SQLite path or postgres:// URL (default a temporary SQLite file)")
+	jsonOut := fs.Bool("json", false, "print one JSON object")
+	if _, err := cmdline.Parse(fs, args); err != nil {
+		return err
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	res, err := cloudload.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Printf("%s: %d boxes, %d in flight: %.0f syncs/s, p50 %.2f ms, p99 %.2f ms (%d syncs, %d errors, %.1f s)\n",
+		res.Store, res.Boxes, res.Concurrency, res.SyncsPerSecond, res.P50ms, res.P99ms, res.Syncs, res.Errors, res.Seconds)
+	return nil
 }

@@ -131,6 +131,10 @@ type SyncRequest struct {
 	DownlinkBytesPerSecond int64  `json:"downlink_bps,omitempty"`
 	Network                string `json:"network,omitempty"`    // ISP/network label from config
 	BehindNAT              bool   `json:"behind_nat,omitempty"` // cannot accept incoming connections
+	// WishlistVersion is the head-end's wishlist version this box last adopted (0: none). When
+	// the head-end holds a newer one (the customer edited the list in the browser) it ignores
+	// Wishlist and sends its list back in SyncResponse.Wishlist.
+	WishlistVersion int64 `json:"wishlist_version,omitempty"`
 }
 
 // Peer is a box named as a source.
@@ -170,6 +174,11 @@ type SyncResponse struct {
 	Evict            []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
 	SyncAfterSeconds int            `json:"sync_after_seconds"`
 	CatalogVersion   int64          `json:"catalog_version"`
+	// WishlistVersion is the head-end's version of this box's wishlist. When it is newer than
+	// the box's SyncRequest.WishlistVersion, Wishlist is the list the box must adopt (in
+	// priority order; empty means the customer cleared it).
+	WishlistVersion int64          `json:"wishlist_version,omitempty"`
+	Wishlist        []media.ItemID `json:"wishlist,omitempty"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.

@@ -1,0 +1,318 @@
+// Package loadgen measures how many box syncs a head-end answers per second, and how long the
+// slowest of them take: simulated boxes, each with its own key, register and then sync in a
+// closed loop over HTTP on loopback, against a head-end started in this process (on SQLite or
+// PostgreSQL) or one already running.
+package loadgen
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"swarmbox/cloud/headend"
+	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/repository"
+	"swarmbox/cloud/store"
+	"swarmbox/media"
+	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/protocol"
+)
+
+// Options says what to run.
+type Options struct {
+	Boxes       int           // simulated boxes
+	Duration    time.Duration // how long to measure, after every box registered
+	Concurrency int           // syncs in flight at once (default min(Boxes, 64))
+	Titles      int           // titles ingested in process (default 8)
+	// URL of a running head-end; empty starts one in this process on Database (a SQLite path,
+	// empty = a temporary file, or a postgres:// URL).
+	URL      string
+	Account  string // account the boxes register under (created in process)
+	Database string
+}
+
+// Result is what loadgen prints.
+type Result struct {
+	SyncsPerSecond float64 `json:"syncs_per_second"`
+	P50ms          float64 `json:"p50_ms"`
+	P99ms          float64 `json:"p99_ms"`
+	Store          string  `json:"store"`
+	Boxes          int     `json:"boxes"`
+	Concurrency    int     `json:"concurrency"`
+	Syncs          int     `json:"syncs"`
+	Errors         int     `json:"errors"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// Run registers the boxes, lets them sync for the duration and reports.
+func Run(ctx context.Context, o Options) (Result, error) {
+	if o.Boxes <= 0 || o.Duration <= 0 {
+		return Result{}, errors.New("loadgen needs -boxes > 0 and -duration > 0")
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = min(o.Boxes, 64)
+	}
+	if o.Titles <= 0 {
+		o.Titles = 8
+	}
+	if o.Account == "" {
+		o.Account = "loadgen"
+	}
+	res := Result{Boxes: o.Boxes, Concurrency: o.Concurrency, Store: "remote"}
+	var items []media.ItemID
+	if o.URL == "" {
+		h, err := startHeadend(ctx, &o)
+		if err != nil {
+			return res, err
+		}
+		defer h.close()
+		res.Store, items = h.engine, h.items
+	} else {
+		_, anyKey, _ := ed25519.GenerateKey(rand.Reader) // the catalog needs no signature
+		c, _, err := cloudclient.New(o.URL, anyKey).Catalog(ctx)
+		if err != nil {
+			return res, fmt.Errorf("catalog of %s: %w", o.URL, err)
+		}
+		for _, it := range c.Items {
+			items = append(items, it.ID)
+		}
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	boxes := make([]*box, o.Boxes)
+	if err := parallel(ctx, o.Concurrency, o.Boxes, func(i int) error {
+		b, err := newBox(ctx, o.URL, o.Account, hc, items, uint64(i))
+		boxes[i] = b
+		return err
+	}); err != nil {
+		return res, fmt.Errorf("register boxes: %w", err)
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	var firstErr error
+	stop := time.Now().Add(o.Duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			bad := 0
+			var werr error
+			for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += o.Concurrency {
+				b := boxes[i%len(boxes)]
+				t0 := time.Now()
+				if err := b.sync(ctx); err != nil {
+					bad++
+					werr = err
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += bad
+			if firstErr == nil {
+				firstErr = werr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Seconds = time.Since(start).Seconds()
+	res.Syncs, res.Errors = len(lat), errs
+	if len(lat) == 0 {
+		return res, fmt.Errorf("no sync succeeded: %v", firstErr)
+	}
+	slices.Sort(lat)
+	res.SyncsPerSecond = round(float64(len(lat)) / res.Seconds)
+	res.P50ms = round(ms(lat[len(lat)/2]))
+	res.P99ms = round(ms(lat[min(len(lat)-1, int(math.Ceil(float64(len(lat))*0.99))-1)]))
+	if errs > 0 {
+		slog.Warn("some syncs failed", "failed", errs, "example", firstErr)
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func round(f float64) float64    { return math.Round(f*100) / 100 }
+
+// parallel runs f(0..n-1) on up to k goroutines and returns the first error.
+func parallel(ctx context.Context, k, n int, f func(int) error) error {
+	next := make(chan int)
+	errc := make(chan error, k)
+	var wg sync.WaitGroup
+	for range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case err = <-errc:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	return err
+}
+
+// box is one simulated box: a real key pair and a wishlist over the catalog.
+type box struct {
+	c     *cloudclient.Client
+	wish  []media.ItemID
+	n     int64
+	wishV int64
+}
+
+func newBox(ctx context.Context, url, account string, hc *http.Client, items []media.ItemID, seed uint64) (*box, error) {
+	_, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	kem, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	c := cloudclient.New(url, sk)
+	c.HTTP = hc
+	if _, err := c.Register(ctx, account, kem.PublicKey().Bytes()); err != nil {
+		return nil, err
+	}
+	r := mrand.New(mrand.NewPCG(seed, 7))
+	b := &box{c: c}
+	for _, it := range items {
+		if r.IntN(3) == 0 {
+			b.wish = append(b.wish, it)
+		}
+	}
+	return b, nil
+}
+
+func (b *box) sync(ctx context.Context) error {
+	b.n++ // free space changes with every report, so no two requests are the same
+	resp, err := b.c.Sync(ctx, protocol.SyncRequest{
+		PeerAddr: "127.0.0.1:6881", Wishlist: b.wish, FreeBytes: 1<<40 - b.n, WishlistVersion: b.wishV,
+		Holdings: []protocol.Holding{}, Transfers: []protocol.TransferReport{},
+	})
+	if err == nil && resp.WishlistVersion > b.wishV {
+		b.wish, b.wishV = resp.Wishlist, resp.WishlistVersion
+	}
+	return err
+}
+
+type inProcess struct {
+	engine string
+	items  []media.ItemID
+	close  func()
+}
+
+// startHeadend starts a head-end on a loopback port with titles and the account, and points
+// o.URL at it.
+func startHeadend(ctx context.Context, o *Options) (*inProcess, error) {
+	dir, err := os.MkdirTemp("", "swarmbox-loadgen-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := []func(){func() { os.RemoveAll(dir) }}
+	fail := func(err error) (*inProcess, error) {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+		return nil, err
+	}
+	dsn := o.Database
+	if dsn == "" {
+		dsn = filepath.Join(dir, "headend.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return fail(err)
+	}
+	cleanup = append(cleanup, func() { st.Close() })
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	master := make([]byte, 32)
+	rand.Read(master)
+	v, err := keyvault.New(master, ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		return fail(err)
+	}
+	repo, err := repository.Open(filepath.Join(dir, "repository"))
+	if err != nil {
+		return fail(err)
+	}
+	h := &inProcess{engine: st.Engine()}
+	for i := range o.Titles {
+		src := filepath.Join(dir, fmt.Sprintf("title-%d", i))
+		data := make([]byte, 256<<10)
+		rand.Read(data)
+		if err := os.WriteFile(src, data, 0o600); err != nil {
+			return fail(err)
+		}
+		it, key, err := repo.Ingest(ctx, src, repository.IngestOptions{Title: fmt.Sprintf("Load title %d", i), Kind: protocol.KindVideo, PriceCents: 300})
+		if err != nil {
+			return fail(err)
+		}
+		if err := st.AddItem(ctx, it, v.Wrap(it.ID, key)); err != nil {
+			return fail(err)
+		}
+		h.items = append(h.items, it.ID)
+	}
+	if err := st.CreateAccount(ctx, o.Account, "eu", 0, time.Now()); err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	o.URL = "http://" + ln.Addr().String()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := &http.Server{Handler: headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: o.URL, Log: quiet}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	cleanup = append(cleanup, func() { srv.Close() })
+	h.close = func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	return h, nil
+}

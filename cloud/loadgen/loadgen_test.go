@@ -1,0 +1,38 @@
+package loadgen
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"swarmbox/internal/testenv"
+)
+
+func check(t *testing.T, o Options, engine string) {
+	t.Helper()
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Store != engine || res.Syncs == 0 || res.Errors != 0 || res.SyncsPerSecond <= 0 || res.P99ms < res.P50ms || res.Boxes != o.Boxes {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestLoadgenSQLite(t *testing.T) {
+	check(t, Options{Boxes: 6, Duration: 300 * time.Millisecond, Concurrency: 3, Titles: 2}, "sqlite")
+}
+
+func TestLoadgenPostgres(t *testing.T) {
+	pg := testenv.Postgres(t)
+	check(t, Options{Boxes: 6, Duration: 300 * time.Millisecond, Concurrency: 3, Titles: 2, Database: pg.Database(t)}, "postgres")
+}
+
+func TestLoadgenBadOptions(t *testing.T) {
+	if _, err := Run(context.Background(), Options{}); err == nil {
+		t.Fatal("ran without boxes")
+	}
+	if _, err := Run(context.Background(), Options{Boxes: 1, Duration: time.Second, URL: "http://127.0.0.1:1"}); err == nil {
+		t.Fatal("ran against nothing")
+	}
+}

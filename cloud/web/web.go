@@ -1,0 +1,582 @@
+// Package web is the customers' catalog in the browser (claim c40): browse and search titles by
+// kind, item pages, sign-in, the customer's boxes and their wishlists (add, remove, reorder; the
+// box adopts the change on its next sync), purchase history and active rentals. Pages are
+// server-rendered with html/template and work without JavaScript; every control has a label
+// and is reachable by keyboard.
+//
+// Security: passwords are argon2id hashes; the session cookie is HttpOnly, SameSite=Lax and
+// Secure when served over HTTPS, and only a hash of its token is stored; every form carries a
+// CSRF token (the session's, or before sign-in a double-submit cookie's); failed sign-ins are
+// limited per account and per client address; a customer sees and changes only the boxes of
+// their own account.
+package web
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"swarmbox/cloud/store"
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+//go:embed templates
+var files embed.FS
+
+// Config wires the web catalog.
+type Config struct {
+	Store *store.Store
+	// Secure marks cookies Secure (set it when the head-end is reached over HTTPS).
+	Secure     bool
+	SessionTTL time.Duration // how long a sign-in lasts; default 12 h
+	// MaxFailures sign-in failures per account, and 4× that per client address, are allowed
+	// within FailureWindow; then sign-in is refused until the window passes. Defaults 5, 15 min.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// OnSignInFailure is called for every failed or refused sign-in (for metrics).
+	OnSignInFailure func()
+	Now             func() time.Time
+	Log             *slog.Logger
+}
+
+// Server serves the pages.
+type Server struct {
+	cfg       Config
+	pages     map[string]*template.Template
+	byAccount *limiter
+	byAddr    *limiter
+}
+
+const (
+	sessionCookie = "swarmbox_session"
+	preCSRFCookie = "swarmbox_csrf"
+)
+
+// New parses the templates and makes a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 5
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.OnSignInFailure == nil {
+		cfg.OnSignInFailure = func() {}
+	}
+	funcs := template.FuncMap{
+		"money":  func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, abs(c)%100) },
+		"rental": func(c int64) int64 { return (c + 2) / 3 },
+		"bytes":  humanBytes,
+		"short":  func(id fmt.Stringer) string { return id.String()[:8] },
+		"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"inc":    func(i int) int { return i + 1 },
+	}
+	s := &Server{cfg: cfg, pages: map[string]*template.Template{},
+		byAccount: newLimiter(cfg.MaxFailures, cfg.FailureWindow), byAddr: newLimiter(4*cfg.MaxFailures, cfg.FailureWindow)}
+	for _, p := range []string{"catalog", "item", "signin", "account", "box", "error"} {
+		t, err := template.New(p).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", p, err)
+		}
+		s.pages[p] = t
+	}
+	return s, nil
+}
+
+func abs(c int64) int64 {
+	if c < 0 {
+		return -c
+	}
+	return c
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.catalog)
+	mux.HandleFunc("GET /items/{id}", s.item)
+	mux.HandleFunc("GET /signin", s.signinPage)
+	mux.HandleFunc("POST /signin", s.signin)
+	mux.HandleFunc("POST /signout", s.signout)
+	mux.HandleFunc("GET /account", s.account)
+	mux.HandleFunc("GET /boxes/{id}", s.box)
+	mux.HandleFunc("POST /boxes/wishlist", s.wishlist)
+	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		b, _ := files.ReadFile("templates/style.css")
+		w.Write(b)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, nil, http.StatusNotFound, "Page not found")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Account string // signed-in customer, "" if none
+	CSRF    string
+	Flash   string
+	Error   string
+	Data    any
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, page string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	var b strings.Builder
+	if err := s.pages[page].ExecuteTemplate(&b, "layout", v); err != nil {
+		s.cfg.Log.Error("render page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	w.Write([]byte(b.String()))
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *store.Session, status int, msg string) {
+	v := view{Title: msg, Error: msg}
+	if sess != nil {
+		v.Account, v.CSRF = sess.Account, sess.CSRF
+	}
+	s.render(w, status, "error", v)
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, sess *store.Session, err error) {
+	s.cfg.Log.Error("web request failed", "path", r.URL.Path, "err", err)
+	s.fail(w, r, sess, http.StatusInternalServerError, "Something went wrong on our side; please try again later.")
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// session returns the signed-in customer's session, or nil.
+func (s *Server) session(r *http.Request) *store.Session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil
+	}
+	sess, err := s.cfg.Store.Session(r.Context(), hashToken(c.Value), s.cfg.Now())
+	if err != nil {
+		return nil
+	}
+	return &sess
+}
+
+// requireSession answers with the sign-in page's address when nobody is signed in.
+func (s *Server) requireSession(w http.ResponseWriter, r *http.Request) *store.Session {
+	sess := s.session(r)
+	if sess == nil {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	}
+	return sess
+}
+
+// checkCSRF compares the form's token with the expected one in constant time.
+func checkCSRF(r *http.Request, want string) bool {
+	got := r.PostFormValue("csrf")
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode}
+}
+
+// catalogData is the catalog page.
+type catalogData struct {
+	Query, Kind string
+	Items       []protocol.CatalogItem
+}
+
+func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
+	sess := s.session(r)
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && kind != protocol.KindVideo && kind != protocol.KindAudio && kind != protocol.KindFile {
+		s.fail(w, r, sess, http.StatusBadRequest, "Unknown kind: choose video, audio or other files")
+		return
+	}
+	c, err := s.cfg.Store.Catalog(r.Context())
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	d := catalogData{Query: q, Kind: kind, Items: []protocol.CatalogItem{}}
+	for _, it := range c.Items {
+		if (kind == "" || it.Kind == kind) && (q == "" || strings.Contains(strings.ToLower(it.Title), strings.ToLower(q))) {
+			d.Items = append(d.Items, it)
+		}
+	}
+	s.render(w, http.StatusOK, "catalog", s.view(sess, "Catalog", d))
+}
+
+func (s *Server) view(sess *store.Session, title string, data any) view {
+	v := view{Title: title, Data: data}
+	if sess != nil {
+		v.Account, v.CSRF = sess.Account, sess.CSRF
+	}
+	return v
+}
+
+func (s *Server) item(w http.ResponseWriter, r *http.Request) {
+	sess := s.session(r)
+	id, err := media.ParseItemID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, sess, http.StatusBadRequest, "That is not an item id")
+		return
+	}
+	it, err := s.cfg.Store.Item(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, sess, http.StatusNotFound, "No such title")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	regions, err := s.cfg.Store.ItemRegions(r.Context(), id)
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	d := struct {
+		Item    protocol.CatalogItem
+		Regions []string
+		Boxes   []store.BoxState
+	}{Item: it.CatalogItem, Regions: regions}
+	if sess != nil {
+		if d.Boxes, err = s.cfg.Store.AccountBoxes(r.Context(), sess.Account); err != nil {
+			s.internal(w, r, sess, err)
+			return
+		}
+	}
+	s.render(w, http.StatusOK, "item", s.view(sess, it.Title, d))
+}
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	s.signinForm(w, r, http.StatusOK, "", "")
+}
+
+// signinForm shows the form with a fresh double-submit CSRF token.
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request, status int, account, msg string) {
+	tok := randomToken()
+	http.SetCookie(w, s.cookie(preCSRFCookie, tok, 3600))
+	v := view{Title: "Sign in", CSRF: tok, Error: msg, Data: struct{ Account string }{account}}
+	s.render(w, status, "signin", v)
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, nil, http.StatusBadRequest, "The form could not be read")
+		return
+	}
+	pre, err := r.Cookie(preCSRFCookie)
+	if err != nil || !checkCSRF(r, pre.Value) {
+		s.cfg.OnSignInFailure()
+		s.signinForm(w, r, http.StatusForbidden, "", "The form expired or did not come from this site; please sign in again.")
+		return
+	}
+	account, password := strings.TrimSpace(r.PostFormValue("account")), r.PostFormValue("password")
+	now := s.cfg.Now()
+	addr := clientAddr(r)
+	if b1, until1 := s.byAccount.blocked("acct:"+account, now); b1 || s.isBlocked(addr, now) {
+		until := until1
+		if !b1 {
+			_, until = s.byAddr.blocked(addr, now)
+		}
+		s.cfg.OnSignInFailure()
+		w.Header().Set("Retry-After", fmt.Sprint(int(until.Sub(now).Seconds())+1))
+		s.signinForm(w, r, http.StatusTooManyRequests, account, fmt.Sprintf("Too many failed sign-ins; try again after %s.", until.UTC().Format("15:04 UTC")))
+		return
+	}
+	hash, err := s.cfg.Store.PasswordHash(r.Context(), account)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internal(w, r, nil, err)
+		return
+	}
+	known := err == nil
+	if !known {
+		hash = dummyHash
+	}
+	ok, err := CheckPassword(hash, password)
+	if err != nil {
+		s.internal(w, r, nil, err)
+		return
+	}
+	if !ok || !known {
+		s.byAccount.fail("acct:"+account, now)
+		s.byAddr.fail(addr, now)
+		s.cfg.OnSignInFailure()
+		s.cfg.Log.Info("sign-in failed", "account", account, "from", addr)
+		s.signinForm(w, r, http.StatusUnauthorized, account, "Wrong account or password.")
+		return
+	}
+	s.byAccount.reset("acct:" + account)
+	tok := randomToken()
+	sess := store.Session{Account: account, CSRF: randomToken(), Expires: now.Add(s.cfg.SessionTTL)}
+	if err := s.cfg.Store.CreateSession(r.Context(), hashToken(tok), sess); err != nil {
+		s.internal(w, r, nil, err)
+		return
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, tok, int(s.cfg.SessionTTL.Seconds())))
+	http.SetCookie(w, s.cookie(preCSRFCookie, "", -1))
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) isBlocked(addr string, now time.Time) bool {
+	b, _ := s.byAddr.blocked(addr, now)
+	return b
+}
+
+// postSession authenticates a form post: signed in, and the form's CSRF token matches.
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request) *store.Session {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, nil, http.StatusBadRequest, "The form could not be read")
+		return nil
+	}
+	sess := s.session(r)
+	if sess == nil {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil
+	}
+	if !checkCSRF(r, sess.CSRF) {
+		s.fail(w, r, sess, http.StatusForbidden, "The form did not come from this site (CSRF token missing or wrong); reload the page and try again.")
+		return nil
+	}
+	return sess
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.cfg.Store.DeleteSession(r.Context(), hashToken(c.Value), s.cfg.Now()); err != nil {
+			s.internal(w, r, sess, err)
+			return
+		}
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request) {
+	sess := s.requireSession(w, r)
+	if sess == nil {
+		return
+	}
+	ctx := r.Context()
+	acct, err := s.cfg.Store.Account(ctx, sess.Account)
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	d := struct {
+		Acct     store.Account
+		Boxes    []store.BoxState
+		Licenses []store.LicenseRow
+		Rentals  []store.LicenseRow
+		Ledger   []store.LedgerEntry
+	}{Acct: acct}
+	if d.Boxes, err = s.cfg.Store.AccountBoxes(ctx, sess.Account); err == nil {
+		if d.Licenses, err = s.cfg.Store.Licenses(ctx, sess.Account); err == nil {
+			d.Ledger, err = s.cfg.Store.Ledger(ctx, sess.Account)
+		}
+	}
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	now := s.cfg.Now()
+	for _, l := range d.Licenses {
+		if l.Kind == media.Rental && l.Expires.After(now) {
+			d.Rentals = append(d.Rentals, l)
+		}
+	}
+	s.render(w, http.StatusOK, "account", s.view(sess, "My account", d))
+}
+
+// ownBox finds one of the customer's boxes, answering the request itself when it cannot; another
+// account's box is "not found" like a box that does not exist, so nobody learns which boxes exist.
+func (s *Server) ownBox(w http.ResponseWriter, r *http.Request, sess *store.Session, raw string) (store.BoxState, bool) {
+	id, err := media.ParseBoxID(raw)
+	if err == nil {
+		boxes, err := s.cfg.Store.AccountBoxes(r.Context(), sess.Account)
+		if err != nil {
+			s.internal(w, r, sess, err)
+			return store.BoxState{}, false
+		}
+		for _, b := range boxes {
+			if b.ID == id {
+				return b, true
+			}
+		}
+	}
+	s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
+	return store.BoxState{}, false
+}
+
+// titled is a wishlist entry with its title.
+type titled struct {
+	ID    media.ItemID
+	Title string
+}
+
+func (s *Server) box(w http.ResponseWriter, r *http.Request) {
+	sess := s.requireSession(w, r)
+	if sess == nil {
+		return
+	}
+	b, ok := s.ownBox(w, r, sess, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	c, err := s.cfg.Store.Catalog(r.Context())
+	if err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	titles := map[media.ItemID]string{}
+	for _, it := range c.Items {
+		titles[it.ID] = it.Title
+	}
+	d := struct {
+		Box      media.BoxID
+		Wishlist []titled
+		Others   []titled
+	}{Box: b.ID}
+	for _, id := range b.Wishlist {
+		d.Wishlist = append(d.Wishlist, titled{id, titles[id]})
+	}
+	for _, it := range c.Items {
+		if !slices.Contains(b.Wishlist, it.ID) {
+			d.Others = append(d.Others, titled{it.ID, it.Title})
+		}
+	}
+	v := s.view(sess, "Box "+b.ID.String()[:8], d)
+	v.Flash = r.URL.Query().Get("saved")
+	if v.Flash != "" {
+		v.Flash = "Wishlist saved; the box picks it up on its next sync."
+	}
+	s.render(w, http.StatusOK, "box", v)
+}
+
+// editWishlist applies one browser action to a wishlist.
+func editWishlist(list []media.ItemID, action string, item media.ItemID) ([]media.ItemID, error) {
+	i := slices.Index(list, item)
+	out := slices.Clone(list)
+	switch action {
+	case "add":
+		if i < 0 {
+			out = append(out, item)
+		}
+	case "remove":
+		if i >= 0 {
+			out = slices.Delete(out, i, i+1)
+		}
+	case "up":
+		if i > 0 {
+			out[i-1], out[i] = out[i], out[i-1]
+		}
+	case "down":
+		if i >= 0 && i < len(out)-1 {
+			out[i+1], out[i] = out[i], out[i+1]
+		}
+	default:
+		return nil, fmt.Errorf("unknown action %q", action)
+	}
+	return out, nil
+}
+
+func (s *Server) wishlist(w http.ResponseWriter, r *http.Request) {
+	sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	b, ok := s.ownBox(w, r, sess, r.PostFormValue("box"))
+	if !ok {
+		return
+	}
+	item, err := media.ParseItemID(r.PostFormValue("item"))
+	if err != nil {
+		s.fail(w, r, sess, http.StatusBadRequest, "That is not an item id")
+		return
+	}
+	if _, err := s.cfg.Store.Item(r.Context(), item); errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, sess, http.StatusNotFound, "No such title")
+		return
+	}
+	list, err := editWishlist(b.Wishlist, r.PostFormValue("action"), item)
+	if err != nil {
+		s.fail(w, r, sess, http.StatusBadRequest, "Unknown wishlist action")
+		return
+	}
+	if _, err := s.cfg.Store.SetWishlist(r.Context(), sess.Account, b.ID, list); err != nil {
+		s.internal(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/boxes/"+b.ID.String()+"?saved=1", http.StatusSeeOther)
+}
