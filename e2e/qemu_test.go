@@ -1,0 +1,219 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"swarmbox/emulator"
+	"swarmbox/firmware"
+	"swarmbox/internal/testenv"
+)
+
+// The QEMU tests boot the real arm64 firmware image (scripts/image, built once per run and
+// cached) on qemu-system-aarch64 against a head-end on the host's loopback. `make qemu-test`
+// runs only them, with -artifacts so serial logs and screen dumps are kept under out/qemu-test.
+
+var (
+	imageOnce sync.Once
+	imageDir  string
+	imageErr  error
+	imageLog  []byte
+)
+
+// boxImage builds (or refreshes) the firmware image once per test binary and returns its folder.
+func boxImage(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"qemu-system-aarch64", "mke2fs", "cpio", "depmod", "sfdisk", "dpkg-deb"} {
+		testenv.RequireTool(t, tool)
+	}
+	imageOnce.Do(func() {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			imageErr = err
+			return
+		}
+		imageDir = filepath.Join(root, "out", "image")
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "image"))
+		cmd.Env = append(os.Environ(), "OUT="+imageDir)
+		imageLog, imageErr = cmd.CombinedOutput()
+	})
+	if imageErr != nil {
+		t.Fatalf("make image: %v\n%s", imageErr, imageLog)
+	}
+	return imageDir
+}
+
+// guestDisk is a private, writable copy of the image's disk (sparse, so cheap).
+func guestDisk(t *testing.T, img string) string {
+	t.Helper()
+	disk := filepath.Join(t.TempDir(), emulator.Disk)
+	if out, err := exec.Command("cp", "--sparse=always", filepath.Join(img, emulator.Disk), disk).CombinedOutput(); err != nil {
+		t.Fatalf("copy disk: %v %s", err, out)
+	}
+	return disk
+}
+
+// guestHeadend is the head-end's URL as a guest sees it (the host's loopback is 10.0.2.2).
+func guestHeadend(t *testing.T, c *cloud) string {
+	t.Helper()
+	u, err := url.Parse(c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://10.0.2.2:" + u.Port()
+}
+
+func bootGuest(t *testing.T, cfg emulator.Config) *emulator.Guest {
+	t.Helper()
+	qemu := testenv.RequireTool(t, "qemu-system-aarch64")
+	if cfg.Dir == "" {
+		cfg.Dir = t.ArtifactDir()
+	}
+	g, err := emulator.Start(context.Background(), qemu, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Stop()
+		if t.Failed() {
+			t.Logf("--- serial console:\n%s", tail(g.Serial(), 80))
+		}
+	})
+	return g
+}
+
+func waitSerial(t *testing.T, g *emulator.Guest, timeout time.Duration, re string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	m, err := g.WaitSerial(ctx, regexp.MustCompile(re))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// guestBus connects to the guest's D-Bus, retrying while the guest is still booting.
+func guestBus(t *testing.T, g *emulator.Guest, timeout time.Duration) *dbus.Conn {
+	t.Helper()
+	var conn *dbus.Conn
+	var err error
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, err = g.DBus(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("guest D-Bus: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// busStatus is what the box's Status method answers over D-Bus.
+type busStatus struct {
+	Box, Account, Headend string
+	Items                 []firmware.StatusEntry
+}
+
+func callStatus(conn *dbus.Conn) (busStatus, error) {
+	var s busStatus
+	err := conn.Object(firmware.DBusName, firmware.DBusPath).Call(firmware.DBusInterface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items)
+	return s, err
+}
+
+// waitStatus polls Status until the box owns its name (it does after registering).
+func waitStatus(t *testing.T, conn *dbus.Conn, timeout time.Duration) busStatus {
+	t.Helper()
+	var s busStatus
+	var err error
+	deadline := time.Now().Add(timeout)
+	for {
+		if s, err = callStatus(conn); err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the box's Status over D-Bus: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// busPIDs lists the process id behind every connection on the guest's bus.
+func busPIDs(t *testing.T, conn *dbus.Conn) map[uint32]string {
+	t.Helper()
+	var names []string
+	if err := conn.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
+		t.Fatal(err)
+	}
+	pids := map[uint32]string{}
+	for _, n := range names {
+		if !strings.HasPrefix(n, ":") {
+			continue
+		}
+		var pid uint32
+		if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, n).Store(&pid); err == nil {
+			pids[pid] = n
+		}
+	}
+	return pids
+}
+
+// TestQEMUBoot boots the arm64 image: the serial console says the supervisor and the UI are
+// up, and the box's D-Bus API agrees (same box id as logged, registered with the head-end
+// given on the kernel command line, the UI's process connected to the bus). Boot times go to
+// the log and to boot-time.txt among the artifacts.
+func TestQEMUBoot(t *testing.T) {
+	img := boxImage(t)
+	c := startCloud(t)
+	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-q1")
+	headend := guestHeadend(t, c)
+	g := bootGuest(t, emulator.Config{
+		ImageDir: img, Disk: guestDisk(t, img), DBusTCP: true,
+		Append: []string{"swarmbox.headend=" + headend, "swarmbox.account=household-q1"},
+	})
+	uiPID := waitSerial(t, g, 90*time.Second, `swarmbox: ui up pid (\d+)`)[1]
+	uiAt := time.Since(g.Started())
+	boxUp := waitSerial(t, g, 90*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)
+	boxAt := time.Since(g.Started())
+	conn := guestBus(t, g, 30*time.Second)
+	st := waitStatus(t, conn, 30*time.Second)
+	apiAt := time.Since(g.Started())
+	if st.Box != boxUp[1] {
+		t.Errorf("D-Bus Status says box %s, the serial log says %s", st.Box, boxUp[1])
+	}
+	if st.Account != "household-q1" || st.Headend != headend {
+		t.Errorf("D-Bus Status: account %q head-end %q, want household-q1 %s", st.Account, st.Headend, headend)
+	}
+	var pid uint32
+	fmt.Sscan(uiPID, &pid)
+	if _, ok := busPIDs(t, conn)[pid]; !ok {
+		t.Errorf("the serial log says the UI is pid %d, but no connection on the box's bus belongs to it: %v", pid, busPIDs(t, conn))
+	}
+	if err := g.Screendump(filepath.Join(t.ArtifactDir(), "boot.png")); err != nil {
+		t.Error(err)
+	}
+	health := waitSerial(t, g, 40*time.Second, `health pid \d+ run VmRSS: (\d+) kB`)
+	report := fmt.Sprintf("qemu start to UI process up: %s\nqemu start to supervisor registered: %s\nqemu start to D-Bus Status answered: %s\nswarmboxd run RSS after boot: %s kB\n",
+		uiAt.Round(10*time.Millisecond), boxAt.Round(10*time.Millisecond), apiAt.Round(10*time.Millisecond), health[1])
+	t.Log("\n" + report)
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "boot-time.txt"), []byte(report), 0o644); err != nil {
+		t.Error(err)
+	}
+}
