@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -214,6 +216,105 @@ func TestQEMUBoot(t *testing.T) {
 		uiAt.Round(10*time.Millisecond), boxAt.Round(10*time.Millisecond), apiAt.Round(10*time.Millisecond), health[1])
 	t.Log("\n" + report)
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "boot-time.txt"), []byte(report), 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+var (
+	preloadOnce sync.Once
+	preloadErr  error
+	preloadOut  []byte
+)
+
+// buildPreload adds swarmbox-preload to the test binaries.
+func buildPreload(t *testing.T) {
+	t.Helper()
+	preloadOnce.Do(func() {
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "swarmbox/cmd/swarmbox-preload")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		preloadOut, preloadErr = cmd.CombinedOutput()
+	})
+	if preloadErr != nil {
+		t.Fatalf("building swarmbox-preload: %v\n%s", preloadErr, preloadOut)
+	}
+}
+
+// TestQEMUPreloadedBoot: swarmbox-preload writes the customer's chosen title and the region's
+// most wanted other title (another household wishes for it) into a copy of the image; the box
+// boots without being told its head-end or account and lists both titles as held, complete and
+// ready to buy, over its D-Bus API on first boot.
+func TestQEMUPreloadedBoot(t *testing.T) {
+	img := boxImage(t)
+	buildPreload(t)
+	c := startCloud(t)
+	ids := map[string]string{}
+	for i, title := range []string{"Chosen Film", "Popular Film", "Other Film"} {
+		src := filepath.Join(t.TempDir(), "title.bin")
+		data := []byte(strings.Repeat(fmt.Sprintf("%d-%s|", i, title), 40_000))
+		if err := os.WriteFile(src, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ids[title], _ = c.ingest(t, src, title, "file")
+	}
+	// Another household of the region wants "Popular Film": the forecast's first pick.
+	other := startBox(t, c, 2)
+	other.cmd(t, "wish", "Popular Film")
+	waitFor(t, "the forecast to rank Popular Film", 30*time.Second, func() bool {
+		resp, err := http.Get(c.url + "/v1/forecast?region=eu-west")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), ids["Popular Film"])
+	})
+	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-q4")
+	disk := guestDisk(t, img)
+	out := must(t, "swarmbox-preload", "-image", disk, "-headend", c.url, "-box-headend", guestHeadend(t, c),
+		"-account", "household-q4", "-repository", filepath.Join(c.state, "repository"), "-extra", "1", "Chosen Film")
+	for _, want := range []string{"[1/2] Chosen Film", "[2/2] Popular Film", "writing the preload partition"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("swarmbox-preload output lacks %q:\n%s", want, out)
+		}
+	}
+	g := bootGuest(t, emulator.Config{ImageDir: img, Disk: disk, DBusTCP: true})
+	waitSerial(t, g, 90*time.Second, `msg="box up"`)
+	conn := guestBus(t, g, 30*time.Second)
+	st := waitStatus(t, conn, 30*time.Second)
+	if st.Account != "household-q4" || st.Headend != guestHeadend(t, c) {
+		t.Errorf("provisioned identity: account %q head-end %q", st.Account, st.Headend)
+	}
+	held := map[string]firmware.StatusEntry{}
+	for _, it := range st.Items {
+		held[it.ID] = it
+	}
+	box := conn.Object(firmware.DBusName, firmware.DBusPath)
+	for _, title := range []string{"Chosen Film", "Popular Film"} {
+		it, ok := held[ids[title]]
+		if !ok || !it.Complete || it.Pieces != it.Total || it.Total == 0 || it.BytesFromServer != 0 || it.BytesFromPeers != 0 {
+			t.Errorf("%s on first boot: %+v (held %v), want complete from the factory", title, it, ok)
+		}
+		var e firmware.ItemEntry
+		if err := box.Call(firmware.DBusInterface+".Item", 0, ids[title]).Store(&e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Title != title || e.State != firmware.StateReadyToBuy {
+			t.Errorf("Item(%s) over D-Bus: title %q state %q, want %q %q", ids[title], e.Title, e.State, title, firmware.StateReadyToBuy)
+		}
+	}
+	if _, ok := held[ids["Other Film"]]; ok {
+		t.Errorf("Other Film was preloaded though neither chosen nor forecast")
+	}
+	// Still complete after the supervisor's first refresh from the torrent engine (it re-reads
+	// what the engine says about the preloaded files).
+	time.Sleep(3 * time.Second)
+	st = waitStatus(t, conn, 10*time.Second)
+	for _, it := range st.Items {
+		if !it.Complete {
+			t.Errorf("item %s is no longer complete after the first refresh: %+v", it.ID, it)
+		}
+	}
+	if err := g.Screendump(filepath.Join(t.ArtifactDir(), "preloaded.png")); err != nil {
 		t.Error(err)
 	}
 }
