@@ -318,3 +318,102 @@ func TestQEMUPreloadedBoot(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// tvText returns what tty1 (the TV) shows, as text, read through the guest's debug shell.
+func tvText(t *testing.T, g *emulator.Guest) string {
+	t.Helper()
+	var out string
+	var err error
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		out, err = g.Shell(ctx, "cat /dev/vcs1")
+		cancel()
+		if err == nil {
+			return out
+		}
+	}
+	t.Fatalf("reading the TV's text: %v", err)
+	return ""
+}
+
+// TestQEMURemote drives the UI on the TV with the remote (QEMU sendkey on the virtio keyboard):
+// home → catalog → a title → add to wishlist. After each step the screen is saved as PNG
+// among the artifacts, its text (/dev/vcs1) shows the step, and the box's state read over
+// D-Bus matches: no wish until the last step, then the title on the wishlist.
+func TestQEMURemote(t *testing.T) {
+	img := boxImage(t)
+	c := startCloud(t)
+	src := filepath.Join(t.TempDir(), "film.bin")
+	os.WriteFile(src, []byte(strings.Repeat("remote", 50_000)), 0o600)
+	film, _ := c.ingest(t, src, "Remote Film", "video")
+	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-q2")
+	g := bootGuest(t, emulator.Config{
+		ImageDir: img, Disk: guestDisk(t, img), DBusTCP: true, DebugShell: true,
+		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-q2"},
+	})
+	waitSerial(t, g, 90*time.Second, `msg="box up"`)
+	conn := guestBus(t, g, 30*time.Second)
+	waitStatus(t, conn, 30*time.Second)
+	box := conn.Object(firmware.DBusName, firmware.DBusPath)
+	wishlist := func() []string {
+		var w []string
+		if err := box.Call(firmware.DBusInterface+".Wishlist", 0).Store(&w); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	steps := []struct {
+		name   string
+		keys   []string
+		screen []string // text the TV shows after the step
+		wished bool     // the title is on the wishlist over D-Bus
+	}{
+		{"home", nil, []string{"Browse the catalog", "My wishlist"}, false},
+		{"catalog", []string{"ret"}, []string{"Remote Film"}, false},
+		{"item", []string{"ret"}, []string{"Add to wishlist"}, false},
+		{"wished", []string{"ret"}, []string{"On your wishlist"}, true},
+	}
+	for i, s := range steps {
+		for _, k := range s.keys {
+			if err := g.SendKey(k); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		var text string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			text = tvText(t, g)
+			ok := true
+			for _, w := range s.screen {
+				ok = ok && strings.Contains(text, w)
+			}
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				g.Screendump(filepath.Join(t.ArtifactDir(), fmt.Sprintf("%d-%s-failed.png", i+1, s.name)))
+				t.Fatalf("step %s: the TV does not show %q:\n%s", s.name, s.screen, text)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err := g.Screendump(filepath.Join(t.ArtifactDir(), fmt.Sprintf("%d-%s.png", i+1, s.name))); err != nil {
+			t.Fatal(err)
+		}
+		w := wishlist()
+		if got := len(w) == 1 && w[0] == film; got != s.wished || (!s.wished && len(w) != 0) {
+			t.Fatalf("step %s: wishlist over D-Bus is %v, want the film on it: %v", s.name, w, s.wished)
+		}
+		var e firmware.ItemEntry
+		if err := box.Call(firmware.DBusInterface+".Item", 0, film).Store(&e); err != nil {
+			t.Fatal(err)
+		}
+		want := firmware.StateNotWished
+		if s.wished {
+			want = firmware.StateWished
+		}
+		if e.State != want && !(s.wished && e.State == firmware.StateDownloading) {
+			t.Fatalf("step %s: Item over D-Bus says %q, want %q", s.name, e.State, want)
+		}
+	}
+}

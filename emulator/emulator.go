@@ -48,6 +48,9 @@ type Config struct {
 	// LAN is a vde_switch socket folder; the guest gets a second NIC on it with LANAddr
 	// (ADDR/PREFIX) and MAC.
 	LAN, LANAddr, MAC string
+	// DebugShell gives the guest a root shell on a virtio console (test images only), for
+	// reading what the TV shows as text (/dev/vcs1).
+	DebugShell bool
 }
 
 // Guest is a running emulated box.
@@ -59,6 +62,9 @@ type Guest struct {
 	monMu    sync.Mutex
 	dir      string
 	dbusPort int
+	shell    net.Conn
+	shellR   *bufio.Reader
+	shellMu  sync.Mutex
 	started  time.Time
 	done     chan struct{}
 	waitErr  error
@@ -102,6 +108,13 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 		"-device", "virtio-gpu-pci", "-device", "virtio-keyboard-pci",
 		"-serial", "stdio", "-monitor", "unix:" + mon + ",server=on,wait=off",
 	}
+	shellSock := filepath.Join(cfg.Dir, "shell.sock")
+	if cfg.DebugShell {
+		os.Remove(shellSock)
+		args = append(args, "-device", "virtio-serial-pci,romfile=", "-chardev", "socket,id=shell,path="+shellSock+",server=on,wait=off",
+			"-device", "virtconsole,chardev=shell")
+		cfg.Append = append(cfg.Append, "swarmbox.debug_shell=1")
+	}
 	if cfg.LAN != "" {
 		args = append(args, "-netdev", "vde,id=lan,sock="+cfg.LAN, "-device", "virtio-net-pci,netdev=lan,romfile=,mac="+cfg.MAC)
 		cfg.Append = append(cfg.Append, "swarmbox.lan="+cfg.LANAddr)
@@ -129,6 +142,13 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	g.monR = bufio.NewReader(g.monitor)
+	if cfg.DebugShell {
+		if g.shell, err = net.Dial("unix", shellSock); err != nil {
+			g.Stop()
+			return nil, fmt.Errorf("the guest's debug console: %w", err)
+		}
+		g.shellR = bufio.NewReader(g.shell)
+	}
 	if _, err := g.readPrompt(); err != nil {
 		g.Stop()
 		return nil, fmt.Errorf("QEMU monitor: %w", err)
@@ -245,12 +265,54 @@ func (g *Guest) Screendump(pngPath string) error {
 	if err != nil {
 		return fmt.Errorf("screendump wrote nothing: %w", err)
 	}
+	defer os.Remove(ppm)
 	defer f.Close()
 	img, err := DecodePPM(bufio.NewReader(f))
 	if err != nil {
 		return err
 	}
 	return writePNG(pngPath, img)
+}
+
+// Shell runs a command line in the guest's debug shell (Config.DebugShell) and returns its
+// output. The shell comes up during boot; until then Shell waits, up to ctx.
+func (g *Guest) Shell(ctx context.Context, command string) (string, error) {
+	if g.shell == nil {
+		return "", errors.New("this guest was started without DebugShell")
+	}
+	if strings.ContainsAny(command, "\r\n") {
+		return "", errors.New("a shell command is one line")
+	}
+	g.shellMu.Lock()
+	defer g.shellMu.Unlock()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	g.shell.SetDeadline(deadline)
+	// The console echoes what is typed; the markers are printed by echo, so only the output
+	// lines stand alone between them.
+	mark := fmt.Sprintf("__%d__", time.Now().UnixNano())
+	if _, err := io.WriteString(g.shell, "echo "+mark+"B; "+command+"; echo; echo "+mark+"E\n"); err != nil {
+		return "", fmt.Errorf("the guest's debug shell: %w", err)
+	}
+	var out []string
+	in := false
+	for {
+		line, err := g.shellR.ReadString('\n')
+		if err != nil {
+			return strings.Join(out, "\n"), fmt.Errorf("the guest's debug shell, %q: %w", command, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case line == mark+"B":
+			in, out = true, nil
+		case line == mark+"E" && in:
+			return strings.TrimSuffix(strings.Join(out, "\n"), "\n"), nil
+		case in:
+			out = append(out, line)
+		}
+	}
 }
 
 // DBus connects to the guest's bus through the forwarded port (Config.DBusTCP). The connection
@@ -290,6 +352,9 @@ func (g *Guest) Stop() error {
 	}
 	if g.monitor != nil {
 		g.monitor.Close()
+	}
+	if g.shell != nil {
+		g.shell.Close()
 	}
 	return g.serial.Close()
 }
