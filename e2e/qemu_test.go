@@ -417,3 +417,26 @@ func TestQEMURemote(t *testing.T) {
 		}
 	}
 }
+
+// TestImageReproducible builds the image a second time into another folder: every artefact has
+// the same SHA-256 (fixed times, UUIDs, hash seeds, sorted cpio, stripped build ids).
+func TestImageReproducible(t *testing.T) {
+	img := boxImage(t)
+	again := t.TempDir()
+	cmd := exec.Command("bash", "../scripts/image")
+	cmd.Env = append(os.Environ(), "OUT="+again)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("second build: %v\n%s", err, out)
+	}
+	first, err := os.ReadFile(filepath.Join(img, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(filepath.Join(again, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != string(second) || strings.Count(string(first), "\n") != 5 {
+		t.Fatalf("the same inputs gave different images:\nfirst:\n%s\nsecond:\n%s", first, second)
+	}
+}
