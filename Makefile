@@ -55,7 +55,7 @@ qemu: image build
 
 qemu-test:
 	@mkdir -p out/qemu-test
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -run 'QEMU' -v -artifacts -outputdir $(CURDIR)/out/qemu-test ./e2e/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -run 'QEMU|TestImageReproducible' -v -artifacts -outputdir $(CURDIR)/out/qemu-test ./e2e/
 
 flash: image
 	@bash scripts/flash $(FLASH_ARGS) out/image/swarmbox-arm64.img "$(DEV)"
