@@ -56,12 +56,8 @@ func projectPartitions(t *testing.T) []partition {
 // makeVars reads NAME = VALUE lines of a Buildroot .mk file.
 func makeVars(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	vars := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^([A-Z0-9_]+)\s*=\s*(.*)$`).FindAllStringSubmatch(string(b), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z0-9_]+)\s*=\s*(.*)$`).FindAllStringSubmatch(string(mustRead(t, path)), -1) {
 		vars[m[1]] = strings.TrimSpace(m[2])
 	}
 	return vars
@@ -70,12 +66,8 @@ func makeVars(t *testing.T, path string) map[string]string {
 // defconfig reads a Buildroot defconfig.
 func defconfig(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(string(mustRead(t, path)), "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
 			out[k] = strings.Trim(v, `"`)
 		}

@@ -70,7 +70,8 @@ type Guest struct {
 	waitErr  error
 }
 
-// Start boots a guest. It returns once QEMU runs and its monitor answers; the guest boots on.
+// Start boots a guest. It returns once QEMU runs and its monitor answers; the guest boots on
+// until Stop, or until ctx ends (QEMU is then killed).
 func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 	if cfg.MemoryMB == 0 {
 		cfg.MemoryMB = 512
@@ -120,7 +121,7 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 		cfg.Append = append(cfg.Append, "swarmbox.lan="+cfg.LANAddr)
 	}
 	args = append(args, "-append", strings.Join(append([]string{"console=ttyAMA0", "quiet", "panic=-1"}, cfg.Append...), " "))
-	g.cmd = exec.Command(qemu, args...)
+	g.cmd = exec.CommandContext(ctx, qemu, args...)
 	g.cmd.Stdout = g.serial
 	g.cmd.Stderr = g.serial
 	g.started = time.Now()
