@@ -182,9 +182,20 @@ func TestPreloadImage(t *testing.T) {
 	if err != nil || len(parts) != 4 || parts[1].Name != "preload" || parts[1].Start != 10240*512 || parts[1].Size != 8<<20 {
 		t.Fatalf("ReadGPT: %+v %v", parts, err)
 	}
-	res, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"))
+	res, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Again on the same image: it holds a box now, refused unless forced, and left as it was.
+	before, _ := os.ReadFile(img)
+	if _, err := PreloadImage(context.Background(), img, order(h, "", "C"), false); !errors.Is(err, ErrProvisioned) || !strings.Contains(err.Error(), "-force") {
+		t.Fatalf("second preload: %v, want ErrProvisioned naming -force", err)
+	}
+	if after, _ := os.ReadFile(img); !bytes.Equal(before, after) {
+		t.Fatal("a refused preload changed the image")
+	}
+	if _, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), true); err != nil {
+		t.Fatalf("forced preload: %v", err)
 	}
 	fs := filepath.Join(t.TempDir(), "preload.ext4")
 	src, _ := os.ReadFile(img)
@@ -214,14 +225,14 @@ func TestPreloadImageFull(t *testing.T) {
 		t.Fatalf("sfdisk: %v %s", err, out)
 	}
 	before, _ := os.ReadFile(img)
-	_, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"))
+	_, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), false)
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("error %v, want ErrFull", err)
 	}
 	if after, _ := os.ReadFile(img); !bytes.Equal(before, after) {
 		t.Fatal("a refused preload changed the image")
 	}
-	if _, err := PreloadImage(context.Background(), filepath.Join(t.TempDir(), "none.img"), order(h, "", "A")); err == nil {
+	if _, err := PreloadImage(context.Background(), filepath.Join(t.TempDir(), "none.img"), order(h, "", "A"), false); err == nil {
 		t.Fatal("a missing image was accepted")
 	}
 }

@@ -17,11 +17,15 @@ import (
 // descriptors; no journal), kept free when checking that titles fit.
 const ext4Overhead = 0.06
 
-// PreloadImage prepares the box on a disk image made by scripts/image: it fills a box state
+// ErrProvisioned is returned for an image whose state partition already holds a box.
+var ErrProvisioned = errors.New("the image already holds a box's state")
+
+// PreloadImage prepares the box on a fresh disk image made by scripts/image: it fills a box state
 // folder as Preload does, then rebuilds the image's preload, media and state partitions from it
 // with mke2fs -d (no loop mount) and writes them in place. The image is changed only after
-// everything else has worked.
-func PreloadImage(ctx context.Context, image string, o Order) (Result, error) {
+// everything else has worked. An image that already holds a box (booted or preloaded before) is
+// refused unless force, since its identity and titles would be replaced.
+func PreloadImage(ctx context.Context, image string, o Order, force bool) (Result, error) {
 	f, err := os.OpenFile(image, os.O_RDWR, 0)
 	if err != nil {
 		return Result{}, fmt.Errorf("box image: %w", err)
@@ -45,6 +49,15 @@ func PreloadImage(ctx context.Context, image string, o Order) (Result, error) {
 		return Result{}, err
 	}
 	defer os.RemoveAll(work)
+	if !force {
+		held, err := holdsBox(ctx, f, byName["state"], work)
+		if err != nil {
+			return Result{}, err
+		}
+		if held {
+			return Result{}, fmt.Errorf("%w (%s): start from a fresh 'make image', or pass -force to replace the box", ErrProvisioned, image)
+		}
+	}
 	o.BoxDir = filepath.Join(work, "state")
 	o.Capacity = int64(float64(byName["preload"].Size)*(1-ext4Overhead)) - 1<<20
 	res, err := Preload(ctx, o)
@@ -75,6 +88,28 @@ func PreloadImage(ctx context.Context, image string, o Order) (Result, error) {
 		}
 	}
 	return res, f.Sync()
+}
+
+// holdsBox reports whether the state partition's file system has a box database, read with
+// debugfs from a copy of the partition (nothing is mounted).
+func holdsBox(ctx context.Context, disk *os.File, p Partition, work string) (bool, error) {
+	copyPath := filepath.Join(work, "state-check.ext4")
+	out, err := os.Create(copyPath)
+	if err != nil {
+		return false, err
+	}
+	_, err = io.Copy(out, io.NewSectionReader(disk, p.Start, p.Size))
+	out.Close()
+	defer os.Remove(copyPath)
+	if err != nil {
+		return false, fmt.Errorf("read the state partition: %w", err)
+	}
+	msg, err := exec.CommandContext(ctx, "debugfs", "-R", "stat /box.db", copyPath).CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		return false, errors.New("debugfs is missing: apt-get install e2fsprogs (make deps does it)")
+	}
+	// "File not found", or no file system at all (a blank partition): nothing to lose.
+	return strings.Contains(string(msg), "Inode:"), nil
 }
 
 // mkfs makes an ext4 file system image of size bytes holding dir, labelled name (the box mounts

@@ -19,12 +19,13 @@ import (
 const usage = `swarmbox-preload — prepare a box at the factory
 
 Usage:
-  swarmbox-preload -image DISK.img | -dir BOXDIR  -headend URL [-box-headend URL]
+  swarmbox-preload -image DISK.img [-force] | -dir BOXDIR  -headend URL [-box-headend URL]
                    -account ID -repository DIR [-extra N] [TITLE...]
 
 TITLE is an item id, a unique prefix of one, or a title from the head-end's catalog: the titles
 the customer chose. -extra N adds the N titles the head-end forecasts for the account's region.
--image writes the preload, media and state partitions of a disk image from 'make image';
+-image writes the preload, media and state partitions of a fresh disk image from 'make image'
+(one that already holds a box is refused unless -force);
 -dir fills a box state folder instead. -repository is the head-end's folder of sealed
 containers; -box-headend is the head-end URL as the box will see it (default: -headend).
 `
@@ -50,6 +51,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Account, "account", "", "the customer's account")
 	fs.StringVar(&o.Repository, "repository", "", "the head-end's folder of sealed containers")
 	fs.IntVar(&o.Extra, "extra", 0, "titles to add from the region's demand forecast")
+	force := fs.Bool("force", false, "replace a box already on the image (its identity and titles are lost)")
 	titles, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
@@ -59,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 	case (*image == "") == (*dir == ""):
 		return fmt.Errorf("give one of -image or -dir\n\n%s", usage)
 	case *image != "":
-		_, err = factory.PreloadImage(ctx, *image, o)
+		_, err = factory.PreloadImage(ctx, *image, o, *force)
 	default:
 		o.BoxDir = *dir
 		_, err = factory.Preload(ctx, o)
