@@ -63,3 +63,42 @@ func TestFlash(t *testing.T) {
 		})
 	}
 }
+
+// TestRunQEMURefusals: scripts/run-qemu refuses bad arguments and a missing image with a
+// message saying what to do, before starting anything.
+func TestRunQEMURefusals(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		img  string
+		code int
+		out  string
+	}{
+		{"zero boxes", []string{"-n", "0"}, "", 2, "-n takes 1 to 99 boxes"},
+		{"not a number", []string{"-n", "x"}, "", 2, "-n takes 1 to 99 boxes"},
+		{"unknown option", []string{"-bogus"}, "", 2, "unknown option -bogus"},
+		{"no image", nil, t.TempDir(), 1, "run 'make image' first"},
+		{"bad head-end", []string{"-headend", "http://127.0.0.1:port"}, "", 2, "-headend must be"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("bash", append([]string{"../scripts/run-qemu"}, c.args...)...)
+			img := c.img
+			if img == "" {
+				img = t.TempDir()
+				for _, f := range []string{"vmlinuz", "initrd.img", "swarmbox-arm64.img"} {
+					os.WriteFile(filepath.Join(img, f), nil, 0o644)
+				}
+			}
+			cmd.Env = append(os.Environ(), "IMG="+img, "RUN="+t.TempDir(), "PATH=/usr/bin:/bin")
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != c.code || !strings.Contains(string(out), c.out) {
+				t.Fatalf("exit %d, want %d; output %q, want %q", code, c.code, out, c.out)
+			}
+		})
+	}
+}
