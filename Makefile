@@ -50,3 +50,21 @@ clean:
 .PHONY: bench-headend
 bench-headend: build
 	@BIN=$(BIN) bash scripts/bench-headend $(BOXES) $(DURATION)
+
+# The box firmware (issue 6): `make image` builds out/image (arm64 disk for QEMU virt, kernel,
+# initramfs, arm64 and armv7 binaries); `make qemu` boots it; `make qemu-test` runs only the
+# QEMU tests (make test runs them too, inside `unit`), keeping serial logs and screen dumps in
+# out/qemu-test; `make flash DEV=/dev/sdX` writes the disk image to a card.
+.PHONY: image qemu qemu-test flash
+image:
+	@bash scripts/image
+
+qemu: image build
+	@bash scripts/run-qemu $(QEMU_ARGS)
+
+qemu-test:
+	@mkdir -p out/qemu-test
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -run 'QEMU|TestImageReproducible' -v -artifacts -outputdir $(CURDIR)/out/qemu-test ./e2e/
+
+flash: image
+	@bash scripts/flash $(FLASH_ARGS) out/image/swarmbox-arm64.img "$(DEV)"

@@ -97,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathRegister, s.register)
 	mux.HandleFunc("POST "+protocol.PathSync, s.sync)
 	mux.HandleFunc("POST "+protocol.PathBuy, s.buy)
+	mux.HandleFunc("GET "+PathForecast, s.forecast)
 	mux.Handle("GET "+protocol.PathAnnounce, &tracker.Tracker{
 		Authorize: s.authorizeAnnounce, Peers: s, Interval: s.cfg.SyncInterval, Log: s.cfg.Log,
 	})

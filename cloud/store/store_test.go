@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"swarmbox/cloud/forecast"
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
@@ -34,6 +35,7 @@ var suite = []struct {
 	{"Sessions", testSessions},
 	{"ItemRegions", testItemRegions},
 	{"Leases", testLeases},
+	{"DemandSignals", testDemandSignals},
 }
 
 func TestSQLite(t *testing.T) {
@@ -518,5 +520,45 @@ func testLeases(t *testing.T, s *Store) {
 	try("a", 19*time.Second, true)
 	if ok, err := s.TryLease(ctx, "plan/us", "b", t0.Add(19*time.Second), time.Second); err != nil || !ok {
 		t.Fatalf("another region's lease: %v %v", ok, err)
+	}
+}
+
+// testDemandSignals: the forecast's query sees the region's wishes (with their rank) and
+// purchases, and nothing of another region, on both engines.
+func testDemandSignals(t *testing.T, s *Store) {
+	ctx := context.Background()
+	a, b := addItem(t, s, "A", 1, 100), addItem(t, s, "B", 1, 100)
+	mustAccount(t, s, "near", "eu", 1000)
+	mustAccount(t, s, "far", "us", 1000)
+	near, far := addBox(t, s, "near", 1), addBox(t, s, "far", 2)
+	if _, err := s.SaveSync(ctx, near, "", protocol.SyncRequest{Wishlist: []media.ItemID{b.ID, a.ID}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveSync(ctx, far, "", protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, _, err := buy(s, near, a, media.Rental, "r1", 100); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := s.DemandSignals(ctx, "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wishes, purchases int
+	for _, g := range sig {
+		switch {
+		case g.Kind == forecast.Wish && g.Item == b.ID && g.Rank == 0, g.Kind == forecast.Wish && g.Item == a.ID && g.Rank == 1:
+			wishes++
+		case g.Kind == forecast.Purchase && g.Item == a.ID:
+			purchases++
+		default:
+			t.Errorf("unexpected signal %+v", g)
+		}
+		if g.At.IsZero() {
+			t.Errorf("signal %+v has no time", g)
+		}
+	}
+	if wishes != 2 || purchases != 1 {
+		t.Fatalf("signals %+v: want 2 wishes and 1 purchase of region eu", sig)
 	}
 }

@@ -17,6 +17,7 @@ var debianPackage = map[string]string{
 	"ffprobe": "ffmpeg", "ffmpeg": "ffmpeg", "dbus-daemon": "dbus", "tmux": "tmux", "openssl": "openssl",
 	"qemu-system-aarch64": "qemu-system-arm", "chromium": "chromium", "mpv": "mpv",
 	"pg_ctl": "postgresql", "initdb": "postgresql", "ip": "iproute2", "tc": "iproute2",
+	"vde_switch": "vde2", "sfdisk": "fdisk", "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs", "depmod": "kmod", "dpkg-deb": "dpkg",
 }
 
 func missing(t testing.TB, msg string) {

@@ -1,0 +1,329 @@
+// Package factory prepares a box at purchase time: it gives the box its identity, pins the
+// head-end's key and registers it, and preloads sealed titles — the ones the customer chose and
+// the head-end's forecast of what the customer's region will want — so that from its first boot
+// the box holds them, reports them, and serves them to its neighbours.
+package factory
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"swarmbox/cloud/forecast"
+	"swarmbox/media"
+	"swarmbox/storage"
+	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/protocol"
+	"swarmbox/sync/transfer"
+)
+
+// PreloadDir is the folder, inside a box's state folder, of the preload area: the factory
+// writes sealed containers there and the box only reads and seeds them. The media folder holds
+// a relative symlink per preloaded title, where the transfer engine and the player look.
+const PreloadDir = "preload"
+
+// Order is one box's preparation.
+type Order struct {
+	BoxDir     string // the box's state folder to fill (box.db, media/, preload/)
+	Headend    string // the head-end URL the factory uses
+	BoxHeadend string // the head-end URL stored on the box (default: Headend)
+	Account    string
+	Titles     []string // chosen by the customer: item ids, unique id prefixes, or titles
+	Extra      int      // how many more titles from the region's demand forecast
+	Repository string   // the head-end's folder of sealed containers (<item id>.sbx)
+	// Capacity is how many bytes the preload area may hold; 0 means the free space of BoxDir's
+	// file system.
+	Capacity int64
+	Progress io.Writer // one line per step and title; nil for none
+	Now      func() time.Time
+}
+
+// Result is what was preloaded.
+type Result struct {
+	Box    media.BoxID
+	Region string
+	Items  []protocol.CatalogItem // in preload order: chosen, then forecast
+	Bytes  int64
+}
+
+// ErrFull is returned when the titles do not fit the preload area.
+var ErrFull = errors.New("the preload area is full")
+
+// ErrUnknownTitle is returned for a chosen title the head-end's catalog does not have.
+var ErrUnknownTitle = errors.New("unknown title")
+
+// Preload prepares the box in o.BoxDir. Nothing is written to the preload area before every
+// title is known and the whole set is known to fit.
+func Preload(ctx context.Context, o Order) (Result, error) {
+	var res Result
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BoxHeadend == "" {
+		o.BoxHeadend = o.Headend
+	}
+	if o.Headend == "" || o.Account == "" || o.Repository == "" {
+		return res, errors.New("give the head-end URL, the customer's account and the head-end's repository folder")
+	}
+	if o.Extra < 0 {
+		return res, fmt.Errorf("extra titles: %d is negative", o.Extra)
+	}
+	say := func(format string, a ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", a...)
+		}
+	}
+	st, err := storage.Open(ctx, o.BoxDir)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	id, err := st.EnsureIdentity(ctx, o.BoxHeadend, o.Account)
+	if err != nil {
+		return res, err
+	}
+	res.Box = id.Box
+	say("box %s: identity made", id.Box)
+
+	client := cloudclient.New(o.Headend, id.SignKey)
+	client.Now = o.Now
+	reg, err := client.Register(ctx, o.Account, id.KEMKey.PublicKey().Bytes())
+	if err != nil {
+		return res, fmt.Errorf("register the box with the head-end: %w", err)
+	}
+	if err := st.SetRegistered(ctx, reg.HeadendKey); err != nil {
+		return res, err
+	}
+	res.Region = reg.Region
+	say("box %s: registered to account %s (region %s), head-end key pinned", id.Box, o.Account, reg.Region)
+
+	cat, raw, err := client.Catalog(ctx)
+	if err != nil {
+		return res, fmt.Errorf("the head-end's catalog: %w", err)
+	}
+	chosen, err := resolve(cat, o.Titles)
+	if err != nil {
+		return res, err
+	}
+	extra, err := forecastTitles(ctx, o.Headend, reg.Region, o.Extra, chosen, cat)
+	if err != nil {
+		return res, err
+	}
+	res.Items = append(chosen, extra...)
+	say("titles: %d chosen, %d from the %s forecast", len(chosen), len(extra), reg.Region)
+
+	need := int64(0)
+	for _, it := range res.Items {
+		need += it.SealedSize
+	}
+	capacity := o.Capacity
+	if capacity == 0 {
+		capacity = st.FreeBytes()
+	}
+	if need > capacity {
+		return res, fmt.Errorf("%w: the %d titles need %d bytes, it holds %d: choose fewer titles or a bigger preload area", ErrFull, len(res.Items), need, capacity)
+	}
+	if err := st.SaveCatalog(ctx, cat.Version, raw); err != nil {
+		return res, err
+	}
+	pre := filepath.Join(o.BoxDir, PreloadDir)
+	if err := os.MkdirAll(pre, 0o755); err != nil {
+		return res, err
+	}
+	for i, it := range res.Items {
+		say("[%d/%d] %s (%s, %d bytes)", i+1, len(res.Items), it.Title, it.ID, it.SealedSize)
+		if err := preloadOne(ctx, client, st, o, pre, it); err != nil {
+			return res, fmt.Errorf("preload %q: %w", it.Title, err)
+		}
+		res.Bytes += it.SealedSize
+	}
+	say("preloaded %d titles, %d bytes", len(res.Items), res.Bytes)
+	return res, nil
+}
+
+// resolve finds the chosen titles in the catalog, by id, unique id prefix or exact title.
+func resolve(cat protocol.Catalog, names []string) ([]protocol.CatalogItem, error) {
+	var out []protocol.CatalogItem
+	var unknown []string
+	for _, n := range names {
+		var hits []protocol.CatalogItem
+		for _, it := range cat.Items {
+			if it.Title == n || it.ID.String() == n {
+				hits = []protocol.CatalogItem{it}
+				break
+			}
+			if len(n) >= 4 && strings.HasPrefix(it.ID.String(), strings.ToLower(n)) {
+				hits = append(hits, it)
+			}
+		}
+		switch {
+		case len(hits) == 0:
+			unknown = append(unknown, n)
+		case len(hits) > 1:
+			return nil, fmt.Errorf("%q names %d titles: give more of the id", n, len(hits))
+		case !slices.ContainsFunc(out, func(c protocol.CatalogItem) bool { return c.ID == hits[0].ID }):
+			out = append(out, hits[0])
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w: %q: the head-end's catalog has no such title (see 'swarmbox-cloud catalog')", ErrUnknownTitle, unknown)
+	}
+	return out, nil
+}
+
+// forecastTitles asks the head-end for the region's forecast and returns the n best titles that
+// were not chosen already.
+func forecastTitles(ctx context.Context, headend, region string, n int, chosen []protocol.CatalogItem, cat protocol.Catalog) ([]protocol.CatalogItem, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	u := strings.TrimRight(headend, "/") + "/v1/forecast?region=" + url.QueryEscape(region) + fmt.Sprintf("&limit=%d", min(n+len(chosen), 1000))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the head-end's forecast: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("the head-end's forecast: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the head-end's forecast: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	var f forecast.Forecast
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, fmt.Errorf("the head-end's forecast is not JSON: %w", err)
+	}
+	var out []protocol.CatalogItem
+	for _, sc := range f.Items {
+		if len(out) == n {
+			break
+		}
+		if slices.ContainsFunc(chosen, func(c protocol.CatalogItem) bool { return c.ID == sc.Item }) {
+			continue
+		}
+		if i := slices.IndexFunc(cat.Items, func(c protocol.CatalogItem) bool { return c.ID == sc.Item }); i >= 0 {
+			out = append(out, cat.Items[i])
+		}
+	}
+	return out, nil
+}
+
+// preloadOne copies a sealed container into the preload area, checking every piece against the
+// item's torrent, and records the item as held with every piece verified.
+func preloadOne(ctx context.Context, client *cloudclient.Client, st *storage.Store, o Order, pre string, it protocol.CatalogItem) error {
+	tb, err := client.Torrent(ctx, it.ID)
+	if err != nil {
+		return fmt.Errorf("its torrent: %w", err)
+	}
+	ih, pieces, err := transfer.ParseTorrent(tb)
+	if err != nil {
+		return err
+	}
+	if ih != it.InfoHash {
+		return fmt.Errorf("the torrent's info hash %s differs from the catalog's %s", ih, it.InfoHash)
+	}
+	mi, err := metainfo.Load(bytes.NewReader(tb))
+	if err != nil {
+		return err
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return err
+	}
+	name := it.ID.String() + ".sbx"
+	dst := filepath.Join(pre, name)
+	if err := copyVerified(filepath.Join(o.Repository, name), dst, &info); err != nil {
+		return err
+	}
+	link := st.ContainerPath(it.ID)
+	os.Remove(link)
+	rel, err := filepath.Rel(filepath.Dir(link), dst)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(rel, link); err != nil {
+		return fmt.Errorf("link the media folder to the preload area: %w", err)
+	}
+	now := o.Now()
+	if err := st.AddItem(ctx, it.ID, ih, tb, pieces, now); err != nil {
+		return err
+	}
+	if err := st.UpdateItem(ctx, it.ID, pieces, true, 0, 0, now); err != nil {
+		return err
+	}
+	pc := st.PieceCompletion()
+	for i := range pieces {
+		if err := pc.Set(metainfo.PieceKey{InfoHash: mi.HashInfoBytes(), Index: i}, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyVerified copies src to dst (temp file, fsync, rename) and fails unless every piece
+// matches the torrent's SHA-1.
+func copyVerified(src, dst string, info *metainfo.Info) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("the sealed container: %w (is -repository the head-end's repository folder?)", err)
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	w := bufio.NewWriterSize(out, 1<<20)
+	buf := make([]byte, info.PieceLength)
+	var total int64
+	for i := 0; i < info.NumPieces(); i++ {
+		n, err := io.ReadFull(in, buf)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			out.Close()
+			return fmt.Errorf("the sealed container ends at piece %d of %d: %w", i, info.NumPieces(), err)
+		}
+		sum := sha1.Sum(buf[:n])
+		if !bytes.Equal(sum[:], info.Piece(i).V1Hash().Unwrap().Bytes()) {
+			out.Close()
+			return fmt.Errorf("piece %d of the sealed container does not match its torrent: the repository copy is damaged", i)
+		}
+		w.Write(buf[:n])
+		total += int64(n)
+	}
+	if extra, _ := in.Read(buf[:1]); extra > 0 || total != info.TotalLength() {
+		out.Close()
+		return fmt.Errorf("the sealed container is %d bytes or more, its torrent says %d", total+int64(extra), info.TotalLength())
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		return fmt.Errorf("%w: %v", ErrFull, err)
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return fmt.Errorf("%w: %v", ErrFull, err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
