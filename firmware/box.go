@@ -290,8 +290,11 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	}
 	if resp.CatalogVersion != b.catalogV {
 		if _, raw, err := b.client.Catalog(ctx); err == nil {
-			if err := b.store.SaveCatalog(ctx, resp.CatalogVersion, raw); err == nil {
+			if ch, err := b.store.SaveCatalog(ctx, resp.CatalogVersion, raw); err == nil {
 				b.catalogV = resp.CatalogVersion
+				b.log.Info("catalog replica updated", "version", resp.CatalogVersion, "added", ch.Added, "changed", ch.Changed, "removed", ch.Removed)
+			} else {
+				b.log.Warn("catalog not stored; the replica is kept", "err", err)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	tstorage "github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
 
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
@@ -28,19 +30,27 @@ import (
 // Config sets up an Engine.
 type Config struct {
 	MediaDir   string // where containers are written, named by the torrent's name
+	PreloadDir string // where factory preloads are read from (SeedPreloaded); "" = none
 	ListenAddr string // host:port for BitTorrent; port 0 picks one
 	Completion tstorage.PieceCompletion
-	Log        *slog.Logger
+	// Caps on the box's BitTorrent traffic in bytes per second; 0 = no cap. SetCaps changes them.
+	UploadBytesPerSecond, DownloadBytesPerSecond int64
+	Log                                          *slog.Logger
 }
 
 // Engine runs the box's torrents.
 type Engine struct {
-	cl  *torrent.Client
-	log *slog.Logger
+	cl      *torrent.Client
+	log     *slog.Logger
+	allow   *Allowlist
+	up      *rate.Limiter
+	down    *rate.Limiter
+	preload tstorage.ClientImplCloser // nil without a preload folder
 
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
 	seeds    map[media.ItemID]map[string]bool // web seeds added, per item
+	rates    map[netip.Addr]*meter            // what each peer address delivered
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -70,6 +80,13 @@ func New(cfg Config) (*Engine, error) {
 	// wait on a late request while the granted ones are never read, and uploads stall for good.
 	// Room for the whole request queue (1024 chunks of 16 KiB) means no request ever waits.
 	tc.MaxAllocPeerRequestDataPerConn = 1024 * 16 << 10
+	// Only peers the plan named or the LAN announced may connect or be dialled (BEP 27 private
+	// swarms trust the tracker; this box trusts nobody else either).
+	allow := NewAllowlist()
+	allow.SetOpen(true)
+	tc.IPBlocklist = allow
+	up, down := limiter(cfg.UploadBytesPerSecond), limiter(cfg.DownloadBytesPerSecond)
+	tc.UploadRateLimiter, tc.DownloadRateLimiter = up, down
 	tc.ListenHost = func(string) string { return host }
 	tc.ListenPort = port
 	tc.Slogger = cfg.Log.With("part", "torrent")
@@ -79,11 +96,18 @@ func New(cfg Config) (*Engine, error) {
 		UsePartFiles:    g.Some(false), // completion lives in the database, not in file names
 		Logger:          cfg.Log,
 	})
-	cl, err := torrent.NewClient(tc)
-	if err != nil {
+	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
+		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}, rates: map[netip.Addr]*meter{}}
+	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
+	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
-	return &Engine{cl: cl, log: cfg.Log, torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}}, nil
+	if cfg.PreloadDir != "" {
+		e.preload = tstorage.NewFileOpts(tstorage.NewFileClientOpts{
+			ClientBaseDir: cfg.PreloadDir, PieceCompletion: cfg.Completion, UsePartFiles: g.Some(false), Logger: cfg.Log,
+		})
+	}
+	return e, nil
 }
 
 // Addr is the address the engine accepts peers on.
@@ -121,8 +145,9 @@ func ParseTorrent(b []byte) (infoHash string, pieces int, err error) {
 	return mi.HashInfoBytes().HexString(), info.NumPieces(), nil
 }
 
-// add makes sure the torrent of item is in the client.
-func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, error) {
+// add makes sure the torrent of item is in the client, its data in the media folder or, with
+// fromPreload, in the preload folder.
+func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (*torrent.Torrent, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if t, ok := e.torrents[item]; ok {
@@ -137,6 +162,12 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, 
 		return nil, err
 	}
 	spec.Trackers, spec.Webseeds, spec.PeerAddrs = nil, nil, nil // only what the plan says
+	if fromPreload {
+		if e.preload == nil {
+			return nil, fmt.Errorf("item %s is a preload but the engine has no preload folder", item)
+		}
+		spec.Storage = e.preload
+	}
 	t, _, err := e.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return nil, err
@@ -147,27 +178,71 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, 
 
 // Seed serves an item the box holds.
 func (e *Engine) Seed(item media.ItemID, torrentBytes []byte) error {
-	_, err := e.add(item, torrentBytes)
+	_, err := e.add(item, torrentBytes, false)
 	return err
 }
 
+// SeedPreloaded serves an item the factory wrote into the preload folder.
+func (e *Engine) SeedPreloaded(item media.ItemID, torrentBytes []byte) error {
+	_, err := e.add(item, torrentBytes, true)
+	return err
+}
+
+// Drop stops serving and fetching item (before its files are deleted).
+func (e *Engine) Drop(item media.ItemID) {
+	e.mu.Lock()
+	t, ok := e.torrents[item]
+	delete(e.torrents, item)
+	delete(e.seeds, item)
+	e.mu.Unlock()
+	if ok {
+		t.Drop()
+	}
+}
+
+// StrictPeers makes the engine refuse every peer not allowed with Allow (true), or accept incoming
+// connections from anyone (false, the start: see Allowlist.SetOpen).
+func (e *Engine) StrictPeers(strict bool) { e.allow.SetOpen(!strict) }
+
+// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced).
+func (e *Engine) Allow(addr netip.Addr, why string) { e.allow.Add(addr, why) }
+
+// SetCaps changes the upload and download caps (bytes per second, 0 = none).
+func (e *Engine) SetCaps(up, down int64) {
+	setLimit(e.up, up)
+	setLimit(e.down, down)
+}
+
 // Fetch starts or updates the download of an item as planned: the head-end's tracker, the named
-// peers, and the web seed if the plan allows the server.
-func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch) error {
-	t, err := e.add(item, torrentBytes)
+// peers (allowed, and dialled unless the plan says they dial us), extra peers (LAN neighbours,
+// allowed and dialled), and the web seed if the plan allows the server. Peer.Pieces is not
+// enforced: the torrent client asks every connected peer for what it lacks.
+func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch, extra ...netip.AddrPort) error {
+	t, err := e.add(item, torrentBytes, false)
 	if err != nil {
 		return err
 	}
 	if f.Announce != "" {
 		t.AddTrackers([][]string{{f.Announce}})
 	}
+	// A plan that sets Dial on any peer says who dials; a plan that sets it on none predates
+	// the field, and this box dials them all.
+	anyDial := slices.ContainsFunc(f.Peers, func(p protocol.Peer) bool { return p.Dial })
 	var peers []torrent.PeerInfo
 	for _, p := range f.Peers {
 		ap, err := netip.ParseAddrPort(p.Addr)
 		if err != nil {
+			e.log.Warn("plan names a peer with a bad address; skipped", "item", item, "addr", p.Addr, "err", err)
 			continue
 		}
-		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
+		e.allow.Add(ap.Addr(), "plan")
+		if p.Dial || !anyDial {
+			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
+		}
+	}
+	for _, ap := range extra {
+		e.allow.Add(ap.Addr(), "lan")
+		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
 	}
 	t.AddPeers(peers)
 	if f.WebSeed != "" {
@@ -199,6 +274,9 @@ type Status struct {
 	BytesFromPeers  int64 // useful bytes from other boxes since the engine started
 	// FromPeer is useful bytes per peer address, for telling who served what.
 	FromPeer map[string]int64
+	// HashFailures counts pieces that failed verification (their data is fetched again and the
+	// peer that sent them is banned).
+	HashFailures int64
 }
 
 // Status returns an item's progress; ok is false when the engine does not have it.
@@ -223,6 +301,7 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
 		FromPeer:        map[string]int64{},
 	}
+	s.HashFailures = st.PiecesDirtiedBad.Int64()
 	for _, pc := range t.PeerConns() {
 		ps := pc.Stats()
 		if n := ps.BytesReadUsefulData.Int64(); n > 0 {
