@@ -2,8 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"context"
+	"crypto/sha1"
 	"database/sql"
 	"errors"
 	"fmt"

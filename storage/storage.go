@@ -380,4 +380,3 @@ func (s *Store) License(ctx context.Context, item media.ItemID) ([]byte, error) 
 	}
 	return env, err
 }
-

@@ -168,14 +168,14 @@ type Fetch struct {
 
 // SyncResponse is the box's part of the plan.
 type SyncResponse struct {
-	Fetches          []Fetch        `json:"fetches"`
-	Evict            []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
+	Fetches []Fetch        `json:"fetches"`
+	Evict   []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
 	// Accept lists the addresses (IP or IP:port) of boxes that may connect to this box: those
 	// planned to fetch from it. JSON null (a head-end that does not fill it) leaves the box
 	// accepting anyone who knows a private info hash; a list, even empty, makes it strict.
-	Accept []string `json:"accept"`
-	SyncAfterSeconds int            `json:"sync_after_seconds"`
-	CatalogVersion   int64          `json:"catalog_version"`
+	Accept           []string `json:"accept"`
+	SyncAfterSeconds int      `json:"sync_after_seconds"`
+	CatalogVersion   int64    `json:"catalog_version"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.
