@@ -17,6 +17,7 @@ var debianPackage = map[string]string{
 	"ffprobe": "ffmpeg", "ffmpeg": "ffmpeg", "dbus-daemon": "dbus", "tmux": "tmux", "openssl": "openssl",
 	"qemu-system-aarch64": "qemu-system-arm", "chromium": "chromium", "mpv": "mpv",
 	"pg_ctl": "postgresql", "initdb": "postgresql", "ip": "iproute2", "tc": "iproute2",
+	"ping": "iputils-ping",
 }
 
 func missing(t testing.TB, msg string) {
