@@ -13,14 +13,21 @@ import (
 // ErrBadCatalog is returned for catalog JSON the box cannot take in; the stored replica is kept.
 var ErrBadCatalog = errors.New("catalog from the head-end is malformed")
 
-// CatalogChange counts what one SaveCatalog changed in the replica.
+// CatalogChange counts what one SaveCatalog changed in the replica (an item that only moved in
+// the list counts as unchanged).
 type CatalogChange struct {
 	Added, Changed, Removed, Unchanged int
 }
 
+// catalogEntry is one item of the catalog as sent, and where it stands in the list.
+type catalogEntry struct {
+	pos int
+	raw []byte
+}
+
 // parseCatalog splits catalog JSON {"version":N,"items":[{"id":...},...]} into its version and
 // one raw JSON object per item id; the rest of an item's fields are kept as sent.
-func parseCatalog(js []byte) (int64, map[media.ItemID][]byte, error) {
+func parseCatalog(js []byte) (int64, map[media.ItemID]catalogEntry, error) {
 	var c struct {
 		Version *int64            `json:"version"`
 		Items   []json.RawMessage `json:"items"`
@@ -31,7 +38,7 @@ func parseCatalog(js []byte) (int64, map[media.ItemID][]byte, error) {
 	if c.Version == nil || *c.Version < 0 {
 		return 0, nil, fmt.Errorf("%w: no version", ErrBadCatalog)
 	}
-	items := make(map[media.ItemID][]byte, len(c.Items))
+	items := make(map[media.ItemID]catalogEntry, len(c.Items))
 	for i, raw := range c.Items {
 		var head struct {
 			ID string `json:"id"`
@@ -50,7 +57,7 @@ func parseCatalog(js []byte) (int64, map[media.ItemID][]byte, error) {
 		if err := json.Compact(&compact, raw); err != nil {
 			return 0, nil, fmt.Errorf("%w: item %d: %w", ErrBadCatalog, i, err)
 		}
-		items[id] = compact.Bytes()
+		items[id] = catalogEntry{i, compact.Bytes()}
 	}
 	return *c.Version, items, nil
 }
@@ -80,37 +87,42 @@ func (s *Store) SaveCatalog(ctx context.Context, version int64, js []byte) (Cata
 	if version <= have {
 		return ch, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, json FROM catalog_items`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, pos, json FROM catalog_items`)
 	if err != nil {
 		return ch, err
 	}
-	old := map[string][]byte{}
+	old := map[string]catalogEntry{}
 	for rows.Next() {
 		var id string
-		var raw []byte
-		if err := rows.Scan(&id, &raw); err != nil {
+		var e catalogEntry
+		if err := rows.Scan(&id, &e.pos, &e.raw); err != nil {
 			rows.Close()
 			return ch, err
 		}
-		old[id] = raw
+		old[id] = e
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return ch, err
 	}
-	for id, raw := range items {
+	for id, e := range items {
 		prev, ok := old[id.String()]
 		delete(old, id.String())
 		switch {
-		case ok && bytes.Equal(prev, raw):
+		case ok && bytes.Equal(prev.raw, e.raw):
 			ch.Unchanged++
+			if prev.pos != e.pos { // only moved in the list
+				if _, err := tx.ExecContext(ctx, `UPDATE catalog_items SET pos = ? WHERE id = ?`, e.pos, id.String()); err != nil {
+					return ch, err
+				}
+			}
 			continue
 		case ok:
 			ch.Changed++
 		default:
 			ch.Added++
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO catalog_items (id, json, version) VALUES (?, ?, ?)`, id.String(), raw, version); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO catalog_items (id, pos, json, version) VALUES (?, ?, ?, ?)`, id.String(), e.pos, e.raw, version); err != nil {
 			return ch, err
 		}
 	}
@@ -126,7 +138,8 @@ func (s *Store) SaveCatalog(ctx context.Context, version int64, js []byte) (Cata
 	return ch, tx.Commit()
 }
 
-// Catalog returns the local catalog replica as protocol.Catalog JSON, items in id order, and its
+// Catalog returns the local catalog replica as protocol.Catalog JSON, items in the head-end's
+// order, and its
 // version (0 and nil when the box never fetched one).
 func (s *Store) Catalog(ctx context.Context) (int64, []byte, error) {
 	var v int64
@@ -136,7 +149,7 @@ func (s *Store) Catalog(ctx context.Context) (int64, []byte, error) {
 	if v == 0 {
 		return 0, nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT json FROM catalog_items ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT json FROM catalog_items ORDER BY pos, id`)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 )
 
@@ -17,8 +19,8 @@ func catalogJSON(v int64, titles map[byte]string) []byte {
 		Version int64 `json:"version"`
 		Items   []it  `json:"items"`
 	}{Version: v, Items: []it{}}
-	for n, title := range titles {
-		c.Items = append(c.Items, it{item(n).String(), title})
+	for _, n := range slices.Sorted(maps.Keys(titles)) {
+		c.Items = append(c.Items, it{item(n).String(), titles[n]})
 	}
 	b, _ := json.Marshal(c)
 	return b
@@ -100,8 +102,8 @@ func FuzzParseCatalog(f *testing.F) {
 		if v < 0 {
 			t.Fatalf("negative version %d accepted", v)
 		}
-		for id, raw := range items {
-			if !json.Valid(raw) {
+		for id, e := range items {
+			if !json.Valid(e.raw) {
 				t.Fatalf("item %s: invalid JSON kept", id)
 			}
 		}
