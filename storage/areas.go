@@ -194,7 +194,11 @@ func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, t
 	}
 	evicted, err := s.makeRoom(ctx, area, size, now, evict)
 	if err != nil {
-		return evicted, fmt.Errorf("item %s (%d bytes) into the %s area: %w", id, size, area, err)
+		err = fmt.Errorf("item %s (%d bytes) into the %s area: %w", id, size, area, err)
+		if errors.Is(err, ErrNoSpace) {
+			s.refuse(ctx, id, area, err, now)
+		}
+		return evicted, err
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		id.String(), infoHash, torrent, total, now.UnixMilli(), area, size); err != nil {
@@ -204,11 +208,52 @@ func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, t
 		s.db.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, id.String())
 		os.Remove(s.ContainerPath(id))
 		if errors.Is(err, syscall.ENOSPC) {
-			return evicted, fmt.Errorf("item %s (%d bytes): the disk is full: %w", id, size, ErrNoSpace)
+			err = fmt.Errorf("item %s (%d bytes): the disk is full: %w", id, size, ErrNoSpace)
+			s.refuse(ctx, id, area, err, now)
+			return evicted, err
 		}
 		return evicted, fmt.Errorf("allocate %s: %w", s.ContainerPath(id), err)
 	}
-	return evicted, nil
+	_, err = s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, id.String())
+	return evicted, err
+}
+
+// refuse records why an item could not be admitted, for the box's status; best effort, since
+// the disk may be too full for even that.
+func (s *Store) refuse(ctx context.Context, id media.ItemID, area string, why error, now time.Time) {
+	s.db.ExecContext(ctx, `INSERT OR REPLACE INTO refusals (item, area, reason, at) VALUES (?, ?, ?, ?)`, id.String(), area, why.Error(), now.UnixMilli())
+}
+
+// Refusal is an item the box could not take in for lack of space.
+type Refusal struct {
+	Item   media.ItemID
+	Area   string
+	Reason string
+	At     time.Time
+}
+
+// Refusals lists items refused for lack of space and not admitted since.
+func (s *Store) Refusals(ctx context.Context) ([]Refusal, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT item, area, reason, at FROM refusals ORDER BY at, item`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Refusal
+	for rows.Next() {
+		var r Refusal
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &r.Area, &r.Reason, &at); err != nil {
+			return nil, err
+		}
+		if r.Item, err = media.ParseItemID(id); err != nil {
+			return nil, err
+		}
+		r.At = time.UnixMilli(at).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // allocate makes the file at path size bytes long with its blocks allocated (fallocate), so the

@@ -229,6 +229,16 @@ func TestFullDiskEvictsCacheFirstAndReports(t *testing.T) {
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("full disk: err = %v, want ErrNoSpace", err)
 	}
+	if r := must(s.Refusals(ctx)); len(r) != 1 || r[0].Item != item(3) {
+		t.Fatalf("refusals %+v, want item 3", r)
+	}
+	disk = 1 << 20
+	if _, err := s.Reserve(ctx, item(3), "ih", torrentFor(t, item(3), make([]byte, 10)), 1, AreaWishlist, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := must(s.Refusals(ctx)); len(r) != 0 {
+		t.Fatalf("refusal kept after the item was admitted: %+v", r)
+	}
 	if _, err := s.GetItem(ctx, item(2)); err != nil {
 		t.Fatalf("a wished item was lost on a full disk: %v", err)
 	}

@@ -57,6 +57,7 @@ ALTER TABLE items ADD COLUMN area TEXT NOT NULL DEFAULT 'wishlist';
 ALTER TABLE items ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE playing (item TEXT PRIMARY KEY, until INTEGER NOT NULL);
 CREATE TABLE evictions (item TEXT NOT NULL, area TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE refusals (item TEXT PRIMARY KEY, area TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE catalog_items (id TEXT PRIMARY KEY, pos INTEGER NOT NULL, json BLOB NOT NULL, version INTEGER NOT NULL);
 INSERT INTO catalog_items (id, pos, json, version)
 	SELECT json_extract(j.value, '$.id'), j.key, j.value, c.version FROM catalog c, json_each(c.json, '$.items') j

@@ -309,6 +309,10 @@ func status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	refusals, err := st.Refusals(ctx)
+	if err != nil {
+		return err
+	}
 	type itemJSON struct {
 		Item            media.ItemID `json:"item"`
 		Pieces          int          `json:"pieces"`
@@ -338,7 +342,8 @@ func status(ctx context.Context, args []string) error {
 		Items     []itemJSON     `json:"items"`
 		Areas     []areaJSON     `json:"areas"`
 		Evictions []evictionJSON `json:"evictions"`
-	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}, Evictions: []evictionJSON{}}
+		Refused   []evictionJSON `json:"refused"` // items not taken in for lack of space, and why
+	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}, Evictions: []evictionJSON{}, Refused: []evictionJSON{}}
 	for _, it := range items {
 		out.Items = append(out.Items, itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size})
 	}
@@ -347,6 +352,9 @@ func status(ctx context.Context, args []string) error {
 	}
 	for _, e := range evictions {
 		out.Evictions = append(out.Evictions, evictionJSON{e.Item, e.Area, e.Reason})
+	}
+	for _, r := range refusals {
+		out.Refused = append(out.Refused, evictionJSON{r.Item, r.Area, r.Reason})
 	}
 	if *jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(out)
@@ -367,6 +375,9 @@ func status(ctx context.Context, args []string) error {
 			full = "FULL"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", a.Area, a.Quota, a.Used, a.Free, full)
+	}
+	for _, r := range out.Refused {
+		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
 	}
 	return tw.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func TestStrictSeederRefusesUnnamedPeer(t *testing.T) {
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.StrictPeers(true)
 	seeder.Seed(item, tb)
+	seeded(t, seeder, item)
 	leecher := newEngine(t, "127.0.0.3", t.TempDir())
 	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -85,6 +87,7 @@ func TestDownloadCap(t *testing.T) {
 	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 64<<10)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.Seed(item, tb)
+	seeded(t, seeder, item)
 	getDir := t.TempDir()
 	leecher, err := New(Config{MediaDir: getDir, ListenAddr: "127.0.0.3:0", Completion: tstorage.NewMapPieceCompletion(), DownloadBytesPerSecond: capBps})
 	if err != nil {
@@ -95,9 +98,7 @@ func TestDownloadCap(t *testing.T) {
 	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := leecher.WaitComplete(ctx, item); err != nil {
-		t.Fatal(err)
-	}
+	mustComplete(t, ctx, item, leecher, seeder)
 	// The burst (a quarter second's worth) may pass at once; the rest waits for tokens.
 	if min := time.Duration(float64(size-capBps/4) / capBps * float64(time.Second)); time.Since(start) < min*9/10 {
 		t.Fatalf("1 MiB at a 256 KiB/s cap took %s, less than the cap allows (%s)", time.Since(start), min)
@@ -123,14 +124,37 @@ func TestPreloadedItemIsSeeded(t *testing.T) {
 	if err := seeder.SeedPreloaded(item, tb); err != nil {
 		t.Fatal(err)
 	}
+	seeded(t, seeder, item)
 	leecher := newEngine(t, "127.0.0.3", t.TempDir())
 	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := leecher.WaitComplete(ctx, item); err != nil {
-		t.Fatal(err)
-	}
+	mustComplete(t, ctx, item, leecher, seeder)
 	if n := newEngine(t, "127.0.0.4", t.TempDir()); n.SeedPreloaded(item, tb) == nil {
 		t.Fatal("an engine without a preload folder accepted a preload")
+	}
+}
+
+// mustComplete waits for item on e, and reports both engines' state if it never completes.
+func mustComplete(t *testing.T, ctx context.Context, item media.ItemID, e, from *Engine) {
+	t.Helper()
+	if err := e.WaitComplete(ctx, item); err != nil {
+		st, _ := e.Status(item)
+		var b strings.Builder
+		e.WriteStatus(&b)
+		b.WriteString("\n=== source\n")
+		from.WriteStatus(&b)
+		t.Fatalf("%v (status %+v)\n%s", err, st, b.String())
+	}
+}
+
+// seeded waits until the seeder has hashed the data it was given: a peer that connects before
+// then finds nothing to fetch and is dropped.
+func seeded(t *testing.T, e *Engine, item media.ItemID) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.WaitComplete(ctx, item); err != nil {
+		t.Fatalf("seeder never verified its own data: %v", err)
 	}
 }

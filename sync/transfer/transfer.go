@@ -8,6 +8,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,8 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
-	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	tstorage "github.com/anacrolix/torrent/storage"
@@ -45,12 +46,14 @@ type Engine struct {
 	allow   *Allowlist
 	up      *rate.Limiter
 	down    *rate.Limiter
-	preload tstorage.ClientImplCloser // nil without a preload folder
+	preload tstorage.ClientImpl // nil without a preload folder
 
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
-	seeds    map[media.ItemID]map[string]bool // web seeds added, per item
-	rates    map[netip.Addr]*meter            // what each peer address delivered
+	seeds    map[media.ItemID]map[string]bool    // web seeds added, per item
+	rates    map[netip.Addr]*meter               // what each peer address delivered
+	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
+	stop     chan struct{}
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -90,24 +93,59 @@ func New(cfg Config) (*Engine, error) {
 	tc.ListenHost = func(string) string { return host }
 	tc.ListenPort = port
 	tc.Slogger = cfg.Log.With("part", "torrent")
-	tc.DefaultStorage = tstorage.NewFileOpts(tstorage.NewFileClientOpts{
-		ClientBaseDir:   cfg.MediaDir,
-		PieceCompletion: cfg.Completion,
-		UsePartFiles:    g.Some(false), // completion lives in the database, not in file names
-		Logger:          cfg.Log,
-	})
+	if cfg.Completion == nil {
+		return nil, errors.New("the transfer engine needs a piece-completion store")
+	}
+	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
 	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
-		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}, rates: map[netip.Addr]*meter{}}
+		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]map[string]bool{}, rates: map[netip.Addr]*meter{},
+		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{})}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
 	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
 	if cfg.PreloadDir != "" {
-		e.preload = tstorage.NewFileOpts(tstorage.NewFileClientOpts{
-			ClientBaseDir: cfg.PreloadDir, PieceCompletion: cfg.Completion, UsePartFiles: g.Some(false), Logger: cfg.Log,
-		})
+		e.preload = fileStore{dir: cfg.PreloadDir, completion: cfg.Completion}
 	}
+	go e.redial()
 	return e, nil
+}
+
+// redialEvery is how often the peers of an incomplete item are offered to the client again.
+const redialEvery = 2 * time.Second
+
+// redial offers the named peers of every incomplete item to the torrent client again: the client
+// forgets a peer whose connection closed (it restarted, or had not verified its data yet when we
+// connected), and would otherwise wait for the next plan to dial it again.
+func (e *Engine) redial() {
+	tick := time.NewTicker(redialEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+		}
+		e.mu.Lock()
+		var ts []*torrent.Torrent
+		var ps [][]torrent.PeerInfo
+		for item, peers := range e.dial {
+			if t := e.torrents[item]; t != nil && len(peers) > 0 {
+				ts, ps = append(ts, t), append(ps, peers)
+			}
+		}
+		e.mu.Unlock()
+		for i, t := range ts {
+			select {
+			case <-t.GotInfo():
+			default:
+				continue
+			}
+			if !t.Complete().Bool() && len(t.PeerConns()) == 0 {
+				t.AddPeers(ps[i])
+			}
+		}
+	}
 }
 
 // Addr is the address the engine accepts peers on.
@@ -122,6 +160,11 @@ func (e *Engine) Addr() string {
 
 // Close stops every torrent and the listener.
 func (e *Engine) Close() error {
+	select {
+	case <-e.stop:
+	default:
+		close(e.stop)
+	}
 	errs := e.cl.Close()
 	if len(errs) > 0 {
 		return errs[0]
@@ -194,6 +237,7 @@ func (e *Engine) Drop(item media.ItemID) {
 	t, ok := e.torrents[item]
 	delete(e.torrents, item)
 	delete(e.seeds, item)
+	delete(e.dial, item)
 	e.mu.Unlock()
 	if ok {
 		t.Drop()
@@ -245,6 +289,11 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
 	}
 	t.AddPeers(peers)
+	if len(peers) > 0 {
+		e.mu.Lock()
+		e.dial[item] = peers
+		e.mu.Unlock()
+	}
 	if f.WebSeed != "" {
 		e.mu.Lock()
 		if e.seeds[item] == nil {
