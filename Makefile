@@ -41,3 +41,8 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# The test bed benchmark (root): 8 boxes, one item; the last line is a JSON figure.
+.PHONY: netbed-bench
+netbed-bench: build
+	@bash scripts/netbed-bench
