@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"swarmbox/media"
 )
 
 // BenchmarkNetbedDistribution is `make netbed-bench`: one head-end and 8 boxes (two LANs of
@@ -48,20 +45,7 @@ func distribution(t *testing.T, mb int) map[string]any {
 	c := startBedCloud(t, n)
 	id, container := ingestRandom(t, c, "bench-film", mb<<20)
 	F := float64(fileSize(t, container))
-	var boxes []*box
-	for l := range 2 {
-		for i := range 4 {
-			boxes = append(boxes, startBedBox(t, n, c, l, i))
-		}
-	}
-	waitFor(t, "every box to find its LAN neighbours", 60*time.Second, func() bool {
-		for _, b := range boxes {
-			if strings.Count(b.proc.Log(), "LAN neighbour found") < 3 {
-				return false
-			}
-		}
-		return true
-	})
+	boxes := startLANs(t, n, c)
 	idle := 0
 	for _, b := range boxes {
 		idle = max(idle, rssKiB(b.proc.cmd.Process.Pid))
@@ -99,16 +83,7 @@ func distribution(t *testing.T, mb int) map[string]any {
 		return true
 	})
 	close(stop)
-	st, err := openCloudStore(t, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	item, _ := media.ParseItemID(id)
-	served, err := st.ServedBytes(context.Background(), item)
-	if err != nil {
-		t.Fatal(err)
-	}
+	served := servedBytes(t, c, id)
 	// Link rates in bytes per second, as shaped.
 	uServer, uBox, dMin := bedShape.ServerEgress.Mbit*1e6/8, bedShape.BoxUp.Mbit*1e6/8, bedShape.LAN.Mbit*1e6/8
 	N := float64(len(boxes))
