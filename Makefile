@@ -68,3 +68,8 @@ qemu-test:
 
 flash: image
 	@bash scripts/flash $(FLASH_ARGS) out/image/swarmbox-arm64.img "$(DEV)"
+
+# The test bed benchmark (root): 8 boxes, one item; the last line is a JSON figure.
+.PHONY: netbed-bench
+netbed-bench: build
+	@bash scripts/netbed-bench

@@ -32,8 +32,7 @@ import (
 )
 
 // PreloadDir is the folder, inside a box's state folder, of the preload area: the factory
-// writes sealed containers there and the box only reads and seeds them. The media folder holds
-// a relative symlink per preloaded title, where the transfer engine and the player look.
+// writes sealed containers there and the box only reads and seeds them.
 const PreloadDir = "preload"
 
 // Order is one box's preparation.
@@ -137,10 +136,10 @@ func Preload(ctx context.Context, o Order) (Result, error) {
 	if need > capacity {
 		return res, fmt.Errorf("%w: the %d titles need %d bytes, it holds %d: choose fewer titles or a bigger preload area", ErrFull, len(res.Items), need, capacity)
 	}
-	if err := st.SaveCatalog(ctx, cat.Version, raw); err != nil {
+	if _, err := st.SaveCatalog(ctx, cat.Version, raw); err != nil {
 		return res, err
 	}
-	pre := filepath.Join(o.BoxDir, PreloadDir)
+	pre := st.PreloadDir()
 	if err := os.MkdirAll(pre, 0o755); err != nil {
 		return res, err
 	}
@@ -234,7 +233,7 @@ func preloadOne(ctx context.Context, client *cloudclient.Client, st *storage.Sto
 	if err != nil {
 		return fmt.Errorf("its torrent: %w", err)
 	}
-	ih, pieces, err := transfer.ParseTorrent(tb)
+	ih, _, err := transfer.ParseTorrent(tb)
 	if err != nil {
 		return err
 	}
@@ -254,27 +253,10 @@ func preloadOne(ctx context.Context, client *cloudclient.Client, st *storage.Sto
 	if err := copyVerified(filepath.Join(o.Repository, name), dst, &info); err != nil {
 		return err
 	}
-	link := st.ContainerPath(it.ID)
-	os.Remove(link)
-	rel, err := filepath.Rel(filepath.Dir(link), dst)
-	if err != nil {
+	// The box's storage finds containers in its preload area and seeds them from first boot.
+	if err := st.AddPreloaded(ctx, it.ID, tb, o.Now()); err != nil {
+		os.Remove(dst)
 		return err
-	}
-	if err := os.Symlink(rel, link); err != nil {
-		return fmt.Errorf("link the media folder to the preload area: %w", err)
-	}
-	now := o.Now()
-	if err := st.AddItem(ctx, it.ID, ih, tb, pieces, now); err != nil {
-		return err
-	}
-	if err := st.UpdateItem(ctx, it.ID, pieces, true, 0, 0, now); err != nil {
-		return err
-	}
-	pc := st.PieceCompletion()
-	for i := range pieces {
-		if err := pc.Set(metainfo.PieceKey{InfoHash: mi.HashInfoBytes(), Index: i}, true); err != nil {
-			return err
-		}
 	}
 	return nil
 }

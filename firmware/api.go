@@ -229,3 +229,36 @@ func (a *API) Open(ctx context.Context, item media.ItemID) (*player.Title, error
 	}
 	return player.Open(keys, item, env, a.Store.ContainerPath(item), a.Now())
 }
+
+// leaseFor is how long a play lease lasts; Hold renews it at a third of that while playing.
+const leaseFor = time.Minute
+
+// Hold keeps item from being evicted while it plays: a lease in the database, renewed until
+// release is called (or ctx ends), and cleared then. A crashed player's lease runs out by itself.
+func (a *API) Hold(ctx context.Context, item media.ItemID) (release func(), err error) {
+	if err := a.Store.Playing(ctx, item, a.Now().Add(leaseFor)); err != nil {
+		return nil, fmt.Errorf("cannot hold %s for playback: %w", item, err)
+	}
+	leaseCtx, end := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseFor / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-leaseCtx.Done():
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.Store.Playing(leaseCtx, item, a.Now().Add(leaseFor))
+			}
+		}
+	}()
+	return func() {
+		end()
+		<-done
+		a.Store.Playing(context.WithoutCancel(ctx), item, time.Time{})
+	}, nil
+}

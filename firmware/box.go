@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"swarmbox/player"
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/lan"
 	"swarmbox/sync/protocol"
 	"swarmbox/sync/transfer"
 )
@@ -36,8 +38,19 @@ type Config struct {
 	DBus string
 	// DBusName is the well-known name to own (default org.swarmbox.Box).
 	DBusName string
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Quotas are the storage areas' byte quotas (storage.Area*); 0 or missing = the disk's size.
+	Quotas map[string]int64
+	// LANInterfaces are the interfaces mDNS announces and browses on; none = no LAN discovery.
+	LANInterfaces []string
+	// Link caps in bytes per second (0 = none): enforced on BitTorrent and reported.
+	UplinkBytesPerSecond, DownlinkBytesPerSecond int64
+	Network                                      string // ISP/network label, reported to the head-end
+	BehindNAT                                    bool   // the box cannot accept incoming connections; reported
+	// IgnorePlanPeers makes the box fetch only from LAN neighbours and the web seed, never from
+	// the peers the plan names nor the tracker's: for testing LAN discovery on its own.
+	IgnorePlanPeers bool
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 // Box is a running box.
@@ -59,6 +72,11 @@ type Box struct {
 	// after a restart the box adopts the head-end's list once (the last one it synced or the
 	// customer's newer one).
 	wishV int64
+
+	lan       *lan.Discovery                  // nil without LAN interfaces
+	lanSeen   string                          // neighbour set last given to the engine
+	pending   map[media.ItemID]protocol.Fetch // planned fetches waiting for their start time
+	hashFails map[media.ItemID]int64          // pieces that failed verification, per item
 }
 
 // Run starts the box and blocks until ctx ends.
@@ -74,6 +92,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
+	if err := st.SetQuotas(cfg.Quotas); err != nil {
+		return err
+	}
 	id, err := st.EnsureIdentity(ctx, cfg.HeadendURL, cfg.Account)
 	if err != nil {
 		return err
@@ -82,18 +103,30 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg: cfg, store: st, id: id, log: cfg.Log.With("box", id.Box.String()[:8]),
 		client:  cloudclient.New(id.HeadendURL, id.SignKey),
 		counted: map[media.ItemID][2]int64{}, fromPeer: map[media.ItemID]map[string]int64{}, peerBox: map[string]media.BoxID{}, planned: map[media.ItemID]string{},
+		pending: map[media.ItemID]protocol.Fetch{}, hashFails: map[media.ItemID]int64{},
 	}
 	b.client.Now = cfg.Now
 	if err := b.register(ctx); err != nil {
 		return err
 	}
-	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), ListenAddr: cfg.ListenAddr, Completion: st.PieceCompletion(), Log: b.log})
+	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
+		Completion: st.PieceCompletion(), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
 		return err
 	}
 	defer b.engine.Close()
 	if err := b.resume(ctx); err != nil {
 		return err
+	}
+	if len(cfg.LANInterfaces) > 0 {
+		ap, err := netip.ParseAddrPort(b.engine.Addr())
+		if err != nil {
+			return fmt.Errorf("BitTorrent address %q: %w", b.engine.Addr(), err)
+		}
+		if b.lan, err = lan.Start(ctx, lan.Config{Box: id.Box, Port: int(ap.Port()), Interfaces: cfg.LANInterfaces, Log: b.log}); err != nil {
+			return err
+		}
+		defer b.lan.Close()
 	}
 	if cfg.DBus != "" {
 		conn, err := ConnectBus(cfg.DBus)
@@ -163,11 +196,69 @@ func (b *Box) resume(ctx context.Context) error {
 		return err
 	}
 	for _, it := range items {
-		if err := b.engine.Seed(it.ID, it.Torrent); err != nil {
+		seed := b.engine.Seed
+		if it.Area == storage.AreaPreload {
+			seed = b.engine.SeedPreloaded
+		}
+		if err := seed(it.ID, it.Torrent); err != nil {
 			return fmt.Errorf("resume %s: %w", it.ID, err)
 		}
 	}
 	return nil
+}
+
+// useNeighbors gives the engine the LAN neighbours as peers for every item in progress, without
+// waiting for the head-end: they are on the same LAN, the cheapest source there is.
+func (b *Box) useNeighbors(ctx context.Context) error {
+	if b.lan == nil {
+		return nil
+	}
+	var addrs []netip.AddrPort
+	var key []string
+	for _, n := range b.lan.Neighbors() {
+		addrs = append(addrs, n.Addr)
+		key = append(key, n.Box.String()+"@"+n.Addr.String())
+		b.peerBox[n.Addr.String()] = n.Box
+		b.engine.Allow(n.Addr.Addr(), "lan")
+	}
+	items, err := b.store.Items(ctx)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, it := range items {
+		if _, waiting := b.pending[it.ID]; !it.Complete && !waiting {
+			want = append(want, it.ID.String())
+		}
+	}
+	if k := strings.Join(key, ",") + "|" + strings.Join(want, ","); len(addrs) == 0 || k == b.lanSeen {
+		return nil
+	} else {
+		b.lanSeen = k
+	}
+	for _, it := range items {
+		if _, waiting := b.pending[it.ID]; it.Complete || waiting {
+			continue
+		}
+		if err := b.engine.Fetch(it.ID, it.Torrent, protocol.Fetch{Item: it.ID}, addrs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startDue starts planned fetches whose start time has come.
+func (b *Box) startDue(ctx context.Context) {
+	now := b.cfg.Now()
+	for id, f := range b.pending {
+		if now.Before(f.Start) {
+			continue
+		}
+		delete(b.pending, id)
+		if err := b.fetch(ctx, f); err != nil {
+			b.log.Error("cannot start fetch", "item", f.Item, "err", err)
+		}
+	}
 }
 
 func (b *Box) loop(ctx context.Context) error {
@@ -180,6 +271,10 @@ func (b *Box) loop(ctx context.Context) error {
 	nextSync := time.Time{} // sync at once
 	for {
 		now := time.Now()
+		b.startDue(ctx)
+		if err := b.useNeighbors(ctx); err != nil {
+			b.log.Error("using LAN neighbours", "err", err)
+		}
 		changed, err := b.refresh(ctx)
 		if err != nil {
 			b.log.Error("recording progress", "err", err)
@@ -223,6 +318,10 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 		}
 		for addr, n := range st.FromPeer {
 			seen[addr] = max(seen[addr], n)
+		}
+		if st.HashFailures > b.hashFails[it.ID] {
+			b.log.Warn("pieces failed verification and are fetched again", "item", it.ID, "failures", st.HashFailures)
+			b.hashFails[it.ID] = st.HashFailures
 		}
 		prev := b.counted[it.ID]
 		dServer, dPeers := st.BytesFromServer-prev[0], st.BytesFromPeers-prev[1]
@@ -274,16 +373,28 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	req := protocol.SyncRequest{
 		PeerAddr: b.cfg.AdvertiseAddr, Wishlist: wish, FreeBytes: b.store.FreeBytes(), WishlistVersion: b.wishV,
 		Holdings: []protocol.Holding{}, Transfers: []protocol.TransferReport{},
+		UplinkBytesPerSecond: b.cfg.UplinkBytesPerSecond, DownlinkBytesPerSecond: b.cfg.DownlinkBytesPerSecond,
+		Network: b.cfg.Network, BehindNAT: b.cfg.BehindNAT,
 	}
 	if req.PeerAddr == "" {
 		req.PeerAddr = b.engine.Addr()
 	}
 	for _, it := range items {
-		req.Holdings = append(req.Holdings, protocol.Holding{Item: it.ID, Pieces: it.Pieces, Complete: it.Complete})
+		req.Holdings = append(req.Holdings, protocol.Holding{Item: it.ID, Pieces: it.Pieces, Complete: it.Complete, Area: it.Area})
 		if it.BytesFromServer+it.BytesFromPeers > 0 {
-			req.Transfers = append(req.Transfers, protocol.TransferReport{Item: it.ID, BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers, Complete: it.Complete})
+			req.Transfers = append(req.Transfers, protocol.TransferReport{Item: it.ID, BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers,
+				Complete: it.Complete, HashFailures: b.hashFails[it.ID]})
 		}
 	}
+	if req.Areas, err = b.spaces(ctx); err != nil {
+		return 0, err
+	}
+	if b.lan != nil {
+		for _, n := range b.lan.Neighbors() {
+			req.Neighbors = append(req.Neighbors, protocol.Neighbor{Box: n.Box, Addr: n.Addr.String()})
+		}
+	}
+	req.PeerRates = b.peerRates()
 	resp, err := b.client.Sync(ctx, req)
 	if err != nil {
 		return 0, err
@@ -297,9 +408,30 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		b.wishV = resp.WishlistVersion
 		b.log.Info("wishlist changed in the browser adopted", "items", len(resp.Wishlist), "version", b.wishV)
 	}
+	if resp.Accept != nil {
+		b.engine.StrictPeers(true)
+		for _, a := range resp.Accept {
+			if ip, err := parseHost(a); err == nil {
+				b.engine.Allow(ip, "plan")
+			} else {
+				b.log.Warn("plan lets a peer with a bad address connect; skipped", "addr", a, "err", err)
+			}
+		}
+	}
+	for _, item := range resp.Evict {
+		b.evict(ctx, item)
+	}
 	planned := map[media.ItemID]bool{}
 	for _, f := range resp.Fetches {
 		planned[f.Item] = true
+		if f.Start.After(b.cfg.Now()) {
+			if _, ok := b.pending[f.Item]; !ok {
+				b.log.Info("fetch planned for later", "item", f.Item, "start", f.Start)
+			}
+			b.pending[f.Item] = f
+			continue
+		}
+		delete(b.pending, f.Item)
 		if err := b.fetch(ctx, f); err != nil {
 			b.log.Error("cannot start fetch", "item", f.Item, "err", err)
 		}
@@ -312,16 +444,88 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	}
 	if resp.CatalogVersion != b.catalogV {
 		if _, raw, err := b.client.Catalog(ctx); err == nil {
-			if err := b.store.SaveCatalog(ctx, resp.CatalogVersion, raw); err == nil {
+			if ch, err := b.store.SaveCatalog(ctx, resp.CatalogVersion, raw); err == nil {
 				b.catalogV = resp.CatalogVersion
+				b.log.Info("catalog replica updated", "version", resp.CatalogVersion, "added", ch.Added, "changed", ch.Changed, "removed", ch.Removed)
+			} else {
+				b.log.Warn("catalog not stored; the replica is kept", "err", err)
 			}
 		}
 	}
 	return time.Duration(resp.SyncAfterSeconds) * time.Second, nil
 }
 
+// spaces reports the areas; a full one is logged, since nothing more fits there.
+func (b *Box) spaces(ctx context.Context) ([]protocol.Space, error) {
+	sp, err := b.store.Spaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []protocol.Space
+	for _, s := range sp {
+		out = append(out, protocol.Space{Area: s.Area, Quota: s.Quota, Used: s.Used, Free: s.Free})
+	}
+	return out, nil
+}
+
+// peerRates names the measured throughputs by box, for the peers the box knows by address.
+func (b *Box) peerRates() []protocol.PeerRate {
+	byIP := map[netip.Addr]media.BoxID{}
+	for addr, box := range b.peerBox {
+		if ap, err := netip.ParseAddrPort(addr); err == nil {
+			byIP[ap.Addr()] = box
+		}
+	}
+	var out []protocol.PeerRate
+	for _, r := range b.engine.PeerRates() {
+		if box, ok := byIP[r.Addr]; ok {
+			out = append(out, protocol.PeerRate{Box: box, Bytes: r.Bytes, BytesPerSecond: r.BytesPerSecond})
+		}
+	}
+	return out
+}
+
+func parseHost(s string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(s)
+}
+
+// evict carries out the scheduler's eviction of item, unless the rules protect it (preload,
+// being played): the engine lets go of it first, and serves it again if it stays.
+func (b *Box) evict(ctx context.Context, item media.ItemID) {
+	it, err := b.store.GetItem(ctx, item)
+	if err != nil {
+		return // not here (any more)
+	}
+	b.engine.Drop(item)
+	if err := b.store.Evict(ctx, item, b.cfg.Now()); err != nil {
+		b.log.Warn("eviction refused; item kept", "item", item, "err", err)
+		seed := b.engine.Seed
+		if it.Area == storage.AreaPreload {
+			seed = b.engine.SeedPreloaded
+		}
+		if err := seed(item, it.Torrent); err != nil {
+			b.log.Error("serving a kept item again", "item", item, "err", err)
+		}
+		return
+	}
+	delete(b.pending, item)
+	b.log.Info("evicted as the scheduler asked", "item", item, "area", it.Area)
+}
+
 func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
+	if b.cfg.IgnorePlanPeers {
+		f.Peers, f.Announce = nil, ""
+	}
 	it, err := b.store.GetItem(ctx, f.Item)
+	if err == nil && it.Area == storage.AreaCache && f.Area != storage.AreaCache {
+		// A cache placement the household now wishes for moves to the wishlist area, no copy.
+		if _, err := b.store.Reserve(ctx, it.ID, it.InfoHash, it.Torrent, it.Total, f.Area, b.cfg.Now(), b.engine.Drop); err != nil {
+			return err
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		tb, err := b.client.Torrent(ctx, f.Item)
 		if err != nil {
@@ -334,7 +538,14 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		if ih != f.InfoHash {
 			return fmt.Errorf("metainfo for %s has info hash %s, the plan says %s", f.Item, ih, f.InfoHash)
 		}
-		if err := b.store.AddItem(ctx, f.Item, ih, tb, total, b.cfg.Now()); err != nil {
+		evicted, err := b.store.Reserve(ctx, f.Item, ih, tb, total, f.Area, b.cfg.Now(), b.engine.Drop)
+		for _, e := range evicted {
+			b.log.Info("evicted to make room", "item", e, "for", f.Item)
+		}
+		if errors.Is(err, storage.ErrNoSpace) {
+			b.log.Error("disk or area full: item not fetched", "item", f.Item, "area", f.Area, "err", err)
+		}
+		if err != nil {
 			return err
 		}
 		it = storage.Item{ID: f.Item, InfoHash: ih, Torrent: tb}

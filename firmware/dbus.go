@@ -294,11 +294,18 @@ func (o *dbusObject) Play(id string) (string, *dbus.Error) {
 	if err != nil {
 		return "", dbusError(err)
 	}
-	p, err := startPlayback(t)
+	release, err := o.api.Hold(context.Background(), item)
 	if err != nil {
 		t.Close()
 		return "", dbusError(err)
 	}
+	p, err := startPlayback(t)
+	if err != nil {
+		release()
+		t.Close()
+		return "", dbusError(err)
+	}
+	p.release = release
 	o.mu.Lock()
 	old := o.play
 	o.play = p
@@ -342,9 +349,10 @@ func (o *dbusObject) Status() (string, string, string, []StatusEntry, *dbus.Erro
 
 // playback serves one open title over loopback HTTP.
 type playback struct {
-	url   string
-	srv   *http.Server
-	title *player.Title
+	url     string
+	srv     *http.Server
+	title   *player.Title
+	release func() // ends the play lease that keeps the title from eviction
 }
 
 func startPlayback(t *player.Title) (*playback, error) {
@@ -368,4 +376,7 @@ func startPlayback(t *player.Title) (*playback, error) {
 func (p *playback) stop() {
 	p.srv.Close()
 	p.title.Close()
+	if p.release != nil {
+		p.release()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 	"swarmbox/player"
+	"swarmbox/storage"
 	"swarmbox/sync/protocol"
 	"swarmbox/sync/transfer"
 )
@@ -213,5 +215,41 @@ func TestPlaybackWhileDownloading(t *testing.T) {
 	}
 	if _, err := getRange(url, int64(len(film))-1000, int64(len(film))-1, 2*time.Second); err == nil {
 		t.Fatal("the end of the film was served before its pieces arrived")
+	}
+}
+
+// TestPlayHoldsTheTitleAgainstEviction: while a title plays over D-Bus, an eviction (the
+// scheduler's, or for space) is refused; after Stop it goes through.
+func TestPlayHoldsTheTitleAgainstEviction(t *testing.T) {
+	h := headendtest.New(t, headendtest.Title{Name: "Film", Kind: protocol.KindVideo, Price: 300, Data: make([]byte, 100_000)})
+	api := boxWithTitle(t, h)
+	ctx := context.Background()
+	item := h.Items[0].ID
+	if _, err := api.Buy(ctx, item, true); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.DBusDaemon(t)
+	srv, _ := dbus.Connect(addr)
+	defer srv.Close()
+	svc, err := ServeDBus(srv, api, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	conn, _ := dbus.Connect(addr)
+	defer conn.Close()
+	obj := conn.Object(DBusName, DBusPath)
+	var url string
+	if err := obj.Call(DBusInterface+".Play", 0, item.String()).Store(&url); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Store.Evict(ctx, item, time.Now()); !errors.Is(err, storage.ErrNotEvictable) {
+		t.Fatalf("evicting a title while it plays: %v, want ErrNotEvictable", err)
+	}
+	if err := obj.Call(DBusInterface+".Stop", 0).Err; err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Store.Evict(ctx, item, time.Now()); err != nil {
+		t.Fatalf("after Stop the title still cannot be evicted: %v", err)
 	}
 }

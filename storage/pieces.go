@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 
@@ -35,3 +36,10 @@ func (p pieceCompletion) Set(k metainfo.PieceKey, complete bool) error {
 
 // Close is a no-op: the database belongs to the Store.
 func (p pieceCompletion) Close() error { return nil }
+
+// VerifiedPieces counts the pieces of the torrent with infoHash (hex) recorded as verified.
+func (s *Store) VerifiedPieces(ctx context.Context, infoHash string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pieces WHERE info_hash = ? AND complete`, infoHash).Scan(&n)
+	return n, err
+}

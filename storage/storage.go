@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,39 +52,86 @@ CREATE TABLE pieces (info_hash TEXT NOT NULL, idx INTEGER NOT NULL, complete INT
 CREATE TABLE catalog (version INTEGER NOT NULL, json BLOB NOT NULL);
 `, `
 ALTER TABLE items ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
+`, `
+ALTER TABLE items ADD COLUMN area TEXT NOT NULL DEFAULT 'wishlist';
+ALTER TABLE items ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE playing (item TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE evictions (item TEXT NOT NULL, area TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE refusals (item TEXT PRIMARY KEY, area TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE catalog_items (id TEXT PRIMARY KEY, pos INTEGER NOT NULL, json BLOB NOT NULL, version INTEGER NOT NULL);
+INSERT INTO catalog_items (id, pos, json, version)
+	SELECT json_extract(j.value, '$.id'), j.key, j.value, c.version FROM catalog c, json_each(c.json, '$.items') j
+	WHERE json_valid(c.json) AND json_extract(j.value, '$.id') IS NOT NULL;
+INSERT OR REPLACE INTO meta (key, value) SELECT 'catalog_version', COALESCE(MAX(version), 0) FROM catalog;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_version', 0);
+DROP TABLE catalog;
 `}
 
 // Store is a box's disk.
 type Store struct {
 	db  *sql.DB
 	dir string
+
+	mu     sync.Mutex
+	quotas map[string]int64 // area -> bytes; 0 or missing = bounded by the disk only
+	// diskFree reports the bytes still writable on the media filesystem; a test replaces it.
+	diskFree func() int64
 }
 
-// Open opens the box state in dir (box.db and media/), creating it on first start.
+// Open opens the box state in dir (box.db, media/ and preload/), creating it on first start,
+// and brings the schema up to date. It also finishes what a crash may have interrupted: a
+// container file whose database row is gone (an eviction cut short) is removed.
 func Open(ctx context.Context, dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "media"), 0o700); err != nil {
-		return nil, fmt.Errorf("box state folder: %w", err)
+	for _, sub := range []string{"media", "preload"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("box state folder: %w", err)
+		}
 	}
 	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, dir: dir}, nil
+	s := &Store{db: db, dir: dir, quotas: map[string]int64{}}
+	s.diskFree = s.statfsFree
+	if err := s.fillSizes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.sweepOrphans(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// MediaDir is the folder of sealed containers.
+// MediaDir is the folder of sealed containers the box fetched (wishlist and cache areas).
 func (s *Store) MediaDir() string { return filepath.Join(s.dir, "media") }
 
-// ContainerPath is where item's sealed container lives.
+// PreloadDir is the folder of containers written at the factory (the preload area).
+func (s *Store) PreloadDir() string { return filepath.Join(s.dir, "preload") }
+
+// ContainerPath is where item's sealed container lives: the preload folder if the factory put
+// it there, else the media folder.
 func (s *Store) ContainerPath(item media.ItemID) string {
-	return filepath.Join(s.MediaDir(), item.String()+".sbx")
+	name := item.String() + ".sbx"
+	if p := filepath.Join(s.PreloadDir(), name); fileExists(p) {
+		return p
+	}
+	return filepath.Join(s.MediaDir(), name)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // FreeBytes is the space left on the media folder's filesystem for unprivileged writers.
-func (s *Store) FreeBytes() int64 {
+func (s *Store) FreeBytes() int64 { return s.diskFree() }
+
+func (s *Store) statfsFree() int64 {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(s.MediaDir(), &st); err != nil {
 		return 0
@@ -254,13 +302,16 @@ type Item struct {
 	BytesFromServer int64
 	BytesFromPeers  int64
 	Updated         time.Time
+	Area            string // AreaPreload, AreaWishlist or AreaCache
+	Size            int64  // container bytes, reserved in the area from the start
 }
 
-// AddItem records a title the box starts to fetch (or was preloaded with). Adding it again keeps
-// its progress.
+// AddItem records a title in the wishlist area without a quota check (Reserve checks quotas and
+// makes room). Adding it again keeps its progress.
 func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		id.String(), infoHash, torrent, total, now.UnixMilli())
+	size, _ := torrentLength(torrent)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		id.String(), infoHash, torrent, total, now.UnixMilli(), AreaWishlist, size)
 	return err
 }
 
@@ -274,7 +325,7 @@ func (s *Store) UpdateItem(ctx context.Context, id media.ItemID, pieces int, com
 
 // Items lists every local title.
 func (s *Store) Items(ctx context.Context) ([]Item, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated FROM items ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -292,18 +343,20 @@ func (s *Store) Items(ctx context.Context) ([]Item, error) {
 
 // GetItem returns one local title.
 func (s *Store) GetItem(ctx context.Context, id media.ItemID) (Item, error) {
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated FROM items WHERE id = ?`, id.String()))
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id.String()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("item %s: %w", id, ErrNotFound)
 	}
 	return it, err
 }
 
+const itemColumns = `id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated, area, size`
+
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
 	var id string
 	var upd int64
-	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.Total, &it.BytesFromServer, &it.BytesFromPeers, &upd); err != nil {
+	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.Total, &it.BytesFromServer, &it.BytesFromPeers, &upd, &it.Area, &it.Size); err != nil {
 		return it, err
 	}
 	it.Updated = time.UnixMilli(upd).UTC()
@@ -327,31 +380,4 @@ func (s *Store) License(ctx context.Context, item media.ItemID) ([]byte, error) 
 		return nil, fmt.Errorf("license for %s: %w", item, ErrNotFound)
 	}
 	return env, err
-}
-
-// SaveCatalog keeps the last catalog fetched from the head-end, so the box can browse offline.
-func (s *Store) SaveCatalog(ctx context.Context, version int64, js []byte) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM catalog`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO catalog (version, json) VALUES (?, ?)`, version, js); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// Catalog returns the stored catalog JSON and its version (0 and nil when none is stored).
-func (s *Store) Catalog(ctx context.Context) (int64, []byte, error) {
-	var v int64
-	var js []byte
-	err := s.db.QueryRowContext(ctx, `SELECT version, json FROM catalog`).Scan(&v, &js)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, nil
-	}
-	return v, js, err
 }

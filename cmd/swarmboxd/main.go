@@ -33,6 +33,8 @@ const usage = `swarmboxd — the swarmbox set-top box
 Usage:
   swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
                    [-dbus system|session|ADDRESS] [-dbus-name NAME]
+                   [-quota-preload|-quota-wishlist|-quota-cache BYTES] [-lan-if IF,…]
+                   [-uplink B/S] [-downlink B/S] [-network LABEL] [-behind-nat] [-plan-peers=false]
   swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv] [-remote auto|none|DEV,...] [-keymap FILE] [-positions FILE]   the TV UI
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
@@ -86,10 +88,28 @@ func run(ctx context.Context, args []string) error {
 	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
 	bus := fs.String("dbus", "", `publish the box's API on D-Bus: "system", "session" or a bus address`)
 	busName := fs.String("dbus-name", firmware.DBusName, "well-known D-Bus name to own")
+	quotas := map[string]*int64{}
+	for _, a := range storage.Areas {
+		quotas[a] = fs.Int64("quota-"+a, 0, "byte quota of the "+a+" area (0 = the disk)")
+	}
+	lanIf := fs.String("lan-if", "", "interfaces for LAN discovery (mDNS), comma-separated; empty = off")
+	up := fs.Int64("uplink", 0, "upload cap in bytes per second (0 = none)")
+	down := fs.Int64("downlink", 0, "download cap in bytes per second (0 = none)")
+	network := fs.String("network", "", "ISP or network label reported to the head-end")
+	nat := fs.Bool("behind-nat", false, "the box cannot accept incoming connections")
+	planPeers := fs.Bool("plan-peers", true, "fetch from the peers the plan names (false: LAN neighbours and web seed only, for tests)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	return firmware.Run(ctx, firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName})
+	cfg := firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName,
+		Quotas: map[string]int64{}, UplinkBytesPerSecond: *up, DownlinkBytesPerSecond: *down, Network: *network, BehindNAT: *nat, IgnorePlanPeers: !*planPeers}
+	for a, q := range quotas {
+		cfg.Quotas[a] = *q
+	}
+	if *lanIf != "" {
+		cfg.LANInterfaces = strings.Split(*lanIf, ",")
+	}
+	return firmware.Run(ctx, cfg)
 }
 
 func runUI(ctx context.Context, args []string) error {
@@ -291,6 +311,11 @@ func play(ctx context.Context, args []string) error {
 		return fmt.Errorf("cannot play: %w", err)
 	}
 	defer t.Close()
+	release, err := (&firmware.API{Store: st, Now: time.Now}).Hold(ctx, item)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if *out == "-" {
 		err = player.Copy(ctx, os.Stdout, t)
 	} else {
@@ -326,22 +351,60 @@ func status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	spaces, err := st.Spaces(ctx)
+	if err != nil {
+		return err
+	}
+	evictions, err := st.Evictions(ctx)
+	if err != nil {
+		return err
+	}
+	refusals, err := st.Refusals(ctx)
+	if err != nil {
+		return err
+	}
 	type itemJSON struct {
 		Item            media.ItemID `json:"item"`
 		Pieces          int          `json:"pieces"`
 		Complete        bool         `json:"complete"`
 		BytesFromServer int64        `json:"bytes_from_server"`
 		BytesFromPeers  int64        `json:"bytes_from_peers"`
+		Area            string       `json:"area"`
+		Size            int64        `json:"size"`
+	}
+	type areaJSON struct {
+		Area  string `json:"area"`
+		Quota int64  `json:"quota"`
+		Used  int64  `json:"used"`
+		Free  int64  `json:"free"`
+		Full  bool   `json:"full"`
+	}
+	type evictionJSON struct {
+		Item   media.ItemID `json:"item"`
+		Area   string       `json:"area"`
+		Reason string       `json:"reason"`
 	}
 	out := struct {
-		Box      media.BoxID    `json:"box"`
-		Account  string         `json:"account"`
-		Headend  string         `json:"headend"`
-		Wishlist []media.ItemID `json:"wishlist"`
-		Items    []itemJSON     `json:"items"`
-	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}}
+		Box       media.BoxID    `json:"box"`
+		Account   string         `json:"account"`
+		Headend   string         `json:"headend"`
+		Wishlist  []media.ItemID `json:"wishlist"`
+		Items     []itemJSON     `json:"items"`
+		Areas     []areaJSON     `json:"areas"`
+		Evictions []evictionJSON `json:"evictions"`
+		Refused   []evictionJSON `json:"refused"` // items not taken in for lack of space, and why
+	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}, Evictions: []evictionJSON{}, Refused: []evictionJSON{}}
 	for _, it := range items {
-		out.Items = append(out.Items, itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers})
+		out.Items = append(out.Items, itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size})
+	}
+	for _, sp := range spaces {
+		out.Areas = append(out.Areas, areaJSON{sp.Area, sp.Quota, sp.Used, sp.Free, sp.Full})
+	}
+	for _, e := range evictions {
+		out.Evictions = append(out.Evictions, evictionJSON{e.Item, e.Area, e.Reason})
+	}
+	for _, r := range refusals {
+		out.Refused = append(out.Refused, evictionJSON{r.Item, r.Area, r.Reason})
 	}
 	if *jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(out)
@@ -351,9 +414,20 @@ func status(ctx context.Context, args []string) error {
 		fmt.Printf("wish #%d %s\n", i+1, w)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ITEM\tPIECES\tREADY\tFROM SERVER\tFROM PEERS")
+	fmt.Fprintln(tw, "ITEM\tAREA\tPIECES\tREADY\tFROM SERVER\tFROM PEERS")
 	for _, it := range out.Items {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%d\t%d\n", it.Item, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%d\t%d\n", it.Item, it.Area, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers)
+	}
+	fmt.Fprintln(tw, "\nAREA\tQUOTA\tUSED\tFREE\t")
+	for _, a := range out.Areas {
+		full := ""
+		if a.Full {
+			full = "FULL"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", a.Area, a.Quota, a.Used, a.Free, full)
+	}
+	for _, r := range out.Refused {
+		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
 	}
 	return tw.Flush()
 }

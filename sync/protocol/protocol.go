@@ -113,6 +113,8 @@ type TransferReport struct {
 	BytesFromServer int64        `json:"bytes_from_server"`
 	BytesFromPeers  int64        `json:"bytes_from_peers"`
 	Complete        bool         `json:"complete"`
+	// HashFailures counts pieces that failed verification and were fetched again (c73).
+	HashFailures int64 `json:"hash_failures,omitempty"`
 }
 
 // SyncRequest is a box's state: its wishlist in priority order (first = most wanted), what it
@@ -170,10 +172,14 @@ type Fetch struct {
 
 // SyncResponse is the box's part of the plan.
 type SyncResponse struct {
-	Fetches          []Fetch        `json:"fetches"`
-	Evict            []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
-	SyncAfterSeconds int            `json:"sync_after_seconds"`
-	CatalogVersion   int64          `json:"catalog_version"`
+	Fetches []Fetch        `json:"fetches"`
+	Evict   []media.ItemID `json:"evict,omitempty"` // items the box should delete to make room
+	// Accept lists the addresses (IP or IP:port) of boxes that may connect to this box: those
+	// planned to fetch from it. JSON null (a head-end that does not fill it) leaves the box
+	// accepting anyone who knows a private info hash; a list, even empty, makes it strict.
+	Accept           []string `json:"accept"`
+	SyncAfterSeconds int      `json:"sync_after_seconds"`
+	CatalogVersion   int64    `json:"catalog_version"`
 	// WishlistVersion is the head-end's version of this box's wishlist. When it is newer than
 	// the box's SyncRequest.WishlistVersion, Wishlist is the list the box must adopt (in
 	// priority order; empty means the customer cleared it).

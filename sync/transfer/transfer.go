@@ -8,19 +8,22 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	tstorage "github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
 
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
@@ -29,19 +32,29 @@ import (
 // Config sets up an Engine.
 type Config struct {
 	MediaDir   string // where containers are written, named by the torrent's name
+	PreloadDir string // where factory preloads are read from (SeedPreloaded); "" = none
 	ListenAddr string // host:port for BitTorrent; port 0 picks one
 	Completion tstorage.PieceCompletion
-	Log        *slog.Logger
+	// Caps on the box's BitTorrent traffic in bytes per second; 0 = no cap. SetCaps changes them.
+	UploadBytesPerSecond, DownloadBytesPerSecond int64
+	Log                                          *slog.Logger
 }
 
 // Engine runs the box's torrents.
 type Engine struct {
-	cl  *torrent.Client
-	log *slog.Logger
+	cl      *torrent.Client
+	log     *slog.Logger
+	allow   *Allowlist
+	up      *rate.Limiter
+	down    *rate.Limiter
+	preload tstorage.ClientImpl // nil without a preload folder
 
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
-	seeds    map[media.ItemID]webSeedGrant // the server's web seed, per item
+	seeds    map[media.ItemID]webSeedGrant       // the server's web seed, per item
+	rates    map[netip.Addr]*meter               // what each peer address delivered
+	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
+	stop     chan struct{}
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -71,20 +84,69 @@ func New(cfg Config) (*Engine, error) {
 	// wait on a late request while the granted ones are never read, and uploads stall for good.
 	// Room for the whole request queue (1024 chunks of 16 KiB) means no request ever waits.
 	tc.MaxAllocPeerRequestDataPerConn = 1024 * 16 << 10
+	// Only peers the plan named or the LAN announced may connect or be dialled (BEP 27 private
+	// swarms trust the tracker; this box trusts nobody else either).
+	allow := NewAllowlist()
+	allow.SetOpen(true)
+	tc.IPBlocklist = allow
+	up, down := limiter(cfg.UploadBytesPerSecond), limiter(cfg.DownloadBytesPerSecond)
+	tc.UploadRateLimiter, tc.DownloadRateLimiter = up, down
 	tc.ListenHost = func(string) string { return host }
 	tc.ListenPort = port
 	tc.Slogger = cfg.Log.With("part", "torrent")
-	tc.DefaultStorage = tstorage.NewFileOpts(tstorage.NewFileClientOpts{
-		ClientBaseDir:   cfg.MediaDir,
-		PieceCompletion: cfg.Completion,
-		UsePartFiles:    g.Some(false), // completion lives in the database, not in file names
-		Logger:          cfg.Log,
-	})
-	cl, err := torrent.NewClient(tc)
-	if err != nil {
+	if cfg.Completion == nil {
+		return nil, errors.New("the transfer engine needs a piece-completion store")
+	}
+	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
+	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
+		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
+		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{})}
+	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
+	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
-	return &Engine{cl: cl, log: cfg.Log, torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}}, nil
+	if cfg.PreloadDir != "" {
+		e.preload = fileStore{dir: cfg.PreloadDir, completion: cfg.Completion}
+	}
+	go e.redial()
+	return e, nil
+}
+
+// redialEvery is how often the peers of an incomplete item are offered to the client again.
+const redialEvery = 2 * time.Second
+
+// redial offers the named peers of every incomplete item to the torrent client again: the client
+// forgets a peer whose connection closed (it restarted, or had not verified its data yet when we
+// connected), and would otherwise wait for the next plan to dial it again.
+func (e *Engine) redial() {
+	tick := time.NewTicker(redialEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-tick.C:
+		}
+		e.mu.Lock()
+		var ts []*torrent.Torrent
+		var ps [][]torrent.PeerInfo
+		for item, peers := range e.dial {
+			if t := e.torrents[item]; t != nil && len(peers) > 0 {
+				ts, ps = append(ts, t), append(ps, peers)
+			}
+		}
+		e.mu.Unlock()
+		for i, t := range ts {
+			select {
+			case <-t.GotInfo():
+			default:
+				continue
+			}
+			if !t.Complete().Bool() && len(t.PeerConns()) == 0 {
+				t.AddPeers(ps[i])
+			}
+		}
+	}
 }
 
 // Addr is the address the engine accepts peers on.
@@ -99,6 +161,11 @@ func (e *Engine) Addr() string {
 
 // Close stops every torrent and the listener.
 func (e *Engine) Close() error {
+	select {
+	case <-e.stop:
+	default:
+		close(e.stop)
+	}
 	errs := e.cl.Close()
 	if len(errs) > 0 {
 		return errs[0]
@@ -122,8 +189,9 @@ func ParseTorrent(b []byte) (infoHash string, pieces int, err error) {
 	return mi.HashInfoBytes().HexString(), info.NumPieces(), nil
 }
 
-// add makes sure the torrent of item is in the client.
-func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, error) {
+// add makes sure the torrent of item is in the client, its data in the media folder or, with
+// fromPreload, in the preload folder.
+func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (*torrent.Torrent, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if t, ok := e.torrents[item]; ok {
@@ -138,6 +206,12 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, 
 		return nil, err
 	}
 	spec.Trackers, spec.Webseeds, spec.PeerAddrs = nil, nil, nil // only what the plan says
+	if fromPreload {
+		if e.preload == nil {
+			return nil, fmt.Errorf("item %s is a preload but the engine has no preload folder", item)
+		}
+		spec.Storage = e.preload
+	}
 	t, _, err := e.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return nil, err
@@ -148,29 +222,79 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte) (*torrent.Torrent, 
 
 // Seed serves an item the box holds.
 func (e *Engine) Seed(item media.ItemID, torrentBytes []byte) error {
-	_, err := e.add(item, torrentBytes)
+	_, err := e.add(item, torrentBytes, false)
 	return err
 }
 
+// SeedPreloaded serves an item the factory wrote into the preload folder.
+func (e *Engine) SeedPreloaded(item media.ItemID, torrentBytes []byte) error {
+	_, err := e.add(item, torrentBytes, true)
+	return err
+}
+
+// Drop stops serving and fetching item (before its files are deleted).
+func (e *Engine) Drop(item media.ItemID) {
+	e.mu.Lock()
+	t, ok := e.torrents[item]
+	delete(e.torrents, item)
+	delete(e.seeds, item)
+	delete(e.dial, item)
+	e.mu.Unlock()
+	if ok {
+		t.Drop()
+	}
+}
+
+// StrictPeers makes the engine refuse every peer not allowed with Allow (true), or accept incoming
+// connections from anyone (false, the start: see Allowlist.SetOpen).
+func (e *Engine) StrictPeers(strict bool) { e.allow.SetOpen(!strict) }
+
+// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced).
+func (e *Engine) Allow(addr netip.Addr, why string) { e.allow.Add(addr, why) }
+
+// SetCaps changes the upload and download caps (bytes per second, 0 = none).
+func (e *Engine) SetCaps(up, down int64) {
+	setLimit(e.up, up)
+	setLimit(e.down, down)
+}
+
 // Fetch starts or updates the download of an item as planned: the head-end's tracker, the named
-// peers, and the web seed if the plan allows the server.
-func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch) error {
-	t, err := e.add(item, torrentBytes)
+// peers (allowed, and dialled unless the plan says they dial us), extra peers (LAN neighbours,
+// allowed and dialled), and the web seed if the plan allows the server. Peer.Pieces is not
+// enforced: the torrent client asks every connected peer for what it lacks.
+func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch, extra ...netip.AddrPort) error {
+	t, err := e.add(item, torrentBytes, false)
 	if err != nil {
 		return err
 	}
 	if f.Announce != "" {
 		t.AddTrackers([][]string{{f.Announce}})
 	}
+	// A plan that sets Dial on any peer says who dials; a plan that sets it on none predates
+	// the field, and this box dials them all.
+	anyDial := slices.ContainsFunc(f.Peers, func(p protocol.Peer) bool { return p.Dial })
 	var peers []torrent.PeerInfo
 	for _, p := range f.Peers {
 		ap, err := netip.ParseAddrPort(p.Addr)
 		if err != nil {
+			e.log.Warn("plan names a peer with a bad address; skipped", "item", item, "addr", p.Addr, "err", err)
 			continue
 		}
-		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
+		e.allow.Add(ap.Addr(), "plan")
+		if p.Dial || !anyDial {
+			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
+		}
+	}
+	for _, ap := range extra {
+		e.allow.Add(ap.Addr(), "lan")
+		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
 	}
 	t.AddPeers(peers)
+	if len(peers) > 0 {
+		e.mu.Lock()
+		e.dial[item] = peers
+		e.mu.Unlock()
+	}
 	if url, ok := e.grantWebSeed(item, f.WebSeed); ok {
 		t.AddWebSeeds([]string{url})
 	}
@@ -227,6 +351,9 @@ type Status struct {
 	BytesFromPeers  int64 // useful bytes from other boxes since the engine started
 	// FromPeer is useful bytes per peer address, for telling who served what.
 	FromPeer map[string]int64
+	// HashFailures counts pieces that failed verification (their data is fetched again and the
+	// peer that sent them is banned).
+	HashFailures int64
 }
 
 // Status returns an item's progress; ok is false when the engine does not have it.
@@ -251,6 +378,7 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
 		FromPeer:        map[string]int64{},
 	}
+	s.HashFailures = st.PiecesDirtiedBad.Int64()
 	for _, pc := range t.PeerConns() {
 		ps := pc.Stats()
 		if n := ps.BytesReadUsefulData.Int64(); n > 0 {
