@@ -29,6 +29,7 @@ type fixture struct {
 	st     *store.Store
 	item   store.Item
 	client *cloudclient.Client // a registered box
+	hs     *Server
 	kem    *ecdh.PrivateKey
 }
 
@@ -63,7 +64,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{st: st, item: it}
-	f.srv = httptest.NewServer(New(Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}).Handler())
+	f.hs = New(Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"})
+	f.srv = httptest.NewServer(f.hs.Handler())
 	t.Cleanup(f.srv.Close)
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	f.kem, _ = ecdh.X25519().GenerateKey(rand.Reader)
@@ -147,7 +149,7 @@ func TestBadRequestsGet4xxJSON(t *testing.T) {
 		})
 	}
 	// Still serving, and the registered box still works.
-	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}}); err != nil {
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30}); err != nil {
 		t.Fatalf("sync after the bad requests: %v", err)
 	}
 }
@@ -162,7 +164,7 @@ func mustJSON(v any) []byte {
 func TestWebSeedOnlyWherePlanned(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	resp, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}})
+	resp, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +187,7 @@ func TestWebSeedOnlyWherePlanned(t *testing.T) {
 		t.Fatalf("planned web seed range request: %d, %d bytes", code, len(b))
 	}
 	// Once the box holds the item, the plan no longer allows the server.
-	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID},
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30,
 		Holdings: []protocol.Holding{{Item: f.item.ID, Pieces: f.item.Pieces, Complete: true}}}); err != nil {
 		t.Fatal(err)
 	}

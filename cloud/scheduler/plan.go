@@ -68,13 +68,13 @@ func (p Plan) For(box media.BoxID, item media.ItemID) (Fetch, bool) {
 	return Fetch{}, false
 }
 
-// Serving returns, per item, the boxes the plan lets the server send it to; feed it into the
-// next snapshot.
+// Serving returns, per item, the boxes the server is sending it to now; feed it into the next
+// snapshot.
 func (p Plan) Serving() map[media.ItemID][]media.BoxID {
 	out := map[media.ItemID][]media.BoxID{}
 	for b, bp := range p.Boxes {
 		for _, f := range bp.Fetches {
-			if f.Server {
+			if f.Server && f.ServerRate > 0 { // started, not waiting for a slot
 				out[f.Item] = append(out[f.Item], b)
 			}
 		}

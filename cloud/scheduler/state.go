@@ -569,6 +569,9 @@ func (st *State) plan(r request) bool {
 	if len(chosen) == 0 && !f.server {
 		return false
 	}
+	if f.serverRate == 0 && r.serving {
+		delete(st.serving[it], r.box)
+	}
 	f.srcs = chosen
 	d.downUsed += rate + f.serverRate
 	for _, c := range chosen {
@@ -681,6 +684,15 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 		}
 		i = st.addBox(b)
 	} else {
+		// The server keeps sending to the box it was sending to (see Snapshot.Serving).
+		for _, f := range st.boxes[i].fetches {
+			if f.server && f.serverRate > 0 {
+				if st.serving[f.item] == nil {
+					st.serving[f.item] = map[int32]bool{}
+				}
+				st.serving[f.item][i] = true
+			}
+		}
 		st.release(i)
 		st.setBox(i, b)
 	}
