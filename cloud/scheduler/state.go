@@ -545,7 +545,13 @@ func (st *State) plan(r request) bool {
 			// An off-peak server transfer later; peers found now are not used until then.
 			f.server, f.start, chosen, rate = true, start, nil, 0
 		case ok && spare >= 2*st.cfg.MinRate:
-			// The server gets at least half the downlink; the last peers give way.
+			// Relays hold only what reached the region, which the server is bringing here:
+			// they give way to it. Complete holders keep at most half the downlink.
+			chosen = slices.DeleteFunc(chosen, func(c srcRec) bool { return c.relay })
+			rate = 0
+			for _, c := range chosen {
+				rate += c.rate
+			}
 			for rate > spare/2 {
 				last := &chosen[len(chosen)-1]
 				if rate-last.rate >= spare/2 || len(chosen) == 1 {

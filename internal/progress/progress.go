@@ -44,3 +44,18 @@ func (b *Bar) Finish() {
 		b.bar.Finish()
 	}
 }
+
+// Count returns a bar for a job of total steps, drawn on stderr when stderr is a terminal.
+func Count(total int64, what string) *Bar {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return &Bar{}
+	}
+	return &Bar{bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100_000_000), // 100 ms
+		progressbar.OptionOnCompletion(func() { os.Stderr.WriteString("\n") }),
+	)}
+}
