@@ -226,7 +226,7 @@ func (r *run) snapshot(now time.Duration) scheduler.Snapshot {
 	return s
 }
 
-func boxIndex(id media.BoxID) int32 { return int32(binary.BigEndian.Uint32(id[:4])) }
+func boxIndex(id media.BoxID) int32    { return int32(binary.BigEndian.Uint32(id[:4])) }
 func titleIndex(id media.ItemID) int32 { return int32(binary.BigEndian.Uint32(id[:4])) }
 
 // apply moves bytes for one round at the planned rates. A fetch whose only sources are relays

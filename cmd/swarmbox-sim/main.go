@@ -76,4 +76,6 @@ func run(args []string) error {
 	return nil
 }
 
-func secs(s float64) string { return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String() }
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
