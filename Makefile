@@ -41,3 +41,12 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# The simulator (issue 3): each workload at SIM_BOXES boxes, one JSON line each, plots in bin/sim/.
+SIM_BOXES ?= 10000
+.PHONY: sim
+sim: build
+	@mkdir -p $(BIN)/sim
+	@for w in standard flash sparse; do \
+		$(BIN)/swarmbox-sim -workload $$w -boxes $(SIM_BOXES) -json -plot $(BIN)/sim/$$w.png || exit 1; \
+	done

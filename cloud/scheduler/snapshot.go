@@ -8,6 +8,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -71,31 +72,11 @@ var DefaultConfig = Config{
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig
-	if c.Horizon > 0 {
-		d.Horizon = c.Horizon
+	return Config{
+		Horizon: cmp.Or(c.Horizon, d.Horizon), MaxSources: cmp.Or(c.MaxSources, d.MaxSources), MaxFetches: cmp.Or(c.MaxFetches, d.MaxFetches),
+		DefaultUplink: cmp.Or(c.DefaultUplink, d.DefaultUplink), DefaultDownlink: cmp.Or(c.DefaultDownlink, d.DefaultDownlink),
+		MinRate: cmp.Or(c.MinRate, d.MinRate), CacheFanout: cmp.Or(c.CacheFanout, d.CacheFanout), MaxPlacements: cmp.Or(c.MaxPlacements, d.MaxPlacements),
 	}
-	if c.MaxSources > 0 {
-		d.MaxSources = c.MaxSources
-	}
-	if c.MaxFetches > 0 {
-		d.MaxFetches = c.MaxFetches
-	}
-	if c.DefaultUplink > 0 {
-		d.DefaultUplink = c.DefaultUplink
-	}
-	if c.DefaultDownlink > 0 {
-		d.DefaultDownlink = c.DefaultDownlink
-	}
-	if c.MinRate > 0 {
-		d.MinRate = c.MinRate
-	}
-	if c.CacheFanout > 0 {
-		d.CacheFanout = c.CacheFanout
-	}
-	if c.MaxPlacements > 0 {
-		d.MaxPlacements = c.MaxPlacements
-	}
-	return d
 }
 
 // Item is a title as the planner sees it.

@@ -394,3 +394,27 @@ func peakRSS() int64 {
 	}
 	return 0
 }
+
+// Snapshot is the world at time at as a planner input, without simulating up to it: wishes made
+// more than a day before are taken as ready, those of the last hour as half fetched. Benchmarks
+// plan it.
+func (w *World) Snapshot(at time.Duration) scheduler.Snapshot {
+	r := newRun(w)
+	r.arrive(at)
+	for i := range r.open {
+		kept := r.open[i][:0]
+		for _, o := range r.open[i] {
+			size := w.titles[o.title].size
+			switch {
+			case at-o.at > 24*time.Hour:
+				r.held[i][o.title] = &hold{bytes: size}
+				continue
+			case at-o.at < time.Hour:
+				r.held[i][o.title] = &hold{bytes: size / 2}
+			}
+			kept = append(kept, o)
+		}
+		r.open[i] = kept
+	}
+	return r.snapshot(at)
+}
