@@ -229,8 +229,8 @@ func (r *run) snapshot(now time.Duration) scheduler.Snapshot {
 func boxIndex(id media.BoxID) int32    { return int32(binary.BigEndian.Uint32(id[:4])) }
 func titleIndex(id media.ItemID) int32 { return int32(binary.BigEndian.Uint32(id[:4])) }
 
-// apply moves bytes for one round at the planned rates. A fetch whose only sources are relays
-// gets no further than the relays will have by the round's end.
+// apply moves bytes for one round at the planned rates. Bytes from relays count only as far as
+// the relays hold pieces the receiver lacks (see frontier below).
 func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time.Duration) {
 	w := r.w
 	// What a relay gets this round from the server or complete holders: only those bring bytes
@@ -245,6 +245,16 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 				}
 			}
 			incoming[[2]int32{boxIndex(id), titleIndex(f.Item)}] = rate
+		}
+	}
+	// Pieces spread: a relay's pieces are taken as a random subset of the item, so a receiver's
+	// relays together hold 1-Π(1-level) of it; but no box gets beyond the frontier, what the
+	// server and complete holders have brought into the world so far.
+	frontier := map[int32]int64{}
+	for b, hs := range r.held {
+		for t, h := range hs {
+			reach := h.bytes + int64(float64(incoming[[2]int32{int32(b), t}])*step.Seconds())
+			frontier[t] = max(frontier[t], min(reach, w.titles[t].size))
 		}
 	}
 	heldAt := func(b, t int32) int64 {
@@ -277,18 +287,20 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			have := heldAt(bi, ti)
 			// Bytes from the server and complete holders are new; bytes from relays only up to
 			// what the best relay will have by the round's end.
-			var fullRate, relayRate, relayReach int64
+			var fullRate, relayRate int64
 			var srcs []int32
+			missing := 1.0 // share of the item none of the relays holds
 			for _, s := range f.Sources {
 				si := boxIndex(s.Box)
 				srcs = append(srcs, si)
 				if s.Relay {
 					relayRate += s.Rate
-					relayReach = max(relayReach, heldAt(si, ti)+int64(float64(incoming[[2]int32{si, ti}])*dt))
+					missing *= 1 - float64(heldAt(si, ti))/float64(size)
 				} else {
 					fullRate += s.Rate
 				}
 			}
+			relayReach := min(frontier[ti], int64((1-missing)*float64(size)))
 			fromFull := int64(float64(fullRate+f.ServerRate) * dt)
 			fromRelays := min(int64(float64(relayRate)*dt), max(0, relayReach-have-fromFull))
 			can := min(size-have, fromFull+fromRelays)
