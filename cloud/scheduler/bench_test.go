@@ -2,6 +2,9 @@ package scheduler_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,9 +13,21 @@ import (
 )
 
 // BenchmarkPlan plans one full round of the standard workload on day 3 (wishes arriving, many
-// titles already spread), at 10,000 and 100,000 boxes.
+// titles already spread), at 10,000 and 100,000 boxes, or at the sizes listed in
+// $SWARMBOX_BENCH_BOXES (comma-separated, e.g. 10000,100000,1000000).
 func BenchmarkPlan(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	sizes := []int{10_000, 100_000}
+	if env := os.Getenv("SWARMBOX_BENCH_BOXES"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("SWARMBOX_BENCH_BOXES: %q is not a box count", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		w, err := sim.NewWorld(sim.Standard, n, 1)
 		if err != nil {
 			b.Fatal(err)

@@ -51,7 +51,9 @@ func Plot(res *Result, title, path string) error {
 			pl.p.Legend.Add(name, l)
 		}
 	}
-	share.Legend.Top = true
+	share.Legend.Top, share.Legend.Left = true, true
+	share.Y.Min, share.Y.Max = 0, 1.15 // room for the legend above a CDN at 1.0
+	ready.Legend.Top = true
 	share.Add(plotter.NewGrid())
 	ready.Add(plotter.NewGrid())
 	img := vgimg.New(8*vg.Inch, 8*vg.Inch)
