@@ -685,9 +685,6 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	st.now = now
 	i, ok := st.boxIdx[b.ID]
 	if !ok {
-		if b.Region != "" {
-			st.intern(st.regions, b.Region)
-		}
 		i = st.addBox(b)
 	} else {
 		// The server keeps sending to the box it was sending to (see Snapshot.Serving).
