@@ -670,7 +670,7 @@ func (st *State) release(i int32) {
 
 // Update re-plans one box after its sync, against the round's other plans: only this box's
 // requests are considered (the rest of the world is left as planned). A box the State has not
-// seen is added. Other boxes keep using it as a source until the next Round.
+// seen is added. A changed region, network or LAN counts from the next Round.
 func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	pieces := func(id media.ItemID) (int, bool) {
 		i, ok := st.itemIdx[id]
