@@ -88,9 +88,20 @@ type State struct {
 	slotUsed   []int64
 	serving    map[int32]map[int32]bool // item → boxes the server was sending to
 	forecast   map[uint64]float64       // (item, region) → predicted extra wishes
+	mark       []uint32                 // mark[box] == stamp: already considered for the current request
+	stamp      uint32
 	// Planned counts the requests the planner has considered since the State was made; a box's
 	// Update adds only that box's.
 	Planned int
+}
+
+// seen marks box b as considered for the current request and says whether it already was.
+func (st *State) seen(b int32) bool {
+	if st.mark[b] == st.stamp {
+		return true
+	}
+	st.mark[b] = st.stamp
+	return false
 }
 
 func key(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -129,6 +140,7 @@ func NewState(s Snapshot) (*State, error) {
 		st.items = append(st.items, itemInfo{id: id, size: it.Size, pieces: it.Pieces})
 	}
 	st.holdAll = make([][]int32, len(st.items))
+	st.boxes = make([]boxInfo, 0, len(s.Boxes)) // boxInfo is large: no regrowth copies
 	boxes := slices.Clone(s.Boxes)
 	slices.SortFunc(boxes, func(a, b Box) int { return cmpID(a.ID, b.ID) })
 	for _, b := range boxes {
@@ -197,6 +209,7 @@ func (st *State) addBox(b Box) int32 {
 		st.lanBox[bi.lan] = append(st.lanBox[bi.lan], i)
 	}
 	st.boxes = append(st.boxes, bi)
+	st.mark = append(st.mark, 0)
 	st.setBox(i, b)
 	return i
 }
@@ -392,7 +405,7 @@ func (st *State) usable(src, dst int32, it int32) (cand, bool) {
 
 // gather collects up to limit usable candidates from a holder list, skipping ones already
 // chosen. In a full round it starts past the list's exhausted head.
-func (st *State) gather(list []int32, k uint64, dst, it int32, want int, skip map[int32]bool, out []cand) []cand {
+func (st *State) gather(list []int32, k uint64, dst, it int32, want int, out []cand) []cand {
 	start := 0
 	if st.inRound && k != 0 {
 		start = st.cursor[k]
@@ -408,10 +421,9 @@ func (st *State) gather(list []int32, k uint64, dst, it int32, want int, skip ma
 			}
 			continue
 		}
-		if skip[src] {
+		if st.seen(src) {
 			continue
 		}
-		skip[src] = true
 		out = append(out, c)
 		n++
 	}
@@ -427,7 +439,7 @@ func (st *State) exhausted(src, it int32) bool {
 
 // candidates returns usable sources of one tier for dst, best first: fastest estimate (c64),
 // then least recently uploading (c66), then id.
-func (st *State) candidates(dst, it int32, tier int, skip map[int32]bool) []cand {
+func (st *State) candidates(dst, it int32, tier int) []cand {
 	d := &st.boxes[dst]
 	want := 2 * st.cfg.MaxSources
 	var out []cand
@@ -435,29 +447,27 @@ func (st *State) candidates(dst, it int32, tier int, skip map[int32]bool) []cand
 	case tierLAN:
 		if d.lan >= 0 {
 			for _, src := range st.lanBox[d.lan] {
-				if c, ok := st.usable(src, dst, it); ok && !skip[src] {
-					skip[src] = true
+				if c, ok := st.usable(src, dst, it); ok && !st.seen(src) {
 					out = append(out, c)
 				}
 			}
 		}
 	case tierNetwork:
 		k := key(it, d.net)
-		out = st.gather(st.holdNet[k], k|1<<63, dst, it, want, skip, out)
+		out = st.gather(st.holdNet[k], k|1<<63, dst, it, want, out)
 	case tierRegion:
 		k := key(it, d.region)
-		out = st.gather(st.holdRegion[k], k|1<<62, dst, it, want, skip, out)
-		out = st.gather(st.relays[k], k|3<<61, dst, it, want, skip, out)
+		out = st.gather(st.holdRegion[k], k|1<<62, dst, it, want, out)
+		out = st.gather(st.relays[k], k|3<<61, dst, it, want, out)
 	case tierOther:
-		out = st.gather(st.holdAll[it], uint64(it)|1<<61, dst, it, want, skip, out)
+		out = st.gather(st.holdAll[it], uint64(it)|1<<61, dst, it, want, out)
 	}
 	// Measured peers of this tier the list scan did not reach.
 	for src := range st.measured[dst] {
-		if skip[src] || st.tier(&st.boxes[src], d) != tier {
+		if st.mark[src] == st.stamp || st.tier(&st.boxes[src], d) != tier {
 			continue
 		}
-		if c, ok := st.usable(src, dst, it); ok {
-			skip[src] = true
+		if c, ok := st.usable(src, dst, it); ok && !st.seen(src) {
 			out = append(out, c)
 		}
 	}
@@ -507,12 +517,13 @@ func (st *State) plan(r request) bool {
 	}
 	// With the downlink taken only a later off-peak server transfer is possible.
 	spare := d.down - d.downUsed
-	skip := map[int32]bool{r.box: true}
+	st.stamp++ // a new request: nobody is seen yet but the receiver
+	st.seen(r.box)
 	var chosen []srcRec
 	var rate int64
 	fed := false
 	take := func(tier int) {
-		for _, c := range st.candidates(r.box, it, tier, skip) {
+		for _, c := range st.candidates(r.box, it, tier) {
 			if len(chosen) >= st.cfg.MaxSources || rate+st.cfg.MinRate > spare {
 				return
 			}
