@@ -361,7 +361,7 @@ func (r *run) finish(dur time.Duration, rounds int) {
 	}
 	ready, ratio := slices.Clone(r.ready), slices.Clone(r.ratio)
 	for b, at := range firstAt {
-		if !r.done[b] {
+		if !r.done[b] && at < dur { // a wish made after the end is not counted
 			r.res.Unfinished++
 			sec := (dur - at).Seconds()
 			bx := &w.boxes[b]

@@ -79,3 +79,21 @@ func TestBadWorkload(t *testing.T) {
 		t.Error("zero boxes accepted")
 	}
 }
+
+// TestShortRunCountsOnlyWishesMade: a run that ends before all wishes are made counts only
+// those made, so no time-to-ready is negative.
+func TestShortRunCountsOnlyWishesMade(t *testing.T) {
+	w, err := NewWorld(Flash, 300, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(w, Options{Duration: 20 * time.Minute, Step: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range res.Policies {
+		if p.P50ReadySeconds < 0 || p.P95ReadySeconds < 0 || p.P95ReadyOverDownlink < 0 {
+			t.Errorf("%s: negative ready times %+v", name, p)
+		}
+	}
+}
