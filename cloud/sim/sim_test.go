@@ -11,14 +11,7 @@ import (
 // no invariant in any round, the server sends the release into the region about once, and the
 // scheduler's server share is below the tracker's and the CDN's. No timings are checked.
 func TestSmallFlash(t *testing.T) {
-	w, err := NewWorld(Flash, 2000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(w, Options{Duration: 3 * time.Hour, Step: 5 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := simulate(t, Flash, 2000, 1, Options{Duration: 3 * time.Hour, Step: 5 * time.Minute})
 	for _, name := range Policies {
 		p := res.Policies[name]
 		if p.StorageViolations+p.UploadCapViolations+p.OtherViolations > 0 {
@@ -48,14 +41,7 @@ func TestSmallFlash(t *testing.T) {
 // another world.
 func TestDeterministicPerSeed(t *testing.T) {
 	run := func(seed uint64) string {
-		w, err := NewWorld(Standard, 300, seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(w, Options{Duration: 24 * time.Hour, Step: 30 * time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := simulate(t, Standard, 300, seed, Options{Duration: 24 * time.Hour, Step: 30 * time.Minute})
 		for _, p := range res.Policies {
 			p.PlanSecondsPerRound, p.PeakRSSBytes = 0, 0
 		}
@@ -83,17 +69,23 @@ func TestBadWorkload(t *testing.T) {
 // TestShortRunCountsOnlyWishesMade: a run that ends before all wishes are made counts only
 // those made, so no time-to-ready is negative.
 func TestShortRunCountsOnlyWishesMade(t *testing.T) {
-	w, err := NewWorld(Flash, 300, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(w, Options{Duration: 20 * time.Minute, Step: 10 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := simulate(t, Flash, 300, 3, Options{Duration: 20 * time.Minute, Step: 10 * time.Minute})
 	for name, p := range res.Policies {
 		if p.P50ReadySeconds < 0 || p.P95ReadySeconds < 0 || p.P95ReadyOverDownlink < 0 {
 			t.Errorf("%s: negative ready times %+v", name, p)
 		}
 	}
+}
+
+func simulate(t *testing.T, workload string, boxes int, seed uint64, opt Options) *Result {
+	t.Helper()
+	w, err := NewWorld(workload, boxes, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
