@@ -118,6 +118,11 @@ func TestLeastFromServer(t *testing.T) { // c10, c63
 		horizon:    500 * time.Second, // 1 MB at 1,000 B/s takes 1,000 s
 		wantServer: []int{1},
 	}, {
+		name:       "another region is receiving it from the server: follow that copy, not a second one",
+		boxes:      []Box{wish(bx(1, "r", "n", ""), 1), wish(bx(2, "q", "n", ""), 1)},
+		wantServer: []int{1},
+		wantFrom:   map[int][]media.BoxID{2: {bid(1)}},
+	}, {
 		name:       "the holder of the region is offline: the server sends",
 		boxes:      []Box{wish(bx(1, "r", "n", ""), 1), func() Box { b := hold(bx(2, "r", "n", ""), 1); b.Offline = true; return b }()},
 		wantServer: []int{1},

@@ -81,6 +81,7 @@ type State struct {
 	holdNet    map[uint64][]int32
 	holdRegion map[uint64][]int32
 	relays     map[uint64][]int32 // boxes with an item in flight, per (item, region)
+	relaysAll  map[int32][]int32  // the same per item, every region
 	cursor     map[uint64]int     // first index worth scanning in a list during a full round
 	inRound    bool
 	measured   map[int32]map[int32]int64 // to → from → bytes/s
@@ -125,7 +126,7 @@ func NewState(s Snapshot) (*State, error) {
 		cfg: s.Config.withDefaults(), now: s.Now,
 		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
 		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: map[string]int32{},
-		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{},
+		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
 		cursor: map[uint64]int{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
 		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
 	}
@@ -278,6 +279,7 @@ func (st *State) Round() {
 		b.relay = nil
 	}
 	clear(st.relays)
+	clear(st.relaysAll)
 	clear(st.cursor)
 	clear(st.slotUsed)
 	var reqs []request
@@ -348,6 +350,7 @@ func (st *State) markRelay(b, it int32, level uint8) {
 	if old == 0 {
 		k := key(it, bi.region)
 		st.relays[k] = append(st.relays[k], b)
+		st.relaysAll[it] = append(st.relaysAll[it], b)
 	}
 	bi.relay[it] = max(old, level)
 }
@@ -460,7 +463,10 @@ func (st *State) candidates(dst, it int32, tier int) []cand {
 		out = st.gather(st.holdRegion[k], k|1<<62, dst, it, want, out)
 		out = st.gather(st.relays[k], k|3<<61, dst, it, want, out)
 	case tierOther:
+		// Complete holders elsewhere, then boxes elsewhere already receiving it: following an
+		// in-flight copy from another region beats a new copy from the server (c9).
 		out = st.gather(st.holdAll[it], uint64(it)|1<<61, dst, it, want, out)
+		out = st.gather(st.relaysAll[it], uint64(it)|1<<60, dst, it, want, out)
 	}
 	// Measured peers of this tier the list scan did not reach.
 	for src := range st.measured[dst] {
@@ -675,6 +681,7 @@ func (st *State) release(i int32) {
 	for it := range b.relay {
 		k := key(it, b.region)
 		st.relays[k] = slices.DeleteFunc(st.relays[k], func(x int32) bool { return x == i })
+		st.relaysAll[it] = slices.DeleteFunc(st.relaysAll[it], func(x int32) bool { return x == i })
 	}
 	b.relay = nil
 }
@@ -761,6 +768,7 @@ func (st *State) dropSource(recv, item, src int32) {
 			delete(r.relay, item)
 			k := key(item, r.region)
 			st.relays[k] = slices.DeleteFunc(st.relays[k], func(x int32) bool { return x == recv })
+			st.relaysAll[item] = slices.DeleteFunc(st.relaysAll[item], func(x int32) bool { return x == recv })
 			for _, u := range slices.Clone(r.uploads) {
 				if u.item == item {
 					st.dropSource(u.to, item, recv)
