@@ -73,3 +73,12 @@ flash: image
 .PHONY: netbed-bench
 netbed-bench: build
 	@bash scripts/netbed-bench
+
+# The simulator (issue 3): each workload at SIM_BOXES boxes, one JSON line each, plots in bin/sim/.
+SIM_BOXES ?= 10000
+.PHONY: sim
+sim: build
+	@mkdir -p $(BIN)/sim
+	@for w in standard flash sparse; do \
+		$(BIN)/swarmbox-sim -workload $$w -boxes $(SIM_BOXES) -json -plot $(BIN)/sim/$$w.png || exit 1; \
+	done

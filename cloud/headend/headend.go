@@ -23,7 +23,6 @@ import (
 
 	"swarmbox/cloud/keyvault"
 	"swarmbox/cloud/repository"
-	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/tracker"
 	"swarmbox/media"
@@ -40,10 +39,13 @@ type Config struct {
 	PublicURL string
 	// SyncInterval is how often an idle box syncs; a box with transfers under way syncs sooner.
 	SyncInterval time.Duration
-	RentalWindow time.Duration // how long a rental plays
-	OwnedRenewal time.Duration // how often an owned title's license must be renewed
-	Now          func() time.Time
-	Log          *slog.Logger
+	// RoundInterval is how often a sync triggers a full planning round; other syncs re-plan
+	// only the syncing box.
+	RoundInterval time.Duration
+	RentalWindow  time.Duration // how long a rental plays
+	OwnedRenewal  time.Duration // how often an owned title's license must be renewed
+	Now           func() time.Time
+	Log           *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
 	Policy keyvault.Policy
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
@@ -54,9 +56,8 @@ type Config struct {
 type Server struct {
 	cfg Config
 
-	mu    sync.Mutex // guards plan and addrs, and serializes planning
-	plan  scheduler.Plan
-	addrs map[media.BoxID]string
+	mu      sync.Mutex // guards the planning state below and serializes planning
+	planner planner
 
 	metrics *metrics
 	replay  replayGuard
@@ -80,7 +81,10 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Server{cfg: cfg, addrs: map[media.BoxID]string{}, metrics: newMetrics(cfg.Store)}
+	if cfg.RoundInterval <= 0 {
+		cfg.RoundInterval = time.Minute
+	}
+	return &Server{cfg: cfg, planner: planner{addrs: map[media.BoxID]string{}}, metrics: newMetrics(cfg.Store)}
 }
 
 // CountSignInFailure counts a failed or rate-limited customer sign-in on /metrics.
@@ -323,18 +327,26 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
+	if err := checkReport(req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
+		return
+	}
 	saved, err := s.cfg.Store.SaveSync(r.Context(), b.ID, addr, req, now)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	if err := s.cfg.Store.SaveReport(r.Context(), b.ID, req, now); err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	t0 := time.Now()
-	if err := s.replan(r.Context(), now); err != nil {
+	if err := s.replan(r.Context(), b.ID, now); err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	s.metrics.planTime.Observe(time.Since(t0).Seconds())
-	resp, err := s.syncResponse(r.Context(), b.ID)
+	resp, err := s.syncResponse(r.Context(), b.ID, now)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -373,72 +385,6 @@ func peerAddr(reported, remote string) (string, error) {
 	return ap.String(), nil
 }
 
-// replan runs the scheduler over the current state of all boxes.
-func (s *Server) replan(ctx context.Context, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cat, err := s.cfg.Store.Catalog(ctx)
-	if err != nil {
-		return err
-	}
-	states, err := s.cfg.Store.BoxStates(ctx)
-	if err != nil {
-		return err
-	}
-	snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: s.plan.Serving()}
-	for _, it := range cat.Items {
-		snap.Items[it.ID] = scheduler.Item{Size: it.SealedSize, Pieces: it.Pieces}
-	}
-	addrs := make(map[media.BoxID]string, len(states))
-	for _, st := range states {
-		b := scheduler.Box{ID: st.ID, Wishlist: st.Wishlist, Holdings: map[media.ItemID]scheduler.Holding{}}
-		for _, h := range st.Holdings {
-			b.Holdings[h.Item] = scheduler.Holding{Pieces: h.Pieces, Complete: h.Complete}
-		}
-		snap.Boxes = append(snap.Boxes, b)
-		addrs[st.ID] = st.PeerAddr
-	}
-	plan, err := scheduler.Compute(snap)
-	if err != nil {
-		return err
-	}
-	s.plan, s.addrs = plan, addrs
-	return nil
-}
-
-func (s *Server) syncResponse(ctx context.Context, box media.BoxID) (protocol.SyncResponse, error) {
-	s.mu.Lock()
-	fetches, addrs := s.plan.Fetches[box], s.addrs
-	s.mu.Unlock()
-	version, err := s.cfg.Store.CatalogVersion(ctx)
-	if err != nil {
-		return protocol.SyncResponse{}, err
-	}
-	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: version}
-	for _, f := range fetches {
-		it, err := s.cfg.Store.Item(ctx, f.Item)
-		if err != nil {
-			return resp, err
-		}
-		pf := protocol.Fetch{Item: f.Item, InfoHash: it.InfoHash, Announce: s.announceURL(box), Peers: []protocol.Peer{}}
-		for _, src := range f.Sources {
-			if a := addrs[src]; a != "" {
-				pf.Peers = append(pf.Peers, protocol.Peer{Box: src, Addr: a})
-			}
-		}
-		if f.Server {
-			pf.WebSeed = s.seedURL(box, f.Item)
-		}
-		resp.Fetches = append(resp.Fetches, pf)
-	}
-	if len(resp.Fetches) > 0 {
-		// Report progress often while transferring, so followers learn of new pieces.
-		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
-	}
-	resp.SyncAfterSeconds = max(resp.SyncAfterSeconds, 1)
-	return resp, nil
-}
-
 func (s *Server) announceURL(box media.BoxID) string {
 	q := url.Values{"box": {box.String()}, "token": {s.cfg.Vault.Token("announce", box.String())}}
 	return s.cfg.PublicURL + protocol.PathAnnounce + "?" + q.Encode()
@@ -450,27 +396,6 @@ func (s *Server) authorizeAnnounce(q url.Values) (media.BoxID, error) {
 		return media.BoxID{}, errors.New("announce URL is not valid for any box: sync again for a fresh one")
 	}
 	return box, nil
-}
-
-// PeersFor implements tracker.Peers from the current plan.
-func (s *Server) PeersFor(ctx context.Context, box media.BoxID, infoHash string) ([]netip.AddrPort, error) {
-	it, err := s.cfg.Store.ItemByInfoHash(ctx, infoHash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, tracker.ErrUnknownTorrent
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, _ := s.plan.For(box, it.ID)
-	var out []netip.AddrPort
-	for _, src := range f.Sources {
-		if ap, err := netip.ParseAddrPort(s.addrs[src]); err == nil {
-			out = append(out, ap)
-		}
-	}
-	return out, nil
 }
 
 func (s *Server) seedURL(box media.BoxID, item media.ItemID) string {
@@ -497,10 +422,7 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.loadItem(w, r, item); !ok {
 		return
 	}
-	s.mu.Lock()
-	f, _ := s.plan.For(box, item)
-	s.mu.Unlock()
-	if !f.Server {
+	if !s.serverAllowed(box, item, s.cfg.Now()) {
 		writeError(w, http.StatusForbidden, "not_planned", "the plan does not let the server send this item to this box; fetch it from the named peers")
 		return
 	}

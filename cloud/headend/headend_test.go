@@ -29,6 +29,7 @@ type fixture struct {
 	st     *store.Store
 	item   store.Item
 	client *cloudclient.Client // a registered box
+	hs     *Server
 	kem    *ecdh.PrivateKey
 	vault  *keyvault.Vault
 }
@@ -71,7 +72,8 @@ func newFixtureWith(t *testing.T, configure func(*Config)) *fixture {
 	if configure != nil {
 		configure(&cfg)
 	}
-	f.srv = httptest.NewServer(New(cfg).Handler())
+	f.hs = New(cfg)
+	f.srv = httptest.NewServer(f.hs.Handler())
 	t.Cleanup(f.srv.Close)
 	f.client = registerBox(t, f, "acct")
 	return f
@@ -167,7 +169,7 @@ func TestBadRequestsGet4xxJSON(t *testing.T) {
 		})
 	}
 	// Still serving, and the registered box still works.
-	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}}); err != nil {
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30}); err != nil {
 		t.Fatalf("sync after the bad requests: %v", err)
 	}
 }
@@ -182,7 +184,7 @@ func mustJSON(v any) []byte {
 func TestWebSeedOnlyWherePlanned(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	resp, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}})
+	resp, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func TestWebSeedOnlyWherePlanned(t *testing.T) {
 		t.Fatalf("planned web seed range request: %d, %d bytes", code, len(b))
 	}
 	// Once the box holds the item, the plan no longer allows the server.
-	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID},
+	if _, err := f.client.Sync(ctx, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30,
 		Holdings: []protocol.Holding{{Item: f.item.ID, Pieces: f.item.Pieces, Complete: true}}}); err != nil {
 		t.Fatal(err)
 	}

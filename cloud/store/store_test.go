@@ -36,6 +36,7 @@ var suite = []struct {
 	{"ItemRegions", testItemRegions},
 	{"Leases", testLeases},
 	{"DemandSignals", testDemandSignals},
+	{"ReportsRoundTrip", testReportsRoundTrip},
 }
 
 func TestSQLite(t *testing.T) {

@@ -17,18 +17,24 @@ type Bar struct {
 
 // Bytes returns a bar for a job of total bytes, drawn on stderr when stderr is a terminal.
 func Bytes(total int64, what string) *Bar {
+	return newBar(total, what, progressbar.OptionShowBytes(true))
+}
+
+// Count returns a bar for a job of total steps, drawn on stderr when stderr is a terminal.
+func Count(total int64, what string) *Bar { return newBar(total, what) }
+
+func newBar(total int64, what string, extra ...progressbar.Option) *Bar {
 	if !term.IsTerminal(int(os.Stderr.Fd())) {
 		return &Bar{}
 	}
-	return &Bar{bar: progressbar.NewOptions64(total,
+	return &Bar{bar: progressbar.NewOptions64(total, append([]progressbar.Option{
 		progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100_000_000), // 100 ms
 		progressbar.OptionOnCompletion(func() { os.Stderr.WriteString("\n") }),
-	)}
+	}, extra...)...)}
 }
 
 // Set moves the bar to done.

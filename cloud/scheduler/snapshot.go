@@ -1,0 +1,238 @@
+// Package scheduler plans transfers: from every box's prioritized wishlist and what every box
+// holds, it decides which box fetches what from whom and at which rate, when the operator's
+// server may send, which items boxes pull into cache space for others, and what they evict.
+//
+// It is pure and deterministic: a snapshot in, a plan out, no I/O and no clock (the current time
+// and the server's slot calendar are part of the snapshot). Compute plans a whole round;
+// State keeps a round's bookkeeping so that one box's sync re-plans only that box (Update).
+package scheduler
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"time"
+
+	"swarmbox/media"
+)
+
+// Snapshot is everything the planner knows.
+type Snapshot struct {
+	Now   time.Time
+	Items map[media.ItemID]Item
+	Boxes []Box
+	// Rates are measured box→box throughputs (from box reports); a pair without one is
+	// estimated from the link caps.
+	Rates []Rate
+	// Slots is the server's calendar of egress budgets. Empty means the server may send at any
+	// time without a budget (a pilot's head-end).
+	Slots []Slot
+	// Serving lists, per item, the boxes the server was sending it to in the previous plan.
+	// They keep the server while they still need the item, so a copy is never restarted
+	// elsewhere because another box reported progress.
+	Serving map[media.ItemID][]media.BoxID
+	// Forecast is predicted demand per region: how many more boxes there are expected to wish
+	// an item soon (from the operator's forecast). It steers cache placements.
+	Forecast map[string]map[media.ItemID]float64
+	Config   Config
+}
+
+// Config holds the planner's knobs; zero fields get the defaults in DefaultConfig.
+type Config struct {
+	// Horizon is how soon a transfer should finish: peers that cannot deliver within it do not
+	// keep the server away, and a costlier source tier is used only to finish within it.
+	Horizon time.Duration
+	// MaxSources caps the sources of one fetch.
+	MaxSources int
+	// MaxFetches caps the concurrent fetches of one box.
+	MaxFetches int
+	// DefaultUplink and DefaultDownlink (bytes/s) stand in for a box's unknown caps.
+	DefaultUplink, DefaultDownlink int64
+	// MinRate (bytes/s) is the smallest share worth planning; a source with less spare upload
+	// counts as busy.
+	MinRate int64
+	// CacheFanout is how many wishing boxes one copy in a region is expected to serve; a region
+	// whose copies fall short of demand/CacheFanout gets cache placements.
+	CacheFanout int
+	// MaxPlacements caps the cache placements per region per round.
+	MaxPlacements int
+}
+
+// DefaultConfig is what zero Config fields become.
+var DefaultConfig = Config{
+	Horizon:         6 * time.Hour,
+	MaxSources:      5,
+	MaxFetches:      3,
+	DefaultUplink:   625_000,   // 5 Mbit/s
+	DefaultDownlink: 3_125_000, // 25 Mbit/s
+	MinRate:         16_000,
+	CacheFanout:     8,
+	MaxPlacements:   32,
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	return Config{
+		Horizon: cmp.Or(c.Horizon, d.Horizon), MaxSources: cmp.Or(c.MaxSources, d.MaxSources), MaxFetches: cmp.Or(c.MaxFetches, d.MaxFetches),
+		DefaultUplink: cmp.Or(c.DefaultUplink, d.DefaultUplink), DefaultDownlink: cmp.Or(c.DefaultDownlink, d.DefaultDownlink),
+		MinRate: cmp.Or(c.MinRate, d.MinRate), CacheFanout: cmp.Or(c.CacheFanout, d.CacheFanout), MaxPlacements: cmp.Or(c.MaxPlacements, d.MaxPlacements),
+	}
+}
+
+// Item is a title as the planner sees it.
+type Item struct {
+	Size   int64 // bytes that travel (the sealed container)
+	Pieces int
+}
+
+// Box is one box's state.
+type Box struct {
+	ID      media.BoxID
+	Region  string // the account's region
+	Network string // ISP or network label
+	LAN     string // LAN id; boxes that found each other by mDNS share one; empty = alone
+	NAT     bool   // behind NAT: cannot accept incoming connections
+	Offline bool   // not reachable now: neither source nor receiver
+	// Uplink and Downlink are link caps in bytes/s; 0 = unknown (Config defaults).
+	Uplink, Downlink int64
+	// FreeWish and FreeCache are the bytes still free in the wishlist and cache areas.
+	FreeWish, FreeCache int64
+	// LastServed is when this box last received anything; LastUploaded when it last served.
+	LastServed, LastUploaded time.Time
+	Wishlist                 []media.ItemID // first = most wanted
+	Holdings                 map[media.ItemID]Holding
+}
+
+// Holding is what a box has of an item.
+type Holding struct {
+	Pieces   int
+	Complete bool
+	Cache    bool // held in the cache area (placed for others), so it may be evicted
+}
+
+// Rate is a measured throughput from one box to another, bytes per second.
+type Rate struct {
+	From, To       media.BoxID
+	BytesPerSecond int64
+}
+
+// Slot is one period of the server's calendar with its egress budget in bytes.
+type Slot struct {
+	Start, End time.Time
+	Budget     int64
+	Peak       bool // busy hours: only top wishes may use the server
+}
+
+// ErrInvalid wraps every validation error of a snapshot.
+var ErrInvalid = errors.New("invalid snapshot")
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+}
+
+// Validate checks a snapshot and names the first bad field.
+func (s Snapshot) Validate() error {
+	for id, it := range s.Items {
+		if it.Size < 0 {
+			return invalid("items[%s].size: negative (%d)", id, it.Size)
+		}
+		if it.Pieces < 0 {
+			return invalid("items[%s].pieces: negative (%d)", id, it.Pieces)
+		}
+		if it.Size > 0 && it.Pieces == 0 {
+			return invalid("items[%s].pieces: zero for %d bytes", id, it.Size)
+		}
+	}
+	seen := make(map[media.BoxID]bool, len(s.Boxes))
+	for i, b := range s.Boxes {
+		if seen[b.ID] {
+			return invalid("boxes[%d].id: duplicate box %s", i, b.ID)
+		}
+		seen[b.ID] = true
+		if err := validateBox(i, b, func(id media.ItemID) (int, bool) { it, ok := s.Items[id]; return it.Pieces, ok }, len(s.Items)); err != nil {
+			return err
+		}
+	}
+	for i, r := range s.Rates {
+		if !seen[r.From] {
+			return invalid("rates[%d].from: unknown box %s", i, r.From)
+		}
+		if !seen[r.To] {
+			return invalid("rates[%d].to: unknown box %s", i, r.To)
+		}
+		if r.BytesPerSecond < 0 {
+			return invalid("rates[%d].bytes_per_second: negative (%d)", i, r.BytesPerSecond)
+		}
+	}
+	for i, sl := range s.Slots {
+		if !sl.End.After(sl.Start) {
+			return invalid("slots[%d].end: not after start", i)
+		}
+		if sl.Budget < 0 {
+			return invalid("slots[%d].budget: negative (%d)", i, sl.Budget)
+		}
+		if i > 0 && sl.Start.Before(s.Slots[i-1].End) {
+			return invalid("slots[%d].start: overlaps slots[%d]", i, i-1)
+		}
+	}
+	for it, boxes := range s.Serving {
+		if _, ok := s.Items[it]; !ok {
+			return invalid("serving[%s]: unknown item", it)
+		}
+		for j, b := range boxes {
+			if !seen[b] {
+				return invalid("serving[%s][%d]: unknown box %s", it, j, b)
+			}
+		}
+	}
+	for region, f := range s.Forecast {
+		for it, v := range f {
+			if _, ok := s.Items[it]; !ok {
+				return invalid("forecast[%s][%s]: unknown item", region, it)
+			}
+			if v < 0 || v != v {
+				return invalid("forecast[%s][%s]: %v is not a count", region, it, v)
+			}
+		}
+	}
+	c := s.Config
+	if c.Horizon < 0 || c.MaxSources < 0 || c.MaxFetches < 0 || c.DefaultUplink < 0 || c.DefaultDownlink < 0 || c.MinRate < 0 || c.CacheFanout < 0 || c.MaxPlacements < 0 {
+		return invalid("config: negative value")
+	}
+	return nil
+}
+
+// validateBox checks one box against the catalog (pieces of an item id, and whether it exists).
+func validateBox(i int, b Box, pieces func(media.ItemID) (int, bool), items int) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"uplink", b.Uplink}, {"downlink", b.Downlink}, {"free_wish", b.FreeWish}, {"free_cache", b.FreeCache}} {
+		if f.v < 0 {
+			return invalid("boxes[%d].%s: negative (%d)", i, f.name, f.v)
+		}
+	}
+	if len(b.Wishlist) > items {
+		return invalid("boxes[%d].wishlist: %d wishes for %d items", i, len(b.Wishlist), items)
+	}
+	wished := make(map[media.ItemID]bool, len(b.Wishlist))
+	for j, w := range b.Wishlist {
+		if _, ok := pieces(w); !ok {
+			return invalid("boxes[%d].wishlist[%d]: unknown item %s", i, j, w)
+		}
+		if wished[w] {
+			return invalid("boxes[%d].wishlist[%d]: duplicate item %s", i, j, w)
+		}
+		wished[w] = true
+	}
+	for it, h := range b.Holdings {
+		n, ok := pieces(it)
+		if !ok {
+			return invalid("boxes[%d].holdings[%s]: unknown item", i, it)
+		}
+		if h.Pieces < 0 || h.Pieces > n {
+			return invalid("boxes[%d].holdings[%s].pieces: %d outside 0..%d", i, it, h.Pieces, n)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,869 @@
+package scheduler
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"swarmbox/media"
+)
+
+// Source tiers by network cost, cheapest first (c9, c62, c65); the server comes after all.
+const (
+	tierLAN = iota
+	tierNetwork
+	tierRegion
+	tierOther
+)
+
+type itemInfo struct {
+	id     media.ItemID
+	size   int64
+	pieces int
+}
+
+type boxInfo struct {
+	Box
+	region, net, lan int32 // lan -1 = none
+	up, down         int64
+	upUsed, downUsed int64
+	served, uploaded int64 // LastServed, LastUploaded in Unix nanoseconds (0 = never)
+	held             map[int32]Holding
+	wish             []int32
+	fetches          []fetchRec
+	evict            []int32
+	uploads          []upRec
+	// relay[item] marks an item in flight here: 1 unfed (partial pieces, no planned source yet),
+	// 2 fed (planned from the server, a complete holder or a fed relay).
+	relay map[int32]uint8
+}
+
+type fetchRec struct {
+	item       int32
+	srcs       []srcRec
+	server     bool
+	serverRate int64
+	start      time.Time
+	cache      bool
+	bytes      int64
+	rank       int
+}
+
+type srcRec struct {
+	box   int32
+	rate  int64
+	relay bool
+}
+
+type upRec struct{ item, to int32 }
+
+const (
+	relayUnfed = 1
+	relayFed   = 2
+)
+
+// State is a planning round's bookkeeping: indexes of who holds what, spare link capacity,
+// the server's budget per slot and every box's planned fetches. Compute builds one and plans the
+// whole round; Update re-plans a single box against it, which is what a box's sync costs.
+type State struct {
+	cfg     Config
+	now     time.Time
+	items   []itemInfo
+	itemIdx map[media.ItemID]int32
+	boxes   []boxInfo
+	boxIdx  map[media.BoxID]int32
+	regions map[string]int32
+	nets    map[[2]string]int32
+	lans    map[string]int32
+	lanBox  [][]int32
+	// Complete holders per item, per (item, network) and per (item, region), best first.
+	holdAll    [][]int32
+	holdNet    map[uint64][]int32
+	holdRegion map[uint64][]int32
+	relays     map[uint64][]int32 // boxes with an item in flight, per (item, region)
+	relaysAll  map[int32][]int32  // the same per item, every region
+	cursor     map[uint64]int     // first index worth scanning in a list during a full round
+	inRound    bool
+	measured   map[int32]map[int32]int64 // to → from → bytes/s
+	slots      []Slot
+	slotUsed   []int64
+	serving    map[int32]map[int32]bool // item → boxes the server was sending to
+	forecast   map[uint64]float64       // (item, region) → predicted extra wishes
+	mark       []uint32                 // mark[box] == stamp: already considered for the current request
+	stamp      uint32
+	// Planned counts the requests the planner has considered since the State was made; a box's
+	// Update adds only that box's.
+	Planned int
+}
+
+// seen marks box b as considered for the current request and says whether it already was.
+func (st *State) seen(b int32) bool {
+	if st.mark[b] == st.stamp {
+		return true
+	}
+	st.mark[b] = st.stamp
+	return false
+}
+
+func key(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// Compute validates a snapshot and plans the whole round.
+func Compute(s Snapshot) (Plan, error) {
+	st, err := NewState(s)
+	if err != nil {
+		return Plan{}, err
+	}
+	st.Round()
+	return st.Plan(), nil
+}
+
+// NewState validates a snapshot and indexes it without planning.
+func NewState(s Snapshot) (*State, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	st := &State{
+		cfg: s.Config.withDefaults(), now: s.Now,
+		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
+		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: map[string]int32{},
+		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
+		cursor: map[uint64]int{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
+		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
+	}
+	ids := make([]media.ItemID, 0, len(s.Items))
+	for id := range s.Items {
+		ids = append(ids, id)
+	}
+	sortIDs(ids)
+	for _, id := range ids {
+		it := s.Items[id]
+		st.itemIdx[id] = int32(len(st.items))
+		st.items = append(st.items, itemInfo{id: id, size: it.Size, pieces: it.Pieces})
+	}
+	st.holdAll = make([][]int32, len(st.items))
+	st.boxes = make([]boxInfo, 0, len(s.Boxes)) // boxInfo is large: no regrowth copies
+	boxes := slices.Clone(s.Boxes)
+	slices.SortFunc(boxes, func(a, b Box) int { return cmpID(a.ID, b.ID) })
+	for _, b := range boxes {
+		st.addBox(b)
+	}
+	for _, r := range s.Rates {
+		from, to := st.boxIdx[r.From], st.boxIdx[r.To]
+		if st.measured[to] == nil {
+			st.measured[to] = map[int32]int64{}
+		}
+		st.measured[to][from] = r.BytesPerSecond
+	}
+	for id, bs := range s.Serving {
+		it := st.itemIdx[id]
+		st.serving[it] = map[int32]bool{}
+		for _, b := range bs {
+			st.serving[it][st.boxIdx[b]] = true
+		}
+	}
+	for region, f := range s.Forecast {
+		r, ok := st.regions[region]
+		if !ok {
+			continue
+		}
+		for id, v := range f {
+			st.forecast[key(st.itemIdx[id], r)] = v
+		}
+	}
+	for _, list := range st.holdAll {
+		st.sortHolders(list)
+	}
+	for _, list := range st.holdNet {
+		st.sortHolders(list)
+	}
+	for _, list := range st.holdRegion {
+		st.sortHolders(list)
+	}
+	return st, nil
+}
+
+func (st *State) intern(m map[string]int32, k string) int32 {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	v := int32(len(m))
+	m[k] = v
+	return v
+}
+
+// addBox indexes a new box (its holder lists are sorted by the caller, or appended to).
+func (st *State) addBox(b Box) int32 {
+	i := int32(len(st.boxes))
+	st.boxIdx[b.ID] = i
+	bi := boxInfo{region: st.intern(st.regions, b.Region), lan: -1}
+	if v, ok := st.nets[[2]string{b.Region, b.Network}]; ok {
+		bi.net = v
+	} else {
+		bi.net = int32(len(st.nets))
+		st.nets[[2]string{b.Region, b.Network}] = bi.net
+	}
+	if b.LAN != "" {
+		bi.lan = st.intern(st.lans, b.LAN)
+		for int(bi.lan) >= len(st.lanBox) {
+			st.lanBox = append(st.lanBox, nil)
+		}
+		st.lanBox[bi.lan] = append(st.lanBox[bi.lan], i)
+	}
+	st.boxes = append(st.boxes, bi)
+	st.mark = append(st.mark, 0)
+	st.setBox(i, b)
+	return i
+}
+
+// setBox replaces a box's reported state and lists it as a holder of what it completed.
+func (st *State) setBox(i int32, b Box) {
+	bi := &st.boxes[i]
+	prev := bi.held
+	bi.Box = b
+	bi.Holdings = nil
+	bi.up, bi.down = cmp.Or(b.Uplink, st.cfg.DefaultUplink), cmp.Or(b.Downlink, st.cfg.DefaultDownlink)
+	bi.served, bi.uploaded = unixNano(b.LastServed), unixNano(b.LastUploaded)
+	bi.held = make(map[int32]Holding, len(b.Holdings))
+	for id, h := range b.Holdings {
+		it := st.itemIdx[id]
+		if h.Pieces >= st.items[it].pieces {
+			h.Complete = true
+		}
+		bi.held[it] = h
+		if h.Complete && !prev[it].Complete {
+			st.holdAll[it] = append(st.holdAll[it], i)
+			k := key(it, bi.net)
+			st.holdNet[k] = append(st.holdNet[k], i)
+			k = key(it, bi.region)
+			st.holdRegion[k] = append(st.holdRegion[k], i)
+		}
+	}
+	bi.wish = bi.wish[:0]
+	for _, id := range b.Wishlist {
+		bi.wish = append(bi.wish, st.itemIdx[id])
+	}
+	bi.Wishlist = nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// sortHolders orders a holder list best source first for an unknown receiver: fastest uplink,
+// then least recently uploading (c66), then id.
+func (st *State) sortHolders(list []int32) {
+	slices.SortFunc(list, func(a, b int32) int {
+		x, y := &st.boxes[a], &st.boxes[b]
+		return cmp.Or(cmp.Compare(y.up, x.up), cmp.Compare(x.uploaded, y.uploaded), cmpID(x.ID, y.ID))
+	})
+}
+
+// request is one need to plan: a box and an item.
+type request struct {
+	box     int32
+	item    int32
+	rank    int
+	serving bool
+	served  int64
+}
+
+// Round plans every box from scratch.
+func (st *State) Round() {
+	for i := range st.boxes {
+		b := &st.boxes[i]
+		b.upUsed, b.downUsed = 0, 0
+		b.fetches, b.evict, b.uploads = nil, nil, nil
+		b.relay = nil
+	}
+	clear(st.relays)
+	clear(st.relaysAll)
+	clear(st.cursor)
+	clear(st.slotUsed)
+	var reqs []request
+	for i := range st.boxes {
+		reqs = st.needs(int32(i), reqs)
+	}
+	// Continuing server transfers first, so their boxes become fed relays before anyone asks
+	// whether the region has the item; then by priority (c59), least recently served first
+	// (c58).
+	slices.SortFunc(reqs, func(a, b request) int {
+		return cmp.Or(-cmpBool(a.serving, b.serving), cmp.Compare(a.rank, b.rank), cmp.Compare(a.served, b.served), cmpID(st.boxes[a.box].ID, st.boxes[b.box].ID))
+	})
+	st.inRound = true
+	for _, r := range reqs {
+		st.plan(r)
+	}
+	st.placeCache()
+	st.inRound = false
+}
+
+// needs appends a box's requests: its wishes it does not hold complete (c54), in priority order,
+// as many as fit its free wishlist space (c12), at most MaxFetches. Partial holders of a wished
+// item are marked as unfed relays: they hold pieces others can use.
+func (st *State) needs(i int32, reqs []request) []request {
+	b := &st.boxes[i]
+	if b.Offline {
+		return reqs
+	}
+	free := b.FreeWish
+	rank := 0
+	for _, it := range b.wish {
+		h := b.held[it]
+		if h.Complete {
+			continue
+		}
+		r := rank
+		rank++
+		if rank > st.cfg.MaxFetches {
+			break
+		}
+		need := st.remaining(it, h)
+		if need > free {
+			continue
+		}
+		free -= need
+		if h.Pieces > 0 {
+			st.markRelay(i, it, relayUnfed)
+		}
+		reqs = append(reqs, request{box: i, item: it, rank: r, serving: st.serving[it][i], served: b.served})
+	}
+	return reqs
+}
+
+func (st *State) remaining(it int32, h Holding) int64 {
+	in := st.items[it]
+	if h.Complete || in.pieces == 0 {
+		return 0
+	}
+	return in.size - in.size*int64(h.Pieces)/int64(in.pieces)
+}
+
+func (st *State) markRelay(b, it int32, level uint8) {
+	bi := &st.boxes[b]
+	if bi.relay == nil {
+		bi.relay = map[int32]uint8{}
+	}
+	old := bi.relay[it]
+	if old == 0 {
+		k := key(it, bi.region)
+		st.relays[k] = append(st.relays[k], b)
+		st.relaysAll[it] = append(st.relaysAll[it], b)
+	}
+	bi.relay[it] = max(old, level)
+}
+
+func (st *State) tier(src, dst *boxInfo) int {
+	switch {
+	case dst.lan >= 0 && src.lan == dst.lan:
+		return tierLAN
+	case src.net == dst.net:
+		return tierNetwork
+	case src.region == dst.region:
+		return tierRegion
+	}
+	return tierOther
+}
+
+type cand struct {
+	box   int32
+	rate  int64
+	relay bool
+	fed   bool
+}
+
+// usable says whether src may send item it to dst now, and how fast at most.
+func (st *State) usable(src, dst int32, it int32) (cand, bool) {
+	if src == dst {
+		return cand{}, false
+	}
+	s, d := &st.boxes[src], &st.boxes[dst]
+	if s.Offline || (s.NAT && d.NAT) { // two NATed boxes cannot reach each other (c71)
+		return cand{}, false
+	}
+	spare := s.up - s.upUsed
+	if spare < st.cfg.MinRate {
+		return cand{}, false
+	}
+	c := cand{box: src}
+	if !s.held[it].Complete {
+		lvl := s.relay[it]
+		if lvl == 0 {
+			return cand{}, false
+		}
+		c.relay, c.fed = true, lvl == relayFed
+	} else {
+		c.fed = true
+	}
+	// Measured throughput beats the caps when the receiver has reported it (c60, c61).
+	est := min(s.up, d.down)
+	if m, ok := st.measured[dst][src]; ok && m > 0 {
+		est = m
+	}
+	c.rate = min(est, spare)
+	return c, true
+}
+
+// gather collects up to limit usable candidates from a holder list, skipping ones already
+// chosen. In a full round it starts past the list's exhausted head.
+func (st *State) gather(list []int32, k uint64, dst, it int32, want int, out []cand) []cand {
+	start := 0
+	if st.inRound && k != 0 {
+		start = st.cursor[k]
+	}
+	n := 0
+	for j := start; j < len(list) && n < want; j++ {
+		src := list[j]
+		c, ok := st.usable(src, dst, it)
+		if !ok {
+			if st.inRound && k != 0 && j == start && st.exhausted(src, it) {
+				start++
+				st.cursor[k] = start
+			}
+			continue
+		}
+		if st.seen(src) {
+			continue
+		}
+		out = append(out, c)
+		n++
+	}
+	return out
+}
+
+// exhausted says src can no longer serve in this round whoever asks: no spare upload, offline,
+// or (for relay lists) the item is no longer in flight there.
+func (st *State) exhausted(src, it int32) bool {
+	s := &st.boxes[src]
+	return s.Offline || s.up-s.upUsed < st.cfg.MinRate || (!s.held[it].Complete && s.relay[it] == 0)
+}
+
+// candidates returns usable sources of one tier for dst, best first: fastest estimate (c64),
+// then least recently uploading (c66), then id.
+func (st *State) candidates(dst, it int32, tier int) []cand {
+	d := &st.boxes[dst]
+	want := 2 * st.cfg.MaxSources
+	var out []cand
+	switch tier {
+	case tierLAN:
+		if d.lan >= 0 {
+			for _, src := range st.lanBox[d.lan] {
+				if c, ok := st.usable(src, dst, it); ok && !st.seen(src) {
+					out = append(out, c)
+				}
+			}
+		}
+	case tierNetwork:
+		k := key(it, d.net)
+		out = st.gather(st.holdNet[k], k|1<<63, dst, it, want, out)
+	case tierRegion:
+		k := key(it, d.region)
+		out = st.gather(st.holdRegion[k], k|1<<62, dst, it, want, out)
+		out = st.gather(st.relays[k], k|3<<61, dst, it, want, out)
+	case tierOther:
+		// Complete holders elsewhere, then boxes elsewhere already receiving it: following an
+		// in-flight copy from another region beats a new copy from the server (c9).
+		out = st.gather(st.holdAll[it], uint64(it)|1<<61, dst, it, want, out)
+		out = st.gather(st.relaysAll[it], uint64(it)|1<<60, dst, it, want, out)
+	}
+	// Measured peers of this tier the list scan did not reach.
+	for src := range st.measured[dst] {
+		if st.mark[src] == st.stamp || st.tier(&st.boxes[src], d) != tier {
+			continue
+		}
+		if c, ok := st.usable(src, dst, it); ok && !st.seen(src) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b cand) int {
+		x, y := &st.boxes[a.box], &st.boxes[b.box]
+		return cmp.Or(cmp.Compare(b.rate, a.rate), cmpBool(a.relay, b.relay), cmp.Compare(x.uploaded, y.uploaded), cmpID(x.ID, y.ID))
+	})
+	return out
+}
+
+// regionSupplied says whether a box of dst's region other than dst holds the item complete and
+// is online, or is receiving it from a fed source: then the server need not send it there (c10).
+func (st *State) regionSupplied(dst, it int32) bool {
+	d := &st.boxes[dst]
+	k := key(it, d.region)
+	for _, h := range st.holdRegion[k] {
+		if h != dst && !st.boxes[h].Offline && st.boxes[h].held[it].Complete {
+			return true
+		}
+	}
+	for _, r := range st.relays[k] {
+		if r != dst && st.boxes[r].relay[it] == relayFed {
+			return true
+		}
+	}
+	return false
+}
+
+func eta(bytes, rate int64) time.Duration {
+	if rate <= 0 {
+		return 1<<63 - 1
+	}
+	return time.Duration(float64(bytes) / float64(rate) * float64(time.Second))
+}
+
+// plan plans one request; it returns whether a fetch was planned.
+func (st *State) plan(r request) bool {
+	st.Planned++
+	d := &st.boxes[r.box]
+	if d.Offline {
+		return false
+	}
+	it := r.item
+	bytes := st.remaining(it, d.held[it])
+	if bytes == 0 && st.items[it].size > 0 {
+		return false
+	}
+	// With the downlink taken only a later off-peak server transfer is possible.
+	spare := d.down - d.downUsed
+	st.stamp++ // a new request: nobody is seen yet but the receiver
+	st.seen(r.box)
+	var chosen []srcRec
+	var rate int64
+	fed := false
+	take := func(tier int) {
+		for _, c := range st.candidates(r.box, it, tier) {
+			if len(chosen) >= st.cfg.MaxSources || rate+st.cfg.MinRate > spare {
+				return
+			}
+			a := min(c.rate, spare-rate)
+			chosen = append(chosen, srcRec{box: c.box, rate: a, relay: c.relay})
+			rate += a
+			fed = fed || c.fed
+		}
+	}
+	if spare >= st.cfg.MinRate {
+		for t := tierLAN; t <= tierRegion; t++ {
+			take(t)
+		}
+	}
+	supplied := st.regionSupplied(r.box, it)
+	horizon := st.cfg.Horizon
+	// Another region costs more than this one (c9), so it is used only to finish within the
+	// horizon (c11) or to keep the server away (c10).
+	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
+		take(tierOther)
+	}
+	keepServer := r.serving && !st.regionHasComplete(r.box, it)
+	server := !r.serving && !supplied && (rate == 0 || eta(bytes, rate) > horizon)
+	server = (server || keepServer) && !r.cache()
+	f := fetchRec{item: it, bytes: bytes, rank: r.rank, start: st.now, cache: r.cache()}
+	if server {
+		start, ok := st.serverSlot(bytes, r.rank == 0)
+		switch {
+		case ok && start.After(st.now):
+			// An off-peak server transfer later; peers found now are not used until then.
+			f.server, f.start, chosen, rate = true, start, nil, 0
+		case ok && spare >= 2*st.cfg.MinRate:
+			// Relays hold only what reached the region, which the server is bringing here:
+			// they give way to it. Complete holders keep at most half the downlink.
+			chosen = slices.DeleteFunc(chosen, func(c srcRec) bool { return c.relay })
+			rate = 0
+			for _, c := range chosen {
+				rate += c.rate
+			}
+			for rate > spare/2 {
+				last := &chosen[len(chosen)-1]
+				if rate-last.rate >= spare/2 || len(chosen) == 1 {
+					cut := min(last.rate, rate-spare/2)
+					last.rate -= cut
+					rate -= cut
+				} else {
+					rate -= last.rate
+					last.rate = 0
+				}
+				if last.rate < st.cfg.MinRate {
+					rate -= last.rate
+					chosen = chosen[:len(chosen)-1]
+				}
+			}
+			f.server, f.serverRate = true, spare-rate
+		case ok:
+			st.unchargeSlot(st.now, bytes)
+		}
+	}
+	if len(chosen) == 0 && !f.server {
+		return false
+	}
+	if f.serverRate == 0 && r.serving {
+		delete(st.serving[it], r.box)
+	}
+	f.srcs = chosen
+	d.downUsed += rate + f.serverRate
+	for _, c := range chosen {
+		s := &st.boxes[c.box]
+		s.upUsed += c.rate
+		s.uploads = append(s.uploads, upRec{item: it, to: r.box})
+	}
+	d.fetches = append(d.fetches, f)
+	switch {
+	case f.server && !f.start.After(st.now), fed:
+		st.markRelay(r.box, it, relayFed)
+	default:
+		st.markRelay(r.box, it, relayUnfed)
+	}
+	return true
+}
+
+func (r request) cache() bool { return r.rank < 0 }
+
+func (st *State) regionHasComplete(dst, it int32) bool {
+	for _, h := range st.holdRegion[key(it, st.boxes[dst].region)] {
+		if h != dst && !st.boxes[h].Offline && st.boxes[h].held[it].Complete {
+			return true
+		}
+	}
+	return false
+}
+
+// serverSlot finds when the server may send bytes (c70): a top wish now, anything else in the
+// first off-peak slot with budget left. No calendar means now, without a budget.
+func (st *State) serverSlot(bytes int64, top bool) (time.Time, bool) {
+	if len(st.slots) == 0 {
+		return st.now, true
+	}
+	for i, sl := range st.slots {
+		if !sl.End.After(st.now) {
+			continue
+		}
+		if top {
+			if !sl.Start.After(st.now) {
+				st.slotUsed[i] += bytes
+			}
+			return st.now, true
+		}
+		if sl.Peak || sl.Budget-st.slotUsed[i] < bytes {
+			continue
+		}
+		st.slotUsed[i] += bytes
+		if sl.Start.After(st.now) {
+			return sl.Start, true
+		}
+		return st.now, true
+	}
+	if top {
+		return st.now, true
+	}
+	return time.Time{}, false
+}
+
+// unchargeSlot gives bytes back to the budget of the slot that holds start.
+func (st *State) unchargeSlot(start time.Time, bytes int64) {
+	for j, sl := range st.slots {
+		if !start.Before(sl.Start) && start.Before(sl.End) {
+			st.slotUsed[j] -= bytes
+		}
+	}
+}
+
+// release undoes a box's planned fetches: its sources get their upload back, the server its
+// budget, and it stops being a relay.
+func (st *State) release(i int32) {
+	b := &st.boxes[i]
+	for _, f := range b.fetches {
+		for _, c := range f.srcs {
+			s := &st.boxes[c.box]
+			s.upUsed -= c.rate
+			s.uploads = slices.DeleteFunc(s.uploads, func(u upRec) bool { return u.to == i && u.item == f.item })
+		}
+		if f.server {
+			st.unchargeSlot(f.start, f.bytes)
+		}
+	}
+	b.fetches, b.evict, b.downUsed = nil, nil, 0
+	for it := range b.relay {
+		k := key(it, b.region)
+		st.relays[k] = slices.DeleteFunc(st.relays[k], func(x int32) bool { return x == i })
+		st.relaysAll[it] = slices.DeleteFunc(st.relaysAll[it], func(x int32) bool { return x == i })
+	}
+	b.relay = nil
+}
+
+// Update re-plans one box after its sync, against the round's other plans: only this box's
+// requests are considered (the rest of the world is left as planned). A box the State has not
+// seen is added. A changed region, network or LAN counts from the next Round.
+func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
+	pieces := func(id media.ItemID) (int, bool) {
+		i, ok := st.itemIdx[id]
+		if !ok {
+			return 0, false
+		}
+		return st.items[i].pieces, true
+	}
+	if err := validateBox(0, b, pieces, len(st.items)); err != nil {
+		return BoxPlan{}, err
+	}
+	st.now = now
+	i, ok := st.boxIdx[b.ID]
+	if !ok {
+		i = st.addBox(b)
+	} else {
+		// The server keeps sending to the box it was sending to (see Snapshot.Serving).
+		for _, f := range st.boxes[i].fetches {
+			if f.server && f.serverRate > 0 {
+				if st.serving[f.item] == nil {
+					st.serving[f.item] = map[int32]bool{}
+				}
+				st.serving[f.item][i] = true
+			}
+		}
+		st.release(i)
+		st.setBox(i, b)
+	}
+	var reqs []request
+	reqs = st.needs(i, reqs)
+	slices.SortFunc(reqs, func(a, b request) int { return cmp.Compare(a.rank, b.rank) })
+	for _, r := range reqs {
+		st.plan(r)
+	}
+	st.prune(i)
+	return st.boxPlan(i), nil
+}
+
+// prune withdraws box i from the fetches it serves when its new state no longer allows them:
+// offline, behind NAT like the receiver, no longer holding or receiving the item, or over its
+// (possibly lowered) uplink. A receiver left without any source loses that fetch, and so on
+// down the relay chain.
+func (st *State) prune(i int32) {
+	b := &st.boxes[i]
+	for j := len(b.uploads) - 1; j >= 0; j-- {
+		u := b.uploads[j]
+		ok := !b.Offline && !(b.NAT && st.boxes[u.to].NAT) && (b.held[u.item].Complete || b.relay[u.item] != 0)
+		if ok && b.upUsed <= b.up {
+			continue
+		}
+		st.dropSource(u.to, u.item, i)
+	}
+}
+
+// dropSource removes src from recv's fetch of item.
+func (st *State) dropSource(recv, item, src int32) {
+	s, r := &st.boxes[src], &st.boxes[recv]
+	s.uploads = slices.DeleteFunc(s.uploads, func(u upRec) bool { return u.to == recv && u.item == item })
+	for fi := range r.fetches {
+		f := &r.fetches[fi]
+		if f.item != item {
+			continue
+		}
+		f.srcs = slices.DeleteFunc(f.srcs, func(c srcRec) bool {
+			if c.box == src {
+				s.upUsed -= c.rate
+				r.downUsed -= c.rate
+				return true
+			}
+			return false
+		})
+		if len(f.srcs) > 0 || f.server {
+			return
+		}
+		r.fetches = slices.Delete(r.fetches, fi, fi+1)
+		if r.held[item].Pieces == 0 {
+			delete(r.relay, item)
+			k := key(item, r.region)
+			st.relays[k] = slices.DeleteFunc(st.relays[k], func(x int32) bool { return x == recv })
+			st.relaysAll[item] = slices.DeleteFunc(st.relaysAll[item], func(x int32) bool { return x == recv })
+			for _, u := range slices.Clone(r.uploads) {
+				if u.item == item {
+					st.dropSource(u.to, item, recv)
+				}
+			}
+		}
+		return
+	}
+}
+
+// BoxPlan returns one box's part of the current plan.
+func (st *State) BoxPlan(id media.BoxID) BoxPlan {
+	i, ok := st.boxIdx[id]
+	if !ok {
+		return BoxPlan{}
+	}
+	return st.boxPlan(i)
+}
+
+func (st *State) boxPlan(i int32) BoxPlan {
+	b := &st.boxes[i]
+	var bp BoxPlan
+	for _, f := range b.fetches {
+		in := st.items[f.item]
+		out := Fetch{Item: in.id, Server: f.server, ServerRate: f.serverRate, Start: f.start, Cache: f.cache, Bytes: f.bytes, Rank: f.rank}
+		var full []int64
+		for _, c := range f.srcs {
+			if !c.relay {
+				full = append(full, c.rate)
+			}
+		}
+		ranges := splitRanges(in.pieces, full)
+		for _, c := range f.srcs {
+			s := &st.boxes[c.box]
+			src := Source{Box: s.ID, Rate: c.rate, Relay: c.relay, Dial: !s.NAT}
+			if !c.relay {
+				src.Ranges, ranges = []PieceRange{ranges[0]}, ranges[1:]
+			}
+			out.Sources = append(out.Sources, src)
+		}
+		bp.Fetches = append(bp.Fetches, out)
+	}
+	for _, it := range b.evict {
+		bp.Evict = append(bp.Evict, st.items[it].id)
+	}
+	for _, u := range b.uploads {
+		if b.NAT { // unreachable itself, it dials its receivers
+			bp.Uploads = append(bp.Uploads, Upload{Item: st.items[u.item].id, To: st.boxes[u.to].ID})
+		}
+	}
+	return bp
+}
+
+// Plan returns the whole current plan with its totals.
+func (st *State) Plan() Plan {
+	p := Plan{Boxes: make(map[media.BoxID]BoxPlan)}
+	for i := range st.boxes {
+		bp := st.boxPlan(int32(i))
+		if len(bp.Fetches)+len(bp.Evict)+len(bp.Uploads) == 0 {
+			continue
+		}
+		p.Boxes[st.boxes[i].ID] = bp
+		for _, f := range bp.Fetches {
+			var peer int64
+			for _, s := range f.Sources {
+				peer += s.Rate
+			}
+			switch {
+			case !f.Server:
+				p.PeerBytes += f.Bytes
+			case peer+f.ServerRate == 0:
+				p.ServerBytes += f.Bytes
+			default:
+				sb := int64(float64(f.Bytes) * float64(f.ServerRate) / float64(peer+f.ServerRate))
+				p.ServerBytes += sb
+				p.PeerBytes += f.Bytes - sb
+			}
+		}
+	}
+	return p
+}
+
+// Now is the time the State last planned at.
+func (st *State) Now() time.Time { return st.now }
+
+func cmpID[T ~[16]byte](a, b T) int { return slices.Compare(a[:], b[:]) }
+
+func sortIDs[T ~[16]byte](ids []T) { slices.SortFunc(ids, cmpID) }
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}

@@ -1,0 +1,432 @@
+package sim
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"swarmbox/cloud/scheduler"
+	"swarmbox/media"
+)
+
+// Policy names, in the order they run.
+const (
+	PolicyScheduler = "scheduler"
+	PolicyTracker   = "tracker"
+	PolicyCDN       = "cdn"
+)
+
+// Policies lists the policy names.
+var Policies = []string{PolicyScheduler, PolicyTracker, PolicyCDN}
+
+// Result is the simulator's one JSON object.
+type Result struct {
+	LowerBoundServerShare float64                  `json:"lower_bound_server_share"`
+	Policies              map[string]*PolicyResult `json:"policies"`
+}
+
+// PolicyResult is what one policy achieved on the world.
+type PolicyResult struct {
+	ServerShare              float64 `json:"server_share"`
+	P50ReadySeconds          float64 `json:"p50_ready_seconds"`
+	P95ReadySeconds          float64 `json:"p95_ready_seconds"`
+	P95ReadyOverDownlink     float64 `json:"p95_ready_over_downlink_bound"`
+	ServerCopiesPerRegionMax float64 `json:"server_copies_per_region_max"`
+	StorageViolations        int     `json:"storage_violations"`
+	UploadCapViolations      int     `json:"upload_cap_violations"`
+	PlanSecondsPerRound      float64 `json:"plan_seconds_per_round"`
+	PeakRSSBytes             int64   `json:"peak_rss_bytes"`
+	// Beyond the JSON: the other invariants Check counts, wishes never ready, and the series
+	// the plot draws.
+	OtherViolations int     `json:"-"`
+	Unfinished      int     `json:"-"`
+	Series          []Point `json:"-"`
+}
+
+// Point is one hour of a policy's run: the server share of all bytes so far and the median
+// time-to-ready of the top wishes that became ready so far.
+type Point struct {
+	Hours, ServerShare, MedianReadyHours float64
+}
+
+// Options tune a run.
+type Options struct {
+	Step     time.Duration // simulated time per round; 0 = the workload's default
+	Duration time.Duration // 0 = the workload's
+	// Progress is called after every round with rounds done and total (all policies).
+	Progress func(done, total int)
+}
+
+type hold struct {
+	bytes   int64
+	cache   bool
+	preload bool
+}
+
+type openWish struct {
+	title int32
+	at    time.Duration
+}
+
+// run is one policy's pass over the world.
+type run struct {
+	w        *World
+	held     []map[int32]*hold
+	open     [][]openWish
+	served   []time.Duration // last time each box received, -1 never
+	uploaded []time.Duration
+	lan, isp []string
+	res      *PolicyResult
+	server   int64
+	peer     int64
+	copies   map[[2]int32]int64 // server bytes per (region, title)
+	ready    []float64          // top-wish ready seconds
+	ratio    []float64          // ready ÷ (size ÷ downlink)
+	done     []bool             // top wish ready
+	prev     scheduler.Plan
+	rng      *rand.Rand
+	wishIdx  int // next arrival in w.wishes
+}
+
+// Run simulates every policy on the world and reports.
+func Run(w *World, opt Options) (*Result, error) {
+	step, dur := opt.Step, opt.Duration
+	if step <= 0 {
+		step = 10 * time.Minute
+		if w.Name == Flash {
+			step = 2 * time.Minute
+		}
+	}
+	if dur <= 0 {
+		dur = w.Duration
+	}
+	rounds := int((dur + step - 1) / step)
+	res := &Result{LowerBoundServerShare: w.LowerBoundServerShare(), Policies: map[string]*PolicyResult{}}
+	for pi, name := range Policies {
+		r := newRun(w)
+		for k := range rounds {
+			now := time.Duration(k) * step
+			if err := r.round(name, now, step); err != nil {
+				return nil, fmt.Errorf("%s, round %d: %w", name, k, err)
+			}
+			if opt.Progress != nil {
+				opt.Progress(pi*rounds+k+1, len(Policies)*rounds)
+			}
+		}
+		r.finish(dur, rounds)
+		res.Policies[name] = r.res
+	}
+	return res, nil
+}
+
+func newRun(w *World) *run {
+	r := &run{w: w, res: &PolicyResult{}, copies: map[[2]int32]int64{}, rng: rand.New(rand.NewPCG(w.Seed, 0x7ac))}
+	n := len(w.boxes)
+	r.held, r.open = make([]map[int32]*hold, n), make([][]openWish, n)
+	r.served, r.uploaded = make([]time.Duration, n), make([]time.Duration, n)
+	r.lan, r.isp, r.done = make([]string, n), make([]string, n), make([]bool, n)
+	for i := range w.boxes {
+		b := &w.boxes[i]
+		r.held[i] = map[int32]*hold{}
+		for _, t := range b.preload {
+			r.held[i][t] = &hold{bytes: w.titles[t].size, preload: true}
+		}
+		r.served[i], r.uploaded[i] = -1, -1
+		r.lan[i] = "lan" + strconv.Itoa(int(b.lan))
+		r.isp[i] = "isp" + strconv.Itoa(int(b.isp))
+	}
+	return r
+}
+
+func (r *run) round(policy string, now, step time.Duration) error {
+	r.arrive(now)
+	snap := r.snapshot(now)
+	t0 := time.Now()
+	var plan scheduler.Plan
+	var err error
+	switch policy {
+	case PolicyScheduler:
+		snap.Serving = r.prev.Serving()
+		plan, err = scheduler.Compute(snap)
+	case PolicyTracker:
+		plan = r.trackerPlan(snap, now)
+	case PolicyCDN:
+		plan = cdnPlan(snap)
+	}
+	if err != nil {
+		return err
+	}
+	r.res.PlanSecondsPerRound += time.Since(t0).Seconds()
+	v := scheduler.Check(snap, plan)
+	r.res.StorageViolations += v.Storage
+	r.res.UploadCapViolations += v.UploadCap
+	r.res.OtherViolations += v.Source + v.NATPair + v.Offline
+	r.apply(snap, plan, now, step)
+	r.prev = plan
+	if (now+step)/time.Hour != now/time.Hour {
+		r.res.Series = append(r.res.Series, Point{Hours: (now + step).Hours(), ServerShare: share(r.server, r.peer), MedianReadyHours: percentile(r.ready, 0.5) / 3600})
+	}
+	return nil
+}
+
+func share(server, peer int64) float64 {
+	if server+peer == 0 {
+		return 0
+	}
+	return float64(server) / float64(server+peer)
+}
+
+// arrive adds the wishes made up to now to the boxes' wishlists (last = least wanted).
+func (r *run) arrive(now time.Duration) {
+	for ; r.wishIdx < len(r.w.wishes) && r.w.wishes[r.wishIdx].at <= now; r.wishIdx++ {
+		e := r.w.wishes[r.wishIdx]
+		r.open[e.box] = append(r.open[e.box], openWish{title: e.title, at: e.at})
+	}
+}
+
+func (r *run) snapshot(now time.Duration) scheduler.Snapshot {
+	w := r.w
+	s := scheduler.Snapshot{Now: Start.Add(now), Items: make(map[media.ItemID]scheduler.Item, len(w.titles)), Boxes: make([]scheduler.Box, len(w.boxes))}
+	for _, t := range w.titles {
+		s.Items[t.id] = scheduler.Item{Size: t.size, Pieces: t.pieces}
+	}
+	for i := range w.boxes {
+		b := &w.boxes[i]
+		sb := scheduler.Box{ID: b.id, Region: b.regionName, Network: r.isp[i], LAN: r.lan[i], NAT: b.nat, Offline: !w.online(b, now),
+			Uplink: b.up, Downlink: b.down, Holdings: make(map[media.ItemID]scheduler.Holding, len(r.held[i]))}
+		var wishUsed, cacheUsed int64
+		for t, h := range r.held[i] {
+			tt := w.titles[t]
+			sb.Holdings[tt.id] = scheduler.Holding{Pieces: int(h.bytes / pieceSize), Complete: h.bytes >= tt.size, Cache: h.cache}
+			switch {
+			case h.cache:
+				cacheUsed += h.bytes
+			case !h.preload:
+				wishUsed += h.bytes
+			}
+		}
+		sb.FreeWish, sb.FreeCache = max(0, b.wishQuota-wishUsed), max(0, b.cacheQuota-cacheUsed)
+		for _, o := range r.open[i] {
+			sb.Wishlist = append(sb.Wishlist, w.titles[o.title].id)
+		}
+		if r.served[i] >= 0 {
+			sb.LastServed = Start.Add(r.served[i])
+		}
+		if r.uploaded[i] >= 0 {
+			sb.LastUploaded = Start.Add(r.uploaded[i])
+		}
+		s.Boxes[i] = sb
+	}
+	return s
+}
+
+func boxIndex(id media.BoxID) int32    { return int32(binary.BigEndian.Uint32(id[:4])) }
+func titleIndex(id media.ItemID) int32 { return int32(binary.BigEndian.Uint32(id[:4])) }
+
+// apply moves bytes for one round at the planned rates. Bytes from relays count only as far as
+// the relays hold pieces the receiver lacks (see frontier below).
+func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time.Duration) {
+	w := r.w
+	// What a relay gets this round from the server or complete holders: only those bring bytes
+	// it does not have already (relays feeding each other add nothing new).
+	incoming := map[[2]int32]int64{}
+	for id, bp := range plan.Boxes {
+		for _, f := range bp.Fetches {
+			rate := f.ServerRate
+			for _, s := range f.Sources {
+				if !s.Relay {
+					rate += s.Rate
+				}
+			}
+			incoming[[2]int32{boxIndex(id), titleIndex(f.Item)}] = rate
+		}
+	}
+	// Pieces spread: a relay's pieces are taken as a random subset of the item, so a receiver's
+	// relays together hold 1-Π(1-level) of it; but no box gets beyond the frontier, what the
+	// server and complete holders have brought into the world so far.
+	frontier := map[int32]int64{}
+	for b, hs := range r.held {
+		for t, h := range hs {
+			reach := h.bytes + int64(float64(incoming[[2]int32{int32(b), t}])*step.Seconds())
+			frontier[t] = max(frontier[t], min(reach, w.titles[t].size))
+		}
+	}
+	heldAt := func(b, t int32) int64 {
+		if h := r.held[b][t]; h != nil {
+			return h.bytes
+		}
+		return 0
+	}
+	type move struct {
+		box, title     int32
+		bytes, server  int64
+		cache          bool
+		finishFraction float64
+		sources        []int32
+	}
+	var moves []move
+	for id, bp := range plan.Boxes {
+		bi := boxIndex(id)
+		for _, e := range bp.Evict {
+			delete(r.held[bi], titleIndex(e))
+		}
+		for _, f := range bp.Fetches {
+			start := f.Start.Sub(Start)
+			if start >= now+step {
+				continue
+			}
+			dt := (step - max(0, start-now)).Seconds()
+			ti := titleIndex(f.Item)
+			size := w.titles[ti].size
+			have := heldAt(bi, ti)
+			// Bytes from the server and complete holders are new; bytes from relays only up to
+			// what the best relay will have by the round's end.
+			var fullRate, relayRate int64
+			var srcs []int32
+			missing := 1.0 // share of the item none of the relays holds
+			for _, s := range f.Sources {
+				si := boxIndex(s.Box)
+				srcs = append(srcs, si)
+				if s.Relay {
+					relayRate += s.Rate
+					missing *= 1 - float64(heldAt(si, ti))/float64(size)
+				} else {
+					fullRate += s.Rate
+				}
+			}
+			relayReach := min(frontier[ti], int64((1-missing)*float64(size)))
+			fromFull := int64(float64(fullRate+f.ServerRate) * dt)
+			fromRelays := min(int64(float64(relayRate)*dt), max(0, relayReach-have-fromFull))
+			can := min(size-have, fromFull+fromRelays)
+			total := fullRate + relayRate + f.ServerRate
+			if can <= 0 || total == 0 {
+				continue
+			}
+			server := min(can, int64(float64(f.ServerRate)*dt))
+			m := move{box: bi, title: ti, bytes: can, server: server, cache: f.Cache, sources: srcs}
+			if have+can >= size {
+				m.finishFraction = float64(size-have) / float64(total) / step.Seconds()
+			}
+			moves = append(moves, m)
+		}
+	}
+	for _, m := range moves {
+		h := r.held[m.box][m.title]
+		if h == nil {
+			h = &hold{cache: m.cache}
+			r.held[m.box][m.title] = h
+		}
+		h.bytes += m.bytes
+		r.server += m.server
+		r.peer += m.bytes - m.server
+		b := &w.boxes[m.box]
+		r.copies[[2]int32{b.region, m.title}] += m.server
+		r.served[m.box] = now
+		for _, s := range m.sources {
+			r.uploaded[s] = now
+		}
+		size := w.titles[m.title].size
+		if h.bytes < size {
+			continue
+		}
+		h.bytes = size
+		at := now + time.Duration(m.finishFraction*float64(step))
+		r.open[m.box] = slices.DeleteFunc(r.open[m.box], func(o openWish) bool {
+			if o.title == m.title && o.title == b.first && !r.done[m.box] {
+				r.done[m.box] = true
+				sec := (at - o.at).Seconds()
+				r.ready = append(r.ready, sec)
+				r.ratio = append(r.ratio, sec/(float64(size)/float64(b.down)))
+			}
+			return o.title == m.title
+		})
+	}
+}
+
+// finish turns the run's tallies into the policy's result. Top wishes not ready by the end count
+// with the time they waited (a lower bound on their time-to-ready).
+func (r *run) finish(dur time.Duration, rounds int) {
+	w := r.w
+	firstAt := map[int32]time.Duration{}
+	for _, e := range w.wishes {
+		if _, ok := firstAt[e.box]; !ok {
+			firstAt[e.box] = e.at
+		}
+	}
+	ready, ratio := slices.Clone(r.ready), slices.Clone(r.ratio)
+	for b, at := range firstAt {
+		if !r.done[b] && at < dur { // a wish made after the end is not counted
+			r.res.Unfinished++
+			sec := (dur - at).Seconds()
+			bx := &w.boxes[b]
+			ready = append(ready, sec)
+			ratio = append(ratio, sec/(float64(w.titles[bx.first].size)/float64(bx.down)))
+		}
+	}
+	res := r.res
+	res.ServerShare = share(r.server, r.peer)
+	res.P50ReadySeconds = percentile(ready, 0.5)
+	res.P95ReadySeconds = percentile(ready, 0.95)
+	res.P95ReadyOverDownlink = percentile(ratio, 0.95)
+	for k, bytes := range r.copies {
+		res.ServerCopiesPerRegionMax = max(res.ServerCopiesPerRegionMax, float64(bytes)/float64(w.titles[k[1]].size))
+	}
+	res.PlanSecondsPerRound /= float64(rounds)
+	res.PeakRSSBytes = peakRSS()
+}
+
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// peakRSS is the process's peak resident set (VmHWM) so far; 0 where /proc is missing.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// Snapshot is the world at time at as a planner input, without simulating up to it: wishes made
+// more than a day before are taken as ready, those of the last hour as half fetched. Benchmarks
+// plan it.
+func (w *World) Snapshot(at time.Duration) scheduler.Snapshot {
+	r := newRun(w)
+	r.arrive(at)
+	for i := range r.open {
+		kept := r.open[i][:0]
+		for _, o := range r.open[i] {
+			size := w.titles[o.title].size
+			switch {
+			case at-o.at > 24*time.Hour:
+				r.held[i][o.title] = &hold{bytes: size}
+				continue
+			case at-o.at < time.Hour:
+				r.held[i][o.title] = &hold{bytes: size / 2}
+			}
+			kept = append(kept, o)
+		}
+		r.open[i] = kept
+	}
+	return r.snapshot(at)
+}

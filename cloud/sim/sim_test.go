@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestSmallFlash: 2,000 boxes, a new release wished by 30% of them. The planner's plans break
+// no invariant in any round, the server sends the release into the region about once, and the
+// scheduler's server share is below the tracker's and the CDN's. No timings are checked.
+func TestSmallFlash(t *testing.T) {
+	res := simulate(t, Flash, 2000, 1, Options{Duration: 3 * time.Hour, Step: 5 * time.Minute})
+	for _, name := range Policies {
+		p := res.Policies[name]
+		if p.StorageViolations+p.UploadCapViolations+p.OtherViolations > 0 {
+			t.Errorf("%s: %d storage, %d upload-cap, %d other violations", name, p.StorageViolations, p.UploadCapViolations, p.OtherViolations)
+		}
+	}
+	s, tr, cdn := res.Policies[PolicyScheduler], res.Policies[PolicyTracker], res.Policies[PolicyCDN]
+	if !(s.ServerShare < tr.ServerShare && s.ServerShare < cdn.ServerShare) {
+		t.Errorf("server share: scheduler %.4f, tracker %.4f, cdn %.4f; want the scheduler lowest", s.ServerShare, tr.ServerShare, cdn.ServerShare)
+	}
+	if s.ServerCopiesPerRegionMax > 2 {
+		t.Errorf("scheduler sent %.2f copies of one title into one region, want at most 2", s.ServerCopiesPerRegionMax)
+	}
+	// One region at this size, so no other region can stand in for the server's one copy.
+	if s.ServerShare < res.LowerBoundServerShare*0.999 {
+		t.Errorf("scheduler server share %.5f below the lower bound %.5f: the flow model invents bytes", s.ServerShare, res.LowerBoundServerShare)
+	}
+	if len(s.Series) == 0 {
+		t.Error("no time series for the plot")
+	}
+	if err := Plot(res, "flash", filepath.Join(t.TempDir(), "p.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestDeterministicPerSeed: the same seed gives the same results (timings aside); another seed
+// another world.
+func TestDeterministicPerSeed(t *testing.T) {
+	run := func(seed uint64) string {
+		res := simulate(t, Standard, 300, seed, Options{Duration: 24 * time.Hour, Step: 30 * time.Minute})
+		for _, p := range res.Policies {
+			p.PlanSecondsPerRound, p.PeakRSSBytes = 0, 0
+		}
+		b, _ := json.Marshal(res)
+		return string(b)
+	}
+	a, b, c := run(7), run(7), run(8)
+	if a != b {
+		t.Errorf("seed 7 twice:\n%s\n%s", a, b)
+	}
+	if a == c {
+		t.Error("seeds 7 and 8 gave the same results")
+	}
+}
+
+func TestBadWorkload(t *testing.T) {
+	if _, err := NewWorld("tsunami", 10, 1); err == nil {
+		t.Error("unknown workload accepted")
+	}
+	if _, err := NewWorld(Standard, 0, 1); err == nil {
+		t.Error("zero boxes accepted")
+	}
+}
+
+// TestShortRunCountsOnlyWishesMade: a run that ends before all wishes are made counts only
+// those made, so no time-to-ready is negative.
+func TestShortRunCountsOnlyWishesMade(t *testing.T) {
+	res := simulate(t, Flash, 300, 3, Options{Duration: 20 * time.Minute, Step: 10 * time.Minute})
+	for name, p := range res.Policies {
+		if p.P50ReadySeconds < 0 || p.P95ReadySeconds < 0 || p.P95ReadyOverDownlink < 0 {
+			t.Errorf("%s: negative ready times %+v", name, p)
+		}
+	}
+}
+
+func simulate(t *testing.T, workload string, boxes int, seed uint64, opt Options) *Result {
+	t.Helper()
+	w, err := NewWorld(workload, boxes, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// The scheduler's view of a box beyond wishes and holdings: link caps, network, NAT, free space
+// per area, LAN neighbours and measured peer rates. Its tables come as one more migration, kept
+// in this file beside the code that uses them; it runs after store.go's on both engines.
+func init() {
+	migrations = append(migrations, `
+CREATE TABLE box_reports (
+	box TEXT PRIMARY KEY REFERENCES boxes(id),
+	network TEXT NOT NULL DEFAULT '',
+	nat INTEGER NOT NULL DEFAULT 0,
+	uplink INTEGER NOT NULL DEFAULT 0,
+	downlink INTEGER NOT NULL DEFAULT 0,
+	free_wish INTEGER NOT NULL DEFAULT 0,
+	free_cache INTEGER NOT NULL DEFAULT 0,
+	cache_items TEXT NOT NULL DEFAULT '[]',
+	last_served INTEGER NOT NULL DEFAULT 0,
+	last_uploaded INTEGER NOT NULL DEFAULT 0,
+	updated INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE box_neighbors (
+	box TEXT NOT NULL REFERENCES boxes(id),
+	neighbor TEXT NOT NULL,
+	PRIMARY KEY (box, neighbor)
+);
+CREATE TABLE peer_rates (
+	box TEXT NOT NULL REFERENCES boxes(id),
+	peer TEXT NOT NULL,
+	bytes INTEGER NOT NULL,
+	bps INTEGER NOT NULL,
+	PRIMARY KEY (box, peer)
+);
+`)
+}
+
+// Report is what the scheduler knows of a box beyond its wishes and holdings.
+type Report struct {
+	Box        media.BoxID
+	Region     string // the account's region
+	Network    string
+	NAT        bool
+	Uplink     int64 // bytes/s, 0 = unknown
+	Downlink   int64
+	FreeWish   int64
+	FreeCache  int64
+	CacheItems []media.ItemID // holdings in the cache area
+	Neighbors  []media.BoxID
+	Rates      []protocol.PeerRate // measured from each peer into this box
+	// LastServed is the last report with a transfer under way; LastUploaded the last time
+	// another box reported receiving from this one; Updated the last report.
+	LastServed, LastUploaded, Updated time.Time
+}
+
+// SaveReport records a sync's scheduling fields. A box without a wishlist area figure gets the
+// disk's free bytes for its wishes; without a cache area it lends nothing.
+func (s *Store) SaveReport(ctx context.Context, box media.BoxID, req protocol.SyncRequest, now time.Time) error {
+	id, at := box.String(), now.UnixMilli()
+	freeWish, freeCache := req.FreeBytes, int64(0)
+	for _, a := range req.Areas {
+		switch a.Area {
+		case protocol.AreaWishlist:
+			freeWish = a.Free
+		case protocol.AreaCache:
+			freeCache = a.Free
+		}
+	}
+	cache := []media.ItemID{}
+	for _, h := range req.Holdings {
+		if h.Area == protocol.AreaCache {
+			cache = append(cache, h.Item)
+		}
+	}
+	cj, err := json.Marshal(cache)
+	if err != nil {
+		return err
+	}
+	receiving := false
+	for _, t := range req.Transfers {
+		receiving = receiving || !t.Complete
+	}
+	return s.tx(ctx, func(tx *tx) error {
+		var served int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_served FROM box_reports WHERE box = ?`, id).Scan(&served); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if receiving {
+			served = at
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, nat, uplink, downlink, free_wish, free_cache, cache_items, last_served, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (box) DO UPDATE SET network = excluded.network, nat = excluded.nat, uplink = excluded.uplink,
+				downlink = excluded.downlink, free_wish = excluded.free_wish, free_cache = excluded.free_cache,
+				cache_items = excluded.cache_items, last_served = excluded.last_served, updated = excluded.updated`,
+			id, req.Network, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), served, at); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM box_neighbors WHERE box = ?`, id); err != nil {
+			return err
+		}
+		for _, n := range req.Neighbors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO box_neighbors (box, neighbor) VALUES (?, ?) ON CONFLICT (box, neighbor) DO NOTHING`, id, n.Box.String()); err != nil {
+				return err
+			}
+		}
+		for _, r := range req.PeerRates {
+			var before int64
+			if err := tx.QueryRowContext(ctx, `SELECT bytes FROM peer_rates WHERE box = ? AND peer = ?`, id, r.Box.String()).Scan(&before); err != nil && err != sql.ErrNoRows {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO peer_rates (box, peer, bytes, bps) VALUES (?, ?, ?, ?)
+				ON CONFLICT (box, peer) DO UPDATE SET bytes = excluded.bytes, bps = excluded.bps`,
+				id, r.Box.String(), r.Bytes, r.BytesPerSecond); err != nil {
+				return err
+			}
+			if r.Bytes > before { // the peer sent since the last report: it was uploading
+				if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, last_uploaded) SELECT id, CAST(? AS BIGINT) FROM boxes WHERE id = ?
+					ON CONFLICT (box) DO UPDATE SET last_uploaded = excluded.last_uploaded`, at, r.Box.String()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Reports returns every registered box's report with its account's region; a box that never
+// reported has only Box and Region set.
+func (s *Store) Reports(ctx context.Context) ([]Report, error) { return s.reports(ctx, "") }
+
+// Report returns one box's report (see Reports).
+func (s *Store) Report(ctx context.Context, box media.BoxID) (Report, error) {
+	r, err := s.reports(ctx, box.String())
+	if err != nil {
+		return Report{}, err
+	}
+	if len(r) == 0 {
+		return Report{}, fmt.Errorf("box %s: %w", box, ErrNotFound)
+	}
+	return r[0], nil
+}
+
+// reports loads the reports of every box, or of one when box is not empty.
+func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
+	where := ` WHERE ? = '' OR box = ?`
+	rows, err := s.db.QueryContext(ctx, `SELECT b.id, a.region, COALESCE(r.network, ''), COALESCE(r.nat, 0), COALESCE(r.uplink, 0),
+		COALESCE(r.downlink, 0), COALESCE(r.free_wish, b.free_bytes), COALESCE(r.free_cache, 0), COALESCE(r.cache_items, '[]'),
+		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0), COALESCE(r.updated, b.last_sync)
+		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id WHERE ? = '' OR b.id = ? ORDER BY b.id`, box, box)
+	if err != nil {
+		return nil, err
+	}
+	var out []Report
+	idx := map[string]int{}
+	for rows.Next() {
+		var r Report
+		var id, cj string
+		var served, uploaded, updated int64
+		if err := rows.Scan(&id, &r.Region, &r.Network, &r.NAT, &r.Uplink, &r.Downlink, &r.FreeWish, &r.FreeCache, &cj, &served, &uploaded, &updated); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if r.Box, err = media.ParseBoxID(id); err == nil {
+			err = json.Unmarshal([]byte(cj), &r.CacheItems)
+		}
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.LastServed, r.LastUploaded, r.Updated = millis(served), millis(uploaded), millis(updated)
+		idx[id] = len(out)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.boxPairs(ctx, `SELECT box, neighbor, 0, 0 FROM box_neighbors`+where+` ORDER BY box, neighbor`, box, func(box string, peer media.BoxID, _, _ int64) {
+		if i, ok := idx[box]; ok {
+			out[i].Neighbors = append(out[i].Neighbors, peer)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	err = s.boxPairs(ctx, `SELECT box, peer, bytes, bps FROM peer_rates`+where+` ORDER BY box, peer`, box, func(box string, peer media.BoxID, bytes, bps int64) {
+		if i, ok := idx[box]; ok {
+			out[i].Rates = append(out[i].Rates, protocol.PeerRate{Box: peer, Bytes: bytes, BytesPerSecond: bps})
+		}
+	})
+	return out, err
+}
+
+func millis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// boxPairs runs a query of (box, other box, integer, integer) rows.
+func (s *Store) boxPairs(ctx context.Context, query, box string, f func(box string, peer media.BoxID, a, b int64)) error {
+	rows, err := s.db.QueryContext(ctx, query, box, box)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var box, peer string
+		var a, b int64
+		if err := rows.Scan(&box, &peer, &a, &b); err != nil {
+			return err
+		}
+		p, err := media.ParseBoxID(peer)
+		if err != nil {
+			return err
+		}
+		f(box, p, a, b)
+	}
+	return rows.Err()
+}
+
+// BoxState returns one box's wishlist (in priority order), holdings and peer address.
+func (s *Store) BoxState(ctx context.Context, box media.BoxID) (BoxState, error) {
+	st := BoxState{ID: box}
+	id := box.String()
+	err := s.db.QueryRowContext(ctx, `SELECT peer_addr FROM boxes WHERE id = ?`, id).Scan(&st.PeerAddr)
+	if err == sql.ErrNoRows {
+		return st, fmt.Errorf("box %s: %w", box, ErrNotFound)
+	}
+	if err != nil {
+		return st, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT item FROM wishes WHERE box = ? ORDER BY rank`, id)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var item string
+		if err := rows.Scan(&item); err != nil {
+			return st, err
+		}
+		it, err := media.ParseItemID(item)
+		if err != nil {
+			return st, err
+		}
+		st.Wishlist = append(st.Wishlist, it)
+	}
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	hr, err := s.db.QueryContext(ctx, `SELECT item, pieces, complete FROM holdings WHERE box = ? ORDER BY item`, id)
+	if err != nil {
+		return st, err
+	}
+	defer hr.Close()
+	for hr.Next() {
+		var item string
+		var h protocol.Holding
+		if err := hr.Scan(&item, &h.Pieces, &h.Complete); err != nil {
+			return st, err
+		}
+		if h.Item, err = media.ParseItemID(item); err != nil {
+			return st, err
+		}
+		st.Holdings = append(st.Holdings, h)
+	}
+	return st, hr.Err()
+}

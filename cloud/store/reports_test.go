@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// testReportsRoundTrip (in the suite, on both engines): a box's scheduling report is stored and read back with the account's
+// region; free space comes from the areas; a peer whose measured bytes grew gets a fresh
+// last-uploaded time; a box that never reported still has its region.
+func testReportsRoundTrip(t *testing.T, s *Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	if err := s.CreateAccount(ctx, "acct", "north", 0, now); err != nil {
+		t.Fatal(err)
+	}
+	a, b := media.BoxID{1}, media.BoxID{2}
+	for _, id := range []media.BoxID{a, b} {
+		if _, err := s.RegisterBox(ctx, Box{ID: id, Account: "acct", SignKey: id[:], KEMKey: id[:], Registered: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	item := media.ItemID{9}
+	req := protocol.SyncRequest{
+		FreeBytes: 999, Network: "isp-a", BehindNAT: true, UplinkBytesPerSecond: 100, DownlinkBytesPerSecond: 500,
+		Areas:     []protocol.Space{{Area: protocol.AreaWishlist, Free: 70}, {Area: protocol.AreaCache, Free: 30}},
+		Holdings:  []protocol.Holding{{Item: item, Pieces: 3, Area: protocol.AreaCache}},
+		Neighbors: []protocol.Neighbor{{Box: b, Addr: "198.18.0.2:6881"}},
+		PeerRates: []protocol.PeerRate{{Box: b, Bytes: 1000, BytesPerSecond: 50}},
+	}
+	if err := s.SaveReport(ctx, a, req, now); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Report(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Region != "north" || r.Network != "isp-a" || !r.NAT || r.Uplink != 100 || r.Downlink != 500 || r.FreeWish != 70 || r.FreeCache != 30 {
+		t.Errorf("report %+v", r)
+	}
+	if !slices.Equal(r.CacheItems, []media.ItemID{item}) || !slices.Equal(r.Neighbors, []media.BoxID{b}) || len(r.Rates) != 1 || r.Rates[0].BytesPerSecond != 50 {
+		t.Errorf("report lists %+v", r)
+	}
+	rb, err := s.Report(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Region != "north" || !rb.LastUploaded.Equal(now) || !rb.Updated.IsZero() {
+		t.Errorf("peer's report %+v, want region north, last uploaded now, never reported", rb)
+	}
+	// The same figure again: the peer did not upload since.
+	if err := s.SaveReport(ctx, a, req, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if rb, _ := s.Report(ctx, b); !rb.LastUploaded.Equal(now) {
+		t.Errorf("last uploaded moved to %v without new bytes", rb.LastUploaded)
+	}
+	all, err := s.Reports(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("reports: %d, %v", len(all), err)
+	}
+	if _, err := s.Report(ctx, media.BoxID{7}); err == nil {
+		t.Error("report of an unknown box")
+	}
+}

@@ -1,0 +1,81 @@
+// Command swarmbox-sim simulates the scheduler beside a BitTorrent-style tracker and a CDN on a
+// generated world of boxes and prints what each achieved.
+//
+//	swarmbox-sim [-workload standard|flash|sparse] [-boxes N] [-seed S] [-json] [-plot FILE.png]
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"swarmbox/cloud/sim"
+	"swarmbox/internal/progress"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "swarmbox-sim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("swarmbox-sim", flag.ContinueOnError)
+	workload := fs.String("workload", sim.Standard, "workload: standard, flash or sparse")
+	boxes := fs.Int("boxes", 100_000, "number of boxes")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same world and results")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	plotFile := fs.String("plot", "", "draw server share and time-to-ready over time into this PNG")
+	step := fs.Duration("step", 0, "simulated time per planning round (0 = the workload's default)")
+	duration := fs.Duration("duration", 0, "simulated time (0 = the workload's default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; see -h", fs.Arg(0))
+	}
+	if *step < 0 || *duration < 0 {
+		return fmt.Errorf("-step and -duration must not be negative")
+	}
+	w, err := sim.NewWorld(*workload, *boxes, *seed)
+	if err != nil {
+		return err
+	}
+	var bar *progress.Bar
+	res, err := sim.Run(w, sim.Options{Step: *step, Duration: *duration, Progress: func(done, total int) {
+		if bar == nil {
+			bar = progress.Count(int64(total), "simulating")
+		}
+		bar.Set(int64(done))
+	}})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	if *plotFile != "" {
+		if err := sim.Plot(res, fmt.Sprintf("%s, %d boxes", *workload, *boxes), *plotFile); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Printf("workload %s, %d boxes, seed %d; lower bound on server share %.4f\n", *workload, *boxes, *seed, res.LowerBoundServerShare)
+	fmt.Printf("%-10s %8s %10s %10s %9s %7s %6s %6s %9s %9s\n", "policy", "server", "p50 ready", "p95 ready", "p95/bound", "copies", "stor.", "upl.", "plan/rnd", "peak rss")
+	for _, name := range sim.Policies {
+		p := res.Policies[name]
+		fmt.Printf("%-10s %8.4f %10s %10s %9.2f %7.2f %6d %6d %9s %8dM\n", name, p.ServerShare,
+			secs(p.P50ReadySeconds), secs(p.P95ReadySeconds), p.P95ReadyOverDownlink, p.ServerCopiesPerRegionMax,
+			p.StorageViolations, p.UploadCapViolations, secs(p.PlanSecondsPerRound), p.PeakRSSBytes>>20)
+	}
+	return nil
+}
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
