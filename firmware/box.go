@@ -455,15 +455,17 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	return time.Duration(resp.SyncAfterSeconds) * time.Second, nil
 }
 
-// spaces reports the areas; a full one is logged, since nothing more fits there.
+// spaces reports the areas to the head-end. Free is the room the eviction rules can make, not
+// only the bytes unused: a planner that saw a disk full of dropped wishes would never send the
+// title that makes the box evict them.
 func (b *Box) spaces(ctx context.Context) ([]protocol.Space, error) {
-	sp, err := b.store.Spaces(ctx)
+	sp, err := b.store.Rooms(ctx, b.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
 	var out []protocol.Space
 	for _, s := range sp {
-		out = append(out, protocol.Space{Area: s.Area, Quota: s.Quota, Used: s.Used, Free: s.Free})
+		out = append(out, protocol.Space{Area: s.Area, Quota: s.Quota, Used: s.Used, Free: s.Room})
 	}
 	return out, nil
 }

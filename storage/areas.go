@@ -61,6 +61,40 @@ type Space struct {
 	Used  int64
 	Free  int64 // what can still be written: min(quota - used, free disk)
 	Full  bool  // nothing more fits without an eviction
+	// Room is what the area can take in with the eviction rules applied (expired rentals, cache,
+	// unwished titles make way): what a planner may count on. Set by Rooms, not Spaces.
+	Room int64
+}
+
+// Rooms is Spaces with Room filled in: the same arithmetic makeRoom does before it evicts, so
+// what the box reports it can take in, it can.
+func (s *Store) Rooms(ctx context.Context, now time.Time) ([]Space, error) {
+	spaces, err := s.Spaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cands, err := s.EvictionCandidates(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	reclaim := map[string]int64{}
+	var all int64
+	for _, c := range cands {
+		reclaim[c.Area] += c.Size
+		all += c.Size
+	}
+	disk := s.diskFree()
+	for i, sp := range spaces {
+		if sp.Area == AreaPreload {
+			continue
+		}
+		room := disk + all
+		if sp.Quota > 0 {
+			room = min(room, max(0, sp.Quota-sp.Used)+reclaim[sp.Area])
+		}
+		spaces[i].Room = max(0, room)
+	}
+	return spaces, nil
 }
 
 // Spaces reports every area's quota and use.

@@ -158,6 +158,15 @@ func TestReserveEvictsWithinQuota(t *testing.T) {
 				}
 			}
 			s.SetWishlist(ctx, []media.ItemID{item(2), item(9)})
+			// What the box reports it can take in (Rooms) agrees with what Reserve then admits.
+			rooms, err := s.Rooms(ctx, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			room := rooms[slices.IndexFunc(rooms, func(sp Space) bool { return sp.Area == tc.area })].Room
+			if fits := int64(tc.size) <= room; fits != (tc.wantErr == nil) {
+				t.Fatalf("Rooms reports %d bytes of room in the %s area for a %d-byte item; want it to fit: %v", room, tc.area, tc.size, tc.wantErr == nil)
+			}
 			var dropped []media.ItemID
 			ev, err := s.Reserve(ctx, item(9), "ih", torrentFor(t, item(9), make([]byte, tc.size)), 1, tc.area, now, func(id media.ItemID) { dropped = append(dropped, id) })
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {

@@ -91,7 +91,7 @@ type Space struct {
 	Area  string `json:"area"`
 	Quota int64  `json:"quota"`
 	Used  int64  `json:"used"`
-	Free  int64  `json:"free"` // what can still be written: min(quota-used, free disk)
+	Free  int64  `json:"free"` // what the box can take in, counting what its eviction rules free
 }
 
 // Neighbor is a box this box found on its LAN (mDNS), with its BitTorrent address.
