@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // db runs the store's SQL on either engine. Queries are written once, in the subset both
@@ -16,6 +17,49 @@ type db struct {
 	sql      *sql.DB
 	postgres bool
 	rebound  sync.Map // query text → rewritten text (PostgreSQL only)
+	// stmts holds a prepared statement per query text, on SQLite. The store's queries are
+	// constants, so the set is small; preparing them once saves what dominated a sync's CPU:
+	// parsing the same SQL again on every call. PostgreSQL needs none: pgx caches prepared
+	// statements per connection itself, and preparing outside a transaction that holds one of
+	// its few pooled connections could wait for a connection forever.
+	stmts  sync.Map // query text → *sql.Stmt
+	nstmts atomic.Int32
+}
+
+// maxStmts bounds the statement cache, should queries ever be built at run time.
+const maxStmts = 512
+
+// stmt returns the prepared statement for query, or nil when it cannot be cached (the caller
+// then runs the query unprepared, which reports any error in the usual way).
+func (d *db) stmt(ctx context.Context, query string) *sql.Stmt {
+	if d.postgres {
+		return nil
+	}
+	if v, ok := d.stmts.Load(query); ok {
+		return v.(*sql.Stmt)
+	}
+	if d.nstmts.Load() >= maxStmts {
+		return nil
+	}
+	st, err := d.sql.PrepareContext(ctx, d.q(query))
+	if err != nil {
+		return nil
+	}
+	if v, loaded := d.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt)
+	}
+	d.nstmts.Add(1)
+	return st
+}
+
+// closeStmts closes the cached statements (before the database).
+func (d *db) closeStmts() {
+	d.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		d.stmts.Delete(k)
+		return true
+	})
 }
 
 // querier is what both db and tx offer, so helpers run inside or outside a transaction.
@@ -71,14 +115,23 @@ func ddl(schema string, postgres bool) string {
 }
 
 func (d *db) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := d.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return d.sql.ExecContext(ctx, d.q(query), args...)
 }
 
 func (d *db) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return d.sql.QueryContext(ctx, d.q(query), args...)
 }
 
 func (d *db) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := d.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return d.sql.QueryRowContext(ctx, d.q(query), args...)
 }
 
@@ -89,14 +142,23 @@ type tx struct {
 }
 
 func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.d.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.d.q(query), args...)
 }
 
 func (t *tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.d.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.d.q(query), args...)
 }
 
 func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.d.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.d.q(query), args...)
 }
 

@@ -152,11 +152,16 @@ func (s *Store) Report(ctx context.Context, box media.BoxID) (Report, error) {
 
 // reports loads the reports of every box, or of one when box is not empty.
 func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
-	where := ` WHERE ? = '' OR box = ?`
+	// One box's report is read on every sync: a query of its own, so the box's key is used
+	// rather than a scan of every box.
+	where, boxWhere, args := ``, ``, []any{}
+	if box != "" {
+		where, boxWhere, args = ` WHERE box = ?`, ` WHERE b.id = ?`, []any{box}
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT b.id, a.region, COALESCE(r.network, ''), COALESCE(r.nat, 0), COALESCE(r.uplink, 0),
 		COALESCE(r.downlink, 0), COALESCE(r.free_wish, b.free_bytes), COALESCE(r.free_cache, 0), COALESCE(r.cache_items, '[]'),
 		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0), COALESCE(r.updated, b.last_sync)
-		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id WHERE ? = '' OR b.id = ? ORDER BY b.id`, box, box)
+		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id`+boxWhere+` ORDER BY b.id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -185,14 +190,14 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.boxPairs(ctx, `SELECT box, neighbor, 0, 0 FROM box_neighbors`+where+` ORDER BY box, neighbor`, box, func(box string, peer media.BoxID, _, _ int64) {
+	if err := s.boxPairs(ctx, `SELECT box, neighbor, 0, 0 FROM box_neighbors`+where+` ORDER BY box, neighbor`, args, func(box string, peer media.BoxID, _, _ int64) {
 		if i, ok := idx[box]; ok {
 			out[i].Neighbors = append(out[i].Neighbors, peer)
 		}
 	}); err != nil {
 		return nil, err
 	}
-	err = s.boxPairs(ctx, `SELECT box, peer, bytes, bps FROM peer_rates`+where+` ORDER BY box, peer`, box, func(box string, peer media.BoxID, bytes, bps int64) {
+	err = s.boxPairs(ctx, `SELECT box, peer, bytes, bps FROM peer_rates`+where+` ORDER BY box, peer`, args, func(box string, peer media.BoxID, bytes, bps int64) {
 		if i, ok := idx[box]; ok {
 			out[i].Rates = append(out[i].Rates, protocol.PeerRate{Box: peer, Bytes: bytes, BytesPerSecond: bps})
 		}
@@ -208,8 +213,8 @@ func millis(ms int64) time.Time {
 }
 
 // boxPairs runs a query of (box, other box, integer, integer) rows.
-func (s *Store) boxPairs(ctx context.Context, query, box string, f func(box string, peer media.BoxID, a, b int64)) error {
-	rows, err := s.db.QueryContext(ctx, query, box, box)
+func (s *Store) boxPairs(ctx context.Context, query string, args []any, f func(box string, peer media.BoxID, a, b int64)) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

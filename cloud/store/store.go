@@ -163,6 +163,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Keep connections (and the statements prepared on each) instead of the pool's default
+		// of two idle ones: under load, opening and re-preparing was most of a sync. Open ones
+		// stay unlimited: some store calls query outside the transaction they hold.
+		d.SetMaxIdleConns(32)
 		return &Store{db: &db{sql: d}}, nil
 	}
 	d, err := sql.Open("pgx", dsn)
@@ -191,7 +195,10 @@ func (s *Store) Engine() string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.sql.Close() }
+func (s *Store) Close() error {
+	s.db.closeStmts()
+	return s.db.sql.Close()
+}
 
 // Item is a catalog row plus what only the head-end keeps.
 type Item struct {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -564,10 +565,22 @@ func loadgen(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Account, "account", "loadgen", "account the boxes register under (must exist with -url)")
 	fs.StringVar(&o.Database, "database", "", "in-process head-end's database: SQLite path or postgres:// URL (default a temporary SQLite file)")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (in-process head-end included) to FILE, for go tool pprof")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := cloudload.Run(ctx, o)
 	if err != nil {
 		return err
