@@ -133,9 +133,9 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	}
 	ui.keys("Enter")
 	ui.see(5*time.Second, "Sample Film", "Buy for 3.99")
-	ui.keys("Enter") // Buy for 3.99
-	ui.see(5*time.Second, "Buy Sample Film for 3.99?")
-	ui.keys("Enter") // confirm
+	ui.keys("Enter")                                                                  // Buy for 3.99
+	ui.see(5*time.Second, "Buy Sample Film for 3.99?", "Balance 20.00, after 16.01.") // the head-end's figure, through the box
+	ui.keys("Enter")                                                                  // confirm
 	ui.see(15*time.Second, "paid", "Play")
 	ui.keys("Enter") // ▶ Play
 	s = ui.see(10*time.Second, "Playing Sample Film", "Stream: http://127.0.0.1:")

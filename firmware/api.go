@@ -27,6 +27,21 @@ type API struct {
 	// it arrives: reads wait for verified pieces, which are fetched in order from the play
 	// position. Without it, only complete titles play.
 	Stream func(item media.ItemID) (player.Container, int64, error)
+	// Account, when the daemon runs, is the household's account as of the last sync.
+	Account func() (protocol.AccountInfo, bool)
+}
+
+// ErrAccountUnknown is returned before the box has synced with its head-end.
+var ErrAccountUnknown = errors.New("the account is not known yet: the box has not synced with its head-end")
+
+// AccountInfo returns the household's account status and balance as of the last sync.
+func (a *API) AccountInfo() (protocol.AccountInfo, error) {
+	if a.Account != nil {
+		if ai, ok := a.Account(); ok {
+			return ai, nil
+		}
+	}
+	return protocol.AccountInfo{}, ErrAccountUnknown
 }
 
 // ErrUnknownItem is returned for an item the box's catalog does not list.

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"swarmbox/media"
@@ -72,6 +73,8 @@ type Box struct {
 	// after a restart the box adopts the head-end's list once (the last one it synced or the
 	// customer's newer one).
 	wishV int64
+	// account is the household's account as of the last sync (for the TV's Buy screen).
+	account atomic.Pointer[protocol.AccountInfo]
 
 	lan       *lan.Discovery                  // nil without LAN interfaces
 	lanSeen   string                          // neighbour set last given to the engine
@@ -134,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer conn.Close()
-		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now, Stream: b.stream}, cfg.DBusName); err != nil {
+		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now, Stream: b.stream, Account: b.accountInfo}, cfg.DBusName); err != nil {
 			return err
 		}
 		defer b.bus.Close()
@@ -399,6 +402,9 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	if resp.Account != nil {
+		b.account.Store(resp.Account)
+	}
 	if resp.WishlistVersion > b.wishV {
 		// The customer changed the list in the browser: it replaces ours (the next loop turn
 		// syncs again and reports it at the new version).
@@ -576,4 +582,12 @@ func (b *Box) stream(item media.ItemID) (player.Container, int64, error) {
 		return nil, 0, err
 	}
 	return s, s.Size(), nil
+}
+
+// accountInfo is the account as of the last sync (API.Account).
+func (b *Box) accountInfo() (protocol.AccountInfo, bool) {
+	if a := b.account.Load(); a != nil {
+		return *a, true
+	}
+	return protocol.AccountInfo{}, false
 }

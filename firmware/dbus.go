@@ -148,6 +148,8 @@ func dbusError(err error) *dbus.Error {
 		name = "Damaged"
 	case errors.Is(err, errInvalidArgs):
 		name = "InvalidArgs"
+	case errors.Is(err, ErrAccountUnknown):
+		name = "AccountUnknown"
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":
@@ -326,6 +328,16 @@ func (o *dbusObject) Stop() *dbus.Error {
 		p.stop()
 	}
 	return nil
+}
+
+// Account returns the household's account status and balance in cents, as of the box's last
+// sync; org.swarmbox.Error.AccountUnknown before the first.
+func (o *dbusObject) Account() (string, int64, *dbus.Error) {
+	ai, err := o.api.AccountInfo()
+	if err != nil {
+		return "", 0, dbusError(err)
+	}
+	return ai.Status, ai.BalanceCents, nil
 }
 
 // Status returns the box id, its account and head-end, and every local title's progress.

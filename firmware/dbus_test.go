@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"swarmbox/internal/testenv"
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
+	"swarmbox/sync/protocol"
 )
 
 // boxWithTitle makes a registered box whose catalog replica lists the head-end's title and
@@ -61,6 +63,14 @@ func TestDBusAPI(t *testing.T) {
 	rand.Read(plain)
 	h := headendtest.New(t, headendtest.Title{Name: "Film", Price: 300, Data: plain})
 	api := boxWithTitle(t, h)
+	// The daemon sets Account from its syncs; here the test does, before the service starts.
+	var acct atomic.Pointer[protocol.AccountInfo]
+	api.Account = func() (protocol.AccountInfo, bool) {
+		if a := acct.Load(); a != nil {
+			return *a, true
+		}
+		return protocol.AccountInfo{}, false
+	}
 	addr := testenv.DBusDaemon(t)
 
 	srvConn, err := dbus.Connect(addr)
@@ -101,7 +111,7 @@ func TestDBusAPI(t *testing.T) {
 		if err := obj.Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{DBusInterface, "Catalog", "Item", "Wishlist", "SetWishlist", "MoveWish", "RemoveWish", "Buy", "Play", "Stop", "Status", `signal name="Progress"`, `signal name="ItemState"`} {
+		for _, want := range []string{DBusInterface, "Catalog", "Item", "Wishlist", "SetWishlist", "MoveWish", "RemoveWish", "Buy", "Play", "Stop", "Status", "Account", `signal name="Progress"`, `signal name="ItemState"`} {
 			if !strings.Contains(xml, want) {
 				t.Errorf("introspection lacks %q", want)
 			}
@@ -189,6 +199,17 @@ func TestDBusAPI(t *testing.T) {
 		}
 		if _, err := http.Get(url); err == nil {
 			t.Fatal("playback URL still served after Stop")
+		}
+	})
+	t.Run("account", func(t *testing.T) {
+		var status string
+		var balance int64
+		if err := call("Account", []any{&status, &balance}); errName(err) != "org.swarmbox.Error.AccountUnknown" {
+			t.Fatalf("Account before any sync: %v, want AccountUnknown", err)
+		}
+		acct.Store(&protocol.AccountInfo{Status: "active", BalanceCents: 1234})
+		if err := call("Account", []any{&status, &balance}); err != nil || status != "active" || balance != 1234 {
+			t.Fatalf("Account = %q, %d, %v", status, balance, err)
 		}
 	})
 	t.Run("status", func(t *testing.T) {

@@ -534,7 +534,18 @@ func (a *App) confirmBuy(st ItemState, rent bool) {
 	if rent {
 		price, verb = (st.PriceCents+2)/3, "Rent"
 	}
-	m := tview.NewModal().SetText(fmt.Sprintf("%s %s for %s?", verb, st.Title, money(price))).
+	text := fmt.Sprintf("%s %s for %s?", verb, st.Title, money(price))
+	switch status, balance, err := a.box.Account(); {
+	case err != nil:
+		text += "\n\nYour balance is not known yet; the purchase is refused if it is too low."
+	case status != "active":
+		text += fmt.Sprintf("\n\nYour account is %s: call the operator before buying.", status)
+	case balance < price:
+		text += fmt.Sprintf("\n\nYour balance is %s: top it up first.", money(balance))
+	default:
+		text += fmt.Sprintf("\n\nBalance %s, after %s.", money(balance), money(balance-price))
+	}
+	m := tview.NewModal().SetText(text).
 		AddButtons([]string{verb, "Cancel"})
 	m.SetBackgroundColor(bg).SetButtonBackgroundColor(dim).SetButtonTextColor(ink)
 	m.SetButtonActivatedStyle(tcell.StyleDefault.Background(focus).Foreground(ink))

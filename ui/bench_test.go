@@ -39,6 +39,7 @@ func (b *catalogBox) Buy(string, bool) (int64, int64, error) { return 0, 0, nil 
 func (b *catalogBox) Play(string) (string, error)            { return "", nil }
 func (b *catalogBox) Stop() error                            { return nil }
 func (b *catalogBox) Local() ([]Local, error)                { return nil, nil }
+func (b *catalogBox) Account() (string, int64, error)        { return "active", 1000, nil }
 
 // drawn runs app on a 160×50 simulation screen and returns a channel that gets a value after
 // every frame.

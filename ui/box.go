@@ -47,6 +47,7 @@ type Box interface {
 	Play(id string) (url string, err error)
 	Stop() error
 	Local() ([]Local, error)
+	Account() (status string, balanceCents int64, err error)
 }
 
 // DBusBox is the Box on the other end of a D-Bus connection.
@@ -137,4 +138,10 @@ func (b *DBusBox) Local() ([]Local, error) {
 	var out []Local
 	err := b.call("Status", []any{&box, &account, &headend, &out})
 	return out, err
+}
+
+// Account implements Box.
+func (b *DBusBox) Account() (status string, balance int64, err error) {
+	err = b.call("Account", []any{&status, &balance})
+	return
 }

@@ -355,6 +355,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	if saved.Adopt {
 		resp.Wishlist = saved.Wishlist
 	}
+	if acct, err := s.cfg.Store.Account(r.Context(), b.Account); err == nil {
+		resp.Account = &protocol.AccountInfo{Status: acct.Status, BalanceCents: acct.BalanceCents}
+	}
 	s.metrics.syncs.Inc()
 	writeJSON(w, resp)
 }

@@ -185,6 +185,15 @@ type SyncResponse struct {
 	// priority order; empty means the customer cleared it).
 	WishlistVersion int64          `json:"wishlist_version,omitempty"`
 	Wishlist        []media.ItemID `json:"wishlist,omitempty"`
+	// Account is the household's account as of this sync, so the TV can show the balance
+	// before a purchase.
+	Account *AccountInfo `json:"account,omitempty"`
+}
+
+// AccountInfo is what a box may know of its household's account.
+type AccountInfo struct {
+	Status       string `json:"status"` // active, suspended or closed
+	BalanceCents int64  `json:"balance_cents"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.
