@@ -5,9 +5,11 @@
 package headend
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +20,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"swarmbox/cloud/keyvault"
@@ -39,13 +40,21 @@ type Config struct {
 	PublicURL string
 	// SyncInterval is how often an idle box syncs; a box with transfers under way syncs sooner.
 	SyncInterval time.Duration
-	// RoundInterval is how often a sync triggers a full planning round; other syncs re-plan
-	// only the syncing box.
+	// RoundInterval is how often the background loop (Start) plans each region from scratch;
+	// between rounds a sync re-plans only the syncing box.
 	RoundInterval time.Duration
-	RentalWindow  time.Duration // how long a rental plays
-	OwnedRenewal  time.Duration // how often an owned title's license must be renewed
-	Now           func() time.Time
-	Log           *slog.Logger
+	// PlanPoll is how often the loop renews its planner leases, notices catalog changes and new
+	// regions, and loads plans other instances published (default 1 s).
+	PlanPoll time.Duration
+	// LeaseTTL is how long a region's planner lease lasts unless renewed: how long the regions
+	// of an instance that died stay unplanned (default 10 s, at least 3 PlanPoll).
+	LeaseTTL time.Duration
+	// Instance names this head-end instance as planner lease holder (default host/random).
+	Instance     string
+	RentalWindow time.Duration // how long a rental plays
+	OwnedRenewal time.Duration // how often an owned title's license must be renewed
+	Now          func() time.Time
+	Log          *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
 	Policy keyvault.Policy
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
@@ -56,14 +65,11 @@ type Config struct {
 type Server struct {
 	cfg Config
 
-	mu      sync.Mutex // guards the planning state below and serializes planning
 	planner planner
-
 	metrics *metrics
-	replay  replayGuard
 }
 
-// New makes a Server; zero durations get defaults.
+// New makes a Server; zero durations get defaults. Start its planning before serving syncs.
 func New(cfg Config) *Server {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 30 * time.Second
@@ -84,7 +90,14 @@ func New(cfg Config) *Server {
 	if cfg.RoundInterval <= 0 {
 		cfg.RoundInterval = time.Minute
 	}
-	return &Server{cfg: cfg, planner: planner{addrs: map[media.BoxID]string{}}, metrics: newMetrics(cfg.Store)}
+	if cfg.PlanPoll <= 0 {
+		cfg.PlanPoll = time.Second
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 10 * time.Second
+	}
+	cfg.LeaseTTL = max(cfg.LeaseTTL, 3*cfg.PlanPoll)
+	return &Server{cfg: cfg, planner: newPlanner(cfg.Instance), metrics: newMetrics(cfg.Store)}
 }
 
 // CountSignInFailure counts a failed or rate-limited customer sign-in on /metrics.
@@ -160,7 +173,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // decode parses a JSON body strictly.
 func decode(w http.ResponseWriter, body []byte, v any) bool {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", "malformed JSON: "+err.Error())
@@ -197,18 +210,6 @@ func (s *Server) boxRequest(w http.ResponseWriter, r *http.Request) (store.Box, 
 		return b, nil, false
 	}
 	return b, body, true
-}
-
-// fresh refuses a signed request seen before. Only syncs need it: a replayed sync would put
-// back a box's old state, while a replayed buy is answered like a retry (same license, no
-// charge) and must stay possible for a box whose answer was lost.
-func (s *Server) fresh(w http.ResponseWriter, r *http.Request) bool {
-	if s.replay.fresh(r.Header.Get(protocol.HeaderSignature), s.cfg.Now()) {
-		return true
-	}
-	s.metrics.requests.WithLabelValues("replayed").Inc()
-	writeError(w, http.StatusUnauthorized, "replayed", "this signed request was already received: sign every request anew")
-	return false
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -314,7 +315,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	b, body, ok := s.boxRequest(w, r)
-	if !ok || !s.fresh(w, r) {
+	if !ok {
 		return
 	}
 	var req protocol.SyncRequest
@@ -326,27 +327,30 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_peer_addr", err.Error())
 		return
 	}
-	now := s.cfg.Now()
 	if err := checkReport(req); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
 		return
 	}
-	saved, err := s.cfg.Store.SaveSync(r.Context(), b.ID, addr, req, now)
+	now := s.cfg.Now()
+	// Only syncs need replay protection: a replayed sync would put back a box's old state,
+	// while a replayed buy is answered like a retry (same license, no charge) and must stay
+	// possible for a box whose answer was lost. The key lives in the store, so a request
+	// replayed to another instance is refused too; it is kept while the request's date is
+	// within protocol.MaxSkew (up to MaxSkew ahead: 2×MaxSkew from now).
+	key := sha256.Sum256([]byte(r.Header.Get(protocol.HeaderSignature)))
+	saved, err := s.cfg.Store.SaveSync(r.Context(), store.SyncRecord{
+		Box: b.ID, PeerAddr: addr, Req: req, Now: now, Replay: key[:16], ReplayUntil: now.Add(2 * protocol.MaxSkew),
+	})
+	if errors.Is(err, store.ErrReplayed) {
+		s.metrics.requests.WithLabelValues("replayed").Inc()
+		writeError(w, http.StatusUnauthorized, "replayed", "this signed request was already received: sign every request anew")
+		return
+	}
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.SaveReport(r.Context(), b.ID, req, now); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	t0 := time.Now()
-	if err := s.replan(r.Context(), b.ID, now); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	s.metrics.planTime.Observe(time.Since(t0).Seconds())
-	resp, err := s.syncResponse(r.Context(), b.ID, now)
+	resp, err := s.answer(b, addr, req, saved, now)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -355,9 +359,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	if saved.Adopt {
 		resp.Wishlist = saved.Wishlist
 	}
-	if acct, err := s.cfg.Store.Account(r.Context(), b.Account); err == nil {
-		resp.Account = &protocol.AccountInfo{Status: acct.Status, BalanceCents: acct.BalanceCents}
-	}
+	resp.Account = &protocol.AccountInfo{Status: b.Status, BalanceCents: b.BalanceCents}
 	s.metrics.syncs.Inc()
 	writeJSON(w, resp)
 }

@@ -73,6 +73,8 @@ func newFixtureWith(t *testing.T, configure func(*Config)) *fixture {
 		configure(&cfg)
 	}
 	f.hs = New(cfg)
+	f.hs.Start(context.Background())
+	t.Cleanup(f.hs.Close)
 	f.srv = httptest.NewServer(f.hs.Handler())
 	t.Cleanup(f.srv.Close)
 	f.client = registerBox(t, f, "acct")

@@ -15,6 +15,7 @@ type metrics struct {
 	reg        *prometheus.Registry
 	syncs      prometheus.Counter
 	planTime   prometheus.Histogram
+	roundTime  prometheus.Histogram
 	egress     prometheus.Counter
 	licenses   *prometheus.CounterVec
 	requests   *prometheus.CounterVec
@@ -33,7 +34,9 @@ func newMetrics(st peerBytes) *metrics {
 		syncs: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_syncs_total",
 			Help: "Box syncs answered."}),
 		planTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "swarmbox_plan_seconds",
-			Help: "Time to compute a plan.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+			Help: "Time to re-plan one syncing box.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		roundTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "swarmbox_plan_round_seconds",
+			Help: "Time of a full planning round (every region due), in the background.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		egress: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_server_egress_bytes_total",
 			Help: "Bytes the web seed sent to boxes."}),
 		licenses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "swarmbox_licenses_total",
@@ -43,7 +46,7 @@ func newMetrics(st peerBytes) *metrics {
 		signInFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_signin_failures_total",
 			Help: "Failed or rate-limited customer sign-ins."}),
 	}
-	m.reg.MustRegister(m.syncs, m.planTime, m.egress, m.licenses, m.requests, m.signInFail,
+	m.reg.MustRegister(m.syncs, m.planTime, m.roundTime, m.egress, m.licenses, m.requests, m.signInFail,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "swarmbox_peer_bytes_reported",
 			Help: "Bytes boxes report having received from other boxes (sum of their latest reports)."},
 			func() float64 {

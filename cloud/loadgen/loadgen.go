@@ -305,8 +305,10 @@ func startHeadend(ctx context.Context, o *Options) (*inProcess, error) {
 	}
 	o.URL = "http://" + ln.Addr().String()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := &http.Server{Handler: headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: o.URL, Log: quiet}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second}
+	hs := headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: o.URL, Log: quiet})
+	hs.Start(ctx)
+	cleanup = append(cleanup, hs.Close)
+	srv := &http.Server{Handler: hs.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	cleanup = append(cleanup, func() { srv.Close() })
 	h.close = func() {

@@ -17,15 +17,19 @@ var ErrKeyMismatch = errors.New("box is registered with other keys")
 
 // Box is a registered set-top box.
 type Box struct {
-	ID         media.BoxID
-	Account    string
-	Region     string // the account's region
-	SignKey    []byte
-	KEMKey     []byte
-	PeerAddr   string
-	FreeBytes  int64
-	Registered time.Time
-	LastSync   time.Time
+	ID      media.BoxID
+	Account string
+	Region  string // the account's region
+	// Status and BalanceCents are the account's, read with the box so a sync needs no second
+	// query.
+	Status       string
+	BalanceCents int64
+	SignKey      []byte
+	KEMKey       []byte
+	PeerAddr     string
+	FreeBytes    int64
+	Registered   time.Time
+	LastSync     time.Time
 }
 
 // RegisterBox records a box under an existing account. Registering the same box with the same
@@ -65,79 +69,14 @@ func (s *Store) RegisterBox(ctx context.Context, b Box) (Box, error) {
 func (s *Store) Box(ctx context.Context, id media.BoxID) (Box, error) {
 	b := Box{ID: id}
 	var reg, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
+	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, a.status, a.balance_cents, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
 		FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`, id.String()).
-		Scan(&b.Account, &b.Region, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
+		Scan(&b.Account, &b.Region, &b.Status, &b.BalanceCents, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("box %s: %w", id, ErrNotFound)
 	}
 	b.Registered, b.LastSync = time.UnixMilli(reg).UTC(), time.UnixMilli(last).UTC()
 	return b, err
-}
-
-// SyncResult is what SaveSync tells the syncing box beyond its plan.
-type SyncResult struct {
-	// WishlistVersion is the head-end's version of the box's wishlist; when it is newer than
-	// the version the box sent, Wishlist is the list the box must adopt (a customer changed it
-	// in the browser) and the wishlist the box reported was not saved.
-	WishlistVersion int64
-	Wishlist        []media.ItemID
-	Adopt           bool
-}
-
-// SaveSync replaces the box's wishlist and holdings with what it just reported and records its
-// transfer reports. Items the catalog does not know are dropped, and piece counts are clamped
-// to the item's, so one box's bad report cannot make the whole snapshot invalid. A wishlist
-// reported against an older version than the head-end's is not saved: the customer's change in
-// the browser wins and goes back to the box in the result.
-func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, req protocol.SyncRequest, now time.Time) (SyncResult, error) {
-	id := box.String()
-	var res SyncResult
-	err := s.tx(ctx, func(tx *tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT wish_version FROM boxes WHERE id = ?`, id).Scan(&res.WishlistVersion); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("box %s: %w", box, ErrNotFound)
-			}
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE boxes SET peer_addr = ?, free_bytes = ?, last_sync = ? WHERE id = ?`,
-			peerAddr, req.FreeBytes, now.UnixMilli(), id); err != nil {
-			return err
-		}
-		if req.WishlistVersion < res.WishlistVersion {
-			res.Adopt = true
-			var err error
-			res.Wishlist, err = wishlist(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-		} else if err := replaceWishes(ctx, tx, id, req.Wishlist); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM holdings WHERE box = ?`, id); err != nil {
-			return err
-		}
-		for _, h := range req.Holdings {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (box, item, pieces, complete)
-				SELECT ?, id, CASE WHEN CAST(? AS INTEGER) < 0 THEN 0 WHEN CAST(? AS INTEGER) > pieces THEN pieces ELSE CAST(? AS INTEGER) END, CAST(? AS INTEGER)
-				FROM items WHERE id = ?
-				ON CONFLICT (box, item) DO UPDATE SET pieces = excluded.pieces, complete = excluded.complete`,
-				id, h.Pieces, h.Pieces, h.Pieces, b2i(h.Complete), h.Item.String()); err != nil {
-				return err
-			}
-		}
-		for _, t := range req.Transfers {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
-				VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (box, item) DO UPDATE SET bytes_from_server = excluded.bytes_from_server,
-					bytes_from_peers = excluded.bytes_from_peers, complete = excluded.complete, updated = excluded.updated`,
-				id, t.Item.String(), t.BytesFromServer, t.BytesFromPeers, b2i(t.Complete), now.UnixMilli()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return res, err
 }
 
 func b2i(b bool) int64 {

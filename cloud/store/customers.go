@@ -104,7 +104,7 @@ func (s *Store) AccountBoxes(ctx context.Context, account string) ([]BoxState, e
 // is ErrNotFound, exactly like a box that does not exist.
 func (s *Store) SetWishlist(ctx context.Context, account string, box media.BoxID, items []media.ItemID) (version int64, err error) {
 	err = s.tx(ctx, func(tx *tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE boxes SET wish_version = wish_version + 1 WHERE id = ? AND account = ?`, box.String(), account)
+		res, err := tx.ExecContext(ctx, `UPDATE boxes SET wish_version = wish_version + 1, wish_hash = 0 WHERE id = ? AND account = ?`, box.String(), account)
 		if err != nil {
 			return err
 		}

@@ -147,7 +147,8 @@ CREATE TABLE leases (
 
 // Store is the head-end's database.
 type Store struct {
-	db *db
+	db    *db
+	group *groupWriter // SaveSync's group commit
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.
@@ -167,7 +168,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// of two idle ones: under load, opening and re-preparing was most of a sync. Open ones
 		// stay unlimited: some store calls query outside the transaction they hold.
 		d.SetMaxIdleConns(32)
-		return &Store{db: &db{sql: d}}, nil
+		s := &Store{db: &db{sql: d}}
+		s.startWriters(1)
+		return s, nil
 	}
 	d, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -183,7 +186,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		d.Close()
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}
-	return &Store{db: &db{sql: d, postgres: true}}, nil
+	s := &Store{db: &db{sql: d, postgres: true}}
+	s.startWriters(4)
+	return s, nil
 }
 
 // Engine names the database engine: "sqlite" or "postgres".
@@ -196,6 +201,7 @@ func (s *Store) Engine() string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.group.stop()
 	s.db.closeStmts()
 	return s.db.sql.Close()
 }

@@ -86,7 +86,10 @@ func New(t testing.TB, titles ...Title) *Headend {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: public}).Handler()
+	hs := headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: public})
+	hs.Start(context.Background())
+	t.Cleanup(hs.Close)
+	srv.Config.Handler = hs.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
 	h.URL = srv.URL

@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"swarmbox/media"
+	"swarmbox/sync/protocol"
+)
+
+// The sync path's own columns and tables: hashes of what a box last reported, so an unchanged
+// wishlist, holdings or neighbour list is not rewritten on every sync; the signatures of recent
+// box requests (replay protection shared by every head-end instance); and the latest plan of
+// each region, which the instance holding the region's lease publishes for the others.
+func init() {
+	migrations = append(migrations, `
+ALTER TABLE boxes ADD COLUMN wish_hash INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE boxes ADD COLUMN hold_hash INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE boxes ADD COLUMN nbr_hash INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE replays (sig BLOB PRIMARY KEY, until INTEGER NOT NULL);
+CREATE INDEX replays_until ON replays (until);
+CREATE TABLE plans (
+	region TEXT PRIMARY KEY,
+	version INTEGER NOT NULL,
+	holder TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	body BLOB NOT NULL
+);
+`)
+}
+
+// ErrReplayed is returned by SaveSync when the request's replay key was already recorded.
+var ErrReplayed = errors.New("this signed request was already received")
+
+// SyncRecord is everything one box sync writes.
+type SyncRecord struct {
+	Box      media.BoxID
+	PeerAddr string
+	Req      protocol.SyncRequest
+	Now      time.Time
+	// Replay, when set, is recorded until ReplayUntil; a second sync with the same key fails
+	// with ErrReplayed and writes nothing. Every instance on the database shares the record.
+	Replay      []byte
+	ReplayUntil time.Time
+}
+
+// SyncResult is what SaveSync tells the syncing box beyond its plan, and what the planner
+// needs of the box that the request does not carry.
+type SyncResult struct {
+	// WishlistVersion is the head-end's version of the box's wishlist; when it is newer than
+	// the version the box sent, Wishlist is the list the box must adopt (a customer changed it
+	// in the browser) and the wishlist the box reported was not saved.
+	WishlistVersion int64
+	Wishlist        []media.ItemID
+	Adopt           bool
+	// LastServed is when the box last reported a transfer under way (now, if this report has
+	// one); LastUploaded when another box last reported receiving from it.
+	LastServed, LastUploaded time.Time
+	CatalogVersion           int64 // the catalog version the sync was saved against
+}
+
+// SaveSync records a sync in one transaction: the box's wishlist, holdings, transfer reports
+// and scheduling report (caps, network, NAT, areas, neighbours, peer rates). Items the catalog
+// does not know are dropped, and piece counts are clamped to the item's, so one box's bad report
+// cannot make the whole snapshot invalid. A wishlist reported against an older version than the
+// head-end's is not saved: the customer's change in the browser wins and goes back to the box
+// in the result.
+//
+// Concurrent calls are committed together (group commit): one transaction for many boxes'
+// syncs, each in a savepoint of its own so one failing sync does not undo the others; every
+// caller returns only after the transaction holding its writes committed.
+func (s *Store) SaveSync(ctx context.Context, r SyncRecord) (SyncResult, error) {
+	var res SyncResult
+	err := s.grouped(ctx, func(ctx context.Context, tx *tx) error {
+		var err error
+		res, err = saveSync(ctx, tx, r)
+		return err
+	})
+	return res, err
+}
+
+func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
+	var res SyncResult
+	id, at, req := r.Box.String(), r.Now.UnixMilli(), r.Req
+	if len(r.Replay) > 0 {
+		n, err := tx.ExecContext(ctx, `INSERT INTO replays (sig, until) VALUES (?, ?) ON CONFLICT (sig) DO NOTHING`, r.Replay, r.ReplayUntil.UnixMilli())
+		if err != nil {
+			return res, err
+		}
+		if k, err := n.RowsAffected(); err != nil || k != 1 {
+			return res, ErrReplayed
+		}
+	}
+	var wishH, holdH, nbrH, served, uploaded int64
+	err := tx.QueryRowContext(ctx, `SELECT b.wish_version, b.wish_hash, b.hold_hash, b.nbr_hash,
+		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0),
+		(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version')
+		FROM boxes b LEFT JOIN box_reports r ON r.box = b.id WHERE b.id = ?`, id).
+		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return res, fmt.Errorf("box %s: %w", r.Box, ErrNotFound)
+	}
+	if err != nil {
+		return res, err
+	}
+	// The hashes cover the catalog version: what was dropped as unknown is tried again once
+	// the catalog changed.
+	newWish, newHold, newNbr := listHash(res.CatalogVersion, req.Wishlist, nil), holdingsHash(res.CatalogVersion, req.Holdings), neighborsHash(req.Neighbors)
+	res.Adopt = req.WishlistVersion < res.WishlistVersion
+	if res.Adopt {
+		newWish = wishH // the stored list stays
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE boxes SET peer_addr = ?, free_bytes = ?, last_sync = ?, wish_hash = ?, hold_hash = ?, nbr_hash = ? WHERE id = ?`,
+		r.PeerAddr, req.FreeBytes, at, newWish, newHold, newNbr, id); err != nil {
+		return res, err
+	}
+	switch {
+	case res.Adopt:
+		if res.Wishlist, err = wishlist(ctx, tx, id); err != nil {
+			return res, err
+		}
+	case newWish != wishH:
+		if err := replaceWishes(ctx, tx, id, req.Wishlist); err != nil {
+			return res, err
+		}
+	}
+	if newHold != holdH {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM holdings WHERE box = ?`, id); err != nil {
+			return res, err
+		}
+		for _, h := range req.Holdings {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (box, item, pieces, complete)
+				SELECT ?, id, CASE WHEN CAST(? AS INTEGER) < 0 THEN 0 WHEN CAST(? AS INTEGER) > pieces THEN pieces ELSE CAST(? AS INTEGER) END, CAST(? AS INTEGER)
+				FROM items WHERE id = ?
+				ON CONFLICT (box, item) DO UPDATE SET pieces = excluded.pieces, complete = excluded.complete`,
+				id, h.Pieces, h.Pieces, h.Pieces, b2i(h.Complete), h.Item.String()); err != nil {
+				return res, err
+			}
+		}
+	}
+	receiving := false
+	for _, t := range req.Transfers {
+		receiving = receiving || !t.Complete
+		if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (box, item) DO UPDATE SET bytes_from_server = excluded.bytes_from_server,
+				bytes_from_peers = excluded.bytes_from_peers, complete = excluded.complete, updated = excluded.updated`,
+			id, t.Item.String(), t.BytesFromServer, t.BytesFromPeers, b2i(t.Complete), at); err != nil {
+			return res, err
+		}
+	}
+	if receiving {
+		served = at
+	}
+	res.LastServed, res.LastUploaded = millis(served), millis(uploaded)
+	freeWish, freeCache := FreeSpace(req)
+	cache := []media.ItemID{}
+	for _, h := range req.Holdings {
+		if h.Area == protocol.AreaCache {
+			cache = append(cache, h.Item)
+		}
+	}
+	cj, err := json.Marshal(cache)
+	if err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, nat, uplink, downlink, free_wish, free_cache, cache_items, last_served, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (box) DO UPDATE SET network = excluded.network, nat = excluded.nat, uplink = excluded.uplink,
+			downlink = excluded.downlink, free_wish = excluded.free_wish, free_cache = excluded.free_cache,
+			cache_items = excluded.cache_items, last_served = excluded.last_served, updated = excluded.updated`,
+		id, req.Network, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), served, at); err != nil {
+		return res, err
+	}
+	if newNbr != nbrH {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM box_neighbors WHERE box = ?`, id); err != nil {
+			return res, err
+		}
+		for _, n := range req.Neighbors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO box_neighbors (box, neighbor) VALUES (?, ?) ON CONFLICT (box, neighbor) DO NOTHING`, id, n.Box.String()); err != nil {
+				return res, err
+			}
+		}
+	}
+	for _, pr := range req.PeerRates {
+		var before int64
+		if err := tx.QueryRowContext(ctx, `SELECT bytes FROM peer_rates WHERE box = ? AND peer = ?`, id, pr.Box.String()).Scan(&before); err != nil && err != sql.ErrNoRows {
+			return res, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO peer_rates (box, peer, bytes, bps) VALUES (?, ?, ?, ?)
+			ON CONFLICT (box, peer) DO UPDATE SET bytes = excluded.bytes, bps = excluded.bps`,
+			id, pr.Box.String(), pr.Bytes, pr.BytesPerSecond); err != nil {
+			return res, err
+		}
+		if pr.Bytes > before { // the peer sent since the last report: it was uploading
+			if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, last_uploaded) SELECT id, CAST(? AS BIGINT) FROM boxes WHERE id = ?
+				ON CONFLICT (box) DO UPDATE SET last_uploaded = excluded.last_uploaded`, at, pr.Box.String()); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// FreeSpace is the free bytes a sync reports for wishes and for the cache: a box without a
+// wishlist area figure has the disk's free bytes for its wishes; without a cache area it lends
+// nothing.
+func FreeSpace(req protocol.SyncRequest) (wish, cache int64) {
+	wish = req.FreeBytes
+	for _, a := range req.Areas {
+		switch a.Area {
+		case protocol.AreaWishlist:
+			wish = a.Free
+		case protocol.AreaCache:
+			cache = a.Free
+		}
+	}
+	return wish, cache
+}
+
+// listHash hashes an ordered list of ids with the catalog version; 0 is kept for "unknown".
+func listHash(version int64, ids []media.ItemID, extra func(i int) []byte) int64 {
+	h := fnv.New64a()
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], uint64(version))
+	h.Write(buf[:])
+	for i, id := range ids {
+		h.Write(id[:])
+		if extra != nil {
+			h.Write(extra(i))
+		}
+	}
+	return nonZero(h.Sum64())
+}
+
+func holdingsHash(version int64, hs []protocol.Holding) int64 {
+	ids := make([]media.ItemID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.Item
+	}
+	var buf [9]byte
+	return listHash(version, ids, func(i int) []byte {
+		binary.LittleEndian.PutUint64(buf[:8], uint64(hs[i].Pieces))
+		buf[8] = byte(b2i(hs[i].Complete))
+		return buf[:]
+	})
+}
+
+func neighborsHash(ns []protocol.Neighbor) int64 {
+	h := fnv.New64a()
+	for _, n := range ns {
+		h.Write(n.Box[:])
+	}
+	return nonZero(h.Sum64())
+}
+
+func nonZero(h uint64) int64 {
+	if h == 0 {
+		return 1
+	}
+	return int64(h)
+}
+
+// PruneReplays forgets replay keys that ran out before now.
+func (s *Store) PruneReplays(ctx context.Context, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM replays WHERE until < ?`, now.UnixMilli())
+	return err
+}
+
+// Regions lists the regions of every account.
+func (s *Store) Regions(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT region FROM accounts ORDER BY region`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErrNotHolder is returned by SavePlan when holder does not hold the region's lease (any more).
+var ErrNotHolder = errors.New("not the holder of the region's planner lease")
+
+// SavePlan publishes a region's plan, if holder holds lease at now, and returns the plan's new
+// version.
+func (s *Store) SavePlan(ctx context.Context, region, lease, holder string, body []byte, now time.Time) (int64, error) {
+	var v int64
+	err := s.tx(ctx, func(tx *tx) error {
+		var ok int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM leases WHERE name = ? AND holder = ? AND expires > ?`, lease, holder, now.UnixMilli()).Scan(&ok)
+		if err != nil {
+			return err
+		}
+		if ok == 0 {
+			return fmt.Errorf("plan of region %q: %w", region, ErrNotHolder)
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO plans (region, version, holder, at, body) VALUES (?, 1, ?, ?, ?)
+			ON CONFLICT (region) DO UPDATE SET version = plans.version + 1, holder = excluded.holder, at = excluded.at, body = excluded.body
+			RETURNING version`, region, holder, now.UnixMilli(), body).Scan(&v)
+	})
+	return v, err
+}
+
+// PlanVersion returns the version of a region's published plan (0: none yet).
+func (s *Store) PlanVersion(ctx context.Context, region string) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM plans WHERE region = ?`, region).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, err
+}
+
+// Plan returns a region's published plan with its version.
+func (s *Store) Plan(ctx context.Context, region string) (int64, []byte, error) {
+	var v int64
+	var body []byte
+	err := s.db.QueryRowContext(ctx, `SELECT version, body FROM plans WHERE region = ?`, region).Scan(&v, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, fmt.Errorf("plan of region %q: %w", region, ErrNotFound)
+	}
+	return v, body, err
+}
