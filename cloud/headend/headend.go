@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"swarmbox/cloud/keyvault"
@@ -67,6 +68,9 @@ type Server struct {
 
 	planner planner
 	metrics *metrics
+	// boxes caches registered boxes for signature checks: a box's keys, account and region
+	// never change once registered (a second registration with other keys is refused).
+	boxes sync.Map // media.BoxID → store.Box
 }
 
 // New makes a Server; zero durations get defaults. Start its planning before serving syncs.
@@ -194,8 +198,15 @@ func (s *Server) boxRequest(w http.ResponseWriter, r *http.Request) (store.Box, 
 	}
 	var b store.Box
 	_, err := protocol.Verify(r, body, func(id media.BoxID) (ed25519.PublicKey, error) {
+		if v, ok := s.boxes.Load(id); ok {
+			b = v.(store.Box)
+			return b.SignKey, nil
+		}
 		var err error
 		b, err = s.cfg.Store.Box(r.Context(), id)
+		if err == nil {
+			s.boxes.Store(id, b)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, protocol.ErrUnknownBox
 		}
@@ -359,7 +370,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	if saved.Adopt {
 		resp.Wishlist = saved.Wishlist
 	}
-	resp.Account = &protocol.AccountInfo{Status: b.Status, BalanceCents: b.BalanceCents}
+	resp.Account = &protocol.AccountInfo{Status: saved.AccountStatus, BalanceCents: saved.BalanceCents}
 	s.metrics.syncs.Inc()
 	writeJSON(w, resp)
 }

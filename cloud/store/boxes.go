@@ -17,19 +17,15 @@ var ErrKeyMismatch = errors.New("box is registered with other keys")
 
 // Box is a registered set-top box.
 type Box struct {
-	ID      media.BoxID
-	Account string
-	Region  string // the account's region
-	// Status and BalanceCents are the account's, read with the box so a sync needs no second
-	// query.
-	Status       string
-	BalanceCents int64
-	SignKey      []byte
-	KEMKey       []byte
-	PeerAddr     string
-	FreeBytes    int64
-	Registered   time.Time
-	LastSync     time.Time
+	ID         media.BoxID
+	Account    string
+	Region     string // the account's region
+	SignKey    []byte
+	KEMKey     []byte
+	PeerAddr   string
+	FreeBytes  int64
+	Registered time.Time
+	LastSync   time.Time
 }
 
 // RegisterBox records a box under an existing account. Registering the same box with the same
@@ -69,9 +65,9 @@ func (s *Store) RegisterBox(ctx context.Context, b Box) (Box, error) {
 func (s *Store) Box(ctx context.Context, id media.BoxID) (Box, error) {
 	b := Box{ID: id}
 	var reg, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, a.status, a.balance_cents, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
+	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
 		FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`, id.String()).
-		Scan(&b.Account, &b.Region, &b.Status, &b.BalanceCents, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
+		Scan(&b.Account, &b.Region, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("box %s: %w", id, ErrNotFound)
 	}

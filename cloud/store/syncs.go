@@ -63,6 +63,9 @@ type SyncResult struct {
 	// one); LastUploaded when another box last reported receiving from it.
 	LastServed, LastUploaded time.Time
 	CatalogVersion           int64 // the catalog version the sync was saved against
+	// AccountStatus and BalanceCents are the box's account's, as the sync was saved.
+	AccountStatus string
+	BalanceCents  int64
 }
 
 // SaveSync records a sync in one transaction: the box's wishlist, holdings, transfer reports
@@ -100,9 +103,9 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 	var wishH, holdH, nbrH, served, uploaded int64
 	err := tx.QueryRowContext(ctx, `SELECT b.wish_version, b.wish_hash, b.hold_hash, b.nbr_hash,
 		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0),
-		(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version')
-		FROM boxes b LEFT JOIN box_reports r ON r.box = b.id WHERE b.id = ?`, id).
-		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion)
+		(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'), a.status, a.balance_cents
+		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id WHERE b.id = ?`, id).
+		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion, &res.AccountStatus, &res.BalanceCents)
 	if errors.Is(err, sql.ErrNoRows) {
 		return res, fmt.Errorf("box %s: %w", r.Box, ErrNotFound)
 	}
