@@ -37,6 +37,9 @@ var suite = []struct {
 	{"Leases", testLeases},
 	{"DemandSignals", testDemandSignals},
 	{"ReportsRoundTrip", testReportsRoundTrip},
+	{"GroupCommit", testGroupCommit},
+	{"UnchangedListsSkipped", testUnchangedListsSkipped},
+	{"PlansNeedTheLease", testPlansNeedTheLease},
 }
 
 func TestSQLite(t *testing.T) {
