@@ -32,12 +32,13 @@ type fixture struct {
 	hs     *Server
 	kem    *ecdh.PrivateKey
 	vault  *keyvault.Vault
+	signed int // sync requests the benchmark signed so far
 }
 
-func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, nil) }
+func newFixture(t testing.TB) *fixture { t.Helper(); return newFixtureWith(t, nil) }
 
 // newFixtureWith lets a test change the server's configuration before it starts.
-func newFixtureWith(t *testing.T, configure func(*Config)) *fixture {
+func newFixtureWith(t testing.TB, configure func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -82,7 +83,7 @@ func newFixtureWith(t *testing.T, configure func(*Config)) *fixture {
 }
 
 // registerBox registers a new box under account; its KEM key becomes f.kem.
-func registerBox(t *testing.T, f *fixture, account string) *cloudclient.Client {
+func registerBox(t testing.TB, f *fixture, account string) *cloudclient.Client {
 	t.Helper()
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	f.kem, _ = ecdh.X25519().GenerateKey(rand.Reader)
