@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrClosed is returned by writes after Close.
@@ -15,6 +19,7 @@ const maxBatch = 256
 
 // groupJob is one caller's part of a group commit.
 type groupJob struct {
+	key  string // jobs run in key order, so that concurrent batches lock rows in one order
 	ctx  context.Context
 	f    func(context.Context, *tx) error
 	done chan error
@@ -72,8 +77,8 @@ func (g *groupWriter) stop() {
 
 // grouped runs f inside a transaction shared with other callers' writes and returns once that
 // transaction committed (or f's error, having undone f's writes alone).
-func (s *Store) grouped(ctx context.Context, f func(context.Context, *tx) error) error {
-	j := groupJob{ctx: context.WithoutCancel(ctx), f: f, done: make(chan error, 1)}
+func (s *Store) grouped(ctx context.Context, key string, f func(context.Context, *tx) error) error {
+	j := groupJob{key: key, ctx: context.WithoutCancel(ctx), f: f, done: make(chan error, 1)}
 	select {
 	case s.group.jobs <- j:
 	case <-s.group.closed:
@@ -85,16 +90,33 @@ func (s *Store) grouped(ctx context.Context, f func(context.Context, *tx) error)
 	return <-j.done
 }
 
-// commitBatch runs the jobs in one transaction, each in a savepoint when there are several.
+// retries bounds how often a job that lost a deadlock (PostgreSQL, several writers) runs again.
+const retries = 3
+
+// commitBatch runs the jobs in one transaction, each in a savepoint when there are several. A
+// job that lost a lock conflict to another writer's batch runs again on its own afterwards.
 func (s *Store) commitBatch(batch []groupJob) {
+	s.commitTry(batch, 0)
+}
+
+func (s *Store) commitTry(batch []groupJob, try int) {
 	ctx := context.Background()
+	slices.SortStableFunc(batch, func(a, b groupJob) int { return strings.Compare(a.key, b.key) })
 	errs := make([]error, len(batch))
 	finish := func(commitErr error) {
+		var again []groupJob
 		for i, j := range batch {
 			if errs[i] == nil {
 				errs[i] = commitErr
 			}
+			if conflict(errs[i]) && try < retries {
+				again = append(again, j)
+				continue
+			}
 			j.done <- errs[i]
+		}
+		for _, j := range again {
+			s.commitTry([]groupJob{j}, try+1)
 		}
 	}
 	t, err := s.db.sql.BeginTx(ctx, nil)
@@ -132,4 +154,11 @@ func (s *Store) commitBatch(batch []groupJob) {
 		}
 	}
 	finish(t.Commit())
+}
+
+// conflict reports a PostgreSQL deadlock or serialization failure: the work is sound and may
+// simply run again.
+func conflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }

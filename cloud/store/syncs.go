@@ -80,7 +80,7 @@ type SyncResult struct {
 // caller returns only after the transaction holding its writes committed.
 func (s *Store) SaveSync(ctx context.Context, r SyncRecord) (SyncResult, error) {
 	var res SyncResult
-	err := s.grouped(ctx, func(ctx context.Context, tx *tx) error {
+	err := s.grouped(ctx, r.Box.String(), func(ctx context.Context, tx *tx) error {
 		var err error
 		res, err = saveSync(ctx, tx, r)
 		return err

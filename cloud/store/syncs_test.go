@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -194,5 +196,22 @@ func testPlansNeedTheLease(t *testing.T, s *Store) {
 	mustAccount(t, s, "z", "eu", 0)
 	if r, err := s.Regions(ctx); err != nil || !slices.Equal(r, []string{"eu", "us"}) {
 		t.Fatalf("regions %v %v", r, err)
+	}
+}
+
+func TestConflictIsRetried(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "40P01"}, true},                            // deadlock_detected
+		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "40001"}), true}, // serialization_failure
+		{&pgconn.PgError{Code: "23505"}, false},                           // unique_violation: a real error
+		{ErrReplayed, false},
+		{nil, false},
+	} {
+		if got := conflict(c.err); got != c.want {
+			t.Errorf("conflict(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
