@@ -27,7 +27,7 @@ func addBox(t *testing.T, st *store.Store, account string, wish ...media.ItemID)
 	if _, err := st.RegisterBox(ctx, store.Box{ID: id, Account: account, SignKey: pub, KEMKey: make([]byte, 32), Registered: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SaveSync(ctx, store.SyncRecord{Box: id, Req: protocol.SyncRequest{Wishlist: wish}, Now: time.Now()}); err != nil {
+	if _, err := st.SaveSync(ctx, id, "", protocol.SyncRequest{Wishlist: wish}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return id

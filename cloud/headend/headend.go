@@ -349,7 +349,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	// replayed to another instance is refused too; it is kept while the request's date is
 	// within protocol.MaxSkew (up to MaxSkew ahead: 2×MaxSkew from now).
 	key := sha256.Sum256([]byte(r.Header.Get(protocol.HeaderSignature)))
-	saved, err := s.cfg.Store.SaveSync(r.Context(), store.SyncRecord{
+	saved, err := s.cfg.Store.RecordSync(r.Context(), store.SyncRecord{
 		Box: b.ID, PeerAddr: addr, Req: req, Now: now, Replay: key[:16], ReplayUntil: now.Add(2 * protocol.MaxSkew),
 	})
 	if errors.Is(err, store.ErrReplayed) {

@@ -33,7 +33,7 @@ func testReportsRoundTrip(t *testing.T, s *Store) {
 		Neighbors: []protocol.Neighbor{{Box: b, Addr: "198.18.0.2:6881"}},
 		PeerRates: []protocol.PeerRate{{Box: b, Bytes: 1000, BytesPerSecond: 50}},
 	}
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: a, Req: req, Now: now}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: a, Req: req, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.Report(ctx, a)
@@ -54,7 +54,7 @@ func testReportsRoundTrip(t *testing.T, s *Store) {
 		t.Errorf("peer's report %+v, want region north, last uploaded now, never reported", rb)
 	}
 	// The same figure again: the peer did not upload since.
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: a, Req: req, Now: now.Add(time.Minute)}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: a, Req: req, Now: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if rb, _ := s.Report(ctx, b); !rb.LastUploaded.Equal(now) {

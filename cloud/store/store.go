@@ -148,7 +148,7 @@ CREATE TABLE leases (
 // Store is the head-end's database.
 type Store struct {
 	db    *db
-	group *groupWriter // SaveSync's group commit
+	group *groupWriter // RecordSync's group commit
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.

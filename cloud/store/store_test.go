@@ -183,11 +183,11 @@ func testSyncClamps(t *testing.T, s *Store) {
 	req := protocol.SyncRequest{Wishlist: []media.ItemID{unknown, it.ID, it.ID},
 		Holdings:  []protocol.Holding{{Item: it.ID, Pieces: 99, Complete: true}, {Item: unknown, Pieces: 1}},
 		Transfers: []protocol.TransferReport{{Item: it.ID, BytesFromPeers: 10, Complete: true}}}
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: box, PeerAddr: "127.0.0.2:6881", Req: req, Now: t0}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: box, PeerAddr: "127.0.0.2:6881", Req: req, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	req.Transfers[0].BytesFromPeers = 20
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: box, PeerAddr: "127.0.0.2:6881", Req: req, Now: t0.Add(time.Second)}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: box, PeerAddr: "127.0.0.2:6881", Req: req, Now: t0.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.BoxStates(ctx)
@@ -210,7 +210,7 @@ func testSyncClamps(t *testing.T, s *Store) {
 	if n, err := s.ServedBytes(ctx, it.ID); err != nil || n != 12 {
 		t.Fatalf("served %d %v", n, err)
 	}
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: media.BoxID{7}, Req: req, Now: t0}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: media.BoxID{7}, Req: req, Now: t0}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("sync of an unknown box: %v", err)
 	}
 }
@@ -221,7 +221,7 @@ func testWishlistVersion(t *testing.T, s *Store) {
 	mustAccount(t, s, "h", "eu", 0)
 	box := addBox(t, s, "h", 1)
 	// The box's own list is kept while nobody edits in the browser.
-	res, err := s.SaveSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0})
+	res, err := s.RecordSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0})
 	if err != nil || res.Adopt || res.WishlistVersion != 0 {
 		t.Fatalf("first sync %+v %v", res, err)
 	}
@@ -230,12 +230,12 @@ func testWishlistVersion(t *testing.T, s *Store) {
 		t.Fatalf("set wishlist %d %v", v, err)
 	}
 	// A box still at version 0 reports its old list: it is ignored and the new one sent back.
-	res, err = s.SaveSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0})
+	res, err = s.RecordSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0})
 	if err != nil || !res.Adopt || res.WishlistVersion != 1 || !slices.Equal(res.Wishlist, []media.ItemID{b.ID, a.ID}) {
 		t.Fatalf("sync after browser edit %+v %v", res, err)
 	}
 	// Once adopted, the box's edits count again.
-	res, err = s.SaveSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{WishlistVersion: 1, Wishlist: []media.ItemID{a.ID}}, Now: t0})
+	res, err = s.RecordSync(ctx, SyncRecord{Box: box, Req: protocol.SyncRequest{WishlistVersion: 1, Wishlist: []media.ItemID{a.ID}}, Now: t0})
 	if err != nil || res.Adopt {
 		t.Fatalf("sync at the current version %+v %v", res, err)
 	}
@@ -535,10 +535,10 @@ func testDemandSignals(t *testing.T, s *Store) {
 	mustAccount(t, s, "near", "eu", 1000)
 	mustAccount(t, s, "far", "us", 1000)
 	near, far := addBox(t, s, "near", 1), addBox(t, s, "far", 2)
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: near, Req: protocol.SyncRequest{Wishlist: []media.ItemID{b.ID, a.ID}}, Now: t0}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: near, Req: protocol.SyncRequest{Wishlist: []media.ItemID{b.ID, a.ID}}, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: far, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: far, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, _, err := buy(s, near, a, media.Rental, "r1", 100); err != nil {

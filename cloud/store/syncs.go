@@ -35,7 +35,7 @@ CREATE TABLE plans (
 `)
 }
 
-// ErrReplayed is returned by SaveSync when the request's replay key was already recorded.
+// ErrReplayed is returned by RecordSync when the request's replay key was already recorded.
 var ErrReplayed = errors.New("this signed request was already received")
 
 // SyncRecord is everything one box sync writes.
@@ -50,7 +50,7 @@ type SyncRecord struct {
 	ReplayUntil time.Time
 }
 
-// SyncResult is what SaveSync tells the syncing box beyond its plan, and what the planner
+// SyncResult is what RecordSync tells the syncing box beyond its plan, and what the planner
 // needs of the box that the request does not carry.
 type SyncResult struct {
 	// WishlistVersion is the head-end's version of the box's wishlist; when it is newer than
@@ -68,7 +68,12 @@ type SyncResult struct {
 	BalanceCents  int64
 }
 
-// SaveSync records a sync in one transaction: the box's wishlist, holdings, transfer reports
+// SaveSync records a sync without a replay key (see RecordSync).
+func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, req protocol.SyncRequest, now time.Time) (SyncResult, error) {
+	return s.RecordSync(ctx, SyncRecord{Box: box, PeerAddr: peerAddr, Req: req, Now: now})
+}
+
+// RecordSync records a sync in one transaction: the box's wishlist, holdings, transfer reports
 // and scheduling report (caps, network, NAT, areas, neighbours, peer rates). Items the catalog
 // does not know are dropped, and piece counts are clamped to the item's, so one box's bad report
 // cannot make the whole snapshot invalid. A wishlist reported against an older version than the
@@ -78,7 +83,7 @@ type SyncResult struct {
 // Concurrent calls are committed together (group commit): one transaction for many boxes'
 // syncs, each in a savepoint of its own so one failing sync does not undo the others; every
 // caller returns only after the transaction holding its writes committed.
-func (s *Store) SaveSync(ctx context.Context, r SyncRecord) (SyncResult, error) {
+func (s *Store) RecordSync(ctx context.Context, r SyncRecord) (SyncResult, error) {
 	var res SyncResult
 	err := s.grouped(ctx, r.Box.String(), func(ctx context.Context, tx *tx) error {
 		var err error

@@ -33,7 +33,7 @@ func testGroupCommit(t *testing.T, s *Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := s.SaveSync(ctx, SyncRecord{Box: b, PeerAddr: fmt.Sprintf("127.0.0.%d:6881", i+1), Now: t0,
+			res, err := s.RecordSync(ctx, SyncRecord{Box: b, PeerAddr: fmt.Sprintf("127.0.0.%d:6881", i+1), Now: t0,
 				Req:    protocol.SyncRequest{FreeBytes: int64(i), Wishlist: []media.ItemID{it.ID}, Holdings: []protocol.Holding{{Item: it.ID, Pieces: i % 5}}},
 				Replay: []byte(fmt.Sprintf("sig-%d", i)), ReplayUntil: t0.Add(time.Minute)})
 			if err == nil && (res.AccountStatus != StatusActive || res.BalanceCents != 250 || res.CatalogVersion != 1) {
@@ -45,11 +45,11 @@ func testGroupCommit(t *testing.T, s *Store) {
 	wg.Add(2)
 	go func() { // an unknown box fails alone
 		defer wg.Done()
-		_, errs[n] = s.SaveSync(ctx, SyncRecord{Box: media.BoxID{0xee}, Now: t0, Replay: []byte("sig-unknown"), ReplayUntil: t0.Add(time.Minute)})
+		_, errs[n] = s.RecordSync(ctx, SyncRecord{Box: media.BoxID{0xee}, Now: t0, Replay: []byte("sig-unknown"), ReplayUntil: t0.Add(time.Minute)})
 	}()
 	go func() { // so does a replay of box 0's request, whichever of the two comes first
 		defer wg.Done()
-		_, errs[n+1] = s.SaveSync(ctx, SyncRecord{Box: boxes[0], Now: t0, Replay: []byte("sig-0"), ReplayUntil: t0.Add(time.Minute),
+		_, errs[n+1] = s.RecordSync(ctx, SyncRecord{Box: boxes[0], Now: t0, Replay: []byte("sig-0"), ReplayUntil: t0.Add(time.Minute),
 			Req: protocol.SyncRequest{FreeBytes: 1 << 40}})
 	}()
 	wg.Wait()
@@ -90,7 +90,7 @@ func testGroupCommit(t *testing.T, s *Store) {
 	if err := s.PruneReplays(ctx, t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveSync(ctx, SyncRecord{Box: boxes[1], Now: t0.Add(2 * time.Minute), Replay: []byte("sig-1"), ReplayUntil: t0.Add(3 * time.Minute)}); err != nil {
+	if _, err := s.RecordSync(ctx, SyncRecord{Box: boxes[1], Now: t0.Add(2 * time.Minute), Replay: []byte("sig-1"), ReplayUntil: t0.Add(3 * time.Minute)}); err != nil {
 		t.Fatalf("a key reused after it was pruned: %v", err)
 	}
 }
@@ -105,7 +105,7 @@ func testUnchangedListsSkipped(t *testing.T, s *Store) {
 	b := media.ItemID{0xb}
 	sync := func(wish []media.ItemID, hold []protocol.Holding, version int64, nbrs []protocol.Neighbor) SyncResult {
 		t.Helper()
-		res, err := s.SaveSync(ctx, SyncRecord{Box: box, Now: t0, Req: protocol.SyncRequest{Wishlist: wish, Holdings: hold, WishlistVersion: version, Neighbors: nbrs}})
+		res, err := s.RecordSync(ctx, SyncRecord{Box: box, Now: t0, Req: protocol.SyncRequest{Wishlist: wish, Holdings: hold, WishlistVersion: version, Neighbors: nbrs}})
 		if err != nil {
 			t.Fatal(err)
 		}
