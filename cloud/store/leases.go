@@ -11,15 +11,22 @@ import (
 // latest plan; a crashed holder's lease runs out after ttl. It is a single upsert, atomic on
 // both engines.
 func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+	var held bool
+	// Through the group writer: on SQLite a write of its own would make the sync writer wait
+	// in SQLite's busy handler (sleeping milliseconds) every time the planning loop renews.
+	err := s.grouped(ctx, "", func(ctx context.Context, tx *tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
 		WHERE leases.holder = excluded.holder OR leases.expires <= ?`,
-		name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+			name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		held = n == 1
+		return err
+	})
+	return held, err
 }
 
 // ReleaseLease gives a lease up early, if holder holds it.

@@ -277,8 +277,10 @@ func nonZero(h uint64) int64 {
 
 // PruneReplays forgets replay keys that ran out before now.
 func (s *Store) PruneReplays(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM replays WHERE until < ?`, now.UnixMilli())
-	return err
+	return s.grouped(ctx, "", func(ctx context.Context, tx *tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE until < ?`, now.UnixMilli())
+		return err
+	})
 }
 
 // Regions lists the regions of every account.
@@ -306,7 +308,7 @@ var ErrNotHolder = errors.New("not the holder of the region's planner lease")
 // version.
 func (s *Store) SavePlan(ctx context.Context, region, lease, holder string, body []byte, now time.Time) (int64, error) {
 	var v int64
-	err := s.tx(ctx, func(tx *tx) error {
+	err := s.grouped(ctx, "", func(ctx context.Context, tx *tx) error {
 		var ok int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM leases WHERE name = ? AND holder = ? AND expires > ?`, lease, holder, now.UnixMilli()).Scan(&ok)
 		if err != nil {
