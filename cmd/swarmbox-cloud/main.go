@@ -174,6 +174,10 @@ func serve(ctx context.Context, args []string) error {
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
 	regionMap := fs.String("region-map", "", `file of "CIDR REGION" lines: licenses only for requests from the box's region's networks`)
 	secure := fs.Bool("secure-cookies", false, "mark browser cookies Secure (implied by -tls-cert or an https -public-url)")
+	instance := fs.String("instance", "", "this instance's name as planner lease holder, when several share a database (default host/random)")
+	planPoll := fs.Duration("plan-poll", time.Second, "how often to renew planner leases and look for catalog changes and published plans")
+	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "how long a region's planner lease outlives its holder")
+	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
 	addDatabaseFlag(fs)
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -209,6 +213,7 @@ func serve(ctx context.Context, args []string) error {
 	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
 	srv, err := newHeadend(st, headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(), Policy: policy,
+		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
 	}, *secure)
 	if err != nil {
 		return err
