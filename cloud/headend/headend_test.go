@@ -47,6 +47,26 @@ func newFixtureWith(t testing.TB, configure func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	v, repo, it := seedHeadend(t, dir, st)
+	f := &fixture{st: st, item: it, vault: v}
+	cfg := Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}
+	if configure != nil {
+		configure(&cfg)
+	}
+	f.hs = New(cfg)
+	f.hs.Start(context.Background())
+	t.Cleanup(f.hs.Close)
+	f.srv = httptest.NewServer(f.hs.Handler())
+	t.Cleanup(f.srv.Close)
+	f.client = registerBox(t, f, "acct")
+	return f
+}
+
+// seedHeadend makes a key vault and a repository in dir, ingests one title ("Film") into both
+// and st, and creates the account "acct" (region eu, 1000 cents).
+func seedHeadend(t testing.TB, dir string, st *store.Store) (*keyvault.Vault, *repository.Repository, store.Item) {
+	t.Helper()
+	ctx := context.Background()
 	t.Setenv(keyvault.EnvMasterKey, "")
 	v, err := keyvault.Open(filepath.Join(dir, "keys"))
 	if err != nil {
@@ -68,18 +88,7 @@ func newFixtureWith(t testing.TB, configure func(*Config)) *fixture {
 	if err := st.CreateAccount(ctx, "acct", "eu", 1000, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, item: it, vault: v}
-	cfg := Config{Store: st, Vault: v, Repo: repo, PublicURL: "http://example.invalid"}
-	if configure != nil {
-		configure(&cfg)
-	}
-	f.hs = New(cfg)
-	f.hs.Start(context.Background())
-	t.Cleanup(f.hs.Close)
-	f.srv = httptest.NewServer(f.hs.Handler())
-	t.Cleanup(f.srv.Close)
-	f.client = registerBox(t, f, "acct")
-	return f
+	return v, repo, it
 }
 
 // registerBox registers a new box under account; its KEM key becomes f.kem.

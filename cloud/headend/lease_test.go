@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,34 +39,12 @@ type cluster struct {
 
 func newCluster(t *testing.T, dsn string) *cluster {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	t.Setenv(keyvault.EnvMasterKey, "")
-	v, err := keyvault.Open(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := repository.Open(filepath.Join(dir, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "film")
-	os.WriteFile(src, bytes.Repeat([]byte("swarmbox "), 100_000), 0o600)
-	it, key, err := repo.Ingest(ctx, src, repository.IngestOptions{Title: "Film", Kind: protocol.KindVideo, PriceCents: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddItem(ctx, it, v.Wrap(it.ID, key)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateAccount(ctx, "acct", "eu", 1000, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	v, repo, it := seedHeadend(t, t.TempDir(), st)
 	return &cluster{dsn: dsn, vault: v, repo: repo, item: it}
 }
 
