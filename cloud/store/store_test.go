@@ -40,6 +40,7 @@ var suite = []struct {
 	{"GroupCommit", testGroupCommit},
 	{"UnchangedListsSkipped", testUnchangedListsSkipped},
 	{"PlansNeedTheLease", testPlansNeedTheLease},
+	{"SignInFailures", testSignInFailures},
 }
 
 func TestSQLite(t *testing.T) {

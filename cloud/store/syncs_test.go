@@ -215,3 +215,36 @@ func TestConflictIsRetried(t *testing.T) {
 		}
 	}
 }
+
+// testSignInFailures: counts within the window, the first failure's time, forgetting old ones
+// and clearing.
+func testSignInFailures(t *testing.T, s *Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		if err := s.AddSignInFailure(ctx, "acct:h", t0.Add(time.Duration(i)*time.Minute), t0.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, first, err := s.SignInFailures(ctx, "acct:h", t0.Add(-time.Minute)); err != nil || n != 3 || !first.Equal(t0) {
+		t.Fatalf("failures %d since %v, %v", n, first, err)
+	}
+	if n, _, _ := s.SignInFailures(ctx, "acct:h", t0); n != 2 {
+		t.Fatalf("failures after the first: %d", n)
+	}
+	if n, _, _ := s.SignInFailures(ctx, "198.18.0.1", t0.Add(-time.Hour)); n != 0 {
+		t.Fatalf("another key: %d", n)
+	}
+	// A failure much later forgets the old ones.
+	if err := s.AddSignInFailure(ctx, "acct:h", t0.Add(time.Hour), t0.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := s.SignInFailures(ctx, "acct:h", t0.Add(-time.Hour)); n != 1 {
+		t.Fatalf("after forgetting: %d", n)
+	}
+	if err := s.ClearSignInFailures(ctx, "acct:h"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := s.SignInFailures(ctx, "acct:h", t0.Add(-time.Hour)); n != 0 {
+		t.Fatalf("after clearing: %d", n)
+	}
+}

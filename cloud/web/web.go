@@ -95,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 		"inc":    func(i int) int { return i + 1 },
 	}
 	s := &Server{cfg: cfg, pages: map[string]*template.Template{},
-		byAccount: newLimiter(cfg.MaxFailures, cfg.FailureWindow), byAddr: newLimiter(4*cfg.MaxFailures, cfg.FailureWindow)}
+		byAccount: newLimiter(cfg.Store, cfg.MaxFailures, cfg.FailureWindow), byAddr: newLimiter(cfg.Store, 4*cfg.MaxFailures, cfg.FailureWindow)}
 	for _, p := range []string{"catalog", "item", "signin", "account", "box", "error"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
