@@ -93,8 +93,11 @@ func (s *Store) grouped(ctx context.Context, key string, f func(context.Context,
 // retries bounds how often a job that lost a deadlock (PostgreSQL, several writers) runs again.
 const retries = 3
 
-// commitBatch runs the jobs in one transaction, each in a savepoint when there are several. A
-// job that lost a lock conflict to another writer's batch runs again on its own afterwards.
+// commitBatch runs the jobs in one transaction. A job that fails before writing anything
+// (its error wrapped by clean) leaves the others be; any other failure rolls the batch back and
+// runs each job again on its own, so every caller gets the outcome of its own work. A job that
+// lost a lock conflict to another writer's batch also runs again on its own. No savepoints: on
+// PostgreSQL each would be two more round trips per sync inside the writer.
 func (s *Store) commitBatch(batch []groupJob) {
 	s.commitTry(batch, 0)
 }
@@ -125,36 +128,32 @@ func (s *Store) commitTry(batch []groupJob, try int) {
 		return
 	}
 	w := &tx{tx: t, d: s.db}
-	if len(batch) == 1 {
-		if errs[0] = batch[0].f(batch[0].ctx, w); errs[0] != nil {
-			t.Rollback()
+	for i, j := range batch {
+		errs[i] = j.f(j.ctx, w)
+		var c cleanErr
+		if errs[i] == nil || errors.As(errs[i], &c) {
+			continue
+		}
+		t.Rollback()
+		if len(batch) == 1 {
 			finish(nil)
 			return
 		}
-		finish(t.Commit())
+		for _, j := range batch {
+			s.commitTry([]groupJob{j}, try)
+		}
 		return
-	}
-	for i, j := range batch {
-		if _, err := w.ExecContext(ctx, `SAVEPOINT sync`); err != nil {
-			t.Rollback()
-			finish(fmt.Errorf("savepoint: %w", err))
-			return
-		}
-		if errs[i] = j.f(j.ctx, w); errs[i] != nil {
-			if _, err := w.ExecContext(ctx, `ROLLBACK TO SAVEPOINT sync`); err != nil {
-				t.Rollback()
-				finish(fmt.Errorf("roll back one sync: %w", err))
-				return
-			}
-		}
-		if _, err := w.ExecContext(ctx, `RELEASE SAVEPOINT sync`); err != nil {
-			t.Rollback()
-			finish(fmt.Errorf("release savepoint: %w", err))
-			return
-		}
 	}
 	finish(t.Commit())
 }
+
+// cleanErr marks a job's error as raised before the job wrote anything.
+type cleanErr struct{ error }
+
+func (e cleanErr) Unwrap() error { return e.error }
+
+// clean marks err as raised before any write, so the batch around the job can still commit.
+func clean(err error) error { return cleanErr{err} }
 
 // conflict reports a PostgreSQL deadlock or serialization failure: the work is sound and may
 // simply run again.

@@ -41,6 +41,7 @@ var suite = []struct {
 	{"UnchangedListsSkipped", testUnchangedListsSkipped},
 	{"PlansNeedTheLease", testPlansNeedTheLease},
 	{"SignInFailures", testSignInFailures},
+	{"FailedJobUndoneAlone", testFailedJobUndoneAlone},
 }
 
 func TestSQLite(t *testing.T) {

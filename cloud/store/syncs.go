@@ -80,9 +80,9 @@ func (s *Store) SaveSync(ctx context.Context, box media.BoxID, peerAddr string, 
 // head-end's is not saved: the customer's change in the browser wins and goes back to the box
 // in the result.
 //
-// Concurrent calls are committed together (group commit): one transaction for many boxes'
-// syncs, each in a savepoint of its own so one failing sync does not undo the others; every
-// caller returns only after the transaction holding its writes committed.
+// Concurrent calls are committed together (group commit, see commitBatch): one transaction for
+// many boxes' syncs, one failing sync never undoing the others; every caller returns only after
+// the transaction holding its writes committed.
 func (s *Store) RecordSync(ctx context.Context, r SyncRecord) (SyncResult, error) {
 	var res SyncResult
 	err := s.grouped(ctx, r.Box.String(), func(ctx context.Context, tx *tx) error {
@@ -96,15 +96,6 @@ func (s *Store) RecordSync(ctx context.Context, r SyncRecord) (SyncResult, error
 func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 	var res SyncResult
 	id, at, req := r.Box.String(), r.Now.UnixMilli(), r.Req
-	if len(r.Replay) > 0 {
-		n, err := tx.ExecContext(ctx, `INSERT INTO replays (sig, until) VALUES (?, ?) ON CONFLICT (sig) DO NOTHING`, r.Replay, r.ReplayUntil.UnixMilli())
-		if err != nil {
-			return res, err
-		}
-		if k, err := n.RowsAffected(); err != nil || k != 1 {
-			return res, ErrReplayed
-		}
-	}
 	var wishH, holdH, nbrH, served, uploaded int64
 	err := tx.QueryRowContext(ctx, `SELECT b.wish_version, b.wish_hash, b.hold_hash, b.nbr_hash,
 		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0),
@@ -112,10 +103,19 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id WHERE b.id = ?`, id).
 		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion, &res.AccountStatus, &res.BalanceCents)
 	if errors.Is(err, sql.ErrNoRows) {
-		return res, fmt.Errorf("box %s: %w", r.Box, ErrNotFound)
+		return res, clean(fmt.Errorf("box %s: %w", r.Box, ErrNotFound))
 	}
 	if err != nil {
 		return res, err
+	}
+	if len(r.Replay) > 0 { // the first write: a refusal before it leaves nothing to undo
+		n, err := tx.ExecContext(ctx, `INSERT INTO replays (sig, until) VALUES (?, ?) ON CONFLICT (sig) DO NOTHING`, r.Replay, r.ReplayUntil.UnixMilli())
+		if err != nil {
+			return res, err
+		}
+		if k, err := n.RowsAffected(); err != nil || k != 1 {
+			return res, clean(ErrReplayed)
+		}
 	}
 	// The hashes cover the catalog version: what was dropped as unknown is tried again once
 	// the catalog changed.
@@ -315,7 +315,7 @@ func (s *Store) SavePlan(ctx context.Context, region, lease, holder string, body
 			return err
 		}
 		if ok == 0 {
-			return fmt.Errorf("plan of region %q: %w", region, ErrNotHolder)
+			return clean(fmt.Errorf("plan of region %q: %w", region, ErrNotHolder))
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO plans (region, version, holder, at, body) VALUES (?, 1, ?, ?, ?)
 			ON CONFLICT (region) DO UPDATE SET version = plans.version + 1, holder = excluded.holder, at = excluded.at, body = excluded.body

@@ -248,3 +248,41 @@ func testSignInFailures(t *testing.T, s *Store) {
 		t.Fatalf("after clearing: %d", n)
 	}
 }
+
+// testFailedJobUndoneAlone: a job that fails after writing, among others committed together,
+// leaves nothing behind, and every other job's write is kept.
+func testFailedJobUndoneAlone(t *testing.T, s *Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	errs := make([]error, 30)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.grouped(ctx, fmt.Sprint(i), func(ctx context.Context, tx *tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, 'x')`, fmt.Sprintf("job-%d", i)); err != nil {
+					return err
+				}
+				if i == 7 {
+					return boom
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var n int
+		if qerr := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key = ?`, fmt.Sprintf("job-%d", i)).Scan(&n); qerr != nil {
+			t.Fatal(qerr)
+		}
+		if i == 7 {
+			if !errors.Is(err, boom) || n != 0 {
+				t.Errorf("failing job: %v, %d rows left, want boom and none", err, n)
+			}
+		} else if err != nil || n != 1 {
+			t.Errorf("job %d: %v, %d rows, want its row", i, err, n)
+		}
+	}
+}
