@@ -435,8 +435,12 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
 	}
 	resp.Evict = bp.Evict
+	var announce string
+	if len(bp.Fetches) > 0 {
+		announce = s.announceURL(b.ID) // one per box: an HMAC, not worth repeating per fetch
+	}
 	for i, f := range bp.Fetches {
-		pf := protocol.Fetch{Item: f.Item, InfoHash: hashes[i], Announce: s.announceURL(b.ID), Peers: []protocol.Peer{}}
+		pf := protocol.Fetch{Item: f.Item, InfoHash: hashes[i], Announce: announce, Peers: []protocol.Peer{}}
 		for _, src := range f.Sources {
 			a := addrs[src.Box]
 			if a == "" {
