@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"swarmbox/media"
 	"swarmbox/sync/cloudclient"
@@ -104,4 +105,36 @@ func TestBadReportRefused(t *testing.T) {
 	if rep, err := f.st.Report(ctx, f.client.Box); err != nil || rep.Uplink != 0 || !rep.Updated.IsZero() {
 		t.Errorf("report after refused syncs: %+v, %v; want nothing stored", rep, err)
 	}
+}
+
+// TestCatalogChangePlannedInBackground: a title added while the head-end runs is planned by the
+// background loop, not by the sync that first wishes it: that sync is answered at once from the
+// plan it has (nothing for the new title yet) and told to come back soon; a later sync gets the
+// title from the web seed.
+func TestCatalogChangePlannedInBackground(t *testing.T) {
+	f := newFixtureWith(t, func(c *Config) { c.PlanPoll = time.Hour }) // only a sync's wake-up plans early
+	ctx := context.Background()
+	it := f.item
+	it.ID, it.InfoHash = media.ItemID{0x42}, "42"+it.InfoHash[2:]
+	if err := f.st.AddItem(ctx, it, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	n := int64(0)
+	wish := func() protocol.SyncResponse {
+		t.Helper()
+		n++
+		resp, err := f.client.Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.2:6881", FreeBytes: 1<<30 - n, Wishlist: []media.ItemID{it.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := wish()
+	if len(first.Fetches) != 0 || first.SyncAfterSeconds > 2 {
+		t.Fatalf("first sync after the catalog change: %+v, want no fetch yet and a quick return", first)
+	}
+	waitUntil(t, "the new title to be planned", func() bool {
+		r := wish()
+		return len(r.Fetches) == 1 && r.Fetches[0].Item == it.ID && r.Fetches[0].WebSeed != ""
+	})
 }
