@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -347,10 +348,14 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	// while a replayed buy is answered like a retry (same license, no charge) and must stay
 	// possible for a box whose answer was lost. The key lives in the store, so a request
 	// replayed to another instance is refused too; it is kept while the request's date is
-	// within protocol.MaxSkew (up to MaxSkew ahead: 2×MaxSkew from now).
+	// within protocol.MaxSkew of now, plus a minute for instances whose clocks differ.
 	key := sha256.Sum256([]byte(r.Header.Get(protocol.HeaderSignature)))
+	until := now.Add(2 * protocol.MaxSkew)
+	if date, err := strconv.ParseInt(r.Header.Get(protocol.HeaderDate), 10, 64); err == nil { // Verify parsed it already
+		until = time.Unix(date, 0).Add(protocol.MaxSkew + time.Minute)
+	}
 	saved, err := s.cfg.Store.RecordSync(r.Context(), store.SyncRecord{
-		Box: b.ID, PeerAddr: addr, Req: req, Now: now, Replay: key[:16], ReplayUntil: now.Add(2 * protocol.MaxSkew),
+		Box: b.ID, PeerAddr: addr, Req: req, Now: now, Replay: key[:16], ReplayUntil: until,
 	})
 	if errors.Is(err, store.ErrReplayed) {
 		s.metrics.requests.WithLabelValues("replayed").Inc()
