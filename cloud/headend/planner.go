@@ -185,9 +185,6 @@ func (s *Server) planPass(ctx context.Context) error {
 	if err := s.cfg.Store.PruneReplays(ctx, now); err != nil {
 		return fmt.Errorf("prune replay keys: %w", err)
 	}
-	if err := s.cfg.Store.Checkpoint(ctx); err != nil { // the sync writer leaves it to us
-		return fmt.Errorf("checkpoint: %w", err)
-	}
 	var due []*regionPlan
 	for _, name := range names {
 		rp := s.planner.region(name, true)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,47 +40,19 @@ func (s *Store) startWriters(n int) {
 	g := &groupWriter{jobs: make(chan groupJob), closed: make(chan struct{})}
 	s.group = g
 	for range n {
-		begin := func() (*sql.Tx, error) { return s.db.sql.BeginTx(context.Background(), nil) }
-		var conn *sql.Conn
-		if !s.db.postgres {
-			// SQLite's writer keeps a connection of its own that never checkpoints the WAL: a
-			// checkpoint inside a commit copies pages and syncs the file while every sync
-			// waits. The planning loop checkpoints instead (Checkpoint), beside the writer.
-			if c, err := s.db.sql.Conn(context.Background()); err == nil {
-				if _, err := c.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err == nil {
-					conn = c
-					begin = func() (*sql.Tx, error) { return conn.BeginTx(context.Background(), nil) }
-				} else {
-					c.Close()
-				}
-			}
-		}
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
-			if conn != nil {
-				defer conn.Close()
-			}
 			for {
 				select {
 				case j := <-g.jobs:
-					s.commitTry(g.collect(j), begin, 0)
+					s.commitBatch(g.collect(j))
 				case <-g.closed:
 					return
 				}
 			}
 		}()
 	}
-}
-
-// Checkpoint copies the SQLite write-ahead log into the database file without blocking writers
-// (PRAGMA wal_checkpoint(PASSIVE)); a no-op on PostgreSQL.
-func (s *Store) Checkpoint(ctx context.Context) error {
-	if s.db.postgres {
-		return nil
-	}
-	_, err := s.db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
-	return err
 }
 
 // collect takes j and whatever else is waiting, up to maxBatch.
@@ -122,12 +93,17 @@ func (s *Store) grouped(ctx context.Context, key string, f func(context.Context,
 // retries bounds how often a job that lost a deadlock (PostgreSQL, several writers) runs again.
 const retries = 3
 
-// commitTry runs the jobs in one transaction. A job that fails before writing anything
+// commitBatch runs the jobs in one transaction. A job that fails before writing anything
 // (its error wrapped by clean) leaves the others be; any other failure rolls the batch back and
 // runs each job again on its own, so every caller gets the outcome of its own work. A job that
 // lost a lock conflict to another writer's batch also runs again on its own. No savepoints: on
 // PostgreSQL each would be two more round trips per sync inside the writer.
-func (s *Store) commitTry(batch []groupJob, begin func() (*sql.Tx, error), try int) {
+func (s *Store) commitBatch(batch []groupJob) {
+	s.commitTry(batch, 0)
+}
+
+func (s *Store) commitTry(batch []groupJob, try int) {
+	ctx := context.Background()
 	slices.SortStableFunc(batch, func(a, b groupJob) int { return strings.Compare(a.key, b.key) })
 	errs := make([]error, len(batch))
 	finish := func(commitErr error) {
@@ -143,10 +119,10 @@ func (s *Store) commitTry(batch []groupJob, begin func() (*sql.Tx, error), try i
 			j.done <- errs[i]
 		}
 		for _, j := range again {
-			s.commitTry([]groupJob{j}, begin, try+1)
+			s.commitTry([]groupJob{j}, try+1)
 		}
 	}
-	t, err := begin()
+	t, err := s.db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		finish(fmt.Errorf("begin: %w", err))
 		return
@@ -164,7 +140,7 @@ func (s *Store) commitTry(batch []groupJob, begin func() (*sql.Tx, error), try i
 			return
 		}
 		for _, j := range batch {
-			s.commitTry([]groupJob{j}, begin, try)
+			s.commitTry([]groupJob{j}, try)
 		}
 		return
 	}
