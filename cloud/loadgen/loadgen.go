@@ -64,8 +64,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, errors.New("loadgen needs -boxes > 0 and -duration > 0")
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = min(o.Boxes, 64)
+		o.Concurrency = 64
 	}
+	// Each box belongs to one worker, so a box never has two syncs in flight (as a real box
+	// does not): more workers than boxes would idle.
+	o.Concurrency = min(o.Concurrency, o.Boxes)
 	if o.Titles <= 0 {
 		o.Titles = 8
 	}
@@ -117,7 +120,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			bad := 0
 			var werr error
 			for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += o.Concurrency {
-				b := boxes[i%len(boxes)]
+				if i >= len(boxes) {
+					i = w // back to this worker's first box: i ≡ w (mod Concurrency) always
+				}
+				b := boxes[i]
 				t0 := time.Now()
 				if err := b.sync(ctx); err != nil {
 					bad++
