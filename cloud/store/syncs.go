@@ -23,8 +23,7 @@ func init() {
 ALTER TABLE boxes ADD COLUMN wish_hash INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE boxes ADD COLUMN hold_hash INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE boxes ADD COLUMN nbr_hash INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE replays (sig BLOB PRIMARY KEY, until INTEGER NOT NULL);
-CREATE INDEX replays_until ON replays (until);
+CREATE TABLE replays (key BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE plans (
 	region TEXT PRIMARY KEY,
 	version INTEGER NOT NULL,
@@ -44,8 +43,10 @@ type SyncRecord struct {
 	PeerAddr string
 	Req      protocol.SyncRequest
 	Now      time.Time
-	// Replay, when set, is recorded until ReplayUntil; a second sync with the same key fails
-	// with ErrReplayed and writes nothing. Every instance on the database shares the record.
+	// Replay, when set, is recorded until ReplayUntil (to the second); a second sync with the
+	// same key and time fails with ErrReplayed and writes nothing. Every instance on the
+	// database shares the record. ReplayUntil must follow from the request alone (its signed
+	// date), so that a replay brings the same one.
 	Replay      []byte
 	ReplayUntil time.Time
 }
@@ -109,7 +110,7 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 		return res, err
 	}
 	if len(r.Replay) > 0 { // the first write: a refusal before it leaves nothing to undo
-		n, err := tx.ExecContext(ctx, `INSERT INTO replays (sig, until) VALUES (?, ?) ON CONFLICT (sig) DO NOTHING`, r.Replay, r.ReplayUntil.UnixMilli())
+		n, err := tx.ExecContext(ctx, `INSERT INTO replays (key) VALUES (?) ON CONFLICT (key) DO NOTHING`, replayKey(r.ReplayUntil, r.Replay))
 		if err != nil {
 			return res, err
 		}
@@ -275,10 +276,20 @@ func nonZero(h uint64) int64 {
 	return int64(h)
 }
 
+// replayKey is a replay key as stored: when it may be forgotten (Unix seconds, big-endian)
+// followed by the caller's key. Keys sort by time, so new ones go to the end of the table's
+// b-tree (a sync touches one hot page, not a random one plus an index) and expired ones are a
+// range at its start. The time must come from the request itself (its signed date), so that a
+// replay makes the same key.
+func replayKey(until time.Time, key []byte) []byte {
+	out := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(key)), uint64(until.Unix()))
+	return append(out, key...)
+}
+
 // PruneReplays forgets replay keys that ran out before now.
 func (s *Store) PruneReplays(ctx context.Context, now time.Time) error {
 	return s.grouped(ctx, "", func(ctx context.Context, tx *tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE until < ?`, now.UnixMilli())
+		_, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE key < ?`, replayKey(now, nil))
 		return err
 	})
 }
