@@ -8,6 +8,8 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
+
+	"swarmbox/sync/protocol"
 )
 
 // Colours chosen for a TV across a room: white on near-black, one bright focus colour.
@@ -376,7 +378,7 @@ func (a *App) buildCatalog() {
 		shown = shown[:0]
 		var rows []string
 		for _, t := range cat {
-			if (a.kind != "" && t.Kind != a.kind) || !inCategory(t.Category, a.category) ||
+			if (a.kind != "" && t.Kind != a.kind) || !protocol.InCategory(t.Category, a.category) ||
 				(a.search != "" && !strings.Contains(strings.ToLower(t.Title), strings.ToLower(a.search))) {
 				continue
 			}
@@ -438,9 +440,8 @@ func (a *App) buildCatalog() {
 	}
 }
 
-// uncategorised is the shelf of titles without a category (protocol.Uncategorised: no category
-// can be named so).
-const uncategorised = "uncategorised"
+// uncategorised is the shelf of titles without a category (no category can be named so).
+const uncategorised = protocol.Uncategorised
 
 // shelfChoice is one stop on the shelf line: "" is every category.
 type shelfChoice struct {
@@ -524,17 +525,6 @@ func titleShelf(c string) string {
 		return uncategorised
 	}
 	return c
-}
-
-// inCategory reports whether a title of category c is on shelf sel (see protocol.InCategory).
-func inCategory(c, sel string) bool {
-	switch sel {
-	case "":
-		return true
-	case uncategorised:
-		return c == ""
-	}
-	return c == sel || strings.HasPrefix(c, sel+"/")
 }
 
 // cut shortens s to n characters, marking the cut with an ellipsis.
