@@ -361,6 +361,7 @@ func (a *App) buildCatalog() {
 	a.pages.AddPage("catalog", page, true, false)
 	var shown []Title
 	var shelves []shelfChoice
+	var rowOf map[Title]string
 	a.refresh["catalog"] = func() {
 		cat, err := a.box.Catalog()
 		if err != nil {
@@ -377,13 +378,27 @@ func (a *App) buildCatalog() {
 		shelfLine.SetText(shelfStrip(shelves, a.category, w))
 		shown = shown[:0]
 		var rows []string
+		// Rows are formatted once per title and kept while it is unchanged: with a large
+		// catalog, formatting was most of the time from a key that changes the filter to the
+		// redrawn list (BenchmarkUICategoryKeyRedraw).
+		if len(rowOf) > 2*len(cat)+64 { // titles changed or left: start afresh
+			rowOf = nil
+		}
+		if rowOf == nil {
+			rowOf = make(map[Title]string, len(cat))
+		}
 		for _, t := range cat {
+			row, ok := rowOf[t]
+			if !ok {
+				row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
+				rowOf[t] = row
+			}
 			if (a.kind != "" && t.Kind != a.kind) || !protocol.InCategory(t.Category, a.category) ||
 				(a.search != "" && !strings.Contains(strings.ToLower(t.Title), strings.ToLower(a.search))) {
 				continue
 			}
 			shown = append(shown, t)
-			rows = append(rows, fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents)))
+			rows = append(rows, row)
 		}
 		var filter []string
 		if a.kind != "" {

@@ -112,14 +112,19 @@ func BenchmarkUIFirstFrameBaseline(b *testing.B) {
 
 // benchKeyRedraw presses Down b.N times and reports the p99 time from key to redrawn frame.
 func benchKeyRedraw(b *testing.B, app *tview.Application) {
+	benchKeysRedraw(b, app, tcell.KeyDown)
+}
+
+// benchKeysRedraw presses keys in turn b.N times and reports the p99 time from key to redrawn
+// frame.
+func benchKeysRedraw(b *testing.B, app *tview.Application, keys ...tcell.Key) {
 	frames := drawn(b, app)
 	<-frames
-	down := tcell.NewEventKey(tcell.KeyDown, 0, tcell.ModNone)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
-	for range b.N {
+	for i := range b.N {
 		t0 := time.Now()
-		app.QueueEvent(down)
+		app.QueueEvent(tcell.NewEventKey(keys[i%len(keys)], 0, tcell.ModNone))
 		<-frames
 		lat = append(lat, time.Since(t0))
 	}
@@ -133,6 +138,14 @@ func BenchmarkUIKeyRedraw(b *testing.B) {
 	a := New(newCatalogBox(10_000), "")
 	a.open("catalog")
 	benchKeyRedraw(b, a.Application())
+}
+
+// BenchmarkUICategoryKeyRedraw moves between two categories of a 10,000-title catalog: each
+// press refilters the whole list (compare BenchmarkUIKeyRedraw, which only moves the focus).
+func BenchmarkUICategoryKeyRedraw(b *testing.B) {
+	a := New(newCatalogBox(10_000), "")
+	a.open("catalog")
+	benchKeysRedraw(b, a.Application(), tcell.KeyRight, tcell.KeyLeft)
 }
 
 func BenchmarkUIKeyRedrawBaseline(b *testing.B) {
