@@ -614,7 +614,8 @@ func (a *App) buildItem(id string) {
 				if total > 0 {
 					peers = int(100 * lc.BytesFromPeers / total)
 				}
-				state += fmt.Sprintf("\n            %s; %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
+				// Rate and sources on rows of their own: one row would not fit 80 columns.
+				state += fmt.Sprintf("\n            %s\n            %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
 			}
 		case "bought":
 			state = "bought — " + expiry(st.Expires)
@@ -927,8 +928,9 @@ func (a *App) buildDownloads() {
 				left, known := eta(total, lc.Pieces, lc.Total, rate)
 				state = rateText(rate, left, known)
 			}
-			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%  %s\n  %-30s from neighbours %d%%, from the operator %d%%\n",
-				tview.Escape(names[lc.ID]), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, "", peers, 100-peers)
+			// Two lines of at most 76 cells, so an 80-column console shows each title whole.
+			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    %s · from neighbours %d%%, the operator %d%%\n",
+				tview.Escape(cut(names[lc.ID], 30)), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, peers, 100-peers)
 		}
 		if len(locals) == 0 {
 			b.WriteString("\n  Nothing yet: titles on your wishlist appear here while they arrive.")
