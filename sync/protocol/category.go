@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,13 +37,13 @@ func ParseCategory(s string) (string, error) {
 		return "", nil
 	}
 	names := strings.Split(c, "/")
+	if slices.Contains(names, "") {
+		return "", fmt.Errorf("%w %q: an empty name around a /", ErrBadCategory, s)
+	}
 	if len(names) > MaxCategoryDepth {
 		return "", fmt.Errorf("%w %q: at most %d levels, such as films/drama", ErrBadCategory, s, MaxCategoryDepth)
 	}
 	for _, n := range names {
-		if n == "" {
-			return "", fmt.Errorf("%w %q: an empty name around a /", ErrBadCategory, s)
-		}
 		if utf8.RuneCountInString(n) > MaxCategoryName {
 			return "", fmt.Errorf("%w %q: %q is longer than %d characters", ErrBadCategory, s, n, MaxCategoryName)
 		}
