@@ -148,6 +148,22 @@ func BenchmarkUICategoryKeyRedraw(b *testing.B) {
 	benchKeysRedraw(b, a.Application(), tcell.KeyRight, tcell.KeyLeft)
 }
 
+// BenchmarkUICategoryKeyRedrawBaseline: bare tview refilling a list with half of 10,000 entries
+// on each key, as a category change does.
+func BenchmarkUICategoryKeyRedrawBaseline(b *testing.B) {
+	l := tview.NewList()
+	n := 0
+	l.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
+		n++
+		l.Clear()
+		for i := n % 2; i < 10_000; i += 2 {
+			l.AddItem(fmt.Sprintf("Title number %d", i), "", 0, nil)
+		}
+		return nil
+	})
+	benchKeysRedraw(b, tview.NewApplication().SetRoot(l, true), tcell.KeyRight, tcell.KeyLeft)
+}
+
 func BenchmarkUIKeyRedrawBaseline(b *testing.B) {
 	l := tview.NewList()
 	for i := range 10_000 {
