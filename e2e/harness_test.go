@@ -172,13 +172,13 @@ func (c *cloud) cmd(t *testing.T, args ...string) string {
 }
 
 // ingest adds a file and returns its item id and sealed size.
-func (c *cloud) ingest(t *testing.T, path, title, kind string) (string, int64) {
+func (c *cloud) ingest(t *testing.T, path, title, kind string, flags ...string) (string, int64) {
 	t.Helper()
 	var it struct {
 		ID         string `json:"id"`
 		SealedSize int64  `json:"sealed_size"`
 	}
-	out := c.cmd(t, "ingest", "-title", title, "-kind", kind, "-json", path)
+	out := c.cmd(t, append(append([]string{"ingest", "-title", title, "-kind", kind, "-json"}, flags...), path)...)
 	if err := json.Unmarshal([]byte(out), &it); err != nil {
 		t.Fatalf("ingest output %q: %v", out, err)
 	}

@@ -84,15 +84,36 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	film, track := filepath.Join(dir, "film.avi"), filepath.Join(dir, "track.wav")
 	must(t, "swarmbox-cloud", "testcard", "-kind", "video", "-seconds", "8", film)
 	must(t, "swarmbox-cloud", "testcard", "-kind", "audio", "-seconds", "5", track)
-	c.ingest(t, film, "Sample Film", "video")
-	c.ingest(t, track, "Test Tone Suite", "audio")
+	c.ingest(t, film, "Sample Film", "video", "-category", "Films/Drama")
+	c.ingest(t, track, "Test Tone Suite", "audio", "-category", "music/jazz")
 	startBox(t, c, 1, "-dbus", bus)
 	// The catalog replica arrives with the first sync.
 	ui := startUI(t, bus, 100, 30)
 
 	ui.see(20*time.Second, "Browse the catalog", "My wishlist", "Downloads")
 	ui.keys("Enter") // Browse the catalog
-	ui.see(20*time.Second, "Sample Film", "Test Tone Suite")
+	ui.see(20*time.Second, "Sample Film", "Test Tone Suite", "Catalog — all titles (2)", "all (2)", "films (1)")
+	// Right and Left move along the categories: all, films, films/drama, music, music/jazz.
+	for _, step := range []struct {
+		key, title, listed, hidden string
+	}{
+		{"Right", "Catalog — films (1)", "Sample Film", "Test Tone Suite"},
+		{"Right", "Catalog — films/drama (1)", "Sample Film", "Test Tone Suite"},
+		{"Right", "Catalog — music (1)", "Test Tone Suite", "Sample Film"},
+		{"Right", "Catalog — music/jazz (1)", "Test Tone Suite", "Sample Film"},
+		{"F1", "Catalog — video · music/jazz (0)", "", "Sample Film"}, // Red: no video in jazz
+		{"Left", "Catalog — video · films/drama (1)", "Sample Film", "Test Tone Suite"},
+	} {
+		ui.keys(step.key)
+		s := ui.see(5*time.Second, step.title, step.listed)
+		if strings.Contains(s, step.hidden) {
+			t.Fatalf("after %s the catalog still lists %s:\n%s", step.key, step.hidden, s)
+		}
+	}
+	ui.keys("Enter") // the film: its category on the Item screen
+	ui.see(5*time.Second, "Category  films/drama")
+	ui.keys("Escape", "F1", "Left", "Left") // back; every kind; all categories
+	ui.see(5*time.Second, "Catalog — all titles (2)", "Sample Film", "Test Tone Suite")
 	ui.keys("F1") // Red: video only
 	s := ui.see(5*time.Second, "Catalog — video (1)")
 	if strings.Contains(s, "Test Tone Suite") {

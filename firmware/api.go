@@ -60,6 +60,20 @@ func (a *API) Catalog(ctx context.Context) (protocol.Catalog, error) {
 	return cat, nil
 }
 
+// ErrUnknownKind is returned for a kind other than video, audio, file or "" (every kind).
+var ErrUnknownKind = errors.New("unknown kind: use video, audio, file or empty for every kind")
+
+// Categories lists the catalog's categories that hold titles of kind (every kind when empty),
+// parents included, with how many titles each holds; uncategorised titles come last, under "".
+func (a *API) Categories(ctx context.Context, kind string) ([]storage.Shelf, error) {
+	switch kind {
+	case "", protocol.KindVideo, protocol.KindAudio, protocol.KindFile:
+	default:
+		return nil, fmt.Errorf("kind %q: %w", kind, ErrUnknownKind)
+	}
+	return a.Store.Shelves(ctx, kind)
+}
+
 // Item states, as the TV shows them.
 const (
 	StateNotWished   = "not wished"

@@ -29,13 +29,14 @@ const (
 	dbusErrPrefix = "org.swarmbox.Error."
 )
 
-// CatalogEntry is one catalog title on D-Bus: (sssxx).
+// CatalogEntry is one catalog title on D-Bus: (sssxxs).
 type CatalogEntry struct {
 	ID, Title, Kind  string
 	Size, PriceCents int64
+	Category         string // e.g. "films/drama"; "" = uncategorised (added last, so older fields keep their place)
 }
 
-// ItemEntry is a title and its state on this box on D-Bus: (sssxxsixxx).
+// ItemEntry is a title and its state on this box on D-Bus: (sssxxsixxxs).
 type ItemEntry struct {
 	ID, Title, Kind  string
 	Size, PriceCents int64
@@ -43,7 +44,15 @@ type ItemEntry struct {
 	WishRank         int32
 	Pieces           int64
 	TotalPieces      int64
-	Expires          int64 // Unix seconds; 0 when not bought
+	Expires          int64  // Unix seconds; 0 when not bought
+	Category         string // as in CatalogEntry
+}
+
+// CategoryEntry is one category and how many titles it holds (those beneath it included) on
+// D-Bus: (si). "" is the uncategorised titles.
+type CategoryEntry struct {
+	Category string
+	Titles   int32
 }
 
 // StatusEntry is one local title in Status: (sbiixx).
@@ -146,7 +155,7 @@ func dbusError(err error) *dbus.Error {
 		name = "BadLicense"
 	case errors.Is(err, media.ErrDamaged), errors.Is(err, media.ErrTruncated):
 		name = "Damaged"
-	case errors.Is(err, errInvalidArgs):
+	case errors.Is(err, errInvalidArgs), errors.Is(err, ErrUnknownKind):
 		name = "InvalidArgs"
 	case errors.Is(err, ErrAccountUnknown):
 		name = "AccountUnknown"
@@ -187,7 +196,23 @@ func (o *dbusObject) Catalog() ([]CatalogEntry, *dbus.Error) {
 	}
 	out := []CatalogEntry{}
 	for _, it := range cat.Items {
-		out = append(out, CatalogEntry{it.ID.String(), it.Title, it.Kind, it.Size, it.PriceCents})
+		out = append(out, CatalogEntry{it.ID.String(), it.Title, it.Kind, it.Size, it.PriceCents, it.Category})
+	}
+	return out, nil
+}
+
+// Categories lists the categories holding titles of kind ("" for every kind), parents
+// included, sorted, the uncategorised ("") last.
+func (o *dbusObject) Categories(kind string) ([]CategoryEntry, *dbus.Error) {
+	ctx, cancel := callCtx()
+	defer cancel()
+	sh, err := o.api.Categories(ctx, kind)
+	if err != nil {
+		return nil, dbusError(err)
+	}
+	out := []CategoryEntry{}
+	for _, c := range sh {
+		out = append(out, CategoryEntry{c.Category, int32(c.Titles)})
 	}
 	return out, nil
 }
@@ -204,7 +229,7 @@ func (o *dbusObject) Item(id string) (ItemEntry, *dbus.Error) {
 	if err != nil {
 		return ItemEntry{}, dbusError(err)
 	}
-	e := ItemEntry{ID: id, Title: info.Title, Kind: info.Kind, Size: info.Size, PriceCents: info.PriceCents, State: info.State,
+	e := ItemEntry{ID: id, Title: info.Title, Kind: info.Kind, Category: info.Category, Size: info.Size, PriceCents: info.PriceCents, State: info.State,
 		WishRank: int32(info.WishRank), Pieces: int64(info.Pieces), TotalPieces: int64(info.CatalogItem.Pieces)}
 	if !info.Expires.IsZero() {
 		e.Expires = info.Expires.Unix()

@@ -61,7 +61,7 @@ func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 func TestDBusAPI(t *testing.T) {
 	plain := make([]byte, 200_000)
 	rand.Read(plain)
-	h := headendtest.New(t, headendtest.Title{Name: "Film", Price: 300, Data: plain})
+	h := headendtest.New(t, headendtest.Title{Name: "Film", Category: "Films/Drama", Price: 300, Data: plain})
 	api := boxWithTitle(t, h)
 	// The daemon sets Account from its syncs; here the test does, before the service starts.
 	var acct atomic.Pointer[protocol.AccountInfo]
@@ -111,7 +111,7 @@ func TestDBusAPI(t *testing.T) {
 		if err := obj.Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{DBusInterface, "Catalog", "Item", "Wishlist", "SetWishlist", "MoveWish", "RemoveWish", "Buy", "Play", "Stop", "Status", "Account", `signal name="Progress"`, `signal name="ItemState"`} {
+		for _, want := range []string{DBusInterface, "Catalog", "Categories", "Item", "Wishlist", "SetWishlist", "MoveWish", "RemoveWish", "Buy", "Play", "Stop", "Status", "Account", `signal name="Progress"`, `signal name="ItemState"`} {
 			if !strings.Contains(xml, want) {
 				t.Errorf("introspection lacks %q", want)
 			}
@@ -119,18 +119,40 @@ func TestDBusAPI(t *testing.T) {
 	})
 	t.Run("catalog and item", func(t *testing.T) {
 		var cat []CatalogEntry
-		if err := call("Catalog", []any{&cat}); err != nil || len(cat) != 1 || cat[0].ID != id || cat[0].Title != "Film" {
+		if err := call("Catalog", []any{&cat}); err != nil || len(cat) != 1 || cat[0].ID != id || cat[0].Title != "Film" || cat[0].Category != "films/drama" {
 			t.Fatalf("catalog %+v, %v", cat, err)
 		}
 		var it ItemEntry
-		if err := call("Item", []any{&it}, id); err != nil || it.State != StateReadyToBuy {
-			t.Fatalf("item %+v, %v; want ready to buy", it, err)
+		if err := call("Item", []any{&it}, id); err != nil || it.State != StateReadyToBuy || it.Category != "films/drama" {
+			t.Fatalf("item %+v, %v; want ready to buy, in films/drama", it, err)
 		}
 		if err := call("Item", []any{&it}, "nothex"); errName(err) != "org.swarmbox.Error.InvalidArgs" {
 			t.Fatalf("bad id: %v", err)
 		}
 		if err := call("Item", []any{&it}, strings.Repeat("0", 32)); errName(err) != "org.swarmbox.Error.UnknownItem" {
 			t.Fatalf("unknown id: %v", err)
+		}
+	})
+	t.Run("categories", func(t *testing.T) {
+		for _, c := range []struct {
+			kind, want, errName string
+		}{
+			{"", "[{films 1} {films/drama 1}]", ""},
+			{"video", "[{films 1} {films/drama 1}]", ""},
+			{"audio", "[]", ""},
+			{"hologram", "", "org.swarmbox.Error.InvalidArgs"},
+		} {
+			var cats []CategoryEntry
+			err := call("Categories", []any{&cats}, c.kind)
+			if c.errName != "" {
+				if errName(err) != c.errName {
+					t.Errorf("Categories(%q): %v, want %s", c.kind, err, c.errName)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprint(cats) != c.want {
+				t.Errorf("Categories(%q) = %v, %v; want %s", c.kind, cats, err, c.want)
+			}
 		}
 	})
 	t.Run("wishlist", func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"swarmbox/media"
 )
@@ -19,10 +21,12 @@ type CatalogChange struct {
 	Added, Changed, Removed, Unchanged int
 }
 
-// catalogEntry is one item of the catalog as sent, and where it stands in the list.
+// catalogEntry is one item of the catalog as sent, and where it stands in the list; kind and
+// category are copied into columns for browsing.
 type catalogEntry struct {
-	pos int
-	raw []byte
+	pos            int
+	raw            []byte
+	kind, category string
 }
 
 // parseCatalog splits catalog JSON {"version":N,"items":[{"id":...},...]} into its version and
@@ -41,7 +45,9 @@ func parseCatalog(js []byte) (int64, map[media.ItemID]catalogEntry, error) {
 	items := make(map[media.ItemID]catalogEntry, len(c.Items))
 	for i, raw := range c.Items {
 		var head struct {
-			ID string `json:"id"`
+			ID       string `json:"id"`
+			Kind     string `json:"kind"`
+			Category string `json:"category"`
 		}
 		if err := json.Unmarshal(raw, &head); err != nil {
 			return 0, nil, fmt.Errorf("%w: item %d: %w", ErrBadCatalog, i, err)
@@ -57,7 +63,7 @@ func parseCatalog(js []byte) (int64, map[media.ItemID]catalogEntry, error) {
 		if err := json.Compact(&compact, raw); err != nil {
 			return 0, nil, fmt.Errorf("%w: item %d: %w", ErrBadCatalog, i, err)
 		}
-		items[id] = catalogEntry{i, compact.Bytes()}
+		items[id] = catalogEntry{i, compact.Bytes(), head.Kind, head.Category}
 	}
 	return *c.Version, items, nil
 }
@@ -122,7 +128,8 @@ func (s *Store) SaveCatalog(ctx context.Context, version int64, js []byte) (Cata
 		default:
 			ch.Added++
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO catalog_items (id, pos, json, version) VALUES (?, ?, ?, ?)`, id.String(), e.pos, e.raw, version); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO catalog_items (id, pos, json, version, kind, category) VALUES (?, ?, ?, ?, ?, ?)`,
+			id.String(), e.pos, e.raw, version, e.kind, e.category); err != nil {
 			return ch, err
 		}
 	}
@@ -170,4 +177,52 @@ func (s *Store) Catalog(ctx context.Context) (int64, []byte, error) {
 	}
 	js, err := json.Marshal(out)
 	return v, js, err
+}
+
+// Shelf is one category of the catalog replica and how many titles it holds, counting those of
+// the categories beneath it ("films" counts "films/drama"). The empty Category is the titles
+// without one.
+type Shelf struct {
+	Category string
+	Titles   int
+}
+
+// Shelves lists the categories of the catalog replica that hold titles of kind (every kind when
+// empty), parents included, sorted by name with the uncategorised titles last.
+func (s *Store) Shelves(ctx context.Context, kind string) ([]Shelf, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT category, COUNT(*) FROM catalog_items WHERE ? = '' OR kind = ? GROUP BY category`, kind, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	count := map[string]int{}
+	for rows.Next() {
+		var c string
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		count[c] += n
+		// A parent ("films" of "films/drama") shows everything beneath it.
+		for i := strings.LastIndexByte(c, '/'); i > 0; i = strings.LastIndexByte(c[:i], '/') {
+			count[c[:i]] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Shelf, 0, len(count))
+	for c, n := range count {
+		out = append(out, Shelf{c, n})
+	}
+	slices.SortFunc(out, func(a, b Shelf) int {
+		if (a.Category == "") != (b.Category == "") {
+			if a.Category == "" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.Category, b.Category)
+	})
+	return out, nil
 }

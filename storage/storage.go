@@ -65,6 +65,14 @@ INSERT INTO catalog_items (id, pos, json, version)
 INSERT OR REPLACE INTO meta (key, value) SELECT 'catalog_version', COALESCE(MAX(version), 0) FROM catalog;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('catalog_version', 0);
 DROP TABLE catalog;
+`, `
+ALTER TABLE catalog_items ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE catalog_items ADD COLUMN category TEXT NOT NULL DEFAULT '';
+UPDATE catalog_items SET
+	kind = COALESCE(json_extract(CAST(json AS TEXT), '$.kind'), ''),
+	category = COALESCE(json_extract(CAST(json AS TEXT), '$.category'), '')
+	WHERE json_valid(CAST(json AS TEXT));
+CREATE INDEX catalog_items_shelf ON catalog_items (category, kind);
 `}
 
 // Store is a box's disk.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
+
+	"swarmbox/sync/protocol"
 )
 
 // Colours chosen for a TV across a room: white on near-black, one bright focus colour.
@@ -87,6 +89,7 @@ type App struct {
 	keys     map[string]func(Action) bool
 	search   string
 	kind     string // catalog filter: "", video, audio, file
+	category string // catalog filter: "" (all), a category, or uncategorised
 	player   string // optional external player command, e.g. "mpv"
 	playing  *nowPlaying
 	statusAt time.Time // when the status line was last set
@@ -170,7 +173,7 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		a.stopPlayback()
 		return nil
 	case ActInfo:
-		a.say("Arrows move, OK opens, Back goes back, Home starts over, 0–9 jump to an entry; the colour keys do what the bottom line says; Play/Pause, FF, RW and Stop work while playing.")
+		a.say("Arrows move (◀ ▶ change the category in the catalog), OK opens, Back goes back, Home starts over, 0–9 jump to an entry; the colour keys do what the bottom line says; Play/Pause, FF, RW and Stop work while playing.")
 		return nil
 	}
 	return ev
@@ -254,7 +257,7 @@ func (a *App) legend(page string) string {
 	common := "[::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  [::b]0–9[::-] jump"
 	switch page {
 	case "catalog":
-		return " " + k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search") + common
+		return " " + k("red", "Red", "video") + k("green", "Green", "audio") + k("yellow", "Yellow", "files") + k("blue", "Blue", "search") + "[::b]◀ ▶[::-] category  " + common
 	case "wishlist":
 		return " " + k("red", "Red", "up") + k("green", "Green", "down") + k("yellow", "Yellow", "remove") + common
 	case "player":
@@ -349,35 +352,84 @@ func (a *App) buildHome() {
 	}
 }
 
+// buildCatalog lists the catalog, filtered by kind (the colour keys), by category (Left and
+// Right move along the shelf line above the list) and by the search text.
 func (a *App) buildCatalog() {
 	l := newList()
-	a.pages.AddPage("catalog", l, true, false)
+	shelfLine := tview.NewTextView().SetDynamicColors(true).SetWrap(false)
+	page := tview.NewFlex().SetDirection(tview.FlexRow).AddItem(shelfLine, 1, 0, false).AddItem(l, 0, 1, true)
+	a.pages.AddPage("catalog", page, true, false)
 	var shown []Title
+	var shelves []shelfChoice
+	var rowOf map[Title]string
 	a.refresh["catalog"] = func() {
 		cat, err := a.box.Catalog()
 		if err != nil {
 			a.fail(err)
 			return
 		}
+		sh, err := a.box.Categories(a.kind)
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		shelves = shelfChoices(sh, a.category)
+		_, _, w, _ := shelfLine.GetInnerRect()
+		shelfLine.SetText(shelfStrip(shelves, a.category, w))
 		shown = shown[:0]
 		var rows []string
+		// Rows are formatted once per title and kept while it is unchanged: with a large
+		// catalog, formatting was most of the time from a key that changes the filter to the
+		// redrawn list (BenchmarkUICategoryKeyRedraw).
+		if len(rowOf) > 2*len(cat)+64 { // titles changed or left: start afresh
+			rowOf = nil
+		}
+		if rowOf == nil {
+			rowOf = make(map[Title]string, len(cat))
+		}
 		for _, t := range cat {
-			if (a.kind != "" && t.Kind != a.kind) || (a.search != "" && !strings.Contains(strings.ToLower(t.Title), strings.ToLower(a.search))) {
+			row, ok := rowOf[t]
+			if !ok {
+				row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
+				rowOf[t] = row
+			}
+			if (a.kind != "" && t.Kind != a.kind) || !protocol.InCategory(t.Category, a.category) ||
+				(a.search != "" && !strings.Contains(strings.ToLower(t.Title), strings.ToLower(a.search))) {
 				continue
 			}
 			shown = append(shown, t)
-			rows = append(rows, fmt.Sprintf("%-34s %-6s %9s %7s", tview.Escape(t.Title), t.Kind, size(t.Size), money(t.PriceCents)))
+			rows = append(rows, row)
 		}
-		filter := "all titles"
+		var filter []string
 		if a.kind != "" {
-			filter = a.kind
+			filter = append(filter, a.kind)
+		}
+		if a.category != "" {
+			filter = append(filter, a.category)
+		}
+		if len(filter) == 0 {
+			filter = append(filter, "all titles")
 		}
 		if a.search != "" {
-			filter += fmt.Sprintf(", matching %q", a.search)
+			filter[len(filter)-1] += fmt.Sprintf(", matching %q", a.search)
 		}
-		l.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", filter, len(shown)))
+		l.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", tview.Escape(strings.Join(filter, " · ")), len(shown)))
 		fill(l, rows, func(i int) { a.open("item:" + shown[i].ID) })
 	}
+	// Left and Right would scroll the list sideways; on the TV they move along the shelves.
+	l.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
+		step := map[tcell.Key]int{tcell.KeyLeft: -1, tcell.KeyRight: 1}[ev.Key()]
+		if step == 0 {
+			return ev
+		}
+		i := slices.IndexFunc(shelves, func(c shelfChoice) bool { return c.category == a.category })
+		if j := i + step; i >= 0 && j >= 0 && j < len(shelves) {
+			a.category = shelves[j].category
+			l.SetCurrentItem(0)
+			a.reload()
+		}
+		return nil
+	})
 	a.keys["catalog"] = func(act Action) bool {
 		toggle := func(k string) {
 			if a.kind == k {
@@ -401,6 +453,101 @@ func (a *App) buildCatalog() {
 		}
 		return true
 	}
+}
+
+// uncategorised is the shelf of titles without a category (no category can be named so).
+const uncategorised = protocol.Uncategorised
+
+// shelfChoice is one stop on the shelf line: "" is every category.
+type shelfChoice struct {
+	category string
+	titles   int
+}
+
+// shelfChoices is the shelf line for the box's categories: all titles, each category, the
+// uncategorised titles; the current choice stays on it (with no titles) when the kind has none.
+func shelfChoices(sh []Shelf, current string) []shelfChoice {
+	all := 0
+	out := []shelfChoice{{"", 0}}
+	for _, c := range sh {
+		all += int(c.Titles)
+		name := c.Category
+		if name == "" {
+			name = uncategorised
+		} else if strings.Contains(name, "/") {
+			// A child's titles are already in its parent's count.
+			all -= int(c.Titles)
+		}
+		out = append(out, shelfChoice{name, int(c.Titles)})
+	}
+	out[0].titles = all
+	if !slices.ContainsFunc(out, func(c shelfChoice) bool { return c.category == current }) {
+		out = append(out, shelfChoice{current, 0})
+	}
+	return out
+}
+
+// shelfStrip draws the shelf line in width cells: the current shelf highlighted and as many of
+// its neighbours as fit, with ◀ or ▶ where more are hidden.
+func shelfStrip(shelves []shelfChoice, current string, width int) string {
+	if width <= 0 {
+		width = 76
+	}
+	label := func(c shelfChoice) string { return fmt.Sprintf(" %s (%d) ", shelfName(c.category), c.titles) }
+	cur := max(0, slices.IndexFunc(shelves, func(c shelfChoice) bool { return c.category == current }))
+	const lead = " Category ◀ "
+	room := width - len([]rune(lead)) - 2
+	lo, hi := cur, cur+1
+	used := len([]rune(label(shelves[cur])))
+	for grew := true; grew; {
+		grew = false
+		if hi < len(shelves) && used+len([]rune(label(shelves[hi]))) <= room {
+			used += len([]rune(label(shelves[hi])))
+			hi++
+			grew = true
+		}
+		if lo > 0 && used+len([]rune(label(shelves[lo-1]))) <= room {
+			lo--
+			used += len([]rune(label(shelves[lo])))
+			grew = true
+		}
+	}
+	var b strings.Builder
+	b.WriteString(" [::b]Category[::-] ")
+	b.WriteString(map[bool]string{true: "[#ffc800]◀[-]", false: " "}[lo > 0])
+	for i := lo; i < hi; i++ {
+		if i == cur {
+			b.WriteString("[#000000:#ffc800:b]" + tview.Escape(label(shelves[i])) + "[-:-:-]")
+		} else {
+			b.WriteString(tview.Escape(label(shelves[i])))
+		}
+	}
+	b.WriteString(map[bool]string{true: "[#ffc800]▶[-]", false: ""}[hi < len(shelves)])
+	return b.String()
+}
+
+// shelfName is how a shelf is named on the shelf line: "all" for every category.
+func shelfName(c string) string {
+	if c == "" {
+		return "all"
+	}
+	return c
+}
+
+// titleShelf is how a title's category is shown: "uncategorised" for none.
+func titleShelf(c string) string {
+	if c == "" {
+		return uncategorised
+	}
+	return c
+}
+
+// cut shortens s to n characters, marking the cut with an ellipsis.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // buildSearch is an on-screen keyboard: arrows move over letters, OK types one.
@@ -467,13 +614,14 @@ func (a *App) buildItem(id string) {
 				if total > 0 {
 					peers = int(100 * lc.BytesFromPeers / total)
 				}
-				state += fmt.Sprintf("\n         %s; %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
+				// Rate and sources on rows of their own: one row would not fit 80 columns.
+				state += fmt.Sprintf("\n            %s\n            %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
 			}
 		case "bought":
 			state = "bought — " + expiry(st.Expires)
 		}
-		text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind   %s\n  Size   %s\n  Price  %s to own, %s to rent\n  State  [#ffc800::b]%s",
-			tview.Escape(st.Title), st.Kind, size(st.Size), money(st.PriceCents), money((st.PriceCents+2)/3), state))
+		text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s to own, %s to rent\n  State     [#ffc800::b]%s",
+			tview.Escape(st.Title), st.Kind, tview.Escape(titleShelf(st.Category)), size(st.Size), money(st.PriceCents), money((st.PriceCents+2)/3), state))
 		var opts []string
 		var do []func()
 		add := func(s string, f func()) { opts, do = append(opts, s), append(do, f) }
@@ -780,8 +928,9 @@ func (a *App) buildDownloads() {
 				left, known := eta(total, lc.Pieces, lc.Total, rate)
 				state = rateText(rate, left, known)
 			}
-			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%  %s\n  %-30s from neighbours %d%%, from the operator %d%%\n",
-				tview.Escape(names[lc.ID]), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, "", peers, 100-peers)
+			// Two lines of at most 76 cells, so an 80-column console shows each title whole.
+			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    %s · from neighbours %d%%, the operator %d%%\n",
+				tview.Escape(cut(names[lc.ID], 30)), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total), state, peers, 100-peers)
 		}
 		if len(locals) == 0 {
 			b.WriteString("\n  Nothing yet: titles on your wishlist appear here while they arrive.")

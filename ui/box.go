@@ -14,6 +14,13 @@ import (
 type Title struct {
 	ID, Title, Kind  string
 	Size, PriceCents int64
+	Category         string // "" = uncategorised
+}
+
+// Shelf is a category and how many titles it holds, as org.swarmbox.Box1.Categories returns it.
+type Shelf struct {
+	Category string // "" = uncategorised
+	Titles   int32
 }
 
 // ItemState is a title and where it stands on this box, as org.swarmbox.Box1.Item returns it.
@@ -25,6 +32,7 @@ type ItemState struct {
 	Pieces           int64
 	TotalPieces      int64
 	Expires          int64
+	Category         string
 }
 
 // Local is one title on the box's disk, from org.swarmbox.Box1.Status.
@@ -39,6 +47,9 @@ type Local struct {
 // Box is what the UI needs from the box.
 type Box interface {
 	Catalog() ([]Title, error)
+	// Categories lists the categories holding titles of kind ("" = every kind), parents
+	// included, sorted, uncategorised last.
+	Categories(kind string) ([]Shelf, error)
 	Item(id string) (ItemState, error)
 	Wishlist() ([]string, error)
 	MoveWish(id string, pos int) error
@@ -99,6 +110,12 @@ func (b *DBusBox) call(method string, out []any, args ...any) error {
 
 // Catalog implements Box.
 func (b *DBusBox) Catalog() (out []Title, err error) { err = b.call("Catalog", []any{&out}); return }
+
+// Categories implements Box.
+func (b *DBusBox) Categories(kind string) (out []Shelf, err error) {
+	err = b.call("Categories", []any{&out}, kind)
+	return
+}
 
 // Item implements Box.
 func (b *DBusBox) Item(id string) (out ItemState, err error) {

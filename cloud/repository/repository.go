@@ -49,6 +49,7 @@ func (r *Repository) Path(item media.ItemID) string {
 type IngestOptions struct {
 	Title      string
 	Kind       string // protocol.KindVideo, KindAudio or KindFile
+	Category   string // see protocol.ParseCategory; empty = uncategorised
 	PriceCents int64
 	// Progress, if set, is called with plaintext bytes done so far.
 	Progress func(done int64)
@@ -81,6 +82,10 @@ func (r *Repository) Ingest(ctx context.Context, src string, opt IngestOptions) 
 	}
 	if opt.PriceCents < 0 {
 		return store.Item{}, key, errors.New("price cannot be negative")
+	}
+	category, err := protocol.ParseCategory(opt.Category)
+	if err != nil {
+		return store.Item{}, key, err
 	}
 	f, err := os.Open(src)
 	if err != nil {
@@ -151,7 +156,7 @@ func (r *Repository) Ingest(ctx context.Context, src string, opt IngestOptions) 
 		CatalogItem: protocol.CatalogItem{
 			ID: id, Title: opt.Title, Kind: opt.Kind, PriceCents: opt.PriceCents,
 			Size: st.Size(), SealedSize: sealed, InfoHash: mi.HashInfoBytes().HexString(),
-			Pieces: info.NumPieces(), Added: time.Now().UTC(),
+			Pieces: info.NumPieces(), Added: time.Now().UTC(), Category: category,
 		},
 		Torrent: tb.Bytes(),
 	}, key, nil

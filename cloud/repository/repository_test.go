@@ -26,9 +26,12 @@ func TestIngestMakesAVerifiablePrivateTorrentOverTheContainer(t *testing.T) {
 	data := make([]byte, 700_001)
 	rand.Read(data)
 	os.WriteFile(src, data, 0o600)
-	it, key, err := r.Ingest(ctx, src, IngestOptions{Title: "Film", Kind: protocol.KindVideo, PriceCents: 1})
+	it, key, err := r.Ingest(ctx, src, IngestOptions{Title: "Film", Kind: protocol.KindVideo, Category: " Films/Drama", PriceCents: 1})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if it.Category != "films/drama" {
+		t.Fatalf("category %q, want it normalised to films/drama", it.Category)
 	}
 	container, err := os.ReadFile(r.Path(it.ID))
 	if err != nil {
@@ -83,6 +86,8 @@ func TestIngestRefusesBadInputAndLeavesNothing(t *testing.T) {
 		"negative price": {src, IngestOptions{Title: "T", Kind: protocol.KindFile, PriceCents: -1}},
 		"missing file":   {src + ".nope", IngestOptions{Title: "T", Kind: protocol.KindFile}},
 		"a directory":    {dir, IngestOptions{Title: "T", Kind: protocol.KindFile}},
+		"bad category":   {src, IngestOptions{Title: "T", Kind: protocol.KindFile, Category: "films//drama"}},
+		"deep category":  {src, IngestOptions{Title: "T", Kind: protocol.KindFile, Category: "a/b/c"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, _, err := r.Ingest(ctx, tc.src, tc.opt); err == nil {

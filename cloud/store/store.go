@@ -215,10 +215,14 @@ type Item struct {
 // AddItem records a new title and its wrapped content key in one transaction and bumps the
 // catalog version.
 func (s *Store) AddItem(ctx context.Context, it Item, wrappedKey []byte) error {
+	cat, err := protocol.ParseCategory(it.Category)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			it.ID.String(), it.Title, it.Kind, it.PriceCents, it.Size, it.SealedSize, it.InfoHash, it.Pieces, it.Torrent, it.Added.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added, category)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			it.ID.String(), it.Title, it.Kind, it.PriceCents, it.Size, it.SealedSize, it.InfoHash, it.Pieces, it.Torrent, it.Added.UnixMilli(), cat); err != nil {
 			return fmt.Errorf("insert item: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO item_keys (item, wrapped) VALUES (?, ?)`, it.ID.String(), wrappedKey); err != nil {
@@ -229,13 +233,13 @@ func (s *Store) AddItem(ctx context.Context, it Item, wrappedKey []byte) error {
 	})
 }
 
-const itemCols = `id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added`
+const itemCols = `id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added, category`
 
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
 	var id string
 	var added int64
-	if err := row.Scan(&id, &it.Title, &it.Kind, &it.PriceCents, &it.Size, &it.SealedSize, &it.InfoHash, &it.Pieces, &it.Torrent, &added); err != nil {
+	if err := row.Scan(&id, &it.Title, &it.Kind, &it.PriceCents, &it.Size, &it.SealedSize, &it.InfoHash, &it.Pieces, &it.Torrent, &added, &it.Category); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return it, ErrNotFound
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"swarmbox/cloud/forecast"
+	"swarmbox/internal/sqlitedb"
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
@@ -42,6 +44,7 @@ var suite = []struct {
 	{"PlansNeedTheLease", testPlansNeedTheLease},
 	{"SignInFailures", testSignInFailures},
 	{"FailedJobUndoneAlone", testFailedJobUndoneAlone},
+	{"Categories", testCategories},
 }
 
 func TestSQLite(t *testing.T) {
@@ -55,6 +58,10 @@ func TestSQLite(t *testing.T) {
 			c.run(t, s)
 		})
 	}
+	t.Run("CategoryUpgradeKeepsTitles", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "headend.db")
+		testCategoryUpgrade(t, path, func(old []string) (*sql.DB, error) { return sqlitedb.Open(context.Background(), path, old) })
+	})
 }
 
 func TestPostgres(t *testing.T) {
@@ -72,6 +79,16 @@ func TestPostgres(t *testing.T) {
 			c.run(t, s)
 		})
 	}
+	t.Run("CategoryUpgradeKeepsTitles", func(t *testing.T) {
+		dsn := pg.Database(t)
+		testCategoryUpgrade(t, dsn, func(old []string) (*sql.DB, error) {
+			d, err := sql.Open("pgx", dsn)
+			if err != nil {
+				return nil, err
+			}
+			return d, migratePostgres(context.Background(), d, old)
+		})
+	})
 }
 
 func TestPostgresMigrationsAreIdempotent(t *testing.T) {
@@ -566,5 +583,106 @@ func testDemandSignals(t *testing.T, s *Store) {
 	}
 	if wishes != 2 || purchases != 1 {
 		t.Fatalf("signals %+v: want 2 wishes and 1 purchase of region eu", sig)
+	}
+}
+
+// testCategories: a category set at ingest comes back normalised in the catalog, can be changed
+// (bumping the catalog version), and bad ones are refused with nothing changed.
+func testCategories(t *testing.T, s *Store) {
+	ctx := context.Background()
+	plain := addItem(t, s, "Plain", 1, 100)
+	id, err := media.NewItemID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	drama := Item{CatalogItem: protocol.CatalogItem{ID: id, Title: "Drama", Kind: protocol.KindVideo, Size: 1, SealedSize: 2,
+		InfoHash: "drama", Pieces: 1, Added: t0, Category: " Films/Drama "}, Torrent: []byte("d4:infod")}
+	if err := s.AddItem(ctx, drama, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	bad := drama
+	bad.ID, bad.InfoHash, bad.Category = media.ItemID{9}, "bad", "films//drama"
+	if err := s.AddItem(ctx, bad, []byte("k")); !errors.Is(err, protocol.ErrBadCategory) {
+		t.Fatalf("bad category added: %v", err)
+	}
+	cats := func() map[string]string {
+		c, err := s.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, it := range c.Items {
+			m[it.Title] = it.Category
+		}
+		return m
+	}
+	if got := cats(); len(got) != 2 || got["Plain"] != "" || got["Drama"] != "films/drama" {
+		t.Fatalf("categories %v", got)
+	}
+	v0, _ := s.CatalogVersion(ctx)
+	for _, c := range []struct {
+		item    media.ItemID
+		in      string
+		wantErr error
+	}{
+		{plain.ID, "Music/Jazz", nil},
+		{plain.ID, "a/b/c", protocol.ErrBadCategory},
+		{plain.ID, "jazz!", protocol.ErrBadCategory},
+		{media.ItemID{7}, "kids", ErrNotFound},
+		{id, "uncategorised", nil},
+	} {
+		if err := s.SetItemCategory(ctx, c.item, c.in); !errors.Is(err, c.wantErr) {
+			t.Errorf("SetItemCategory(%q) = %v, want %v", c.in, err, c.wantErr)
+		}
+	}
+	if got := cats(); got["Plain"] != "music/jazz" || got["Drama"] != "" {
+		t.Fatalf("after changes: %v", got)
+	}
+	if v, _ := s.CatalogVersion(ctx); v != v0+2 {
+		t.Fatalf("catalog version %d after two changes from %d", v, v0)
+	}
+	if it, err := s.Item(ctx, plain.ID); err != nil || it.Category != "music/jazz" {
+		t.Fatalf("item %+v %v", it.CatalogItem, err)
+	}
+}
+
+// testCategoryUpgrade migrates a database made before categories: its titles stay, uncategorised.
+func testCategoryUpgrade(t *testing.T, dsn string, openOld func(migrations []string) (*sql.DB, error)) {
+	ctx := context.Background()
+	i := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN category") })
+	if i < 0 {
+		t.Fatal("no category migration")
+	}
+	old, err := openOld(migrations[:i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := media.ItemID{1, 2, 3}
+	if _, err := old.ExecContext(ctx, `INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added)
+		VALUES ('`+id.String()+`', 'Old Film', 'video', 100, 1, 2, 'abc', 1, '', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.Catalog(ctx)
+	if err != nil || len(c.Items) != 1 || c.Items[0].Title != "Old Film" || c.Items[0].Category != "" {
+		t.Fatalf("after the upgrade: %+v %v", c, err)
+	}
+	if err := s.SetItemCategory(ctx, id, "documentary"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrationOrder: databases already migrated depend on the order of migrations, which for
+// the ones appended by init functions is the order of their files' names.
+func TestMigrationOrder(t *testing.T) {
+	for i, want := range []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports", "ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash"} {
+		if i >= len(migrations) || !strings.Contains(migrations[i], want) {
+			t.Fatalf("migration %d does not hold %q", i+1, want)
+		}
 	}
 }

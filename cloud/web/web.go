@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -93,6 +94,12 @@ func New(cfg Config) (*Server, error) {
 		"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"inc":    func(i int) int { return i + 1 },
+		"shelf": func(c string) string {
+			if c == "" {
+				return protocol.Uncategorised
+			}
+			return c
+		},
 	}
 	s := &Server{cfg: cfg, pages: map[string]*template.Template{},
 		byAccount: newLimiter(cfg.Store, cfg.MaxFailures, cfg.FailureWindow), byAddr: newLimiter(cfg.Store, 4*cfg.MaxFailures, cfg.FailureWindow)}
@@ -236,8 +243,9 @@ func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
 
 // catalogData is the catalog page.
 type catalogData struct {
-	Query, Kind string
-	Items       []protocol.CatalogItem
+	Query, Kind, Category string
+	Categories            []string // to choose from: every category and parent, then uncategorised
+	Items                 []protocol.CatalogItem
 }
 
 func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
@@ -248,18 +256,47 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, sess, http.StatusBadRequest, "Unknown kind: choose video, audio or other files")
 		return
 	}
+	category := r.URL.Query().Get("category")
+	if category != protocol.Uncategorised {
+		var err error
+		if category, err = protocol.ParseCategory(category); err != nil {
+			s.fail(w, r, sess, http.StatusBadRequest, "Unknown category: choose one from the list")
+			return
+		}
+	}
 	c, err := s.cfg.Store.Catalog(r.Context())
 	if err != nil {
 		s.internal(w, r, sess, err)
 		return
 	}
-	d := catalogData{Query: q, Kind: kind, Items: []protocol.CatalogItem{}}
+	d := catalogData{Query: q, Kind: kind, Category: category, Categories: categories(c.Items), Items: []protocol.CatalogItem{}}
 	for _, it := range c.Items {
-		if (kind == "" || it.Kind == kind) && (q == "" || strings.Contains(strings.ToLower(it.Title), strings.ToLower(q))) {
+		if (kind == "" || it.Kind == kind) && protocol.InCategory(it.Category, category) &&
+			(q == "" || strings.Contains(strings.ToLower(it.Title), strings.ToLower(q))) {
 			d.Items = append(d.Items, it)
 		}
 	}
 	s.render(w, http.StatusOK, "catalog", s.view(sess, "Catalog", d))
+}
+
+// categories lists the categories of items and their parents, sorted, then "uncategorised"
+// when some item has none.
+func categories(items []protocol.CatalogItem) []string {
+	seen := map[string]bool{}
+	none := false
+	for _, it := range items {
+		if it.Category == "" {
+			none = true
+		}
+		for c := it.Category; c != ""; c = protocol.CategoryParent(c) {
+			seen[c] = true
+		}
+	}
+	out := slices.Sorted(maps.Keys(seen))
+	if none {
+		out = append(out, protocol.Uncategorised)
+	}
+	return out
 }
 
 func (s *Server) view(sess *store.Session, title string, data any) view {

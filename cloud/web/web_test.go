@@ -42,6 +42,7 @@ func newSite(t *testing.T) *site {
 	for i, k := range []string{protocol.KindVideo, protocol.KindAudio, protocol.KindVideo} {
 		id, _ := media.NewItemID()
 		it := store.Item{CatalogItem: protocol.CatalogItem{ID: id, Title: []string{"Night Train", "Sea Songs", "Night Owls"}[i], Kind: k,
+			Category:   []string{"films/drama", "music/jazz", ""}[i],
 			PriceCents: 300, Size: 1 << 20, SealedSize: 1 << 20, InfoHash: fmt.Sprintf("%x00000000", id[:]), Pieces: 4, Added: time.Now()}, Torrent: []byte("x")}
 		if err := st.AddItem(ctx, it, []byte("k")); err != nil {
 			t.Fatal(err)
@@ -131,7 +132,7 @@ func (b *browser) signIn(account, password string) int {
 	return b.post("/signin", url.Values{"csrf": {b.csrf()}, "account": {account}, "password": {password}})
 }
 
-func TestSearchByTitleAndKind(t *testing.T) {
+func TestSearchByTitleKindAndCategory(t *testing.T) {
 	s := newSite(t)
 	b := s.browser(t)
 	for _, c := range []struct {
@@ -144,6 +145,13 @@ func TestSearchByTitleAndKind(t *testing.T) {
 		{"?kind=audio", []string{"Sea Songs"}, []string{"Night Train"}, 200},
 		{"?q=owl&kind=video", []string{"Night Owls"}, []string{"Night Train", "Sea Songs"}, 200},
 		{"?kind=smell", nil, nil, 400},
+		{"?category=films", []string{"Night Train"}, []string{"Sea Songs", "Night Owls"}, 200},
+		{"?category=Films%2FDrama", []string{"Night Train", `<option value="films/drama" selected>`}, []string{"Sea Songs", "Night Owls"}, 200},
+		{"?category=uncategorised", []string{"Night Owls"}, []string{"Night Train", "Sea Songs"}, 200},
+		{"?category=music&kind=video", nil, []string{"Night Train", "Sea Songs", "Night Owls"}, 200},
+		{"?category=kids", nil, []string{"Night Train", "Sea Songs", "Night Owls"}, 200},
+		{"?category=films%2F%2Fdrama", nil, nil, 400},
+		{"?category=a%2Fb%2Fc", nil, nil, 400},
 	} {
 		if code := b.get("/" + c.query); code != c.status {
 			t.Fatalf("%s: status %d", c.query, code)
@@ -159,7 +167,13 @@ func TestSearchByTitleAndKind(t *testing.T) {
 			}
 		}
 	}
-	if code := b.get("/items/" + s.items[1].ID.String()); code != 200 || !strings.Contains(b.last, "Sea Songs") {
+	b.get("/")
+	for _, opt := range []string{"films", "films/drama", "music", "music/jazz", "uncategorised"} {
+		if !strings.Contains(b.last, `<option value="`+opt+`"`) {
+			t.Errorf("no category %q to choose", opt)
+		}
+	}
+	if code := b.get("/items/" + s.items[1].ID.String()); code != 200 || !strings.Contains(b.last, "Sea Songs") || !strings.Contains(b.last, "<dd>music/jazz</dd>") {
 		t.Fatalf("item page %d", code)
 	}
 	if code := b.get("/items/nothex"); code != 400 {

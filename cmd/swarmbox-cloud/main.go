@@ -32,6 +32,7 @@ import (
 	"swarmbox/internal/progress"
 	"swarmbox/media"
 	"swarmbox/media/sample"
+	"swarmbox/sync/protocol"
 )
 
 const usage = `swarmbox-cloud — the swarmbox head-end
@@ -39,7 +40,8 @@ const usage = `swarmbox-cloud — the swarmbox head-end
 Usage:
   swarmbox-cloud serve    [-state DIR] [-database DSN] [-listen ADDR] [-public-url URL]
                           [-sync-interval D] [-region-map FILE] [-secure-cookies]
-  swarmbox-cloud ingest   [-state DIR] -title T [-kind video|audio|file] [-price CENTS] FILE
+  swarmbox-cloud ingest   [-state DIR] -title T [-kind video|audio|file] [-category C] [-price CENTS] FILE
+  swarmbox-cloud category [-state DIR] ITEM [CATEGORY]    (shows or sets; "uncategorised" clears)
   swarmbox-cloud account  create  [-state DIR] -region R [-credit CENTS] [-password-stdin] ID
   swarmbox-cloud account  suspend|resume|close|show [-state DIR] [-json] ID
   swarmbox-cloud account  topup   [-state DIR] -amount CENTS ID
@@ -81,6 +83,8 @@ func main() {
 		err = transfers(ctx, args)
 	case "regions":
 		err = regions(ctx, args)
+	case "category":
+		err = setCategory(ctx, args)
 	case "keys":
 		err = keys(ctx, args)
 	case "audit":
@@ -258,6 +262,7 @@ func ingest(ctx context.Context, args []string) error {
 	dir := fs.String("state", defaultState(), "state folder")
 	title := fs.String("title", "", "title shown in the catalog (required)")
 	kind := fs.String("kind", "video", "video, audio or file")
+	category := fs.String("category", "", `shelf, e.g. "drama" or "films/drama" (lower case; letters, digits, spaces, -; one /); empty = uncategorised`)
 	price := fs.Int64("price", 399, "price to own, in cents (a rental costs a third)")
 	jsonOut := fs.Bool("json", false, "print the new item as JSON")
 	addDatabaseFlag(fs)
@@ -278,7 +283,7 @@ func ingest(ctx context.Context, args []string) error {
 		return err
 	}
 	bar := progress.Bytes(fi.Size(), "sealing "+filepath.Base(pos[0]))
-	it, key, err := st.repo.Ingest(ctx, pos[0], repository.IngestOptions{Title: *title, Kind: *kind, PriceCents: *price, Progress: bar.Set})
+	it, key, err := st.repo.Ingest(ctx, pos[0], repository.IngestOptions{Title: *title, Kind: *kind, Category: *category, PriceCents: *price, Progress: bar.Set})
 	if err != nil {
 		return err
 	}
@@ -419,6 +424,40 @@ func regions(ctx context.Context, args []string) error {
 	return nil
 }
 
+// setCategory shows or sets the category of one title.
+func setCategory(ctx context.Context, args []string) error {
+	st, pos, err := storeCommand(ctx, "category", args, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if len(pos) < 1 || len(pos) > 2 {
+		return errors.New("category takes ITEM and optionally CATEGORY")
+	}
+	item, err := media.ParseItemID(pos[0])
+	if err != nil {
+		return err
+	}
+	if len(pos) == 2 {
+		if err := st.SetItemCategory(ctx, item, pos[1]); err != nil {
+			return err
+		}
+	}
+	it, err := st.Item(ctx, item)
+	if err != nil {
+		return err
+	}
+	fmt.Println(categoryName(it.Category))
+	return nil
+}
+
+func categoryName(c string) string {
+	if c == "" {
+		return protocol.Uncategorised
+	}
+	return c
+}
+
 func keys(ctx context.Context, args []string) error {
 	if len(args) < 1 || args[0] != "rotate" {
 		return errors.New("keys needs a subcommand: rotate")
@@ -483,9 +522,9 @@ func catalog(ctx context.Context, args []string) error {
 		return json.NewEncoder(os.Stdout).Encode(c)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tTITLE\tSIZE\tPRICE")
+	fmt.Fprintln(tw, "ID\tKIND\tCATEGORY\tTITLE\tSIZE\tPRICE")
 	for _, it := range c.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d.%02d\n", it.ID, it.Kind, it.Title, it.Size, it.PriceCents/100, it.PriceCents%100)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d.%02d\n", it.ID, it.Kind, categoryName(it.Category), it.Title, it.Size, it.PriceCents/100, it.PriceCents%100)
 	}
 	return tw.Flush()
 }

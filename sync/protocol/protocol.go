@@ -49,6 +49,9 @@ type CatalogItem struct {
 	InfoHash   string       `json:"info_hash"`
 	Pieces     int          `json:"pieces"`
 	Added      time.Time    `json:"added"`
+	// Category is where the title sits on the shelves, e.g. "films/drama" (see ParseCategory);
+	// empty means uncategorised, and is left out of the JSON so older catalogs read the same.
+	Category string `json:"category,omitempty"`
 }
 
 // Catalog is the list of titles; Version grows with every change.

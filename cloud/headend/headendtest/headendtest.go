@@ -36,10 +36,11 @@ type Headend struct {
 
 // Title describes a title to ingest.
 type Title struct {
-	Name  string
-	Kind  string
-	Price int64
-	Data  []byte
+	Name     string
+	Kind     string
+	Category string
+	Price    int64
+	Data     []byte
 }
 
 // New starts a head-end with the titles ingested; everything stops when the test ends.
@@ -71,7 +72,7 @@ func New(t testing.TB, titles ...Title) *Headend {
 		if kind == "" {
 			kind = protocol.KindVideo
 		}
-		it, key, err := repo.Ingest(ctx, src, repository.IngestOptions{Title: ti.Name, Kind: kind, PriceCents: ti.Price})
+		it, key, err := repo.Ingest(ctx, src, repository.IngestOptions{Title: ti.Name, Kind: kind, Category: ti.Category, PriceCents: ti.Price})
 		if err != nil {
 			t.Fatalf("ingest title %d: %v", i, err)
 		}
