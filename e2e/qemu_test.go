@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"swarmbox/emulator"
 	"swarmbox/firmware"
 	"swarmbox/internal/testenv"
+	"swarmbox/media"
 )
 
 // The QEMU tests boot the real arm64 firmware image (scripts/image, built once per run and
@@ -470,9 +472,11 @@ func vdeSwitch(t *testing.T) string {
 
 // TestQEMULANFetch puts two emulated boxes on one emulated LAN (vde_switch; nothing on the
 // host's interfaces): box 1 was preloaded at the factory with a title, box 2 wishes for it and
-// fetches it from box 1 across the LAN; the head-end's server sends none of it. The boxes learn
-// each other's LAN address from the head-end's plan, not from mDNS (issue 4's discovery is not
-// part of this branch).
+// fetches it from box 1 across the LAN; the head-end's server sends none of it. Each box's init
+// runs mDNS on its LAN NIC (eth1) only, and box 2 ignores the peers the head-end's plan names
+// (swarmbox.plan_peers=0), so the only way it can learn box 1's address is by mDNS: its serial log
+// shows box 1 found on the LAN, it reported box 1 as a LAN neighbour to the head-end, and the
+// title came from 198.18.0.1, box 1's LAN address.
 func TestQEMULANFetch(t *testing.T) {
 	img := boxImage(t)
 	buildPreload(t)
@@ -491,9 +495,14 @@ func TestQEMULANFetch(t *testing.T) {
 		LAN: lan, LANAddr: "198.18.0.1/24", MAC: "52:54:00:12:34:01"})
 	g2 := bootGuest(t, emulator.Config{ImageDir: img, Disk: guestDisk(t, img), Dir: filepath.Join(t.ArtifactDir(), "box2"), DBusTCP: true,
 		LAN: lan, LANAddr: "198.18.0.2/24", MAC: "52:54:00:12:34:02",
-		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-l2"}})
-	waitSerial(t, g1, 120*time.Second, `msg="box up"`)
-	waitSerial(t, g2, 120*time.Second, `msg="box up"`)
+		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-l2", "swarmbox.plan_peers=0"}})
+	box1 := waitSerial(t, g1, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
+	box2 := waitSerial(t, g2, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
+	for _, g := range []*emulator.Guest{g1, g2} {
+		waitSerial(t, g, 10*time.Second, `msg="LAN discovery on" .*interfaces=eth1 `)
+	}
+	waitSerial(t, g2, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box1+` addr=198\.18\.0\.1:6881`)
+	waitSerial(t, g1, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box2+` addr=198\.18\.0\.2:6881`)
 	conn := guestBus(t, g2, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
 	box := conn.Object(firmware.DBusName, firmware.DBusPath)
@@ -523,6 +532,25 @@ func TestQEMULANFetch(t *testing.T) {
 	if got.BytesFromServer != 0 || got.BytesFromPeers < size {
 		t.Errorf("box 2 got %d bytes from the server and %d from peers; want 0 and the whole %d", got.BytesFromServer, got.BytesFromPeers, size)
 	}
+	// Who sent it: box 1 (named from its mDNS announcement) or, at least, box 1's LAN address.
+	done := waitSerial(t, g2, 10*time.Second, `msg="item complete, every piece verified" box=\S+ item=`+film+` .*from="?([^"\n]*)`)
+	if from := done[1]; !strings.Contains(from, box1[:8]+":") && !strings.Contains(from, "198.18.0.1:") {
+		t.Errorf("box 2 logs the title as sent by %q, not by box 1 (%s, 198.18.0.1) on the LAN", from, box1[:8])
+	}
+	// The head-end learnt of the pair from box 2's report: the neighbours it found by mDNS.
+	waitFor(t, "the head-end to record box 1 as box 2's LAN neighbour", 30*time.Second, func() bool {
+		hs, err := openCloudStore(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hs.Close()
+		id, err := media.ParseBoxID(box2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := hs.Report(context.Background(), id)
+		return err == nil && slices.ContainsFunc(rep.Neighbors, func(n media.BoxID) bool { return n.String() == box1 })
+	})
 	// The head-end's own count of what its web seed sent is the server's bytes for the title.
 	var row []string
 	waitFor(t, "the head-end to list box 2's transfer", 30*time.Second, func() bool {
