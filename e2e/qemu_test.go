@@ -250,7 +250,8 @@ func buildPreload(t *testing.T) {
 // TestQEMUPreloadedBoot: swarmbox-preload writes the customer's chosen title and the region's
 // most wanted other title (another household wishes for it) into a copy of the image; the box
 // boots without being told its head-end or account and lists both titles as held, complete and
-// ready to buy, over its D-Bus API on first boot.
+// ready to buy, over its D-Bus API on first boot. It boots as a real board does
+// (swarmbox.net=dhcp): its address and route to the head-end come from QEMU's DHCP server.
 func TestQEMUPreloadedBoot(t *testing.T) {
 	img := boxImage(t)
 	buildPreload(t)
@@ -285,7 +286,8 @@ func TestQEMUPreloadedBoot(t *testing.T) {
 			t.Fatalf("swarmbox-preload output lacks %q:\n%s", want, out)
 		}
 	}
-	g := bootGuest(t, emulator.Config{ImageDir: img, Disk: disk, DBusTCP: true})
+	g := bootGuest(t, emulator.Config{ImageDir: img, Disk: disk, DBusTCP: true, Append: []string{"swarmbox.net=dhcp"}})
+	waitSerial(t, g, 60*time.Second, `swarmbox: eth0 leased 10\.0\.2\.15/24 router 10\.0\.2\.2 `)
 	waitSerial(t, g, 90*time.Second, `msg="box up"`)
 	conn := guestBus(t, g, 30*time.Second)
 	st := waitStatus(t, conn, 30*time.Second)
@@ -476,7 +478,7 @@ func vdeSwitch(t *testing.T) string {
 // runs mDNS on its LAN NIC (eth1) only, and box 2 ignores the peers the head-end's plan names
 // (swarmbox.plan_peers=0), so the only way it can learn box 1's address is by mDNS: its serial log
 // shows box 1 found on the LAN, it reported box 1 as a LAN neighbour to the head-end, and the
-// title came from 198.18.0.1, box 1's LAN address.
+// whole title came from peers (any sender its log names is box 1), none from the server.
 func TestQEMULANFetch(t *testing.T) {
 	img := boxImage(t)
 	buildPreload(t)
@@ -498,10 +500,17 @@ func TestQEMULANFetch(t *testing.T) {
 		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-l2", "swarmbox.plan_peers=0"}})
 	box1 := waitSerial(t, g1, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
 	box2 := waitSerial(t, g2, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
+	var on []string
 	for _, g := range []*emulator.Guest{g1, g2} {
-		waitSerial(t, g, 10*time.Second, `msg="LAN discovery on" .*interfaces=eth1 `)
+		on = waitSerial(t, g, 10*time.Second, `time=(\S+) level=INFO msg="LAN discovery on" .*interfaces=eth1 `)
 	}
-	waitSerial(t, g2, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box1+` addr=198\.18\.0\.1:6881`)
+	found := waitSerial(t, g2, 90*time.Second, `time=(\S+) level=INFO msg="LAN neighbour found" box=\S+ neighbor=`+box1+` addr=198\.18\.0\.1:6881`)
+	var foundAfter time.Duration // on box 2's clock, from its first browse
+	if a, err := time.Parse(time.RFC3339Nano, on[1]); err == nil {
+		if b, err := time.Parse(time.RFC3339Nano, found[1]); err == nil {
+			foundAfter = b.Sub(a)
+		}
+	}
 	waitSerial(t, g1, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box2+` addr=198\.18\.0\.2:6881`)
 	conn := guestBus(t, g2, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
@@ -509,6 +518,7 @@ func TestQEMULANFetch(t *testing.T) {
 	if err := box.Call(firmware.DBusInterface+".SetWishlist", 0, []string{film}).Err; err != nil {
 		t.Fatal(err)
 	}
+	wishedAt := time.Now()
 	var got firmware.StatusEntry
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -529,12 +539,21 @@ func TestQEMULANFetch(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	report := fmt.Sprintf("box 2's LAN discovery on to box 1 found by mDNS (box 2's log): %s\nwish over D-Bus to %d bytes complete over the LAN (polled each second): %s\n",
+		foundAfter.Round(10*time.Millisecond), size, time.Since(wishedAt).Round(10*time.Millisecond))
+	t.Log("\n" + report)
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "lan-time.txt"), []byte(report), 0o644); err != nil {
+		t.Error(err)
+	}
 	if got.BytesFromServer != 0 || got.BytesFromPeers < size {
 		t.Errorf("box 2 got %d bytes from the server and %d from peers; want 0 and the whole %d", got.BytesFromServer, got.BytesFromPeers, size)
 	}
 	// Who sent it: box 1 (named from its mDNS announcement) or, at least, box 1's LAN address.
+	// The per-connection count is sampled each second and a short transfer's connection can
+	// close before it is seen, so an empty list proves nothing either way; any sender named
+	// must be box 1.
 	done := waitSerial(t, g2, 10*time.Second, `msg="item complete, every piece verified" box=\S+ item=`+film+` .*from="?([^"\n]*)`)
-	if from := done[1]; !strings.Contains(from, box1[:8]+":") && !strings.Contains(from, "198.18.0.1:") {
+	if from := done[1]; from != "" && !strings.Contains(from, box1[:8]+":") && !strings.Contains(from, "198.18.0.1:") {
 		t.Errorf("box 2 logs the title as sent by %q, not by box 1 (%s, 198.18.0.1) on the LAN", from, box1[:8])
 	}
 	// The head-end learnt of the pair from box 2's report: the neighbours it found by mDNS.
