@@ -207,7 +207,7 @@ func TestBoardCommandLines(t *testing.T) {
 	for _, m := range regexp.MustCompile(`arg (swarmbox\.[a-z_]+)`).FindAllStringSubmatch(rc, -1) {
 		known[m[1]] = true
 	}
-	if !known["swarmbox.net"] || !strings.Contains(rc, `"$(arg swarmbox.net)" = dhcp`) {
+	if !strings.Contains(rc, "net=$(arg swarmbox.net)") || !strings.Contains(rc, `"$net" = dhcp`) {
 		t.Fatal("the init no longer reads swarmbox.net=dhcp; update this test with it")
 	}
 	for _, f := range []string{"board/raspberrypi4-64/cmdline.txt", "board/qemu_aarch64_virt/post-image.sh"} {
