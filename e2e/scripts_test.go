@@ -45,25 +45,34 @@ func TestFlash(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			os.Remove(card)
 			os.WriteFile(card, []byte("old contents"), 0o644)
-			mounts := filepath.Join(t.TempDir(), "mounts")
-			os.WriteFile(mounts, []byte(strings.ReplaceAll(c.mounts, "%s", card)), 0o644)
-			cmd := exec.Command("bash", append([]string{"../scripts/flash"}, c.args...)...)
-			cmd.Env = append(os.Environ(), "FLASH_MOUNTS="+mounts)
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != c.code || !strings.Contains(string(out), c.out) {
-				t.Fatalf("exit %d, want %d; output:\n%s\nwant it to say %q", code, c.code, out, c.out)
-			}
+			runFlash(t, strings.ReplaceAll(c.mounts, "%s", card), c.code, c.out, c.args...)
 			got, _ := os.ReadFile(card)
 			if c.writes != bytes.Equal(got, data) || (!c.writes && string(got) != "old contents") {
 				t.Fatalf("target holds %d bytes after the run (writes=%v)", len(got), c.writes)
 			}
 		})
+	}
+}
+
+// runFlash runs scripts/flash with the mount table given and fails the test unless it exits
+// with code and says want.
+func runFlash(t *testing.T, mounts string, code int, want string, args ...string) {
+	t.Helper()
+	table := filepath.Join(t.TempDir(), "mounts")
+	if err := os.WriteFile(table, []byte(mounts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{"../scripts/flash"}, args...)...)
+	cmd.Env = append(os.Environ(), "FLASH_MOUNTS="+table)
+	out, err := cmd.CombinedOutput()
+	got := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		got = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if got != code || !strings.Contains(string(out), want) {
+		t.Fatalf("exit %d, want %d; output:\n%s\nwant it to say %q", got, code, out, want)
 	}
 }
 
@@ -149,20 +158,7 @@ func TestFlashBlockDevice(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			mounts := filepath.Join(t.TempDir(), "mounts")
-			os.WriteFile(mounts, []byte(strings.ReplaceAll(c.mounts, "%s", c.target)), 0o644)
-			cmd := exec.Command("bash", "../scripts/flash", "--yes", img, c.target)
-			cmd.Env = append(os.Environ(), "FLASH_MOUNTS="+mounts)
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != c.code || !strings.Contains(string(out), c.out) {
-				t.Fatalf("exit %d, want %d; output:\n%s\nwant it to say %q", code, c.code, out, c.out)
-			}
+			runFlash(t, strings.ReplaceAll(c.mounts, "%s", c.target), c.code, c.out, "--yes", img, c.target)
 			got, err := os.ReadFile(c.backing)
 			if err != nil {
 				t.Fatal(err)
