@@ -188,12 +188,40 @@ func TestBoardsMatchImage(t *testing.T) {
 		})
 	}
 	common := string(mustRead(t, "board/common/post-build.sh"))
-	for _, f := range []string{"rc", "dbus.conf", "modules", "partitions"} {
+	for _, f := range []string{"rc", "dbus.conf", "modules", "partitions", "udhcpc.script"} {
 		if !strings.Contains(common, `"$D/`+f+`"`) {
 			t.Errorf("board/common/post-build.sh does not install scripts/image.d/%s", f)
 		}
 		if _, err := os.Stat("../scripts/image.d/" + f); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestBoardCommandLines: every swarmbox.* kernel parameter a board boots with is one the init
+// reads, and a real board (no QEMU user-mode network) asks for its address by DHCP and names
+// the interface its neighbours are on.
+func TestBoardCommandLines(t *testing.T) {
+	rc := string(mustRead(t, "../scripts/image.d/rc"))
+	known := map[string]bool{}
+	for _, m := range regexp.MustCompile(`arg (swarmbox\.[a-z_]+)`).FindAllStringSubmatch(rc, -1) {
+		known[m[1]] = true
+	}
+	if !strings.Contains(rc, "net=$(arg swarmbox.net)") || !strings.Contains(rc, `"$net" = dhcp`) {
+		t.Fatal("the init no longer reads swarmbox.net=dhcp; update this test with it")
+	}
+	for _, f := range []string{"board/raspberrypi4-64/cmdline.txt", "board/qemu_aarch64_virt/post-image.sh"} {
+		params := map[string]string{}
+		for _, w := range strings.FieldsFunc(string(mustRead(t, f)), func(r rune) bool { return unicode.IsSpace(r) || r == '"' }) {
+			if k, v, ok := strings.Cut(w, "="); ok && strings.HasPrefix(k, "swarmbox.") {
+				params[k] = v
+				if !known[k] {
+					t.Errorf("%s boots with %s, which scripts/image.d/rc does not read", f, w)
+				}
+			}
+		}
+		if strings.HasPrefix(f, "board/raspberrypi4-64/") && (params["swarmbox.net"] != "dhcp" || params["swarmbox.lan"] == "") {
+			t.Errorf("%s: a real board needs swarmbox.net=dhcp and swarmbox.lan=IF (its home LAN), got %v", f, params)
 		}
 	}
 }
