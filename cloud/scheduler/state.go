@@ -212,7 +212,17 @@ func (st *State) intern(m map[string]int32, k string) int32 {
 func (st *State) addBox(b Box) int32 {
 	i := int32(len(st.boxes))
 	st.boxIdx[b.ID] = i
-	bi := boxInfo{region: st.intern(st.regions, b.Region), lan: -1}
+	st.boxes = append(st.boxes, boxInfo{})
+	st.place(i, b)
+	st.mark = append(st.mark, 0)
+	st.setBox(i, b)
+	return i
+}
+
+// place sets box i's region, network and LAN, and lists it among its LAN's boxes.
+func (st *State) place(i int32, b Box) {
+	bi := &st.boxes[i]
+	bi.region, bi.lan = st.intern(st.regions, b.Region), -1
 	if v, ok := st.nets[[2]string{b.Region, b.Network}]; ok {
 		bi.net = v
 	} else {
@@ -226,10 +236,29 @@ func (st *State) addBox(b Box) int32 {
 		}
 		st.lanBox[bi.lan] = append(st.lanBox[bi.lan], i)
 	}
-	st.boxes = append(st.boxes, bi)
-	st.mark = append(st.mark, 0)
-	st.setBox(i, b)
-	return i
+}
+
+// move takes box i out of the lists of its old region, network and LAN and puts it in the new
+// ones; setBox then lists its holdings there afresh.
+func (st *State) move(i int32, b Box) {
+	bi := &st.boxes[i]
+	drop := func(list []int32) []int32 { return slices.DeleteFunc(list, func(x int32) bool { return x == i }) }
+	for it, h := range bi.held {
+		if h.Complete {
+			st.holdAll[it] = drop(st.holdAll[it])
+			st.holdNet[key(it, bi.net)] = drop(st.holdNet[key(it, bi.net)])
+			st.holdRegion[key(it, bi.region)] = drop(st.holdRegion[key(it, bi.region)])
+		}
+		if rangeFull(h) {
+			k := [3]int32{it, bi.region, int32(h.Range.Begin)}
+			st.rangeHold[k] = drop(st.rangeHold[k])
+		}
+	}
+	if bi.lan >= 0 {
+		st.lanBox[bi.lan] = drop(st.lanBox[bi.lan])
+	}
+	bi.held = nil
+	st.place(i, b)
 }
 
 // setBox replaces a box's reported state and lists it as a holder of what it completed.
@@ -790,7 +819,8 @@ func (st *State) release(i int32) {
 
 // Update re-plans one box after its sync, against the round's other plans: only this box's
 // requests are considered (the rest of the world is left as planned). A box the State has not
-// seen is added. A changed region, network or LAN counts from the next Round.
+// seen is added. A changed region, network or LAN moves the box in the indexes at once: its own
+// plan and every later request see it where it now is.
 func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	pieces := func(id media.ItemID) (int, bool) {
 		i, ok := st.itemIdx[id]
@@ -817,6 +847,9 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 			}
 		}
 		st.release(i)
+		if old := &st.boxes[i].Box; old.Region != b.Region || old.Network != b.Network || old.LAN != b.LAN {
+			st.move(i, b)
+		}
 		st.setBox(i, b)
 	}
 	var reqs []request
