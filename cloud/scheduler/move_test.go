@@ -56,3 +56,29 @@ func TestUpdateMovesBox(t *testing.T) {
 		t.Error("region q still counts the mover's copy of item 2")
 	}
 }
+
+// TestBusyHoldersPastHorizonServer (c10, c11): the region's only holder is booked by another
+// box for 1,000 s and would then need 1,000 s more: with a 5,000 s horizon the box waits for it
+// (no server); with a 1,500 s horizon the region cannot supply it in time, so the server sends.
+func TestBusyHoldersPastHorizonServer(t *testing.T) {
+	for _, tc := range []struct {
+		horizon    time.Duration
+		wantServer bool
+	}{{5000 * time.Second, false}, {1500 * time.Second, true}} {
+		late := wish(bx(1, "r", "n", ""), 1)
+		late.LastServed = t0 // served recently: planned after box 3
+		late.NAT = true      // and box 3 is behind NAT too, so it cannot relay to box 1
+		other := wish(bx(3, "r", "n", ""), 1)
+		other.NAT = true
+		s := snap(late, hold(bx(2, "r", "n", ""), 1), other)
+		s.Config.Horizon = tc.horizon
+		p := mustPlan(t, s)
+		if got := sources(fetchOf(t, p, 3, 1)); !slices.Equal(got, []media.BoxID{bid(2)}) {
+			t.Fatalf("horizon %v: box 3 fetches from %v, want the holder", tc.horizon, got)
+		}
+		f, ok := p.For(bid(1), iid(1))
+		if server := ok && f.Server; server != tc.wantServer {
+			t.Errorf("horizon %v: box 1's fetch %+v (planned %v), want server %v", tc.horizon, f, ok, tc.wantServer)
+		}
+	}
+}

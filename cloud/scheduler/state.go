@@ -602,6 +602,69 @@ func (st *State) suppliedIn(region, it, dst int32) bool {
 	return false
 }
 
+// suppliersBusy says no box of dst's region holding the item (complete, or fed and receiving
+// it) can deliver bytes to dst within the horizon: each is busy until one of the transfers it
+// serves ends, and sends at most its uplink after that. A range seeding counts as supply.
+func (st *State) suppliersBusy(dst, it int32, bytes int64) bool {
+	d := &st.boxes[dst]
+	k := key(it, d.region)
+	if st.seeded[k] || st.rangesCovered(it, d.region) {
+		return false
+	}
+	const scan = 64 // holders looked at; lists are sorted by uplink
+	best := time.Duration(1<<63 - 1)
+	try := func(h int32) {
+		s := &st.boxes[h]
+		if h == dst || s.Offline || (s.NAT && d.NAT) {
+			return
+		}
+		free, send := st.freeIn(h), eta(bytes, min(s.up, d.down))
+		if free < st.cfg.Horizon && send < st.cfg.Horizon { // else never within it (and no overflow)
+			best = min(best, free+send)
+		}
+	}
+	for j, h := range st.holdRegion[k] {
+		if j == scan {
+			break
+		}
+		if st.boxes[h].held[it].Complete {
+			try(h)
+		}
+	}
+	for j, h := range st.relays[k] {
+		if j == scan {
+			break
+		}
+		if st.boxes[h].relay[it] == relayFed {
+			try(h)
+		}
+	}
+	return best > st.cfg.Horizon
+}
+
+// freeIn is how soon box h has upload to spare: now if it has, else when the first transfer it
+// serves ends at its planned rate.
+func (st *State) freeIn(h int32) time.Duration {
+	s := &st.boxes[h]
+	if s.up-s.upUsed >= st.cfg.MinRate {
+		return 0
+	}
+	first := time.Duration(1<<63 - 1)
+	for _, u := range s.uploads {
+		for _, f := range st.boxes[u.to].fetches {
+			if f.item != u.item {
+				continue
+			}
+			rate := f.serverRate
+			for _, c := range f.srcs {
+				rate += c.rate
+			}
+			first = min(first, eta(f.bytes, rate))
+		}
+	}
+	return first
+}
+
 func eta(bytes, rate int64) time.Duration {
 	if rate <= 0 {
 		return 1<<63 - 1
@@ -673,6 +736,11 @@ func (st *State) plan(r request) bool {
 	// horizon (c11) or to keep the server away (c10).
 	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
 		take(tierOther)
+	}
+	if supplied && rate == 0 && r.rank == 0 && st.suppliersBusy(r.box, it, bytes) {
+		// A top wish, and every box of the region that could send it is booked past the
+		// horizon: the region cannot supply it within the horizon (c10, c11).
+		supplied = false
 	}
 	keepServer := r.serving && !st.regionHasComplete(r.box, it)
 	server := !r.serving && !supplied && (rate == 0 || eta(bytes, rate) > horizon)
