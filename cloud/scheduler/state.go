@@ -98,7 +98,8 @@ type State struct {
 	// placing: range placements from peers may use only half of a source's uplink, so the
 	// wishes they will serve are never starved by them.
 	placing  bool
-	want     PieceRange     // the range the request being planned asks for
+	want     PieceRange // the range the request being planned asks for
+	candBuf  []cand
 	cursor   map[uint64]int // first index worth scanning in a list during a full round
 	inRound  bool
 	measured map[int32]map[int32]int64 // to → from → bytes/s
@@ -142,7 +143,7 @@ func NewState(s Snapshot) (*State, error) {
 	st := &State{
 		cfg: s.Config.withDefaults(), now: s.Now,
 		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
-		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: map[string]int32{},
+		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: make(map[string]int32, len(s.Boxes)),
 		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
 		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
 		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
@@ -159,10 +160,13 @@ func NewState(s Snapshot) (*State, error) {
 	}
 	st.holdAll = make([][]int32, len(st.items))
 	st.boxes = make([]boxInfo, 0, len(s.Boxes)) // boxInfo is large: no regrowth copies
-	boxes := slices.Clone(s.Boxes)
-	slices.SortFunc(boxes, func(a, b Box) int { return cmpID(a.ID, b.ID) })
-	for _, b := range boxes {
-		st.addBox(b)
+	order := make([]int32, len(s.Boxes))        // sorted by id: Box is large, so sort indexes
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmpID(s.Boxes[a].ID, s.Boxes[b].ID) })
+	for _, i := range order {
+		st.addBox(s.Boxes[i])
 	}
 	for _, r := range s.Rates {
 		from, to := st.boxIdx[r.From], st.boxIdx[r.To]
@@ -269,7 +273,10 @@ func (st *State) setBox(i int32, b Box) {
 	bi.Holdings = nil
 	bi.up, bi.down = cmp.Or(b.Uplink, st.cfg.DefaultUplink), cmp.Or(b.Downlink, st.cfg.DefaultDownlink)
 	bi.served, bi.uploaded = unixNano(b.LastServed), unixNano(b.LastUploaded)
-	bi.held = make(map[int32]Holding, len(b.Holdings))
+	bi.held = nil // reading a nil map is fine, and many boxes hold nothing
+	if len(b.Holdings) > 0 {
+		bi.held = make(map[int32]Holding, len(b.Holdings))
+	}
 	for id, h := range b.Holdings {
 		it := st.itemIdx[id]
 		if h.Pieces >= st.items[it].pieces {
@@ -535,7 +542,8 @@ func (st *State) exhausted(src, it int32) bool {
 func (st *State) candidates(dst, it int32, tier int) []cand {
 	d := &st.boxes[dst]
 	want := 2 * st.cfg.MaxSources
-	var out []cand
+	out := st.candBuf[:0] // reused: callers are done with the previous list
+	defer func() { st.candBuf = out[:0] }()
 	switch tier {
 	case tierLAN:
 		if d.lan >= 0 {
