@@ -85,7 +85,7 @@ func (st *State) gatherRange(k [3]int32, dst, it int32, want int, out []cand) []
 // (every one when demand is nil: a sync does not know the region's demand).
 func (st *State) continueRange(i int32, demand map[uint64]int) {
 	b := &st.boxes[i]
-	if b.Offline || !b.ranged {
+	if b.Offline || !b.ranged || !st.cfg.RangePlacements {
 		return
 	}
 	var its []int32
@@ -116,6 +116,9 @@ type crowd struct {
 // placeRanges continues unfinished range placements and places new ones where a region's open
 // wishes for an item outnumber its complete copies RangeDemand to one.
 func (st *State) placeRanges(reqs []request) {
+	if !st.cfg.RangePlacements {
+		return
+	}
 	demand := map[uint64]int{}
 	for _, r := range reqs {
 		if r.rank >= 0 {

@@ -25,7 +25,7 @@ func crowdSnapshot(wishers, idle int, holders ...int) Snapshot {
 		boxes = append(boxes, b)
 	}
 	s := snap(boxes...)
-	s.Config.RangeParts, s.Config.RangeDemand = 10, 4
+	s.Config.RangeParts, s.Config.RangeDemand, s.Config.RangePlacements = 10, 4, true
 	return s
 }
 
@@ -73,10 +73,19 @@ func TestServerSeedsACrowdByRanges(t *testing.T) {
 			t.Errorf("wisher %d gets its own server copy", i)
 		}
 	}
-	s.Config.RangeDemand = 1000 // not a crowd: the server sends to one wisher, no ranges
-	p = mustPlan(t, s)
-	if n := len(rangeFetches(p, 1)); n != 0 {
-		t.Errorf("below RangeDemand: %d range placements, want none", n)
+	for name, cfg := range map[string]func(*Config){
+		"below RangeDemand":      func(c *Config) { c.RangeDemand = 1000 },
+		"RangePlacements is off": func(c *Config) { c.RangePlacements = false },
+	} {
+		s := crowdSnapshot(8, 20)
+		cfg(&s.Config)
+		p := mustPlan(t, s) // the server sends to one wisher, no ranges
+		if n := len(rangeFetches(p, 1)); n != 0 {
+			t.Errorf("%s: %d range placements, want none", name, n)
+		}
+		if p.ServerBytes != 1_000_000 {
+			t.Errorf("%s: server bytes %d, want one copy", name, p.ServerBytes)
+		}
 	}
 }
 

@@ -56,6 +56,11 @@ type Config struct {
 	CacheFanout int
 	// MaxPlacements caps the cache placements per region per round.
 	MaxPlacements int
+	// RangePlacements turns range placements on (see RangeParts). Off by default: whoever
+	// carries the plan to the boxes must honour Fetch.Range (fetch only those pieces) and report
+	// Holding.Range, or a range placement would become a whole item in cache, and the server's
+	// ranges whole server copies.
+	RangePlacements bool
 	// RangeParts is how many piece ranges an item is cut into for range placements: a flash
 	// crowd's item is placed range by range into idle boxes' cache, so each idle uplink serves
 	// its range to many receivers after fetching only a fraction of the item (c19, c20, c67–c69).
@@ -92,7 +97,7 @@ func (c Config) withDefaults() Config {
 		DefaultUplink: cmp.Or(c.DefaultUplink, d.DefaultUplink), DefaultDownlink: cmp.Or(c.DefaultDownlink, d.DefaultDownlink),
 		MinRate: cmp.Or(c.MinRate, d.MinRate), CacheFanout: cmp.Or(c.CacheFanout, d.CacheFanout), MaxPlacements: cmp.Or(c.MaxPlacements, d.MaxPlacements),
 		RangeParts: cmp.Or(c.RangeParts, d.RangeParts), RangeDemand: cmp.Or(c.RangeDemand, d.RangeDemand), RangeFanout: cmp.Or(c.RangeFanout, d.RangeFanout),
-		MaxRangePlacements: cmp.Or(c.MaxRangePlacements, d.MaxRangePlacements),
+		MaxRangePlacements: cmp.Or(c.MaxRangePlacements, d.MaxRangePlacements), RangePlacements: c.RangePlacements,
 	}
 }
 

@@ -61,8 +61,10 @@ type Options struct {
 	Duration time.Duration // 0 = the workload's
 	// Progress is called after every round with rounds done and total (all policies).
 	Progress func(done, total int)
-	// Config is the planner's configuration for the scheduler policy (zero = defaults).
-	Config scheduler.Config
+	// Config is the planner's configuration for the scheduler policy (zero = defaults), with
+	// range placements on unless NoRangePlacements.
+	Config            scheduler.Config
+	NoRangePlacements bool
 }
 
 type hold struct {
@@ -115,6 +117,7 @@ func Run(w *World, opt Options) (*Result, error) {
 	for pi, name := range Policies {
 		r := newRun(w)
 		r.cfg = opt.Config
+		r.cfg.RangePlacements = !opt.NoRangePlacements
 		for k := range rounds {
 			now := time.Duration(k) * step
 			if err := r.round(name, now, step); err != nil {

@@ -97,7 +97,7 @@ func simulate(t *testing.T, workload string, boxes int, seed uint64, opt Options
 func TestFlashRangesUseIdleUplinks(t *testing.T) {
 	opt := Options{Duration: 3 * time.Hour, Step: 2 * time.Minute}
 	with := simulate(t, Flash, 2000, 1, opt).Policies[PolicyScheduler]
-	opt.Config.RangeDemand = 1 << 30 // never a crowd: no range placements
+	opt.NoRangePlacements = true
 	without := simulate(t, Flash, 2000, 1, opt).Policies[PolicyScheduler]
 	t.Logf("p95/bound with ranges %.2f, without %.2f", with.P95ReadyOverDownlink, without.P95ReadyOverDownlink)
 	if !(with.P95ReadyOverDownlink < without.P95ReadyOverDownlink/2) {
