@@ -52,6 +52,9 @@ func (st *State) parts(it int32) int { return min(st.cfg.RangeParts, st.items[it
 // got, so successive rounds spread a receiver over all ranges.
 func (st *State) rangeCandidates(dst, it int32, out []cand) []cand {
 	d := &st.boxes[dst]
+	if st.rangeIn[key(it, d.region)] == 0 {
+		return out
+	}
 	if st.want != (PieceRange{}) {
 		return st.gatherRange([3]int32{it, d.region, int32(st.want.Begin)}, dst, it, 2*st.cfg.MaxSources, out)
 	}

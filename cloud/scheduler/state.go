@@ -88,6 +88,7 @@ type State struct {
 	relaysAll  map[int32][]int32  // the same per item, every region
 	// Range holders per (item, region, first piece of the range): boxes holding a whole range.
 	rangeHold map[[3]int32][]int32
+	rangeIn   map[uint64]int // range holders listed per (item, region): none means no lookups
 	rcursor   map[[3]int32]int
 	cacheUsed map[int32]int64 // cache bytes placed per box in this round
 	// rangePlaced marks (item, box) range placements planned in this round.
@@ -145,7 +146,7 @@ func NewState(s Snapshot) (*State, error) {
 		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
 		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: make(map[string]int32, len(s.Boxes)),
 		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
-		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
+		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rangeIn: map[uint64]int{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
 		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
 	}
 	ids := make([]media.ItemID, 0, len(s.Items))
@@ -256,6 +257,7 @@ func (st *State) move(i int32, b Box) {
 		if rangeFull(h) {
 			k := [3]int32{it, bi.region, int32(h.Range.Begin)}
 			st.rangeHold[k] = drop(st.rangeHold[k])
+			st.rangeIn[key(it, bi.region)]--
 		}
 	}
 	if bi.lan >= 0 {
@@ -290,6 +292,7 @@ func (st *State) setBox(i int32, b Box) {
 		if rangeFull(h) && !rangeFull(prev[it]) {
 			k := [3]int32{it, bi.region, int32(h.Range.Begin)}
 			st.rangeHold[k] = append(st.rangeHold[k], i)
+			st.rangeIn[key(it, bi.region)]++
 		}
 		if h.Complete && !prev[it].Complete {
 			st.holdAll[it] = append(st.holdAll[it], i)
