@@ -74,7 +74,7 @@ func (st *State) placeCache() {
 			return cmp.Or(cmp.Compare(y.FreeCache, x.FreeCache), cmpID(x.ID, y.ID))
 		})
 	}
-	cacheUsed := map[int32]int64{}
+	cacheUsed := st.cacheUsed
 	placed := map[int32]int{}
 	const scan = 256 // boxes looked at per shortfall; the list is sorted by free cache
 	for _, sf := range short {
@@ -86,7 +86,7 @@ func (st *State) placeCache() {
 			}
 			bi := list[j]
 			b := &st.boxes[bi]
-			if _, held := b.held[sf.item]; held || b.relay[sf.item] != 0 || slices.Contains(b.wish, sf.item) {
+			if _, held := b.held[sf.item]; held || b.relay[sf.item] != 0 || st.rangePlaced[key(sf.item, bi)] || slices.Contains(b.wish, sf.item) {
 				continue
 			}
 			evict, ok := st.makeRoom(bi, size-(b.FreeCache-cacheUsed[bi]), demand)

@@ -76,6 +76,9 @@ func Check(s Snapshot, p Plan) Violations {
 			fail(&v.Storage, "box %s: %d cache bytes planned, %d free after evictions", id, cache, b.FreeCache+freed)
 		}
 		for _, f := range bp.Fetches {
+			if r := f.Range; r != (PieceRange{}) && (r.Begin < 0 || r.End > s.Items[f.Item].Pieces || r.Begin >= r.End) {
+				fail(&v.Source, "box %s: fetch of pieces [%d,%d) outside %s", id, r.Begin, r.End, f.Item)
+			}
 			for _, src := range f.Sources {
 				sb := boxes[src.Box]
 				if sb == nil {
@@ -92,7 +95,17 @@ func Check(s Snapshot, p Plan) Violations {
 				h := sb.Holdings[f.Item]
 				_, has := sb.Holdings[f.Item]
 				complete := has && (h.Complete || h.Pieces >= s.Items[f.Item].Pieces)
-				if src.Relay {
+				if !src.Relay && !complete && has && h.Range != (PieceRange{}) {
+					// A range holder serves only pieces of the range it holds whole.
+					if h.Pieces < h.Range.Len() || len(src.Ranges) == 0 {
+						fail(&v.Source, "box %s: source %s holds only part of its range of %s", id, src.Box, f.Item)
+					}
+					for _, r := range src.Ranges {
+						if !h.Range.contains(r) {
+							fail(&v.Source, "box %s: source %s is to serve pieces [%d,%d) of %s outside its range [%d,%d)", id, src.Box, r.Begin, r.End, f.Item, h.Range.Begin, h.Range.End)
+						}
+					}
+				} else if src.Relay {
 					if _, receiving := p.For(src.Box, f.Item); !receiving && h.Pieces == 0 {
 						fail(&v.Source, "box %s: relay %s neither holds nor receives %s", id, src.Box, f.Item)
 					}

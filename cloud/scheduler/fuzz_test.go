@@ -12,7 +12,8 @@ import (
 // sources, so caps, NAT and storage limits bind.
 func randomSnapshot(seed uint64, nBoxes, nItems int) Snapshot {
 	r := rand.New(rand.NewPCG(seed, 7))
-	s := Snapshot{Now: t0, Items: map[media.ItemID]Item{}, Config: Config{Horizon: time.Duration(1+r.IntN(5000)) * time.Second, MinRate: 1, MaxSources: 1 + r.IntN(4), MaxFetches: 1 + r.IntN(3)}}
+	s := Snapshot{Now: t0, Items: map[media.ItemID]Item{}, Config: Config{Horizon: time.Duration(1+r.IntN(5000)) * time.Second, MinRate: 1, MaxSources: 1 + r.IntN(4), MaxFetches: 1 + r.IntN(3),
+		RangeParts: 1 + r.IntN(8), RangeDemand: 1 + r.IntN(4), RangeFanout: 1 + r.IntN(3), RangePlacements: r.IntN(4) > 0}}
 	for i := 1; i <= nItems; i++ {
 		p := r.IntN(50)
 		size := int64(p) * int64(1+r.IntN(1000))
@@ -38,7 +39,13 @@ func randomSnapshot(seed uint64, nBoxes, nItems int) Snapshot {
 			case 0:
 				b.Holdings[it] = Holding{Pieces: s.Items[it].Pieces, Complete: true, Cache: r.IntN(2) == 0}
 			case 1:
-				b.Holdings[it] = Holding{Pieces: r.IntN(s.Items[it].Pieces + 1), Cache: r.IntN(4) == 0}
+				n := s.Items[it].Pieces
+				b.Holdings[it] = Holding{Pieces: r.IntN(n + 1), Cache: r.IntN(4) == 0}
+				if n >= 2 && r.IntN(2) == 0 { // a range placement, whole or under way
+					begin := r.IntN(n - 1)
+					end := begin + 1 + r.IntN(n-begin)
+					b.Holdings[it] = Holding{Pieces: max(end-begin-r.IntN(2), 0), Cache: true, Range: PieceRange{begin, end}}
+				}
 			default:
 				b.Wishlist = append(b.Wishlist, it)
 			}

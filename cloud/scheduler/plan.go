@@ -40,6 +40,8 @@ type Fetch struct {
 	Cache bool  // a cache placement: not wished by this box, fetched to serve others
 	Bytes int64 // bytes still to move
 	Rank  int   // place among the box's needs (0 = top wish); -1 for cache placements
+	// Range, when not empty, limits the fetch to the pieces [Begin, End): a range placement.
+	Range PieceRange
 }
 
 // Source is a box that sends (part of) an item.
@@ -57,6 +59,12 @@ type Source struct {
 
 // PieceRange is the half-open range of piece indexes [Begin, End).
 type PieceRange struct{ Begin, End int }
+
+// Len is the number of pieces in the range.
+func (r PieceRange) Len() int { return r.End - r.Begin }
+
+// contains says whether r holds all of o.
+func (r PieceRange) contains(o PieceRange) bool { return r.Begin <= o.Begin && o.End <= r.End }
 
 // For returns the fetch planned for box and item, if any.
 func (p Plan) For(box media.BoxID, item media.ItemID) (Fetch, bool) {

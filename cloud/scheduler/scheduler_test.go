@@ -552,6 +552,13 @@ func TestValidate(t *testing.T) {
 		{"boxes[0].wishlist[1]: duplicate", func(s *Snapshot) { s.Boxes[0].Wishlist = []media.ItemID{iid(1), iid(1)} }},
 		{"boxes[1].holdings[", func(s *Snapshot) { s.Boxes[1].Holdings = map[media.ItemID]Holding{iid(99): {}} }},
 		{"holdings[00020000000000000000000000000000].pieces", func(s *Snapshot) { s.Boxes[1].Holdings[iid(2)] = Holding{Pieces: 101} }},
+		{"holdings[00020000000000000000000000000000].range: [90,120)", func(s *Snapshot) {
+			s.Boxes[1].Holdings[iid(2)] = Holding{Pieces: 5, Range: PieceRange{90, 120}}
+		}},
+		{"holdings[00020000000000000000000000000000].pieces: 20 more than the range's 10", func(s *Snapshot) {
+			s.Boxes[1].Holdings[iid(2)] = Holding{Pieces: 20, Range: PieceRange{0, 10}}
+		}},
+		{"config: negative", func(s *Snapshot) { s.Config.RangeParts = -1 }},
 		{"boxes[0].uplink: negative", func(s *Snapshot) { s.Boxes[0].Uplink = -1 }},
 		{"boxes[0].free_wish: negative", func(s *Snapshot) { s.Boxes[0].FreeWish = -5 }},
 		{"rates[0].from: unknown box", func(s *Snapshot) { s.Rates = []Rate{{From: bid(9), To: bid(1)}} }},

@@ -56,18 +56,38 @@ type Config struct {
 	CacheFanout int
 	// MaxPlacements caps the cache placements per region per round.
 	MaxPlacements int
+	// RangePlacements turns range placements on (see RangeParts). Off by default: whoever
+	// carries the plan to the boxes must honour Fetch.Range (fetch only those pieces) and report
+	// Holding.Range, or a range placement would become a whole item in cache, and the server's
+	// ranges whole server copies.
+	RangePlacements bool
+	// RangeParts is how many piece ranges an item is cut into for range placements: a flash
+	// crowd's item is placed range by range into idle boxes' cache, so each idle uplink serves
+	// its range to many receivers after fetching only a fraction of the item (c19, c20, c67–c69).
+	RangeParts int
+	// RangeDemand is the least number of open wishes for an item in a region, and the least
+	// number per supplying copy there, that makes the planner place ranges of it.
+	RangeDemand int
+	// RangeFanout is how many range holders per open wish a region aims at.
+	RangeFanout int
+	// MaxRangePlacements caps the new range placements per item and region per round.
+	MaxRangePlacements int
 }
 
 // DefaultConfig is what zero Config fields become.
 var DefaultConfig = Config{
-	Horizon:         6 * time.Hour,
-	MaxSources:      5,
-	MaxFetches:      3,
-	DefaultUplink:   625_000,   // 5 Mbit/s
-	DefaultDownlink: 3_125_000, // 25 Mbit/s
-	MinRate:         16_000,
-	CacheFanout:     8,
-	MaxPlacements:   32,
+	Horizon:            6 * time.Hour,
+	MaxSources:         5,
+	MaxFetches:         3,
+	DefaultUplink:      625_000,   // 5 Mbit/s
+	DefaultDownlink:    3_125_000, // 25 Mbit/s
+	MinRate:            16_000,
+	CacheFanout:        8,
+	MaxPlacements:      32,
+	RangeParts:         64,
+	RangeDemand:        16,
+	RangeFanout:        2,
+	MaxRangePlacements: 512,
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +96,8 @@ func (c Config) withDefaults() Config {
 		Horizon: cmp.Or(c.Horizon, d.Horizon), MaxSources: cmp.Or(c.MaxSources, d.MaxSources), MaxFetches: cmp.Or(c.MaxFetches, d.MaxFetches),
 		DefaultUplink: cmp.Or(c.DefaultUplink, d.DefaultUplink), DefaultDownlink: cmp.Or(c.DefaultDownlink, d.DefaultDownlink),
 		MinRate: cmp.Or(c.MinRate, d.MinRate), CacheFanout: cmp.Or(c.CacheFanout, d.CacheFanout), MaxPlacements: cmp.Or(c.MaxPlacements, d.MaxPlacements),
+		RangeParts: cmp.Or(c.RangeParts, d.RangeParts), RangeDemand: cmp.Or(c.RangeDemand, d.RangeDemand), RangeFanout: cmp.Or(c.RangeFanout, d.RangeFanout),
+		MaxRangePlacements: cmp.Or(c.MaxRangePlacements, d.MaxRangePlacements), RangePlacements: c.RangePlacements,
 	}
 }
 
@@ -108,6 +130,9 @@ type Holding struct {
 	Pieces   int
 	Complete bool
 	Cache    bool // held in the cache area (placed for others), so it may be evicted
+	// Range, when not empty, says the box was placed only the pieces [Begin, End) (a range
+	// placement) and Pieces counts those it holds; it serves that range once it holds all of it.
+	Range PieceRange
 }
 
 // Rate is a measured throughput from one box to another, bytes per second.
@@ -196,7 +221,8 @@ func (s Snapshot) Validate() error {
 		}
 	}
 	c := s.Config
-	if c.Horizon < 0 || c.MaxSources < 0 || c.MaxFetches < 0 || c.DefaultUplink < 0 || c.DefaultDownlink < 0 || c.MinRate < 0 || c.CacheFanout < 0 || c.MaxPlacements < 0 {
+	if c.Horizon < 0 || c.MaxSources < 0 || c.MaxFetches < 0 || c.DefaultUplink < 0 || c.DefaultDownlink < 0 || c.MinRate < 0 || c.CacheFanout < 0 || c.MaxPlacements < 0 ||
+		c.RangeParts < 0 || c.RangeDemand < 0 || c.RangeFanout < 0 || c.MaxRangePlacements < 0 {
 		return invalid("config: negative value")
 	}
 	return nil
@@ -232,6 +258,14 @@ func validateBox(i int, b Box, pieces func(media.ItemID) (int, bool), items int)
 		}
 		if h.Pieces < 0 || h.Pieces > n {
 			return invalid("boxes[%d].holdings[%s].pieces: %d outside 0..%d", i, it, h.Pieces, n)
+		}
+		if r := h.Range; r != (PieceRange{}) {
+			if r.Begin < 0 || r.End > n || r.Begin >= r.End {
+				return invalid("boxes[%d].holdings[%s].range: [%d,%d) not inside 0..%d", i, it, r.Begin, r.End, n)
+			}
+			if h.Pieces > r.End-r.Begin {
+				return invalid("boxes[%d].holdings[%s].pieces: %d more than the range's %d", i, it, h.Pieces, r.End-r.Begin)
+			}
 		}
 	}
 	return nil

@@ -36,6 +36,8 @@ type boxInfo struct {
 	// relay[item] marks an item in flight here: 1 unfed (partial pieces, no planned source yet),
 	// 2 fed (planned from the server, a complete holder or a fed relay).
 	relay map[int32]uint8
+	// ranged says the box is listed in State.ranged: it reported a range placement.
+	ranged bool
 }
 
 type fetchRec struct {
@@ -47,12 +49,14 @@ type fetchRec struct {
 	cache      bool
 	bytes      int64
 	rank       int
+	rng        PieceRange // a range placement's pieces; empty = the whole item
 }
 
 type srcRec struct {
 	box   int32
 	rate  int64
 	relay bool
+	rng   PieceRange // the range a range holder serves; empty = any piece
 }
 
 type upRec struct{ item, to int32 }
@@ -82,15 +86,30 @@ type State struct {
 	holdRegion map[uint64][]int32
 	relays     map[uint64][]int32 // boxes with an item in flight, per (item, region)
 	relaysAll  map[int32][]int32  // the same per item, every region
-	cursor     map[uint64]int     // first index worth scanning in a list during a full round
-	inRound    bool
-	measured   map[int32]map[int32]int64 // to → from → bytes/s
-	slots      []Slot
-	slotUsed   []int64
-	serving    map[int32]map[int32]bool // item → boxes the server was sending to
-	forecast   map[uint64]float64       // (item, region) → predicted extra wishes
-	mark       []uint32                 // mark[box] == stamp: already considered for the current request
-	stamp      uint32
+	// Range holders per (item, region, first piece of the range): boxes holding a whole range.
+	rangeHold map[[3]int32][]int32
+	rangeIn   map[uint64]int // range holders listed per (item, region): none means no lookups
+	rcursor   map[[3]int32]int
+	cacheUsed map[int32]int64 // cache bytes placed per box in this round
+	// rangePlaced marks (item, box) range placements planned in this round.
+	rangePlaced map[uint64]bool
+	ranged      []int32 // boxes that reported a range placement
+	// seeded marks (item, region) pairs whose copy the server is sending as ranges this round.
+	seeded map[uint64]bool
+	// placing: range placements from peers may use only half of a source's uplink, so the
+	// wishes they will serve are never starved by them.
+	placing  bool
+	want     PieceRange // the range the request being planned asks for
+	candBuf  []cand
+	cursor   map[uint64]int // first index worth scanning in a list during a full round
+	inRound  bool
+	measured map[int32]map[int32]int64 // to → from → bytes/s
+	slots    []Slot
+	slotUsed []int64
+	serving  map[int32]map[int32]bool // item → boxes the server was sending to
+	forecast map[uint64]float64       // (item, region) → predicted extra wishes
+	mark     []uint32                 // mark[box] == stamp: already considered for the current request
+	stamp    uint32
 	// Planned counts the requests the planner has considered since the State was made; a box's
 	// Update adds only that box's.
 	Planned int
@@ -125,9 +144,9 @@ func NewState(s Snapshot) (*State, error) {
 	st := &State{
 		cfg: s.Config.withDefaults(), now: s.Now,
 		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
-		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: map[string]int32{},
+		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: make(map[string]int32, len(s.Boxes)),
 		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
-		cursor: map[uint64]int{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
+		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rangeIn: map[uint64]int{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
 		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
 	}
 	ids := make([]media.ItemID, 0, len(s.Items))
@@ -142,10 +161,13 @@ func NewState(s Snapshot) (*State, error) {
 	}
 	st.holdAll = make([][]int32, len(st.items))
 	st.boxes = make([]boxInfo, 0, len(s.Boxes)) // boxInfo is large: no regrowth copies
-	boxes := slices.Clone(s.Boxes)
-	slices.SortFunc(boxes, func(a, b Box) int { return cmpID(a.ID, b.ID) })
-	for _, b := range boxes {
-		st.addBox(b)
+	order := make([]int32, len(s.Boxes))        // sorted by id: Box is large, so sort indexes
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmpID(s.Boxes[a].ID, s.Boxes[b].ID) })
+	for _, i := range order {
+		st.addBox(s.Boxes[i])
 	}
 	for _, r := range s.Rates {
 		from, to := st.boxIdx[r.From], st.boxIdx[r.To]
@@ -195,7 +217,17 @@ func (st *State) intern(m map[string]int32, k string) int32 {
 func (st *State) addBox(b Box) int32 {
 	i := int32(len(st.boxes))
 	st.boxIdx[b.ID] = i
-	bi := boxInfo{region: st.intern(st.regions, b.Region), lan: -1}
+	st.boxes = append(st.boxes, boxInfo{})
+	st.place(i, b)
+	st.mark = append(st.mark, 0)
+	st.setBox(i, b)
+	return i
+}
+
+// place sets box i's region, network and LAN, and lists it among its LAN's boxes.
+func (st *State) place(i int32, b Box) {
+	bi := &st.boxes[i]
+	bi.region, bi.lan = st.intern(st.regions, b.Region), -1
 	if v, ok := st.nets[[2]string{b.Region, b.Network}]; ok {
 		bi.net = v
 	} else {
@@ -209,10 +241,30 @@ func (st *State) addBox(b Box) int32 {
 		}
 		st.lanBox[bi.lan] = append(st.lanBox[bi.lan], i)
 	}
-	st.boxes = append(st.boxes, bi)
-	st.mark = append(st.mark, 0)
-	st.setBox(i, b)
-	return i
+}
+
+// move takes box i out of the lists of its old region, network and LAN and puts it in the new
+// ones; setBox then lists its holdings there afresh.
+func (st *State) move(i int32, b Box) {
+	bi := &st.boxes[i]
+	drop := func(list []int32) []int32 { return slices.DeleteFunc(list, func(x int32) bool { return x == i }) }
+	for it, h := range bi.held {
+		if h.Complete {
+			st.holdAll[it] = drop(st.holdAll[it])
+			st.holdNet[key(it, bi.net)] = drop(st.holdNet[key(it, bi.net)])
+			st.holdRegion[key(it, bi.region)] = drop(st.holdRegion[key(it, bi.region)])
+		}
+		if rangeFull(h) {
+			k := [3]int32{it, bi.region, int32(h.Range.Begin)}
+			st.rangeHold[k] = drop(st.rangeHold[k])
+			st.rangeIn[key(it, bi.region)]--
+		}
+	}
+	if bi.lan >= 0 {
+		st.lanBox[bi.lan] = drop(st.lanBox[bi.lan])
+	}
+	bi.held = nil
+	st.place(i, b)
 }
 
 // setBox replaces a box's reported state and lists it as a holder of what it completed.
@@ -223,13 +275,25 @@ func (st *State) setBox(i int32, b Box) {
 	bi.Holdings = nil
 	bi.up, bi.down = cmp.Or(b.Uplink, st.cfg.DefaultUplink), cmp.Or(b.Downlink, st.cfg.DefaultDownlink)
 	bi.served, bi.uploaded = unixNano(b.LastServed), unixNano(b.LastUploaded)
-	bi.held = make(map[int32]Holding, len(b.Holdings))
+	bi.held = nil // reading a nil map is fine, and many boxes hold nothing
+	if len(b.Holdings) > 0 {
+		bi.held = make(map[int32]Holding, len(b.Holdings))
+	}
 	for id, h := range b.Holdings {
 		it := st.itemIdx[id]
 		if h.Pieces >= st.items[it].pieces {
 			h.Complete = true
 		}
 		bi.held[it] = h
+		if h.Range != (PieceRange{}) && !bi.ranged {
+			bi.ranged = true
+			st.ranged = append(st.ranged, i)
+		}
+		if rangeFull(h) && !rangeFull(prev[it]) {
+			k := [3]int32{it, bi.region, int32(h.Range.Begin)}
+			st.rangeHold[k] = append(st.rangeHold[k], i)
+			st.rangeIn[key(it, bi.region)]++
+		}
 		if h.Complete && !prev[it].Complete {
 			st.holdAll[it] = append(st.holdAll[it], i)
 			k := key(it, bi.net)
@@ -268,6 +332,8 @@ type request struct {
 	rank    int
 	serving bool
 	served  int64
+	rng     PieceRange // a range placement's pieces
+	seed    bool       // a range placement the server sends: the region's one copy of a crowd's item
 }
 
 // Round plans every box from scratch.
@@ -281,6 +347,10 @@ func (st *State) Round() {
 	clear(st.relays)
 	clear(st.relaysAll)
 	clear(st.cursor)
+	clear(st.rcursor)
+	clear(st.cacheUsed)
+	clear(st.rangePlaced)
+	clear(st.seeded)
 	clear(st.slotUsed)
 	var reqs []request
 	for i := range st.boxes {
@@ -293,7 +363,15 @@ func (st *State) Round() {
 		return cmp.Or(-cmpBool(a.serving, b.serving), cmp.Compare(a.rank, b.rank), cmp.Compare(a.served, b.served), cmpID(st.boxes[a.box].ID, st.boxes[b.box].ID))
 	})
 	st.inRound = true
-	for _, r := range reqs {
+	// Boxes the server keeps sending to, then range placements for flash crowds (each pays back
+	// many times over, so it goes before the wishes it serves), then the wishes.
+	n := 0
+	for n < len(reqs) && reqs[n].serving {
+		st.plan(reqs[n])
+		n++
+	}
+	st.placeRanges(reqs)
+	for _, r := range reqs[n:] {
 		st.plan(r)
 	}
 	st.placeCache()
@@ -328,7 +406,9 @@ func (st *State) needs(i int32, reqs []request) []request {
 		if h.Pieces > 0 {
 			st.markRelay(i, it, relayUnfed)
 		}
-		reqs = append(reqs, request{box: i, item: it, rank: r, serving: st.serving[it][i], served: b.served})
+		// The server keeps sending a wish it was sending, not one whose range it was placing.
+		serving := st.serving[it][i] && h.Range == (PieceRange{})
+		reqs = append(reqs, request{box: i, item: it, rank: r, serving: serving, served: b.served})
 	}
 	return reqs
 }
@@ -372,6 +452,7 @@ type cand struct {
 	rate  int64
 	relay bool
 	fed   bool
+	rng   PieceRange
 }
 
 // usable says whether src may send item it to dst now, and how fast at most.
@@ -384,18 +465,27 @@ func (st *State) usable(src, dst int32, it int32) (cand, bool) {
 		return cand{}, false
 	}
 	spare := s.up - s.upUsed
+	if st.placing {
+		spare = s.up/2 - s.upUsed
+	}
 	if spare < st.cfg.MinRate {
 		return cand{}, false
 	}
 	c := cand{box: src}
-	if !s.held[it].Complete {
-		lvl := s.relay[it]
-		if lvl == 0 {
-			return cand{}, false
-		}
-		c.relay, c.fed = true, lvl == relayFed
-	} else {
+	h := s.held[it]
+	switch {
+	case h.Complete:
 		c.fed = true
+	case rangeFull(h) && (st.want == PieceRange{} || h.Range.contains(st.want)):
+		// A range holder serves its range (or the part of it a range placement asks for).
+		c.fed, c.rng = true, h.Range
+		if st.want != (PieceRange{}) {
+			c.rng = st.want
+		}
+	case s.relay[it] != 0:
+		c.relay, c.fed = true, s.relay[it] == relayFed
+	default:
+		return cand{}, false
 	}
 	// Measured throughput beats the caps when the receiver has reported it (c60, c61).
 	est := min(s.up, d.down)
@@ -409,18 +499,28 @@ func (st *State) usable(src, dst int32, it int32) (cand, bool) {
 // gather collects up to limit usable candidates from a holder list, skipping ones already
 // chosen. In a full round it starts past the list's exhausted head.
 func (st *State) gather(list []int32, k uint64, dst, it int32, want int, out []cand) []cand {
-	start := 0
-	if st.inRound && k != 0 {
-		start = st.cursor[k]
+	if !st.inRound || k == 0 {
+		return st.gatherFrom(list, nil, dst, it, want, out)
+	}
+	start := st.cursor[k]
+	out = st.gatherFrom(list, &start, dst, it, want, out)
+	st.cursor[k] = start
+	return out
+}
+
+// gatherFrom is gather with the list's cursor in start (nil: scan from the head).
+func (st *State) gatherFrom(list []int32, start *int, dst, it int32, want int, out []cand) []cand {
+	j0 := 0
+	if start != nil {
+		j0 = *start
 	}
 	n := 0
-	for j := start; j < len(list) && n < want; j++ {
+	for j := j0; j < len(list) && n < want; j++ {
 		src := list[j]
 		c, ok := st.usable(src, dst, it)
 		if !ok {
-			if st.inRound && k != 0 && j == start && st.exhausted(src, it) {
-				start++
-				st.cursor[k] = start
+			if start != nil && j == *start && st.exhausted(src, it) {
+				*start++
 			}
 			continue
 		}
@@ -437,7 +537,7 @@ func (st *State) gather(list []int32, k uint64, dst, it int32, want int, out []c
 // or (for relay lists) the item is no longer in flight there.
 func (st *State) exhausted(src, it int32) bool {
 	s := &st.boxes[src]
-	return s.Offline || s.up-s.upUsed < st.cfg.MinRate || (!s.held[it].Complete && s.relay[it] == 0)
+	return s.Offline || s.up-s.upUsed < st.cfg.MinRate || (!s.held[it].Complete && !rangeFull(s.held[it]) && s.relay[it] == 0)
 }
 
 // candidates returns usable sources of one tier for dst, best first: fastest estimate (c64),
@@ -445,7 +545,8 @@ func (st *State) exhausted(src, it int32) bool {
 func (st *State) candidates(dst, it int32, tier int) []cand {
 	d := &st.boxes[dst]
 	want := 2 * st.cfg.MaxSources
-	var out []cand
+	out := st.candBuf[:0] // reused: callers are done with the previous list
+	defer func() { st.candBuf = out[:0] }()
 	switch tier {
 	case tierLAN:
 		if d.lan >= 0 {
@@ -461,6 +562,7 @@ func (st *State) candidates(dst, it int32, tier int) []cand {
 	case tierRegion:
 		k := key(it, d.region)
 		out = st.gather(st.holdRegion[k], k|1<<62, dst, it, want, out)
+		out = st.rangeCandidates(dst, it, out)
 		out = st.gather(st.relays[k], k|3<<61, dst, it, want, out)
 	case tierOther:
 		// Complete holders elsewhere, then boxes elsewhere already receiving it: following an
@@ -479,16 +581,25 @@ func (st *State) candidates(dst, it int32, tier int) []cand {
 	}
 	slices.SortFunc(out, func(a, b cand) int {
 		x, y := &st.boxes[a.box], &st.boxes[b.box]
-		return cmp.Or(cmp.Compare(b.rate, a.rate), cmpBool(a.relay, b.relay), cmp.Compare(x.uploaded, y.uploaded), cmpID(x.ID, y.ID))
+		// Relays last: they pass on only what reached them, holders send pieces the receiver lacks.
+		return cmp.Or(cmpBool(a.relay, b.relay), cmp.Compare(b.rate, a.rate), cmp.Compare(x.uploaded, y.uploaded), cmpID(x.ID, y.ID))
 	})
 	return out
 }
 
 // regionSupplied says whether a box of dst's region other than dst holds the item complete and
-// is online, or is receiving it from a fed source: then the server need not send it there (c10).
+// is online, or is receiving it from a fed source, or the region holds (or the server is
+// sending it) range by range: then the server need not send it there (c10).
 func (st *State) regionSupplied(dst, it int32) bool {
-	d := &st.boxes[dst]
-	k := key(it, d.region)
+	return st.suppliedIn(st.boxes[dst].region, it, dst)
+}
+
+// suppliedIn is regionSupplied for a region, not counting box except (-1: none).
+func (st *State) suppliedIn(region, it, dst int32) bool {
+	k := key(it, region)
+	if st.seeded[k] || st.rangesCovered(it, region) {
+		return true
+	}
 	for _, h := range st.holdRegion[k] {
 		if h != dst && !st.boxes[h].Offline && st.boxes[h].held[it].Complete {
 			return true
@@ -500,6 +611,69 @@ func (st *State) regionSupplied(dst, it int32) bool {
 		}
 	}
 	return false
+}
+
+// suppliersBusy says no box of dst's region holding the item (complete, or fed and receiving
+// it) can deliver bytes to dst within the horizon: each is busy until one of the transfers it
+// serves ends, and sends at most its uplink after that. A range seeding counts as supply.
+func (st *State) suppliersBusy(dst, it int32, bytes int64) bool {
+	d := &st.boxes[dst]
+	k := key(it, d.region)
+	if st.seeded[k] || st.rangesCovered(it, d.region) {
+		return false
+	}
+	const scan = 64 // holders looked at; lists are sorted by uplink
+	best := time.Duration(1<<63 - 1)
+	try := func(h int32) {
+		s := &st.boxes[h]
+		if h == dst || s.Offline || (s.NAT && d.NAT) {
+			return
+		}
+		free, send := st.freeIn(h), eta(bytes, min(s.up, d.down))
+		if free < st.cfg.Horizon && send < st.cfg.Horizon { // else never within it (and no overflow)
+			best = min(best, free+send)
+		}
+	}
+	for j, h := range st.holdRegion[k] {
+		if j == scan {
+			break
+		}
+		if st.boxes[h].held[it].Complete {
+			try(h)
+		}
+	}
+	for j, h := range st.relays[k] {
+		if j == scan {
+			break
+		}
+		if st.boxes[h].relay[it] == relayFed {
+			try(h)
+		}
+	}
+	return best > st.cfg.Horizon
+}
+
+// freeIn is how soon box h has upload to spare: now if it has, else when the first transfer it
+// serves ends at its planned rate.
+func (st *State) freeIn(h int32) time.Duration {
+	s := &st.boxes[h]
+	if s.up-s.upUsed >= st.cfg.MinRate {
+		return 0
+	}
+	first := time.Duration(1<<63 - 1)
+	for _, u := range s.uploads {
+		for _, f := range st.boxes[u.to].fetches {
+			if f.item != u.item {
+				continue
+			}
+			rate := f.serverRate
+			for _, c := range f.srcs {
+				rate += c.rate
+			}
+			first = min(first, eta(f.bytes, rate))
+		}
+	}
+	return first
 }
 
 func eta(bytes, rate int64) time.Duration {
@@ -518,9 +692,14 @@ func (st *State) plan(r request) bool {
 	}
 	it := r.item
 	bytes := st.remaining(it, d.held[it])
+	if r.rng != (PieceRange{}) {
+		bytes = st.rangeRemaining(it, d.held[it], r.rng)
+	}
 	if bytes == 0 && st.items[it].size > 0 {
 		return false
 	}
+	st.want = r.rng
+	defer func() { st.want = PieceRange{} }()
 	// With the downlink taken only a later off-peak server transfer is possible.
 	spare := d.down - d.downUsed
 	st.stamp++ // a new request: nobody is seen yet but the receiver
@@ -528,13 +707,31 @@ func (st *State) plan(r request) bool {
 	var chosen []srcRec
 	var rate int64
 	fed := false
+	// Range holders of a whole-item fetch come on top of MaxSources, one per range, each with
+	// an equal share of the downlink, so the receiver gets every range at once (c67–c69).
+	parts := st.parts(it)
+	whole, ranged := 0, 0
 	take := func(tier int) {
 		for _, c := range st.candidates(r.box, it, tier) {
-			if len(chosen) >= st.cfg.MaxSources || rate+st.cfg.MinRate > spare {
+			if rate+st.cfg.MinRate > spare {
 				return
 			}
 			a := min(c.rate, spare-rate)
-			chosen = append(chosen, srcRec{box: c.box, rate: a, relay: c.relay})
+			if c.rng != (PieceRange{}) && r.rng == (PieceRange{}) {
+				if ranged >= parts {
+					continue
+				}
+				a = min(a, max(st.cfg.MinRate, spare/int64(parts)))
+				ranged++
+			} else {
+				// A range placement takes one source: the range is small, and every holder
+				// is better spent starting another placement (the copies double each round).
+				if whole >= st.cfg.MaxSources || (r.rng != (PieceRange{}) && whole >= 1) {
+					continue
+				}
+				whole++
+			}
+			chosen = append(chosen, srcRec{box: c.box, rate: a, relay: c.relay, rng: c.rng})
 			rate += a
 			fed = fed || c.fed
 		}
@@ -551,12 +748,20 @@ func (st *State) plan(r request) bool {
 	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
 		take(tierOther)
 	}
+	if supplied && rate == 0 && r.rank == 0 && st.suppliersBusy(r.box, it, bytes) {
+		// A top wish, and every box of the region that could send it is booked past the
+		// horizon: the region cannot supply it within the horizon (c10, c11).
+		supplied = false
+	}
 	keepServer := r.serving && !st.regionHasComplete(r.box, it)
 	server := !r.serving && !supplied && (rate == 0 || eta(bytes, rate) > horizon)
 	server = (server || keepServer) && !r.cache()
-	f := fetchRec{item: it, bytes: bytes, rank: r.rank, start: st.now, cache: r.cache()}
+	if r.rng != (PieceRange{}) && (r.seed || st.serving[it][r.box]) {
+		server = true // the region's copy of a crowd's item, sent as ranges (see ranges.go)
+	}
+	f := fetchRec{item: it, bytes: bytes, rank: r.rank, start: st.now, cache: r.cache(), rng: r.rng}
 	if server {
-		start, ok := st.serverSlot(bytes, r.rank == 0)
+		start, ok := st.serverSlot(bytes, r.rank == 0 || r.rng != (PieceRange{}))
 		switch {
 		case ok && start.After(st.now):
 			// An off-peak server transfer later; peers found now are not used until then.
@@ -592,6 +797,9 @@ func (st *State) plan(r request) bool {
 	if len(chosen) == 0 && !f.server {
 		return false
 	}
+	if f.server && r.rng != (PieceRange{}) {
+		st.seeded[key(it, d.region)] = true
+	}
 	if f.serverRate == 0 && r.serving {
 		delete(st.serving[it], r.box)
 	}
@@ -604,6 +812,8 @@ func (st *State) plan(r request) bool {
 	}
 	d.fetches = append(d.fetches, f)
 	switch {
+	case r.rng != (PieceRange{}):
+		// A range placement receives one range only: no relay of the whole item.
 	case f.server && !f.start.After(st.now), fed:
 		st.markRelay(r.box, it, relayFed)
 	default:
@@ -688,7 +898,8 @@ func (st *State) release(i int32) {
 
 // Update re-plans one box after its sync, against the round's other plans: only this box's
 // requests are considered (the rest of the world is left as planned). A box the State has not
-// seen is added. A changed region, network or LAN counts from the next Round.
+// seen is added. A changed region, network or LAN moves the box in the indexes at once: its own
+// plan and every later request see it where it now is.
 func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	pieces := func(id media.ItemID) (int, bool) {
 		i, ok := st.itemIdx[id]
@@ -715,6 +926,9 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 			}
 		}
 		st.release(i)
+		if old := &st.boxes[i].Box; old.Region != b.Region || old.Network != b.Network || old.LAN != b.LAN {
+			st.move(i, b)
+		}
 		st.setBox(i, b)
 	}
 	var reqs []request
@@ -723,6 +937,8 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	for _, r := range reqs {
 		st.plan(r)
 	}
+	st.cacheUsed[i] = 0
+	st.continueRange(i, nil)
 	st.prune(i)
 	return st.boxPlan(i), nil
 }
@@ -735,7 +951,7 @@ func (st *State) prune(i int32) {
 	b := &st.boxes[i]
 	for j := len(b.uploads) - 1; j >= 0; j-- {
 		u := b.uploads[j]
-		ok := !b.Offline && !(b.NAT && st.boxes[u.to].NAT) && (b.held[u.item].Complete || b.relay[u.item] != 0)
+		ok := !b.Offline && !(b.NAT && st.boxes[u.to].NAT) && (b.held[u.item].Complete || rangeFull(b.held[u.item]) || b.relay[u.item] != 0)
 		if ok && b.upUsed <= b.up {
 			continue
 		}
@@ -793,19 +1009,27 @@ func (st *State) boxPlan(i int32) BoxPlan {
 	var bp BoxPlan
 	for _, f := range b.fetches {
 		in := st.items[f.item]
-		out := Fetch{Item: in.id, Server: f.server, ServerRate: f.serverRate, Start: f.start, Cache: f.cache, Bytes: f.bytes, Rank: f.rank}
+		out := Fetch{Item: in.id, Server: f.server, ServerRate: f.serverRate, Start: f.start, Cache: f.cache, Bytes: f.bytes, Rank: f.rank, Range: f.rng}
 		var full []int64
 		for _, c := range f.srcs {
-			if !c.relay {
+			if !c.relay && c.rng == (PieceRange{}) {
 				full = append(full, c.rate)
 			}
 		}
-		ranges := splitRanges(in.pieces, full)
+		whole := f.rng
+		if whole == (PieceRange{}) {
+			whole = PieceRange{0, in.pieces}
+		}
+		ranges := splitRanges(whole.Len(), full)
 		for _, c := range f.srcs {
 			s := &st.boxes[c.box]
 			src := Source{Box: s.ID, Rate: c.rate, Relay: c.relay, Dial: !s.NAT}
-			if !c.relay {
-				src.Ranges, ranges = []PieceRange{ranges[0]}, ranges[1:]
+			switch {
+			case c.rng != (PieceRange{}):
+				src.Ranges = []PieceRange{c.rng}
+			case !c.relay:
+				r := ranges[0]
+				src.Ranges, ranges = []PieceRange{{whole.Begin + r.Begin, whole.Begin + r.End}}, ranges[1:]
 			}
 			out.Sources = append(out.Sources, src)
 		}

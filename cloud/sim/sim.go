@@ -61,12 +61,17 @@ type Options struct {
 	Duration time.Duration // 0 = the workload's
 	// Progress is called after every round with rounds done and total (all policies).
 	Progress func(done, total int)
+	// Config is the planner's configuration for the scheduler policy (zero = defaults), with
+	// range placements on unless NoRangePlacements.
+	Config            scheduler.Config
+	NoRangePlacements bool
 }
 
 type hold struct {
 	bytes   int64
 	cache   bool
 	preload bool
+	rng     scheduler.PieceRange // a range placement: bytes are of these pieces only
 }
 
 type openWish struct {
@@ -84,12 +89,13 @@ type run struct {
 	lan, isp []string
 	res      *PolicyResult
 	server   int64
-	peer     int64
+	wished   int64              // bytes delivered into wished items (from the server or peers)
 	copies   map[[2]int32]int64 // server bytes per (region, title)
 	ready    []float64          // top-wish ready seconds
 	ratio    []float64          // ready ÷ (size ÷ downlink)
 	done     []bool             // top wish ready
 	prev     scheduler.Plan
+	cfg      scheduler.Config
 	rng      *rand.Rand
 	wishIdx  int // next arrival in w.wishes
 }
@@ -110,6 +116,8 @@ func Run(w *World, opt Options) (*Result, error) {
 	res := &Result{LowerBoundServerShare: w.LowerBoundServerShare(), Policies: map[string]*PolicyResult{}}
 	for pi, name := range Policies {
 		r := newRun(w)
+		r.cfg = opt.Config
+		r.cfg.RangePlacements = !opt.NoRangePlacements
 		for k := range rounds {
 			now := time.Duration(k) * step
 			if err := r.round(name, now, step); err != nil {
@@ -153,6 +161,7 @@ func (r *run) round(policy string, now, step time.Duration) error {
 	switch policy {
 	case PolicyScheduler:
 		snap.Serving = r.prev.Serving()
+		snap.Config = r.cfg
 		plan, err = scheduler.Compute(snap)
 	case PolicyTracker:
 		plan = r.trackerPlan(snap, now)
@@ -170,16 +179,18 @@ func (r *run) round(policy string, now, step time.Duration) error {
 	r.apply(snap, plan, now, step)
 	r.prev = plan
 	if (now+step)/time.Hour != now/time.Hour {
-		r.res.Series = append(r.res.Series, Point{Hours: (now + step).Hours(), ServerShare: share(r.server, r.peer), MedianReadyHours: percentile(r.ready, 0.5) / 3600})
+		r.res.Series = append(r.res.Series, Point{Hours: (now + step).Hours(), ServerShare: share(r.server, r.wished), MedianReadyHours: percentile(r.ready, 0.5) / 3600})
 	}
 	return nil
 }
 
-func share(server, peer int64) float64 {
-	if server+peer == 0 {
+// share is the server's bytes (into wishes and caches alike) over the bytes households wished
+// for, so bytes moved into cache space never dilute it, and it compares with the lower bound.
+func share(server, wished int64) float64 {
+	if wished == 0 {
 		return 0
 	}
-	return float64(server) / float64(server+peer)
+	return float64(server) / float64(wished)
 }
 
 // arrive adds the wishes made up to now to the boxes' wishlists (last = least wanted).
@@ -203,7 +214,15 @@ func (r *run) snapshot(now time.Duration) scheduler.Snapshot {
 		var wishUsed, cacheUsed int64
 		for t, h := range r.held[i] {
 			tt := w.titles[t]
-			sb.Holdings[tt.id] = scheduler.Holding{Pieces: int(h.bytes / pieceSize), Complete: h.bytes >= tt.size, Cache: h.cache}
+			hd := scheduler.Holding{Pieces: int(h.bytes / pieceSize), Complete: h.bytes >= tt.size, Cache: h.cache, Range: h.rng}
+			if h.rng != (scheduler.PieceRange{}) {
+				hd.Complete = false
+				hd.Pieces = min(hd.Pieces, h.rng.Len())
+				if h.bytes >= rangeBytes(tt, h.rng) {
+					hd.Pieces = h.rng.Len()
+				}
+			}
+			sb.Holdings[tt.id] = hd
 			switch {
 			case h.cache:
 				cacheUsed += h.bytes
@@ -250,12 +269,24 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 	// Pieces spread: a relay's pieces are taken as a random subset of the item, so a receiver's
 	// relays together hold 1-Π(1-level) of it; but no box gets beyond the frontier, what the
 	// server and complete holders have brought into the world so far.
+	// Range placements hold disjoint ranges, so what they brought in adds up.
 	frontier := map[int32]int64{}
+	ranges := map[int32]map[scheduler.PieceRange]int64{}
 	for b, hs := range r.held {
 		for t, h := range hs {
 			reach := h.bytes + int64(float64(incoming[[2]int32{int32(b), t}])*step.Seconds())
-			frontier[t] = max(frontier[t], min(reach, w.titles[t].size))
+			if h.rng == (scheduler.PieceRange{}) {
+				frontier[t] = max(frontier[t], min(reach, w.titles[t].size))
+				continue
+			}
+			if ranges[t] == nil {
+				ranges[t] = map[scheduler.PieceRange]int64{}
+			}
+			ranges[t][h.rng] = max(ranges[t][h.rng], min(reach, rangeBytes(w.titles[t], h.rng)))
 		}
+	}
+	for t, m := range ranges {
+		frontier[t] = max(frontier[t], sumRates(m))
 	}
 	heldAt := func(b, t int32) int64 {
 		if h := r.held[b][t]; h != nil {
@@ -269,6 +300,8 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		cache          bool
 		finishFraction float64
 		sources        []int32
+		rng            scheduler.PieceRange
+		size           int64 // what the fetch completes at: the item or the range
 	}
 	var moves []move
 	for id, bp := range plan.Boxes {
@@ -283,25 +316,47 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			}
 			dt := (step - max(0, start-now)).Seconds()
 			ti := titleIndex(f.Item)
-			size := w.titles[ti].size
+			tt := w.titles[ti]
+			size := tt.size
+			if f.Range != (scheduler.PieceRange{}) {
+				size = rangeBytes(tt, f.Range) // a range placement fetches its range only
+			}
 			have := heldAt(bi, ti)
-			// Bytes from the server and complete holders are new; bytes from relays only up to
-			// what the best relay will have by the round's end.
-			var fullRate, relayRate int64
+			// Bytes from the server and complete holders are new; bytes from a range holder
+			// only as far as the receiver lacks pieces of that range (its own pieces being a
+			// random share of the item); bytes from relays only up to what the best relay will
+			// have by the round's end.
+			var fullRate, relayRate, fromRanges int64
 			var srcs []int32
 			missing := 1.0 // share of the item none of the relays holds
+			perRange := map[scheduler.PieceRange]int64{}
 			for _, s := range f.Sources {
 				si := boxIndex(s.Box)
 				srcs = append(srcs, si)
-				if s.Relay {
+				switch {
+				case s.Relay:
 					relayRate += s.Rate
-					missing *= 1 - float64(heldAt(si, ti))/float64(size)
-				} else {
+					missing *= 1 - float64(heldAt(si, ti))/float64(tt.size)
+				case r.held[si][ti] != nil && r.held[si][ti].rng != (scheduler.PieceRange{}) && len(s.Ranges) == 1:
+					perRange[s.Ranges[0]] += s.Rate
+				default:
 					fullRate += s.Rate
 				}
 			}
-			relayReach := min(frontier[ti], int64((1-missing)*float64(size)))
-			fromFull := int64(float64(fullRate+f.ServerRate) * dt)
+			lacking := 1 - float64(have)/float64(size)
+			if f.Range != (scheduler.PieceRange{}) {
+				lacking = 1 // a range placement lacks the rest of its own range
+			}
+			for rg, rate := range perRange {
+				// At least a piece: a receiver asks a range holder for pieces it lacks.
+				fromRanges += min(int64(float64(rate)*dt), max(pieceSize, int64(float64(rangeBytes(tt, rg))*lacking)))
+				fullRate += rate
+			}
+			relayReach := min(frontier[ti], int64((1-missing)*float64(tt.size)))
+			if f.Range != (scheduler.PieceRange{}) {
+				relayReach = int64(float64(relayReach) / float64(tt.size) * float64(size))
+			}
+			fromFull := int64(float64(fullRate-sumRates(perRange)+f.ServerRate)*dt) + fromRanges
 			fromRelays := min(int64(float64(relayRate)*dt), max(0, relayReach-have-fromFull))
 			can := min(size-have, fromFull+fromRelays)
 			total := fullRate + relayRate + f.ServerRate
@@ -309,7 +364,7 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 				continue
 			}
 			server := min(can, int64(float64(f.ServerRate)*dt))
-			m := move{box: bi, title: ti, bytes: can, server: server, cache: f.Cache, sources: srcs}
+			m := move{box: bi, title: ti, bytes: can, server: server, cache: f.Cache, sources: srcs, rng: f.Range, size: size}
 			if have+can >= size {
 				m.finishFraction = float64(size-have) / float64(total) / step.Seconds()
 			}
@@ -319,12 +374,17 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 	for _, m := range moves {
 		h := r.held[m.box][m.title]
 		if h == nil {
-			h = &hold{cache: m.cache}
+			h = &hold{cache: m.cache, rng: m.rng}
 			r.held[m.box][m.title] = h
+		}
+		if m.rng == (scheduler.PieceRange{}) {
+			h.rng = scheduler.PieceRange{} // a wish for the whole item: the range is part of it
 		}
 		h.bytes += m.bytes
 		r.server += m.server
-		r.peer += m.bytes - m.server
+		if !m.cache {
+			r.wished += m.bytes
+		}
 		b := &w.boxes[m.box]
 		r.copies[[2]int32{b.region, m.title}] += m.server
 		r.served[m.box] = now
@@ -332,6 +392,10 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			r.uploaded[s] = now
 		}
 		size := w.titles[m.title].size
+		if h.rng != (scheduler.PieceRange{}) {
+			h.bytes = min(h.bytes, m.size)
+			continue
+		}
 		if h.bytes < size {
 			continue
 		}
@@ -370,7 +434,7 @@ func (r *run) finish(dur time.Duration, rounds int) {
 		}
 	}
 	res := r.res
-	res.ServerShare = share(r.server, r.peer)
+	res.ServerShare = share(r.server, r.wished)
 	res.P50ReadySeconds = percentile(ready, 0.5)
 	res.P95ReadySeconds = percentile(ready, 0.95)
 	res.P95ReadyOverDownlink = percentile(ratio, 0.95)
@@ -429,4 +493,17 @@ func (w *World) Snapshot(at time.Duration) scheduler.Snapshot {
 		r.open[i] = kept
 	}
 	return r.snapshot(at)
+}
+
+// rangeBytes is the size of pieces r of title t.
+func rangeBytes(t title, r scheduler.PieceRange) int64 {
+	return t.size*int64(r.End)/int64(t.pieces) - t.size*int64(r.Begin)/int64(t.pieces)
+}
+
+func sumRates(m map[scheduler.PieceRange]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -1,0 +1,261 @@
+package scheduler
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Range placements (c19, c20, c67–c69): when many boxes of a region wish an item at once (a
+// flash crowd), the wishing boxes' uplinks alone cannot keep up with their downlinks. Idle boxes
+// of the region then receive one piece range each of the item into their cache space and serve
+// it to the wishing boxes: an idle box pays for its range once and uploads it many times, so
+// the region's copies of each range multiply while the crowd lasts, and every wishing box gets
+// sources for several ranges (piece ranges of several sources, c67–c69).
+
+// rangeFull says h is a range placement that holds its whole range.
+func rangeFull(h Holding) bool {
+	return h.Range != (PieceRange{}) && h.Pieces >= h.Range.Len()
+}
+
+// rangeBytes is the size of a piece range of item it.
+func (st *State) rangeBytes(it int32, r PieceRange) int64 {
+	in := st.items[it]
+	if in.pieces == 0 {
+		return 0
+	}
+	return in.size*int64(r.End)/int64(in.pieces) - in.size*int64(r.Begin)/int64(in.pieces)
+}
+
+// rangeRemaining is what a box still lacks of range r, given its holding.
+func (st *State) rangeRemaining(it int32, h Holding, r PieceRange) int64 {
+	total := st.rangeBytes(it, r)
+	if h.Complete {
+		return 0
+	}
+	if h.Range == r && r.Len() > 0 {
+		return total - total*int64(h.Pieces)/int64(r.Len())
+	}
+	return total
+}
+
+// part is the j-th of the item's RangeParts canonical ranges.
+func (st *State) part(it int32, j int) PieceRange {
+	n, k := st.items[it].pieces, st.parts(it)
+	return PieceRange{Begin: n * j / k, End: n * (j + 1) / k}
+}
+
+// parts is how many canonical ranges item it has (fewer than RangeParts for tiny items).
+func (st *State) parts(it int32) int { return min(st.cfg.RangeParts, st.items[it].pieces) }
+
+// rangeCandidates adds range holders of dst's region: for a range placement, holders of that
+// range; for a wish, one holder per range, starting at a range that depends on how far dst has
+// got, so successive rounds spread a receiver over all ranges.
+func (st *State) rangeCandidates(dst, it int32, out []cand) []cand {
+	d := &st.boxes[dst]
+	if st.rangeIn[key(it, d.region)] == 0 {
+		return out
+	}
+	if st.want != (PieceRange{}) {
+		return st.gatherRange([3]int32{it, d.region, int32(st.want.Begin)}, dst, it, 2*st.cfg.MaxSources, out)
+	}
+	k := st.parts(it)
+	if k < 2 {
+		return out
+	}
+	first := int(dst) + d.held[it].Pieces*k/max(1, st.items[it].pieces)
+	for j := range k {
+		r := st.part(it, (first+j)%k)
+		out = st.gatherRange([3]int32{it, d.region, int32(r.Begin)}, dst, it, 1, out)
+	}
+	return out
+}
+
+func (st *State) gatherRange(k [3]int32, dst, it int32, want int, out []cand) []cand {
+	list := st.rangeHold[k]
+	if len(list) == 0 {
+		return out
+	}
+	if !st.inRound {
+		return st.gatherFrom(list, nil, dst, it, want, out)
+	}
+	start := st.rcursor[k]
+	out = st.gatherFrom(list, &start, dst, it, want, out)
+	st.rcursor[k] = start
+	return out
+}
+
+// continueRange plans box i's unfinished range placements of items its region still wants
+// (every one when demand is nil: a sync does not know the region's demand).
+func (st *State) continueRange(i int32, demand map[uint64]int) {
+	b := &st.boxes[i]
+	if b.Offline || !b.ranged || !st.cfg.RangePlacements {
+		return
+	}
+	var its []int32
+	for it, h := range b.held {
+		if h.Range != (PieceRange{}) && !rangeFull(h) && !h.Complete && !slices.Contains(b.wish, it) && (demand == nil || demand[key(it, b.region)] > 0) {
+			its = append(its, it)
+		}
+	}
+	slices.Sort(its)
+	for _, it := range its {
+		st.placing = !st.serving[it][i] // the server's ranges go on at full rate
+		r := b.held[it].Range
+		need := st.rangeRemaining(it, b.held[it], r)
+		if need > b.FreeCache-st.cacheUsed[i] {
+			continue
+		}
+		if st.plan(request{box: i, item: it, rank: -1, rng: r}) {
+			st.cacheUsed[i] += need
+		}
+	}
+}
+
+type crowd struct {
+	item, region int32
+	wishes       int
+}
+
+// placeRanges continues unfinished range placements and places new ones where a region's open
+// wishes for an item outnumber its complete copies RangeDemand to one.
+func (st *State) placeRanges(reqs []request) {
+	if !st.cfg.RangePlacements {
+		return
+	}
+	demand := map[uint64]int{}
+	for _, r := range reqs {
+		if r.rank >= 0 {
+			demand[key(r.item, st.boxes[r.box].region)]++
+		}
+	}
+	for _, i := range st.ranged {
+		st.continueRange(i, demand)
+	}
+	defer func() { st.placing = false }()
+	var crowds []crowd
+	for k, d := range demand {
+		it, region := int32(k>>32), int32(uint32(k))
+		if d < st.cfg.RangeDemand || st.parts(it) < 2 {
+			continue
+		}
+		copies := 0
+		for _, h := range st.holdRegion[k] {
+			if !st.boxes[h].Offline && st.boxes[h].held[it].Complete {
+				copies++
+			}
+		}
+		if d >= st.cfg.RangeDemand*max(1, copies) {
+			crowds = append(crowds, crowd{item: it, region: region, wishes: d})
+		}
+	}
+	if len(crowds) == 0 {
+		return
+	}
+	slices.SortFunc(crowds, func(a, b crowd) int {
+		return cmp.Or(cmp.Compare(b.wishes, a.wishes), cmp.Compare(a.item, b.item), cmp.Compare(a.region, b.region))
+	})
+	// Per region: online boxes with cache space, those that accept connections first (they can
+	// serve every receiver), then fastest uplink.
+	idle := map[int32][]int32{}
+	for _, c := range crowds {
+		idle[c.region] = nil
+	}
+	for i := range st.boxes {
+		b := &st.boxes[i]
+		if list, ok := idle[b.region]; ok && !b.Offline && b.FreeCache > 0 {
+			idle[b.region] = append(list, int32(i))
+		}
+	}
+	for _, list := range idle {
+		slices.SortFunc(list, func(a, b int32) int {
+			x, y := &st.boxes[a], &st.boxes[b]
+			return cmp.Or(cmpBool(x.NAT, y.NAT), cmp.Compare(y.up, x.up), cmpID(x.ID, y.ID))
+		})
+	}
+	for _, c := range crowds {
+		st.placeCrowd(c, idle[c.region])
+	}
+}
+
+// placeCrowd places ranges of one item into idle boxes of one region, each new one into the
+// range with the fewest holders, until the region has RangeFanout holders per open wish.
+func (st *State) placeCrowd(c crowd, idle []int32) {
+	k := st.parts(c.item)
+	holders := make([]int, k)
+	total := 0
+	for j := range k {
+		r := st.part(c.item, j)
+		holders[j] = len(st.rangeHold[[3]int32{c.item, c.region, int32(r.Begin)}])
+		total += holders[j]
+	}
+	for _, i := range st.ranged { // unfinished placements count too
+		h := st.boxes[i].held[c.item]
+		if st.boxes[i].region != c.region || h.Range == (PieceRange{}) || rangeFull(h) {
+			continue
+		}
+		for j := range k {
+			if st.part(c.item, j) == h.Range {
+				holders[j]++
+				total++
+			}
+		}
+	}
+	target := st.cfg.RangeFanout * c.wishes
+	// Nobody in the region holds or receives the item from a fed source: the server sends the
+	// region's one copy, each range to another idle box at its downlink, so the whole item is
+	// in the region after a RangeParts-th of the time one box would take.
+	seed := !st.suppliedIn(c.region, c.item, -1)
+	if seed {
+		target = total + k
+	}
+	placed, failed := 0, 0
+	const maxFailed = 8 // no source has spare upload left: stop trying
+	for _, i := range idle {
+		if total >= target || placed >= st.cfg.MaxRangePlacements || failed >= maxFailed {
+			return
+		}
+		b := &st.boxes[i]
+		if _, held := b.held[c.item]; held || b.relay[c.item] != 0 || st.rangePlaced[key(c.item, i)] || slices.Contains(b.wish, c.item) {
+			continue
+		}
+		j := 0
+		for x := range holders {
+			if holders[x] < holders[j] {
+				j = x
+			}
+		}
+		r := st.part(c.item, j)
+		need := st.rangeBytes(c.item, r)
+		if need > b.FreeCache-st.cacheUsed[i] {
+			continue
+		}
+		st.placing = !seed
+		if !st.plan(request{box: i, item: c.item, rank: -1, rng: r, seed: seed}) {
+			failed++
+			continue
+		}
+		failed = 0
+		st.cacheUsed[i] += need
+		st.rangePlaced[key(c.item, i)] = true
+		holders[j]++
+		total++
+		placed++
+	}
+}
+
+// rangesCovered says every canonical range of the item has an online holder in the region.
+func (st *State) rangesCovered(it, region int32) bool {
+	k := st.parts(it)
+	if k < 2 {
+		return false
+	}
+	for j := range k {
+		r := st.part(it, j)
+		if !slices.ContainsFunc(st.rangeHold[[3]int32{it, region, int32(r.Begin)}], func(b int32) bool {
+			return !st.boxes[b].Offline && rangeFull(st.boxes[b].held[it])
+		}) {
+			return false
+		}
+	}
+	return true
+}
