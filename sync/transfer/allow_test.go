@@ -13,6 +13,7 @@ import (
 
 	tstorage "github.com/anacrolix/torrent/storage"
 
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -47,7 +48,7 @@ func TestStrictSeederRefusesUnnamedPeer(t *testing.T) {
 	rand.Read(data)
 	item := media.ItemID{7}
 	seedDir := t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 64<<10)
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.StrictPeers(true)
 	seeder.Seed(item, tb)
@@ -84,7 +85,7 @@ func TestDownloadCap(t *testing.T) {
 	rand.Read(data)
 	item := media.ItemID{8}
 	seedDir := t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 64<<10)
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.Seed(item, tb)
 	seeded(t, seeder, item)
@@ -115,7 +116,7 @@ func TestPreloadedItemIsSeeded(t *testing.T) {
 	rand.Read(data)
 	item := media.ItemID{9}
 	preload := t.TempDir()
-	tb := makeTorrent(t, preload, item.String()+".sbx", data, 64<<10)
+	tb := torrenttest.Private(t, preload, item.String()+".sbx", data, 64<<10)
 	seeder, err := New(Config{MediaDir: t.TempDir(), PreloadDir: preload, ListenAddr: "127.0.0.2:0", Completion: tstorage.NewMapPieceCompletion()})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
 	tstorage "github.com/anacrolix/torrent/storage"
 	"golang.org/x/time/rate"
 
@@ -55,6 +56,9 @@ type Engine struct {
 	rates    map[netip.Addr]*meter               // what each peer address delivered
 	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
 	stop     chan struct{}
+	// Chunk requests outstanding per peer, and the most ever outstanding with one peer.
+	requested    map[*torrent.Peer]int
+	maxRequested int
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -84,6 +88,20 @@ func New(cfg Config) (*Engine, error) {
 	// wait on a late request while the granted ones are never read, and uploads stall for good.
 	// Room for the whole request queue (1024 chunks of 16 KiB) means no request ever waits.
 	tc.MaxAllocPeerRequestDataPerConn = 1024 * 16 << 10
+	// That room is not memory held: a serving box reads a chunk when it is requested and keeps it
+	// until it is sent, so what it holds per connection is what the peer keeps requested. The
+	// library lets a downloader keep up to ~960 chunks (15 MiB) requested from each peer, which
+	// a 5 Mbit/s uplink drains in 25 s and which made a box serving 7 peers 200 MiB large. Every
+	// box asks each peer for at most maxRequestsPerPeer chunks instead (a second of a 50 Mbit/s
+	// LAN link, far more than the round trip needs), so a box serving k peers holds about
+	// k × 1 MiB of chunks.
+	tc.Callbacks.ReadExtendedHandshake = capPeerRequests
+	tc.Callbacks.PeerConnAdded = append(tc.Callbacks.PeerConnAdded, func(pc *torrent.PeerConn) {
+		pc.PeerMaxRequests = min(pc.PeerMaxRequests, maxRequestsPerPeer)
+	})
+	// Boxes fetch from the few peers the plan names and serve the few it sends: a bound on
+	// connections per item bounds the chunks held for them.
+	tc.EstablishedConnsPerTorrent = maxConnsPerItem
 	// Only peers the plan named or the LAN announced may connect or be dialled (BEP 27 private
 	// swarms trust the tracker; this box trusts nobody else either).
 	allow := NewAllowlist()
@@ -100,8 +118,11 @@ func New(cfg Config) (*Engine, error) {
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
 	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
-		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{})}
+		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{}}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
+	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
+	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
+	tc.Callbacks.PeerClosed = append(tc.Callbacks.PeerClosed, func(p *torrent.Peer) { e.countRequest(p, 0) })
 	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
@@ -110,6 +131,41 @@ func New(cfg Config) (*Engine, error) {
 	}
 	go e.redial()
 	return e, nil
+}
+
+// maxRequestsPerPeer is how many chunk requests this box keeps outstanding with one peer.
+const maxRequestsPerPeer = 64
+
+// maxConnsPerItem bounds the peer connections of one item (the library's default is 50).
+const maxConnsPerItem = 16
+
+// capPeerRequests lowers the request queue a peer offers in its extended handshake (reqq, which
+// the library takes as how many requests to keep outstanding with it) to maxRequestsPerPeer.
+func capPeerRequests(_ *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+	if m.Reqq <= 0 || m.Reqq > maxRequestsPerPeer {
+		m.Reqq = maxRequestsPerPeer
+	}
+}
+
+// countRequest follows the chunk requests outstanding with peer (delta 0: the peer is gone).
+func (e *Engine) countRequest(peer *torrent.Peer, delta int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if delta == 0 {
+		delete(e.requested, peer)
+		return
+	}
+	n := max(e.requested[peer]+delta, 0)
+	e.requested[peer] = n
+	e.maxRequested = max(e.maxRequested, n)
+}
+
+// MaxRequestsOutstanding is the most chunk requests this box has had outstanding with one peer
+// since it started: at most maxRequestsPerPeer, which bounds what a serving box holds for it.
+func (e *Engine) MaxRequestsOutstanding() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.maxRequested
 }
 
 // redialEvery is how often the peers of an incomplete item are offered to the client again.

@@ -11,37 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
-	"github.com/anacrolix/torrent/metainfo"
 	tstorage "github.com/anacrolix/torrent/storage"
 
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 	"swarmbox/storage"
 	"swarmbox/sync/protocol"
 )
-
-// makeTorrent writes data into dir as name and returns private metainfo bytes for it.
-func makeTorrent(t *testing.T, dir, name string, data []byte, pieceLen int64) []byte {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	private := true
-	info := metainfo.Info{PieceLength: pieceLen, Private: &private}
-	if err := info.BuildFromFilePath(path); err != nil {
-		t.Fatal(err)
-	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func newEngine(t *testing.T, host string, dir string) *Engine {
 	t.Helper()
@@ -59,7 +35,7 @@ func TestFetchFromNamedPeer(t *testing.T) {
 	var item media.ItemID
 	item[0] = 1
 	seedDir, getDir := t.TempDir(), t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 256<<10)
 
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	if err := seeder.Seed(item, tb); err != nil {
@@ -91,7 +67,7 @@ func TestFetchChainWithSQLiteCompletion(t *testing.T) {
 	var item media.ItemID
 	item[0] = 2
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	tb := makeTorrent(t, dirs[0], item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, dirs[0], item.String()+".sbx", data, 256<<10)
 	var engines []*Engine
 	for i, d := range dirs {
 		st, err := storage.Open(context.Background(), d)
@@ -129,7 +105,7 @@ func TestWebSeedThenPeer(t *testing.T) {
 	var item media.ItemID
 	item[0] = 3
 	srcDir := t.TempDir()
-	tb := makeTorrent(t, srcDir, item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, srcDir, item.String()+".sbx", data, 256<<10)
 	hs := httptest.NewServer(http.FileServer(http.Dir(srcDir)))
 	defer hs.Close()
 	var engines []*Engine
@@ -191,5 +167,31 @@ func TestWebSeedRegrantIsFresh(t *testing.T) {
 		if url != s.wantURL || add != s.add {
 			t.Errorf("step %d: grant %q = %q, %v; want %q, %v", i, s.plan, url, add, s.wantURL, s.add)
 		}
+	}
+}
+
+// TestRequestsPerPeerCapped: a box keeps at most maxRequestsPerPeer chunk requests outstanding
+// with a peer, even when the peer's slow uplink lets requests pile up (the library would keep
+// up to ~960, 15 MiB the serving box holds in memory).
+func TestRequestsPerPeerCapped(t *testing.T) {
+	data := make([]byte, 8<<20)
+	rand.Read(data)
+	item := media.ItemID{10}
+	seedDir := t.TempDir()
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
+	seeder, err := New(Config{MediaDir: seedDir, ListenAddr: "127.0.0.2:0", Completion: tstorage.NewMapPieceCompletion(), UploadBytesPerSecond: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seeder.Close()
+	seeder.Seed(item, tb)
+	seeded(t, seeder, item)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if n := leecher.MaxRequestsOutstanding(); n == 0 || n > maxRequestsPerPeer {
+		t.Fatalf("at most %d chunk requests were outstanding with the seeder; want 1..%d", n, maxRequestsPerPeer)
 	}
 }
