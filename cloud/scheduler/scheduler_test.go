@@ -578,3 +578,25 @@ func TestValidate(t *testing.T) {
 		t.Errorf("a good snapshot: %v", err)
 	}
 }
+
+// TestLANSourceKeepsTransferInsideLAN: with a LAN neighbour holding or receiving the item, a box
+// takes no source outside its LAN (the item enters each LAN once) unless the LAN alone cannot
+// finish within the horizon.
+func TestLANSourceKeepsTransferInsideLAN(t *testing.T) { // c9, c11
+	recv := wish(bx(1, "r", "n", "l"), 1)
+	recv.Downlink = 5000
+	lan, isp := hold(bx(2, "r", "n", "l"), 1), hold(bx(3, "r", "n", "k"), 1)
+	for _, tc := range []struct {
+		horizon time.Duration
+		want    []media.BoxID
+	}{{0, []media.BoxID{bid(2)}}, {time.Millisecond, []media.BoxID{bid(2), bid(3)}}} {
+		s := snap(recv, lan, isp)
+		if tc.horizon > 0 {
+			s.Config.Horizon = tc.horizon
+		}
+		f := fetchOf(t, mustPlan(t, s), 1, 1)
+		if got := sources(f); !slices.Equal(got, tc.want) || f.Server {
+			t.Errorf("horizon %v: sources %v (server %v), want %v", tc.horizon, got, f.Server, tc.want)
+		}
+	}
+}

@@ -539,13 +539,18 @@ func (st *State) plan(r request) bool {
 			fed = fed || c.fed
 		}
 	}
+	horizon := st.cfg.Horizon
 	if spare >= st.cfg.MinRate {
-		for t := tierLAN; t <= tierRegion; t++ {
-			take(t)
+		take(tierLAN)
+		// A LAN neighbour holding or receiving the item brings it into the LAN once; the rest
+		// moves inside the LAN, so costlier tiers only to finish within the horizon (c9, c11).
+		if len(chosen) == 0 || eta(bytes, rate) > horizon {
+			for t := tierNetwork; t <= tierRegion; t++ {
+				take(t)
+			}
 		}
 	}
 	supplied := st.regionSupplied(r.box, it)
-	horizon := st.cfg.Horizon
 	// Another region costs more than this one (c9), so it is used only to finish within the
 	// horizon (c11) or to keep the server away (c10).
 	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
@@ -815,6 +820,7 @@ func (st *State) boxPlan(i int32) BoxPlan {
 		bp.Evict = append(bp.Evict, st.items[it].id)
 	}
 	for _, u := range b.uploads {
+		bp.Receivers = append(bp.Receivers, Upload{Item: st.items[u.item].id, To: st.boxes[u.to].ID})
 		if b.NAT { // unreachable itself, it dials its receivers
 			bp.Uploads = append(bp.Uploads, Upload{Item: st.items[u.item].id, To: st.boxes[u.to].ID})
 		}
