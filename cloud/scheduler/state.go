@@ -484,6 +484,37 @@ func (st *State) candidates(dst, it int32, tier int) []cand {
 	return out
 }
 
+// reachesLAN says whether src brings item it into its LAN without dst: src holds it complete,
+// or src's fetch of it has the server or a source outside the LAN, or a LAN source (not dst)
+// that does. Boxes of a LAN that only feed each other bring nothing in.
+func (st *State) reachesLAN(src, dst, it int32, seen map[int32]bool) bool {
+	s := &st.boxes[src]
+	if s.held[it].Complete {
+		return true
+	}
+	if seen == nil {
+		seen = map[int32]bool{}
+	}
+	seen[src] = true
+	for _, f := range s.fetches {
+		if f.item != it {
+			continue
+		}
+		if f.server {
+			return true
+		}
+		for _, c := range f.srcs {
+			if c.box == dst || seen[c.box] {
+				continue
+			}
+			if st.tier(&st.boxes[c.box], s) != tierLAN || st.reachesLAN(c.box, dst, it, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // regionSupplied says whether a box of dst's region other than dst holds the item complete and
 // is online, or is receiving it from a fed source: then the server need not send it there (c10).
 func (st *State) regionSupplied(dst, it int32) bool {
@@ -544,7 +575,8 @@ func (st *State) plan(r request) bool {
 		take(tierLAN)
 		// A LAN neighbour holding or receiving the item brings it into the LAN once; the rest
 		// moves inside the LAN, so costlier tiers only to finish within the horizon (c9, c11).
-		if len(chosen) == 0 || eta(bytes, rate) > horizon {
+		inside := slices.ContainsFunc(chosen, func(c srcRec) bool { return st.reachesLAN(c.box, r.box, it, nil) })
+		if !inside || eta(bytes, rate) > horizon {
 			for t := tierNetwork; t <= tierRegion; t++ {
 				take(t)
 			}
