@@ -77,6 +77,14 @@ func (s *Server) replan(ctx context.Context, box media.BoxID, now time.Time) err
 	if err != nil {
 		return err
 	}
+	// LANs are labelled in full rounds; a box reporting neighbours the last round did not group
+	// with it (it just found them) gets one now, or it would be planned across the WAN for
+	// up to RoundInterval while a neighbour has the item.
+	for _, n := range rep.Neighbors {
+		if l := p.lan[box]; l == "" || p.lan[n] != l {
+			return s.fullRound(ctx, cat, now)
+		}
+	}
 	p.addrs[box] = st.PeerAddr
 	lan := p.lan[box]
 	for _, n := range rep.Neighbors {
