@@ -59,6 +59,11 @@ type Engine struct {
 	// Chunk requests outstanding per peer, and the most ever outstanding with one peer.
 	requested    map[*torrent.Peer]int
 	maxRequested int
+	// Whom the box downloads from (see filterHaves): the peers the plan names per item, the LAN
+	// neighbours for every item, and per connection whether its haves were hidden.
+	named  map[metainfo.Hash]map[netip.Addr]bool
+	lan    map[netip.Addr]bool
+	hidden map[*torrent.PeerConn]bool
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -82,6 +87,10 @@ func New(cfg Config) (*Engine, error) {
 	tc.DisableWebtorrent = true
 	tc.DisableUTP = true // TCP only: shaped and firewalled like the rest of the box's traffic
 	tc.DisableIPv6 = true
+	// Peers move only sealed containers and the swarm is private: the stream cipher of header
+	// obfuscation (MSE, RC4 over every byte) would only cost a set-top box's CPU. Plain handshakes
+	// out; obfuscated ones from older boxes are still accepted.
+	tc.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{Preferred: false, RequirePreferred: false}
 	tc.Seed = true
 	// anacrolix/torrent v1.59.1 serves peer requests from one goroutine that waits on a FIFO
 	// allocation limiter in map order: with more requests queued than the limit covers, it can
@@ -118,11 +127,18 @@ func New(cfg Config) (*Engine, error) {
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
 	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
-		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{}}
+		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
+		named: map[metainfo.Hash]map[netip.Addr]bool{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]bool{}}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
 	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
 	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
 	tc.Callbacks.PeerClosed = append(tc.Callbacks.PeerClosed, func(p *torrent.Peer) { e.countRequest(p, 0) })
+	tc.Callbacks.ReadMessage = e.filterHaves
+	tc.Callbacks.PeerConnClosed = func(pc *torrent.PeerConn) {
+		e.mu.Lock()
+		delete(e.hidden, pc)
+		e.mu.Unlock()
+	}
 	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
@@ -305,8 +321,73 @@ func (e *Engine) Drop(item media.ItemID) {
 // connections from anyone (false, the start: see Allowlist.SetOpen).
 func (e *Engine) StrictPeers(strict bool) { e.allow.SetOpen(!strict) }
 
-// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced).
-func (e *Engine) Allow(addr netip.Addr, why string) { e.allow.Add(addr, why) }
+// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced); a
+// LAN neighbour ("lan") is also a source of every item.
+func (e *Engine) Allow(addr netip.Addr, why string) {
+	e.allow.Add(addr, why)
+	if why == "lan" {
+		e.mu.Lock()
+		e.lan[addr.Unmap()] = true
+		e.mu.Unlock()
+	}
+}
+
+// mayFetchFrom says whether the box downloads item ih from ip: a peer the plan names for it or
+// a LAN neighbour. e.mu must be held.
+func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) bool {
+	return e.lan[ip] || e.named[ih][ip]
+}
+
+// filterHaves is the torrent client's callback for every message read. The client requests
+// from any connected peer that has what it lacks, and a connection carries both directions: a
+// box the plan sends to us to fetch would also become our source, pulling bytes across a WAN
+// link the plan meant to spare. So the pieces a peer announces (have, bitfield, have-all) are
+// hidden from the client unless the plan names the peer as a source of the item or it is a LAN
+// neighbour; the peer is still served. Fetch closes connections whose standing changed, so the
+// peer's next handshake is judged afresh.
+func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
+	if m.Keepalive || (m.Type != pp.Have && m.Type != pp.Bitfield && m.Type != pp.HaveAll) {
+		return
+	}
+	t := pc.Torrent()
+	ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
+	if t == nil || err != nil {
+		return
+	}
+	e.mu.Lock()
+	hide := !e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+	e.hidden[pc] = hide
+	e.mu.Unlock()
+	if !hide {
+		return
+	}
+	switch m.Type {
+	case pp.Have:
+		m.Keepalive = true // the client skips keepalives
+	case pp.Bitfield:
+		m.Bitfield = make([]bool, len(m.Bitfield))
+	case pp.HaveAll:
+		m.Type = pp.HaveNone
+	}
+}
+
+// restand closes t's connections whose peers' haves were judged under another plan: hidden
+// though now a source, or shown though no longer one. Either side dials again as its plan says.
+func (e *Engine) restand(t *torrent.Torrent) {
+	for _, pc := range t.PeerConns() {
+		ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
+		if err != nil {
+			continue
+		}
+		e.mu.Lock()
+		hidden, judged := e.hidden[pc]
+		stale := judged && hidden == e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+		e.mu.Unlock()
+		if stale {
+			pc.Close()
+		}
+	}
+}
 
 // SetCaps changes the upload and download caps (bytes per second, 0 = none).
 func (e *Engine) SetCaps(up, down int64) {
@@ -330,6 +411,7 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 	// the field, and this box dials them all.
 	anyDial := slices.ContainsFunc(f.Peers, func(p protocol.Peer) bool { return p.Dial })
 	var peers []torrent.PeerInfo
+	named := map[netip.Addr]bool{}
 	for _, p := range f.Peers {
 		ap, err := netip.ParseAddrPort(p.Addr)
 		if err != nil {
@@ -337,13 +419,24 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 			continue
 		}
 		e.allow.Add(ap.Addr(), "plan")
+		named[ap.Addr().Unmap()] = true
 		if p.Dial || !anyDial {
 			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
 		}
 	}
 	for _, ap := range extra {
-		e.allow.Add(ap.Addr(), "lan")
+		e.Allow(ap.Addr(), "lan")
 		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
+	}
+	if len(extra) == 0 { // the plan's call, not the LAN's: its peers are the item's sources now
+		e.mu.Lock()
+		e.named[t.InfoHash()] = named
+		e.mu.Unlock()
+	}
+	select {
+	case <-t.GotInfo():
+		e.restand(t)
+	default:
 	}
 	t.AddPeers(peers)
 	if len(peers) > 0 {

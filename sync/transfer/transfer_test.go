@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -193,5 +194,50 @@ func TestRequestsPerPeerCapped(t *testing.T) {
 	mustComplete(t, ctx, item, leecher, seeder)
 	if n := leecher.MaxRequestsOutstanding(); n == 0 || n > maxRequestsPerPeer {
 		t.Fatalf("at most %d chunk requests were outstanding with the seeder; want 1..%d", n, maxRequestsPerPeer)
+	}
+}
+
+// TestOnlyNamedPeersAreSources: a box downloads only from the peers the plan names for the item
+// (and LAN neighbours). Another box that connected to it to be served (a relay holding half the
+// item) sends it nothing: its haves are hidden, so the client never asks it.
+func TestOnlyNamedPeersAreSources(t *testing.T) {
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	item := media.ItemID{11}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	tb := torrenttest.Private(t, dirA, item.String()+".sbx", data, 64<<10)
+	half := slices.Concat(data[:len(data)/2], make([]byte, len(data)/2))
+	os.WriteFile(filepath.Join(dirB, item.String()+".sbx"), half, 0o600)
+	a, b := newEngine(t, "127.0.0.2", dirA), newEngine(t, "127.0.0.4", dirB)
+	a.Seed(item, tb)
+	seeded(t, a, item)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item}) // wished, no source planned yet
+	// B, fetching the rest, dials the leecher: the plan names the leecher as B's source.
+	b.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: leecher.Addr(), Dial: true}}})
+	waitUntil(t, "B to connect to the leecher", func() bool {
+		leecher.mu.Lock()
+		lt := leecher.torrents[item]
+		leecher.mu.Unlock()
+		return len(lt.PeerConns()) > 0
+	})
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, a)
+	st, _ := leecher.Status(item)
+	for addr, n := range st.FromPeer {
+		if addr != a.Addr() && n > 0 {
+			t.Errorf("%d bytes came from %s, a peer the plan did not name (sources: %s)", n, addr, a.Addr())
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
