@@ -44,11 +44,8 @@ func TestAllowlistLookup(t *testing.T) {
 
 // TestStrictSeederRefusesUnnamedPeer: a strict seeder serves only peers it was told about.
 func TestStrictSeederRefusesUnnamedPeer(t *testing.T) {
-	data := make([]byte, 1<<20)
-	rand.Read(data)
-	item := media.ItemID{7}
 	seedDir := t.TempDir()
-	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
+	item, data, tb := newItem(t, 7, 1<<20, seedDir)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.StrictPeers(true)
 	seeder.Seed(item, tb)
@@ -137,6 +134,15 @@ func TestPreloadedItemIsSeeded(t *testing.T) {
 }
 
 // mustComplete waits for item on e, and reports both engines' state if it never completes.
+// newItem makes size random bytes into item {id}'s container in dir and its private torrent.
+func newItem(t *testing.T, id byte, size int, dir string) (media.ItemID, []byte, []byte) {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	item := media.ItemID{id}
+	return item, data, torrenttest.Private(t, dir, item.String()+".sbx", data, 64<<10)
+}
+
 func mustComplete(t *testing.T, ctx context.Context, item media.ItemID, e, from *Engine) {
 	t.Helper()
 	if err := e.WaitComplete(ctx, item); err != nil {

@@ -175,11 +175,8 @@ func TestWebSeedRegrantIsFresh(t *testing.T) {
 // with a peer, even when the peer's slow uplink lets requests pile up (the library would keep
 // up to ~960, 15 MiB the serving box holds in memory).
 func TestRequestsPerPeerCapped(t *testing.T) {
-	data := make([]byte, 8<<20)
-	rand.Read(data)
-	item := media.ItemID{10}
 	seedDir := t.TempDir()
-	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
+	item, _, tb := newItem(t, 10, 8<<20, seedDir)
 	seeder, err := New(Config{MediaDir: seedDir, ListenAddr: "127.0.0.2:0", Completion: tstorage.NewMapPieceCompletion(), UploadBytesPerSecond: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -201,11 +198,8 @@ func TestRequestsPerPeerCapped(t *testing.T) {
 // (and LAN neighbours). Another box that connected to it to be served (a relay holding half the
 // item) sends it nothing: its haves are hidden, so the client never asks it.
 func TestOnlyNamedPeersAreSources(t *testing.T) {
-	data := make([]byte, 4<<20)
-	rand.Read(data)
-	item := media.ItemID{11}
 	dirA, dirB := t.TempDir(), t.TempDir()
-	tb := torrenttest.Private(t, dirA, item.String()+".sbx", data, 64<<10)
+	item, data, tb := newItem(t, 11, 4<<20, dirA)
 	half := slices.Concat(data[:len(data)/2], make([]byte, len(data)/2))
 	os.WriteFile(filepath.Join(dirB, item.String()+".sbx"), half, 0o600)
 	a, b := newEngine(t, "127.0.0.2", dirA), newEngine(t, "127.0.0.4", dirB)
