@@ -212,30 +212,17 @@ func (s *Server) syncResponse(ctx context.Context, box media.BoxID, now time.Tim
 		bp = s.planner.state.BoxPlan(box)
 	}
 	addrs := map[media.BoxID]string{}
-	// The box accepts connections from its sources (a source dials a receiver behind NAT) and
-	// from the boxes it serves; the LAN neighbours it found itself it accepts anyway.
-	accept := []string{}
 	for _, f := range bp.Fetches {
 		for _, src := range f.Sources {
 			addrs[src.Box] = s.planner.addrs[src.Box]
-			if a := addrs[src.Box]; a != "" {
-				accept = append(accept, a)
-			}
-		}
-	}
-	for _, r := range bp.Receivers {
-		if a := s.planner.addrs[r.To]; a != "" {
-			accept = append(accept, a)
 		}
 	}
 	s.mu.Unlock()
-	slices.Sort(accept)
-	accept = slices.Compact(accept)
 	version, err := s.cfg.Store.CatalogVersion(ctx) // not the whole catalog: this runs on every sync
 	if err != nil {
 		return protocol.SyncResponse{}, err
 	}
-	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, Evict: bp.Evict, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: version, Accept: accept}
+	resp := protocol.SyncResponse{Fetches: []protocol.Fetch{}, Evict: bp.Evict, SyncAfterSeconds: int(s.cfg.SyncInterval / time.Second), CatalogVersion: version}
 	for _, f := range bp.Fetches {
 		it, err := s.cfg.Store.Item(ctx, f.Item)
 		if err != nil {
