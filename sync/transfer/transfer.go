@@ -39,6 +39,9 @@ type Config struct {
 	// Caps on the box's BitTorrent traffic in bytes per second; 0 = no cap. SetCaps changes them.
 	UploadBytesPerSecond, DownloadBytesPerSecond int64
 	Log                                          *slog.Logger
+	// LoopbackPeers says the boxes share one machine's loopback (tests, demos), where every
+	// dial comes from 127.0.0.1: that address then counts as any named loopback source.
+	LoopbackPeers bool
 }
 
 // Engine runs the box's torrents.
@@ -64,6 +67,8 @@ type Engine struct {
 	named  map[metainfo.Hash]map[netip.Addr]bool
 	lan    map[netip.Addr]bool
 	hidden map[*torrent.PeerConn]bool
+	// loopback: Config.LoopbackPeers
+	loopback bool
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -125,7 +130,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("the transfer engine needs a piece-completion store")
 	}
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
-	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
+	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr]bool{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]bool{}}
@@ -335,7 +340,19 @@ func (e *Engine) Allow(addr netip.Addr, why string) {
 // mayFetchFrom says whether the box downloads item ih from ip: a peer the plan names for it or
 // a LAN neighbour. e.mu must be held.
 func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) bool {
-	return e.lan[ip] || e.named[ih][ip]
+	if e.lan[ip] || e.named[ih][ip] {
+		return true
+	}
+	// Boxes on one machine's loopback (tests, demos) dial from 127.0.0.1 whatever address they
+	// listen on: with a loopback source named, that address is the source's too.
+	if e.loopback && ip == netip.AddrFrom4([4]byte{127, 0, 0, 1}) {
+		for a := range e.named[ih] {
+			if a.IsLoopback() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // filterHaves is the torrent client's callback for every message read. The client requests
