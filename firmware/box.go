@@ -113,7 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
-		Completion: st.PieceCompletion(), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
+		Completion: st.PieceCompletion(), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
 		return err
 	}
@@ -491,6 +491,12 @@ func (b *Box) peerRates() []protocol.PeerRate {
 		}
 	}
 	return out
+}
+
+// isLoopback says whether a host:port is on the loopback network.
+func isLoopback(hostPort string) bool {
+	ap, err := netip.ParseAddrPort(hostPort)
+	return err == nil && ap.Addr().IsLoopback()
 }
 
 func parseHost(s string) (netip.Addr, error) {

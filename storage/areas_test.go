@@ -13,35 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
-	"github.com/anacrolix/torrent/metainfo"
-
 	"swarmbox/internal/sqlitedb"
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 )
 
 // torrentFor returns private metainfo for a single file named <item>.sbx holding data.
 func torrentFor(t *testing.T, item media.ItemID, data []byte) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, item.String()+".sbx")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	private := true
-	info := metainfo.Info{PieceLength: 16 << 10, Private: &private}
-	if err := info.BuildFromFilePath(path); err != nil {
-		t.Fatal(err)
-	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return torrenttest.Private(t, t.TempDir(), item.String()+".sbx", data, 16<<10)
 }
 
 func item(n byte) media.ItemID { return media.ItemID{n, 0xaa} }

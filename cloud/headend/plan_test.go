@@ -138,3 +138,45 @@ func TestCatalogChangePlannedInBackground(t *testing.T) {
 		return len(r.Fetches) == 1 && r.Fetches[0].Item == it.ID && r.Fetches[0].WebSeed != ""
 	})
 }
+
+// TestNewLANNeighboursRelabelAtOnce: a box that reports a neighbour it just found by mDNS gets
+// the LAN it shares with it from a round planned at once, not one RoundInterval later; without
+// that, it would be planned across the WAN while its neighbour has the item.
+func TestNewLANNeighboursRelabelAtOnce(t *testing.T) {
+	f := newFixtureWith(t, func(c *Config) { c.PlanPoll, c.RoundInterval = time.Hour, time.Hour })
+	ctx := context.Background()
+	a, b := f.client, registerBox(t, f, "acct")
+	n := int64(0)
+	sync := func(c *cloudclient.Client, addr string, nb ...protocol.Neighbor) {
+		t.Helper()
+		n++ // no two requests alike, or one in the same second is refused as a replay
+		if _, err := c.Sync(ctx, protocol.SyncRequest{PeerAddr: addr, FreeBytes: 1<<30 - n, Neighbors: nb}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lans := func() (string, string, bool) {
+		rp := f.hs.planner.region("eu", false)
+		if rp == nil {
+			return "", "", false
+		}
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		_, known := rp.addrs[b.Box]
+		return rp.lan[a.Box], rp.lan[b.Box], known
+	}
+	// Both boxes planned, neither with a LAN.
+	waitUntil(t, "both boxes in a round", func() bool {
+		sync(a, "127.0.0.2:6881")
+		sync(b, "127.0.0.3:6881")
+		_, _, known := lans()
+		return known
+	})
+	if la, lb, _ := lans(); la != "" || lb != "" {
+		t.Fatalf("LANs before any neighbour was reported: %q %q", la, lb)
+	}
+	waitUntil(t, "the boxes to share a LAN", func() bool {
+		sync(a, "127.0.0.2:6881", protocol.Neighbor{Box: b.Box, Addr: "127.0.0.3:6881"})
+		la, lb, _ := lans()
+		return la != "" && la == lb
+	})
+}

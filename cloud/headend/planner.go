@@ -49,8 +49,12 @@ type regionPlan struct {
 	items     map[media.ItemID]planItem
 	catalogV  int64
 	round     time.Time // when the last full round ran here
-	addrs     map[media.BoxID]string
-	lan       map[media.BoxID]string
+	// relabel says a box reported LAN neighbours the last round did not group it with (it
+	// just found them by mDNS): LANs are labelled in full rounds, and until the next one the
+	// box would be planned across the WAN while a neighbour has the item.
+	relabel bool
+	addrs   map[media.BoxID]string
+	lan     map[media.BoxID]string
 }
 
 // planItem is what answering a sync needs of a title.
@@ -198,7 +202,7 @@ func (s *Server) planPass(ctx context.Context) error {
 			rp.state, rp.published, rp.version = nil, nil, 0
 		}
 		rp.holder = held
-		need := held && (rp.state == nil || rp.catalogV != catV || now.Sub(rp.round) >= s.cfg.RoundInterval || now.Before(rp.round))
+		need := held && (rp.state == nil || rp.relabel || rp.catalogV != catV || now.Sub(rp.round) >= s.cfg.RoundInterval || now.Before(rp.round))
 		rp.mu.Unlock()
 		switch {
 		case need:
@@ -326,6 +330,7 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 		}
 		rp.mu.Lock()
 		rp.state, rp.items, rp.catalogV, rp.round, rp.addrs, rp.lan = st, items, cat.Version, now, addrs, lan
+		rp.relabel = false
 		rp.mu.Unlock()
 	}
 	s.metrics.roundTime.Observe(time.Since(t0).Seconds())
@@ -366,6 +371,10 @@ func (rp *regionPlan) syncBox(b store.Box, req protocol.SyncRequest, saved store
 	for _, n := range req.Neighbors {
 		if l, ok := rp.lan[n.Box]; ok && sb.LAN == "" {
 			sb.LAN = l
+		}
+		// Only a neighbour this region knows: one the next round could group the box with.
+		if _, known := rp.addrs[n.Box]; known && (rp.lan[b.ID] == "" || rp.lan[n.Box] != rp.lan[b.ID]) {
+			rp.relabel = true
 		}
 	}
 	return sb, stale
@@ -411,7 +420,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		stale = rp.catalogV != saved.CatalogVersion || (rp.state == nil && rp.published == nil)
 		if rp.state != nil {
 			sb, unknown := rp.syncBox(b, req, saved)
-			stale = stale || unknown
+			stale = stale || unknown || rp.relabel
 			rp.addrs[b.ID] = addr
 			t0 := time.Now()
 			var err error

@@ -19,6 +19,8 @@ type BoxPlan struct {
 	Evict   []media.ItemID // cache items to delete before the cache placements start
 	// Uploads are the receivers this box serves that are behind NAT: this box dials them.
 	Uploads []Upload
+	// Receivers are every box this box serves, behind NAT or not: the boxes it should accept.
+	Receivers []Upload
 }
 
 // Upload names a receiver that the source must dial, for one item.

@@ -585,3 +585,54 @@ func TestValidate(t *testing.T) {
 		t.Errorf("a good snapshot: %v", err)
 	}
 }
+
+// TestLANSourceKeepsTransferInsideLAN: with a LAN neighbour holding or receiving the item, a box
+// takes no source outside its LAN (the item enters each LAN once) unless the LAN alone cannot
+// finish within the horizon.
+func TestLANSourceKeepsTransferInsideLAN(t *testing.T) { // c9, c11
+	recv := wish(bx(1, "r", "n", "l"), 1)
+	recv.Downlink = 5000
+	lan, isp := hold(bx(2, "r", "n", "l"), 1), hold(bx(3, "r", "n", "k"), 1)
+	for _, tc := range []struct {
+		horizon time.Duration
+		want    []media.BoxID
+	}{{0, []media.BoxID{bid(2)}}, {time.Millisecond, []media.BoxID{bid(2), bid(3)}}} {
+		s := snap(recv, lan, isp)
+		if tc.horizon > 0 {
+			s.Config.Horizon = tc.horizon
+		}
+		f := fetchOf(t, mustPlan(t, s), 1, 1)
+		if got := sources(f); !slices.Equal(got, tc.want) || f.Server {
+			t.Errorf("horizon %v: sources %v (server %v), want %v", tc.horizon, got, f.Server, tc.want)
+		}
+	}
+}
+
+// TestLANRelaysFeedingEachOtherStillReachOut: two boxes of one LAN wish an item held only
+// outside the LAN. Re-planning either must keep a source outside: its LAN neighbour receives the
+// item only through it, so a LAN-only plan would bring nothing in.
+func TestLANRelaysFeedingEachOtherStillReachOut(t *testing.T) {
+	a, b := wish(bx(1, "r", "n", "l"), 1), wish(bx(2, "r", "n", "l"), 1)
+	a.Downlink, b.Downlink = 5000, 5000
+	out := hold(bx(3, "r", "n", "k"), 1)
+	st, err := NewState(snap(a, b, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Round()
+	for _, box := range []Box{a, b, a} {
+		if _, err := st.Update(box, t0); err != nil {
+			t.Fatal(err)
+		}
+		p := st.Plan()
+		reached := false
+		for _, id := range []media.BoxID{bid(1), bid(2)} {
+			for _, f := range p.Boxes[id].Fetches {
+				reached = reached || slices.ContainsFunc(f.Sources, func(s Source) bool { return s.Box == bid(3) }) || f.Server
+			}
+		}
+		if !reached {
+			t.Fatalf("after re-planning box %v no box of the LAN takes the item from outside: %+v", box.ID, p.Boxes)
+		}
+	}
+}

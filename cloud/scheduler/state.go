@@ -587,6 +587,37 @@ func (st *State) candidates(dst, it int32, tier int) []cand {
 	return out
 }
 
+// reachesLAN says whether src brings item it into its LAN without dst: src holds it complete,
+// or src's fetch of it has the server or a source outside the LAN, or a LAN source (not dst)
+// that does. Boxes of a LAN that only feed each other bring nothing in.
+func (st *State) reachesLAN(src, dst, it int32, seen map[int32]bool) bool {
+	s := &st.boxes[src]
+	if s.held[it].Complete {
+		return true
+	}
+	if seen == nil {
+		seen = map[int32]bool{}
+	}
+	seen[src] = true
+	for _, f := range s.fetches {
+		if f.item != it {
+			continue
+		}
+		if f.server {
+			return true
+		}
+		for _, c := range f.srcs {
+			if c.box == dst || seen[c.box] {
+				continue
+			}
+			if st.tier(&st.boxes[c.box], s) != tierLAN || st.reachesLAN(c.box, dst, it, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // regionSupplied says whether a box of dst's region other than dst holds the item complete and
 // is online, or is receiving it from a fed source, or the region holds (or the server is
 // sending it) range by range: then the server need not send it there (c10).
@@ -736,13 +767,19 @@ func (st *State) plan(r request) bool {
 			fed = fed || c.fed
 		}
 	}
+	horizon := st.cfg.Horizon
 	if spare >= st.cfg.MinRate {
-		for t := tierLAN; t <= tierRegion; t++ {
-			take(t)
+		take(tierLAN)
+		// A LAN neighbour holding or receiving the item brings it into the LAN once; the rest
+		// moves inside the LAN, so costlier tiers only to finish within the horizon (c9, c11).
+		inside := slices.ContainsFunc(chosen, func(c srcRec) bool { return st.reachesLAN(c.box, r.box, it, nil) })
+		if !inside || eta(bytes, rate) > horizon {
+			for t := tierNetwork; t <= tierRegion; t++ {
+				take(t)
+			}
 		}
 	}
 	supplied := st.regionSupplied(r.box, it)
-	horizon := st.cfg.Horizon
 	// Another region costs more than this one (c9), so it is used only to finish within the
 	// horizon (c11) or to keep the server away (c10).
 	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
@@ -1039,6 +1076,7 @@ func (st *State) boxPlan(i int32) BoxPlan {
 		bp.Evict = append(bp.Evict, st.items[it].id)
 	}
 	for _, u := range b.uploads {
+		bp.Receivers = append(bp.Receivers, Upload{Item: st.items[u.item].id, To: st.boxes[u.to].ID})
 		if b.NAT { // unreachable itself, it dials its receivers
 			bp.Uploads = append(bp.Uploads, Upload{Item: st.items[u.item].id, To: st.boxes[u.to].ID})
 		}

@@ -13,6 +13,7 @@ import (
 
 	tstorage "github.com/anacrolix/torrent/storage"
 
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -43,11 +44,8 @@ func TestAllowlistLookup(t *testing.T) {
 
 // TestStrictSeederRefusesUnnamedPeer: a strict seeder serves only peers it was told about.
 func TestStrictSeederRefusesUnnamedPeer(t *testing.T) {
-	data := make([]byte, 1<<20)
-	rand.Read(data)
-	item := media.ItemID{7}
 	seedDir := t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 64<<10)
+	item, data, tb := newItem(t, 7, 1<<20, seedDir)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.StrictPeers(true)
 	seeder.Seed(item, tb)
@@ -84,7 +82,7 @@ func TestDownloadCap(t *testing.T) {
 	rand.Read(data)
 	item := media.ItemID{8}
 	seedDir := t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 64<<10)
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 64<<10)
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	seeder.Seed(item, tb)
 	seeded(t, seeder, item)
@@ -115,7 +113,7 @@ func TestPreloadedItemIsSeeded(t *testing.T) {
 	rand.Read(data)
 	item := media.ItemID{9}
 	preload := t.TempDir()
-	tb := makeTorrent(t, preload, item.String()+".sbx", data, 64<<10)
+	tb := torrenttest.Private(t, preload, item.String()+".sbx", data, 64<<10)
 	seeder, err := New(Config{MediaDir: t.TempDir(), PreloadDir: preload, ListenAddr: "127.0.0.2:0", Completion: tstorage.NewMapPieceCompletion()})
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +134,15 @@ func TestPreloadedItemIsSeeded(t *testing.T) {
 }
 
 // mustComplete waits for item on e, and reports both engines' state if it never completes.
+// newItem makes size random bytes into item {id}'s container in dir and its private torrent.
+func newItem(t *testing.T, id byte, size int, dir string) (media.ItemID, []byte, []byte) {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	item := media.ItemID{id}
+	return item, data, torrenttest.Private(t, dir, item.String()+".sbx", data, 64<<10)
+}
+
 func mustComplete(t *testing.T, ctx context.Context, item media.ItemID, e, from *Engine) {
 	t.Helper()
 	if err := e.WaitComplete(ctx, item); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
 	tstorage "github.com/anacrolix/torrent/storage"
 	"golang.org/x/time/rate"
 
@@ -38,6 +39,9 @@ type Config struct {
 	// Caps on the box's BitTorrent traffic in bytes per second; 0 = no cap. SetCaps changes them.
 	UploadBytesPerSecond, DownloadBytesPerSecond int64
 	Log                                          *slog.Logger
+	// LoopbackPeers says the boxes share one machine's loopback (tests, demos), where every
+	// dial comes from 127.0.0.1: that address then counts as any named loopback source.
+	LoopbackPeers bool
 }
 
 // Engine runs the box's torrents.
@@ -55,6 +59,16 @@ type Engine struct {
 	rates    map[netip.Addr]*meter               // what each peer address delivered
 	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
 	stop     chan struct{}
+	// Chunk requests outstanding per peer, and the most ever outstanding with one peer.
+	requested    map[*torrent.Peer]int
+	maxRequested int
+	// Whom the box downloads from (see filterHaves): the peers the plan names per item, the LAN
+	// neighbours for every item, and per connection whether its haves were hidden.
+	named  map[metainfo.Hash]map[netip.Addr]bool
+	lan    map[netip.Addr]bool
+	hidden map[*torrent.PeerConn]bool
+	// loopback: Config.LoopbackPeers
+	loopback bool
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -78,12 +92,30 @@ func New(cfg Config) (*Engine, error) {
 	tc.DisableWebtorrent = true
 	tc.DisableUTP = true // TCP only: shaped and firewalled like the rest of the box's traffic
 	tc.DisableIPv6 = true
+	// Peers move only sealed containers and the swarm is private: the stream cipher of header
+	// obfuscation (MSE, RC4 over every byte) would only cost a set-top box's CPU. Plain handshakes
+	// out; obfuscated ones from older boxes are still accepted.
+	tc.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{Preferred: false, RequirePreferred: false}
 	tc.Seed = true
 	// anacrolix/torrent v1.59.1 serves peer requests from one goroutine that waits on a FIFO
 	// allocation limiter in map order: with more requests queued than the limit covers, it can
 	// wait on a late request while the granted ones are never read, and uploads stall for good.
 	// Room for the whole request queue (1024 chunks of 16 KiB) means no request ever waits.
 	tc.MaxAllocPeerRequestDataPerConn = 1024 * 16 << 10
+	// That room is not memory held: a serving box reads a chunk when it is requested and keeps it
+	// until it is sent, so what it holds per connection is what the peer keeps requested. The
+	// library lets a downloader keep up to ~960 chunks (15 MiB) requested from each peer, which
+	// a 5 Mbit/s uplink drains in 25 s and which made a box serving 7 peers 200 MiB large. Every
+	// box asks each peer for at most maxRequestsPerPeer chunks instead (a second of a 50 Mbit/s
+	// LAN link, far more than the round trip needs), so a box serving k peers holds about
+	// k × 1 MiB of chunks.
+	tc.Callbacks.ReadExtendedHandshake = capPeerRequests
+	tc.Callbacks.PeerConnAdded = append(tc.Callbacks.PeerConnAdded, func(pc *torrent.PeerConn) {
+		pc.PeerMaxRequests = min(pc.PeerMaxRequests, maxRequestsPerPeer)
+	})
+	// Boxes fetch from the few peers the plan names and serve the few it sends: a bound on
+	// connections per item bounds the chunks held for them.
+	tc.EstablishedConnsPerTorrent = maxConnsPerItem
 	// Only peers the plan named or the LAN announced may connect or be dialled (BEP 27 private
 	// swarms trust the tracker; this box trusts nobody else either).
 	allow := NewAllowlist()
@@ -98,10 +130,20 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("the transfer engine needs a piece-completion store")
 	}
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
-	e := &Engine{log: cfg.Log, allow: allow, up: up, down: down,
+	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
-		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{})}
+		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
+		named: map[metainfo.Hash]map[netip.Addr]bool{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]bool{}}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
+	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
+	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
+	tc.Callbacks.PeerClosed = append(tc.Callbacks.PeerClosed, func(p *torrent.Peer) { e.countRequest(p, 0) })
+	tc.Callbacks.ReadMessage = e.filterHaves
+	tc.Callbacks.PeerConnClosed = func(pc *torrent.PeerConn) {
+		e.mu.Lock()
+		delete(e.hidden, pc)
+		e.mu.Unlock()
+	}
 	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
@@ -110,6 +152,41 @@ func New(cfg Config) (*Engine, error) {
 	}
 	go e.redial()
 	return e, nil
+}
+
+// maxRequestsPerPeer is how many chunk requests this box keeps outstanding with one peer.
+const maxRequestsPerPeer = 64
+
+// maxConnsPerItem bounds the peer connections of one item (the library's default is 50).
+const maxConnsPerItem = 16
+
+// capPeerRequests lowers the request queue a peer offers in its extended handshake (reqq, which
+// the library takes as how many requests to keep outstanding with it) to maxRequestsPerPeer.
+func capPeerRequests(_ *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+	if m.Reqq <= 0 || m.Reqq > maxRequestsPerPeer {
+		m.Reqq = maxRequestsPerPeer
+	}
+}
+
+// countRequest follows the chunk requests outstanding with peer (delta 0: the peer is gone).
+func (e *Engine) countRequest(peer *torrent.Peer, delta int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if delta == 0 {
+		delete(e.requested, peer)
+		return
+	}
+	n := max(e.requested[peer]+delta, 0)
+	e.requested[peer] = n
+	e.maxRequested = max(e.maxRequested, n)
+}
+
+// MaxRequestsOutstanding is the most chunk requests this box has had outstanding with one peer
+// since it started: at most maxRequestsPerPeer, which bounds what a serving box holds for it.
+func (e *Engine) MaxRequestsOutstanding() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.maxRequested
 }
 
 // redialEvery is how often the peers of an incomplete item are offered to the client again.
@@ -249,8 +326,85 @@ func (e *Engine) Drop(item media.ItemID) {
 // connections from anyone (false, the start: see Allowlist.SetOpen).
 func (e *Engine) StrictPeers(strict bool) { e.allow.SetOpen(!strict) }
 
-// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced).
-func (e *Engine) Allow(addr netip.Addr, why string) { e.allow.Add(addr, why) }
+// Allow lets the box exchange data with addr (a peer the plan named or the LAN announced); a
+// LAN neighbour ("lan") is also a source of every item.
+func (e *Engine) Allow(addr netip.Addr, why string) {
+	e.allow.Add(addr, why)
+	if why == "lan" {
+		e.mu.Lock()
+		e.lan[addr.Unmap()] = true
+		e.mu.Unlock()
+	}
+}
+
+// mayFetchFrom says whether the box downloads item ih from ip: a peer the plan names for it or
+// a LAN neighbour. e.mu must be held.
+func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) bool {
+	if e.lan[ip] || e.named[ih][ip] {
+		return true
+	}
+	// Boxes on one machine's loopback (tests, demos) dial from 127.0.0.1 whatever address they
+	// listen on: with a loopback source named, that address is the source's too.
+	if e.loopback && ip == netip.AddrFrom4([4]byte{127, 0, 0, 1}) {
+		for a := range e.named[ih] {
+			if a.IsLoopback() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// filterHaves is the torrent client's callback for every message read. The client requests
+// from any connected peer that has what it lacks, and a connection carries both directions: a
+// box the plan sends to us to fetch would also become our source, pulling bytes across a WAN
+// link the plan meant to spare. So the pieces a peer announces (have, bitfield, have-all) are
+// hidden from the client unless the plan names the peer as a source of the item or it is a LAN
+// neighbour; the peer is still served. Fetch closes connections whose standing changed, so the
+// peer's next handshake is judged afresh.
+func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
+	if m.Keepalive || (m.Type != pp.Have && m.Type != pp.Bitfield && m.Type != pp.HaveAll) {
+		return
+	}
+	t := pc.Torrent()
+	ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
+	if t == nil || err != nil {
+		return
+	}
+	e.mu.Lock()
+	hide := !e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+	e.hidden[pc] = hide
+	e.mu.Unlock()
+	if !hide {
+		return
+	}
+	switch m.Type {
+	case pp.Have:
+		m.Keepalive = true // the client skips keepalives
+	case pp.Bitfield:
+		m.Bitfield = make([]bool, len(m.Bitfield))
+	case pp.HaveAll:
+		m.Type = pp.HaveNone
+	}
+}
+
+// restand closes t's connections whose peers' haves were judged under another plan: hidden
+// though now a source, or shown though no longer one. Either side dials again as its plan says.
+func (e *Engine) restand(t *torrent.Torrent) {
+	for _, pc := range t.PeerConns() {
+		ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
+		if err != nil {
+			continue
+		}
+		e.mu.Lock()
+		hidden, judged := e.hidden[pc]
+		stale := judged && hidden == e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+		e.mu.Unlock()
+		if stale {
+			pc.Close()
+		}
+	}
+}
 
 // SetCaps changes the upload and download caps (bytes per second, 0 = none).
 func (e *Engine) SetCaps(up, down int64) {
@@ -274,6 +428,7 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 	// the field, and this box dials them all.
 	anyDial := slices.ContainsFunc(f.Peers, func(p protocol.Peer) bool { return p.Dial })
 	var peers []torrent.PeerInfo
+	named := map[netip.Addr]bool{}
 	for _, p := range f.Peers {
 		ap, err := netip.ParseAddrPort(p.Addr)
 		if err != nil {
@@ -281,13 +436,24 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 			continue
 		}
 		e.allow.Add(ap.Addr(), "plan")
+		named[ap.Addr().Unmap()] = true
 		if p.Dial || !anyDial {
 			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
 		}
 	}
 	for _, ap := range extra {
-		e.allow.Add(ap.Addr(), "lan")
+		e.Allow(ap.Addr(), "lan")
 		peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
+	}
+	if len(extra) == 0 { // the plan's call, not the LAN's: its peers are the item's sources now
+		e.mu.Lock()
+		e.named[t.InfoHash()] = named
+		e.mu.Unlock()
+	}
+	select {
+	case <-t.GotInfo():
+		e.restand(t)
+	default:
 	}
 	t.AddPeers(peers)
 	if len(peers) > 0 {

@@ -8,40 +8,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
-	"github.com/anacrolix/torrent/metainfo"
 	tstorage "github.com/anacrolix/torrent/storage"
 
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 	"swarmbox/storage"
 	"swarmbox/sync/protocol"
 )
-
-// makeTorrent writes data into dir as name and returns private metainfo bytes for it.
-func makeTorrent(t *testing.T, dir, name string, data []byte, pieceLen int64) []byte {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	private := true
-	info := metainfo.Info{PieceLength: pieceLen, Private: &private}
-	if err := info.BuildFromFilePath(path); err != nil {
-		t.Fatal(err)
-	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func newEngine(t *testing.T, host string, dir string) *Engine {
 	t.Helper()
@@ -59,7 +36,7 @@ func TestFetchFromNamedPeer(t *testing.T) {
 	var item media.ItemID
 	item[0] = 1
 	seedDir, getDir := t.TempDir(), t.TempDir()
-	tb := makeTorrent(t, seedDir, item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, seedDir, item.String()+".sbx", data, 256<<10)
 
 	seeder := newEngine(t, "127.0.0.2", seedDir)
 	if err := seeder.Seed(item, tb); err != nil {
@@ -91,7 +68,7 @@ func TestFetchChainWithSQLiteCompletion(t *testing.T) {
 	var item media.ItemID
 	item[0] = 2
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	tb := makeTorrent(t, dirs[0], item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, dirs[0], item.String()+".sbx", data, 256<<10)
 	var engines []*Engine
 	for i, d := range dirs {
 		st, err := storage.Open(context.Background(), d)
@@ -129,7 +106,7 @@ func TestWebSeedThenPeer(t *testing.T) {
 	var item media.ItemID
 	item[0] = 3
 	srcDir := t.TempDir()
-	tb := makeTorrent(t, srcDir, item.String()+".sbx", data, 256<<10)
+	tb := torrenttest.Private(t, srcDir, item.String()+".sbx", data, 256<<10)
 	hs := httptest.NewServer(http.FileServer(http.Dir(srcDir)))
 	defer hs.Close()
 	var engines []*Engine
@@ -190,6 +167,71 @@ func TestWebSeedRegrantIsFresh(t *testing.T) {
 		url, add := e.grantWebSeed(item, s.plan)
 		if url != s.wantURL || add != s.add {
 			t.Errorf("step %d: grant %q = %q, %v; want %q, %v", i, s.plan, url, add, s.wantURL, s.add)
+		}
+	}
+}
+
+// TestRequestsPerPeerCapped: a box keeps at most maxRequestsPerPeer chunk requests outstanding
+// with a peer, even when the peer's slow uplink lets requests pile up (the library would keep
+// up to ~960, 15 MiB the serving box holds in memory).
+func TestRequestsPerPeerCapped(t *testing.T) {
+	seedDir := t.TempDir()
+	item, _, tb := newItem(t, 10, 8<<20, seedDir)
+	seeder, err := New(Config{MediaDir: seedDir, ListenAddr: "127.0.0.2:0", Completion: tstorage.NewMapPieceCompletion(), UploadBytesPerSecond: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seeder.Close()
+	seeder.Seed(item, tb)
+	seeded(t, seeder, item)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if n := leecher.MaxRequestsOutstanding(); n == 0 || n > maxRequestsPerPeer {
+		t.Fatalf("at most %d chunk requests were outstanding with the seeder; want 1..%d", n, maxRequestsPerPeer)
+	}
+}
+
+// TestOnlyNamedPeersAreSources: a box downloads only from the peers the plan names for the item
+// (and LAN neighbours). Another box that connected to it to be served (a relay holding half the
+// item) sends it nothing: its haves are hidden, so the client never asks it.
+func TestOnlyNamedPeersAreSources(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	item, data, tb := newItem(t, 11, 4<<20, dirA)
+	half := slices.Concat(data[:len(data)/2], make([]byte, len(data)/2))
+	os.WriteFile(filepath.Join(dirB, item.String()+".sbx"), half, 0o600)
+	a, b := newEngine(t, "127.0.0.2", dirA), newEngine(t, "127.0.0.4", dirB)
+	a.Seed(item, tb)
+	seeded(t, a, item)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item}) // wished, no source planned yet
+	// B, fetching the rest, dials the leecher: the plan names the leecher as B's source.
+	b.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: leecher.Addr(), Dial: true}}})
+	waitUntil(t, "B to connect to the leecher", func() bool {
+		leecher.mu.Lock()
+		lt := leecher.torrents[item]
+		leecher.mu.Unlock()
+		return len(lt.PeerConns()) > 0
+	})
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, a)
+	st, _ := leecher.Status(item)
+	for addr, n := range st.FromPeer {
+		if addr != a.Addr() && n > 0 {
+			t.Errorf("%d bytes came from %s, a peer the plan did not name (sources: %s)", n, addr, a.Addr())
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
 }
