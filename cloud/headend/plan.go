@@ -70,13 +70,12 @@ func lanLabels(reports []store.Report) map[media.BoxID]string {
 			union(r.Box, n)
 		}
 	}
+	// Both ends of every reported pair get the label, the group's root too (it has no parent
+	// entry of its own when only the other box has reported the pair yet).
 	out := map[media.BoxID]string{}
-	for b := range parent {
-		out[b] = find(b).String()
-	}
 	for _, r := range reports {
-		if len(r.Neighbors) > 0 {
-			out[r.Box] = find(r.Box).String()
+		for _, n := range r.Neighbors {
+			out[r.Box], out[n] = find(r.Box).String(), find(n).String()
 		}
 	}
 	return out

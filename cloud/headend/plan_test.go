@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"swarmbox/cloud/store"
 	"swarmbox/media"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
@@ -143,7 +144,9 @@ func TestCatalogChangePlannedInBackground(t *testing.T) {
 // the LAN it shares with it from a round planned at once, not one RoundInterval later; without
 // that, it would be planned across the WAN while its neighbour has the item.
 func TestNewLANNeighboursRelabelAtOnce(t *testing.T) {
-	f := newFixtureWith(t, func(c *Config) { c.PlanPoll, c.RoundInterval = time.Hour, time.Hour })
+	// Passes every 2 s (early ones 0.2 s apart), but a round is due only after an hour: only a
+	// relabel makes one sooner.
+	f := newFixtureWith(t, func(c *Config) { c.PlanPoll, c.RoundInterval = 2*time.Second, time.Hour })
 	ctx := context.Background()
 	a, b := f.client, registerBox(t, f, "acct")
 	n := int64(0)
@@ -179,4 +182,45 @@ func TestNewLANNeighboursRelabelAtOnce(t *testing.T) {
 		la, lb, _ := lans()
 		return la != "" && la == lb
 	})
+}
+
+// TestLANLabels: boxes that found each other share a label, neighbours of neighbours too,
+// whichever box of a pair reported it and whichever id is smaller.
+func TestLANLabels(t *testing.T) {
+	lo, mid, hi, other := media.BoxID{1}, media.BoxID{2}, media.BoxID{3}, media.BoxID{9}
+	rep := func(b media.BoxID, nb ...media.BoxID) store.Report { return store.Report{Box: b, Neighbors: nb} }
+	for _, c := range []struct {
+		name    string
+		reports []store.Report
+		same    [][]media.BoxID // each group shares one label
+		none    []media.BoxID   // no label
+	}{
+		{"larger id reports", []store.Report{rep(hi, lo)}, [][]media.BoxID{{lo, hi}}, []media.BoxID{other}},
+		{"smaller id reports", []store.Report{rep(lo, hi)}, [][]media.BoxID{{lo, hi}}, nil},
+		{"chain", []store.Report{rep(hi, mid), rep(mid, lo)}, [][]media.BoxID{{lo, mid, hi}}, nil},
+		{"two LANs", []store.Report{rep(hi, mid), rep(other, lo)}, [][]media.BoxID{{mid, hi}, {lo, other}}, nil},
+		{"nobody reports", []store.Report{rep(lo), rep(hi)}, nil, []media.BoxID{lo, hi}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := lanLabels(c.reports)
+			seen := map[string]bool{}
+			for _, g := range c.same {
+				l := got[g[0]]
+				if l == "" || seen[l] {
+					t.Fatalf("group %v: label %q (labels %v)", g, l, got)
+				}
+				seen[l] = true
+				for _, b := range g {
+					if got[b] != l {
+						t.Fatalf("box %v labelled %q, want %q as its group %v (labels %v)", b, got[b], l, g, got)
+					}
+				}
+			}
+			for _, b := range c.none {
+				if got[b] != "" {
+					t.Fatalf("box %v labelled %q, want none", b, got[b])
+				}
+			}
+		})
+	}
 }
