@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"swarmbox/media"
 )
@@ -22,7 +23,8 @@ func (v Violations) Total() int { return v.Storage + v.UploadCap + v.Source + v.
 // Check verifies a plan against the snapshot it was made from: no box receives more bytes than
 // its areas have free (counting what it evicts), no source sends more than its uplink, every
 // source holds the item complete or is itself receiving it (a relay, serving pieces as they
-// arrive), no two boxes behind NAT are paired, and no offline box takes part. The simulator
+// arrive), no two boxes behind NAT are paired, no offline box takes part, and the shares of a
+// server copy into a region do not overlap. The simulator
 // runs it on every policy's plans; tests and the fuzz target run it on the planner's.
 func Check(s Snapshot, p Plan) Violations {
 	var v Violations
@@ -38,6 +40,12 @@ func Check(s Snapshot, p Plan) Violations {
 		boxes[s.Boxes[i].ID] = &s.Boxes[i]
 	}
 	upUsed := map[media.BoxID]int64{}
+	// The server's pieces per (item, region): shares of one copy must not overlap.
+	type itemRegion struct {
+		item   media.ItemID
+		region string
+	}
+	served := map[itemRegion][]PieceRange{}
 	for id, bp := range p.Boxes {
 		b := boxes[id]
 		if b == nil {
@@ -79,6 +87,21 @@ func Check(s Snapshot, p Plan) Violations {
 			if r := f.Range; r != (PieceRange{}) && (r.Begin < 0 || r.End > s.Items[f.Item].Pieces || r.Begin >= r.End) {
 				fail(&v.Source, "box %s: fetch of pieces [%d,%d) outside %s", id, r.Begin, r.End, f.Item)
 			}
+			if len(f.ServerRanges) > 0 && !f.Server {
+				fail(&v.Source, "box %s: server pieces of %s without the server", id, f.Item)
+			}
+			k := itemRegion{f.Item, b.Region}
+			for _, r := range f.ServerRanges {
+				if r.Begin < 0 || r.End > s.Items[f.Item].Pieces || r.Begin >= r.End {
+					fail(&v.Source, "box %s: server pieces [%d,%d) outside %s", id, r.Begin, r.End, f.Item)
+				}
+				for _, o := range served[k] {
+					if r.Begin < o.End && o.Begin < r.End {
+						fail(&v.Source, "box %s: server pieces [%d,%d) of %s overlap another share [%d,%d) in region %q", id, r.Begin, r.End, f.Item, o.Begin, o.End, b.Region)
+					}
+				}
+				served[k] = append(served[k], r)
+			}
 			for _, src := range f.Sources {
 				sb := boxes[src.Box]
 				if sb == nil {
@@ -109,8 +132,10 @@ func Check(s Snapshot, p Plan) Violations {
 					if _, receiving := p.For(src.Box, f.Item); !receiving && h.Pieces == 0 {
 						fail(&v.Source, "box %s: relay %s neither holds nor receives %s", id, src.Box, f.Item)
 					}
-					if len(src.Ranges) > 0 {
-						fail(&v.Source, "box %s: relay %s is given fixed pieces of %s", id, src.Box, f.Item)
+					// A relay serves what reaches it; fixed pieces only where they are its share of
+					// the server's copy, which it is receiving from the server.
+					if sf, _ := p.For(src.Box, f.Item); len(src.Ranges) > 0 && !slices.Equal(src.Ranges, sf.ServerRanges) {
+						fail(&v.Source, "box %s: relay %s is given fixed pieces of %s other than its share of the server's copy", id, src.Box, f.Item)
 					}
 				} else if !complete {
 					fail(&v.Source, "box %s: source %s does not hold %s", id, src.Box, f.Item)

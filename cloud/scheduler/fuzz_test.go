@@ -13,7 +13,7 @@ import (
 func randomSnapshot(seed uint64, nBoxes, nItems int) Snapshot {
 	r := rand.New(rand.NewPCG(seed, 7))
 	s := Snapshot{Now: t0, Items: map[media.ItemID]Item{}, Config: Config{Horizon: time.Duration(1+r.IntN(5000)) * time.Second, MinRate: 1, MaxSources: 1 + r.IntN(4), MaxFetches: 1 + r.IntN(3),
-		RangeParts: 1 + r.IntN(8), RangeDemand: 1 + r.IntN(4), RangeFanout: 1 + r.IntN(3), RangePlacements: r.IntN(4) > 0}}
+		RangeParts: 1 + r.IntN(8), RangeDemand: 1 + r.IntN(4), RangeFanout: 1 + r.IntN(3), RangePlacements: r.IntN(4) > 0, SharedServerCopy: r.IntN(2) > 0}}
 	for i := 1; i <= nItems; i++ {
 		p := r.IntN(50)
 		size := int64(p) * int64(1+r.IntN(1000))

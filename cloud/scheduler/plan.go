@@ -44,6 +44,10 @@ type Fetch struct {
 	Rank  int   // place among the box's needs (0 = top wish); -1 for cache placements
 	// Range, when not empty, limits the fetch to the pieces [Begin, End): a range placement.
 	Range PieceRange
+	// ServerRanges, when not empty, are the only pieces the server sends this box: its part of
+	// the server's one copy into the region, which the region's receivers share (the rest comes
+	// from the others). Empty with Server set means any piece.
+	ServerRanges []PieceRange
 }
 
 // Source is a box that sends (part of) an item.
@@ -54,6 +58,9 @@ type Source struct {
 	// arrive.
 	Ranges []PieceRange
 	Relay  bool // the source is itself still receiving the item
+	// Share says the source is a sharer of the server's copy in another LAN, to send this box
+	// only its share (Ranges), which this box brings into its LAN.
+	Share bool
 	// Dial says the receiver opens the connection (the source accepts incoming ones); false
 	// means the source dials the receiver.
 	Dial bool

@@ -259,3 +259,68 @@ func (st *State) rangesCovered(it, region int32) bool {
 	}
 	return true
 }
+
+// sharedRange is box i's part of the server's shared copy of item it into its region: with the
+// sharers in box order (stable from sync to sync: a box's range moves only when sharers come or
+// go), the j-th of n takes the j-th n-th of the pieces. Nil while it is the only one.
+func (st *State) sharedRange(i, it int32) []PieceRange {
+	list := st.shared[key(it, st.boxes[i].region)]
+	if len(list) < 2 {
+		return nil
+	}
+	order := slices.Clone(list)
+	slices.SortFunc(order, func(a, b int32) int { return cmpID(st.boxes[a].ID, st.boxes[b].ID) })
+	j := slices.Index(order, i)
+	n := st.items[it].pieces
+	r := PieceRange{Begin: n * j / len(order), End: n * (j + 1) / len(order)}
+	if j < 0 || r.Len() == 0 {
+		return nil
+	}
+	return []PieceRange{r}
+}
+
+// importShares adds to a sharer's sources the sharers of other LANs whose shares it brings
+// into its LAN: the LAN's sharers take the other LANs' shares in turn, so each share crosses
+// into a LAN once and moves on inside it (c9, c62); a box on no LAN takes every share itself.
+func (st *State) importShares(i, it int32, limit int64, chosen []srcRec, rate int64) ([]srcRec, int64) {
+	b := &st.boxes[i]
+	var mine, foreign []int32
+	if b.lan >= 0 {
+		mine = append(mine, i)
+	}
+	for _, x := range st.shared[key(it, b.region)] {
+		switch {
+		case x == i:
+		case b.lan >= 0 && st.boxes[x].lan == b.lan:
+			mine = append(mine, x)
+		default:
+			foreign = append(foreign, x)
+		}
+	}
+	byID := func(a, b int32) int { return cmpID(st.boxes[a].ID, st.boxes[b].ID) }
+	slices.SortFunc(mine, byID)
+	slices.SortFunc(foreign, byID)
+	per := max(st.cfg.MinRate, limit/int64(len(foreign)+1))
+	for j, x := range foreign {
+		if len(mine) > 0 && mine[j%len(mine)] != i {
+			continue
+		}
+		if rate+st.cfg.MinRate > limit {
+			break
+		}
+		c, ok := st.usable(x, i, it)
+		if !ok || st.seen(x) {
+			continue
+		}
+		a := min(c.rate, per, limit-rate, st.shareRate(x, key(it, b.region)))
+		chosen = append(chosen, srcRec{box: x, rate: a, relay: true, share: true})
+		rate += a
+	}
+	return chosen, rate
+}
+
+// shareRate is the most a sharer's source sends to one sharer of the copy k: an even part of
+// its uplink, since each sharer of the copy serves every other.
+func (st *State) shareRate(src int32, k uint64) int64 {
+	return max(st.cfg.MinRate, st.boxes[src].up/int64(max(1, len(st.shared[k]))))
+}

@@ -636,3 +636,146 @@ func TestLANRelaysFeedingEachOtherStillReachOut(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedServerCopy(t *testing.T) { // c10, c11, c67–c69
+	// Four boxes of a region wish item 1 and nobody holds it; downlinks 4,000 B/s, uplinks
+	// 1,000 B/s. Sent whole to the first, the copy would reach the others through its uplink
+	// alone; shared, each takes a quarter from the server and the rest from the others.
+	var boxes []Box
+	for i := 1; i <= 4; i++ {
+		b := wish(bx(i, "r", "n", ""), 1)
+		b.Downlink = 4000
+		boxes = append(boxes, b)
+	}
+	servers := func(p Plan) (n int, ranges []PieceRange) {
+		for _, b := range boxes {
+			if f, ok := p.For(b.ID, iid(1)); ok && f.Server {
+				n++
+				ranges = append(ranges, f.ServerRanges...)
+			}
+		}
+		slices.SortFunc(ranges, func(a, b PieceRange) int { return a.Begin - b.Begin })
+		return n, ranges
+	}
+
+	s := snap(boxes...)
+	if n, ranges := servers(mustPlan(t, s)); n != 1 || len(ranges) != 0 {
+		t.Fatalf("without SharedServerCopy: %d server fetches with ranges %v, want the whole copy to one box", n, ranges)
+	}
+
+	s.Config.SharedServerCopy = true
+	p := mustPlan(t, s)
+	n, ranges := servers(p)
+	if n != 4 || len(ranges) != 4 {
+		t.Fatalf("%d server fetches with ranges %v, want all four boxes to take a share", n, ranges)
+	}
+	next := 0
+	for _, r := range ranges {
+		if r.Begin != next || r.Len() == 0 {
+			t.Fatalf("shares %v do not tile the item's 100 pieces", ranges)
+		}
+		next = r.End
+	}
+	if next != 100 {
+		t.Fatalf("shares %v do not tile the item's 100 pieces", ranges)
+	}
+	if p.ServerBytes > 1_000_000 {
+		t.Errorf("the plan has the server send %d bytes, more than one copy of the item", p.ServerBytes)
+	}
+	// The boxes fetch what the server does not send them from each other.
+	for i := 2; i <= 4; i++ {
+		if f := fetchOf(t, p, i, 1); len(f.Sources) == 0 {
+			t.Errorf("box %d takes its share from the server but nothing from the other boxes", i)
+		}
+	}
+	// The first box re-planned at its sync keeps its share and names the others as sources.
+	st, err := NewState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Round()
+	bp, err := st.Update(boxes[0], t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bp.Fetches) != 1 || !bp.Fetches[0].Server || len(bp.Fetches[0].ServerRanges) != 1 || len(bp.Fetches[0].Sources) == 0 {
+		t.Errorf("box 1 after its sync: %+v, want a share of the server copy and the other boxes as sources", bp.Fetches)
+	}
+	if v := Check(s, st.Plan()); v.Total() > 0 {
+		t.Errorf("after the update: %v", v.First)
+	}
+
+	// A box of the region holding it complete: nobody shares a server copy.
+	s.Boxes = append(slices.Clone(boxes), hold(bx(5, "r", "n", ""), 1))
+	if n, _ := servers(mustPlan(t, s)); n != 0 {
+		t.Errorf("with a complete copy in the region, %d boxes take a share of a server copy", n)
+	}
+}
+
+func TestSharedServerCopyCrossesIntoEachLANOnce(t *testing.T) { // c9, c62, c67–c69
+	// Two LANs of three boxes in one region wish item 1. The server's one copy is shared by all
+	// six; each LAN takes every share of the other LAN once: one of its boxes names that
+	// sharer, for that sharer's pieces only, and the LAN passes them on inside.
+	var boxes []Box
+	for i := 1; i <= 6; i++ {
+		b := wish(bx(i, "r", "n", string(rune('x'+(i-1)/3))), 1)
+		b.Uplink, b.Downlink = 1000, 8000
+		boxes = append(boxes, b)
+	}
+	s := snap(boxes...)
+	s.Config.SharedServerCopy = true
+	st, err := NewState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Round()
+	for _, b := range boxes { // every box syncs once, as the head-end re-plans it
+		if _, err := st.Update(b, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := st.Plan()
+	if v := Check(s, p); v.Total() > 0 {
+		t.Fatal(v.First)
+	}
+	share := map[media.BoxID][]PieceRange{}
+	for _, b := range boxes {
+		f := fetchOf(t, p, int(b.ID[1]), 1)
+		if !f.Server || len(f.ServerRanges) != 1 {
+			t.Fatalf("box %d: %+v, want a share of the server's copy", b.ID[1], f)
+		}
+		share[b.ID] = f.ServerRanges
+	}
+	lan := func(id media.BoxID) string { return boxes[id[1]-1].LAN }
+	for _, l := range []string{"x", "y"} {
+		for _, o := range boxes {
+			if o.LAN == l {
+				continue
+			}
+			var importers []int
+			for _, b := range boxes {
+				if b.LAN != l {
+					continue
+				}
+				for _, src := range fetchOf(t, p, int(b.ID[1]), 1).Sources {
+					if src.Box == o.ID {
+						if !src.Share || !slices.Equal(src.Ranges, share[o.ID]) {
+							t.Errorf("box %d names box %d of the other LAN for pieces %v (share-only %v), want its share %v only", b.ID[1], o.ID[1], src.Ranges, src.Share, share[o.ID])
+						}
+						importers = append(importers, int(b.ID[1]))
+					}
+				}
+			}
+			if len(importers) != 1 {
+				t.Errorf("LAN %s takes box %d's share through boxes %v, want exactly one", l, o.ID[1], importers)
+			}
+		}
+	}
+	for _, b := range boxes {
+		for _, src := range fetchOf(t, p, int(b.ID[1]), 1).Sources {
+			if lan(src.Box) == b.LAN && len(src.Ranges) > 0 {
+				t.Errorf("box %d names its LAN neighbour %d for pieces %v only, want any piece", b.ID[1], src.Box[1], src.Ranges)
+			}
+		}
+	}
+}

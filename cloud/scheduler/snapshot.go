@@ -72,6 +72,12 @@ type Config struct {
 	RangeFanout int
 	// MaxRangePlacements caps the new range placements per item and region per round.
 	MaxRangePlacements int
+	// SharedServerCopy splits the server's one copy of an item into a region among the region's
+	// receivers, each taking a range of it from the server and the rest from the others (see
+	// State.shared), instead of sending it all to the first receiver, whose uplink would then be
+	// the only way in for the rest (c10, c11, c67–c69). Whoever carries the plan must honour
+	// Fetch.ServerRanges, or each receiver would take a whole copy from the server.
+	SharedServerCopy bool
 }
 
 // DefaultConfig is what zero Config fields become.
@@ -98,6 +104,7 @@ func (c Config) withDefaults() Config {
 		MinRate: cmp.Or(c.MinRate, d.MinRate), CacheFanout: cmp.Or(c.CacheFanout, d.CacheFanout), MaxPlacements: cmp.Or(c.MaxPlacements, d.MaxPlacements),
 		RangeParts: cmp.Or(c.RangeParts, d.RangeParts), RangeDemand: cmp.Or(c.RangeDemand, d.RangeDemand), RangeFanout: cmp.Or(c.RangeFanout, d.RangeFanout),
 		MaxRangePlacements: cmp.Or(c.MaxRangePlacements, d.MaxRangePlacements), RangePlacements: c.RangePlacements,
+		SharedServerCopy: c.SharedServerCopy,
 	}
 }
 

@@ -50,6 +50,10 @@ type fetchRec struct {
 	bytes      int64
 	rank       int
 	rng        PieceRange // a range placement's pieces; empty = the whole item
+	// share: the server's copy of a whole item into the region is split among its receivers
+	// (State.shared), this box taking one range; charged is what the server's slot was charged.
+	share   bool
+	charged int64
 }
 
 type srcRec struct {
@@ -57,6 +61,7 @@ type srcRec struct {
 	rate  int64
 	relay bool
 	rng   PieceRange // the range a range holder serves; empty = any piece
+	share bool       // a sharer of the server's copy in another LAN: it serves its share only
 }
 
 type upRec struct{ item, to int32 }
@@ -96,6 +101,11 @@ type State struct {
 	ranged      []int32 // boxes that reported a range placement
 	// seeded marks (item, region) pairs whose copy the server is sending as ranges this round.
 	seeded map[uint64]bool
+	// shared lists, per (item, region), the boxes the server is sending its one copy of a whole
+	// item to now, in planning order: each takes a range of it (sharedRanges) and the rest from
+	// the others, so the copy enters the region at the server's rate and every receiver's
+	// uplink has pieces nobody else has yet.
+	shared map[uint64][]int32
 	// placing: range placements from peers may use only half of a source's uplink, so the
 	// wishes they will serve are never starved by them.
 	placing  bool
@@ -146,7 +156,7 @@ func NewState(s Snapshot) (*State, error) {
 		itemIdx: make(map[media.ItemID]int32, len(s.Items)), boxIdx: make(map[media.BoxID]int32, len(s.Boxes)),
 		regions: map[string]int32{}, nets: map[[2]string]int32{}, lans: make(map[string]int32, len(s.Boxes)),
 		holdNet: map[uint64][]int32{}, holdRegion: map[uint64][]int32{}, relays: map[uint64][]int32{}, relaysAll: map[int32][]int32{},
-		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rangeIn: map[uint64]int{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
+		cursor: map[uint64]int{}, rangeHold: map[[3]int32][]int32{}, rangeIn: map[uint64]int{}, rcursor: map[[3]int32]int{}, cacheUsed: map[int32]int64{}, rangePlaced: map[uint64]bool{}, seeded: map[uint64]bool{}, shared: map[uint64][]int32{}, measured: map[int32]map[int32]int64{}, serving: map[int32]map[int32]bool{},
 		forecast: map[uint64]float64{}, slots: slices.Clone(s.Slots), slotUsed: make([]int64, len(s.Slots)),
 	}
 	ids := make([]media.ItemID, 0, len(s.Items))
@@ -351,6 +361,7 @@ func (st *State) Round() {
 	clear(st.cacheUsed)
 	clear(st.rangePlaced)
 	clear(st.seeded)
+	clear(st.shared)
 	clear(st.slotUsed)
 	var reqs []request
 	for i := range st.boxes {
@@ -733,6 +744,17 @@ func (st *State) plan(r request) bool {
 	defer func() { st.want = PieceRange{} }()
 	// With the downlink taken only a later off-peak server transfer is possible.
 	spare := d.down - d.downUsed
+	// The server is already sending its copy of the item into the region and no box there holds
+	// it: this receiver takes a share of that same copy rather than waiting on the first
+	// receiver's uplink (see State.shared); it adds no server bytes, only splits them. Peers
+	// then get at most half the downlink, the server's share the rest.
+	sk := key(it, d.region)
+	joining := st.cfg.SharedServerCopy && r.rng == (PieceRange{}) && !r.cache() && len(st.shared[sk]) > 0 &&
+		len(st.shared[sk]) < st.parts(it) && !st.regionHasComplete(r.box, it)
+	limit := spare
+	if joining {
+		limit = spare / 2
+	}
 	st.stamp++ // a new request: nobody is seen yet but the receiver
 	st.seen(r.box)
 	var chosen []srcRec
@@ -744,10 +766,10 @@ func (st *State) plan(r request) bool {
 	whole, ranged := 0, 0
 	take := func(tier int) {
 		for _, c := range st.candidates(r.box, it, tier) {
-			if rate+st.cfg.MinRate > spare {
+			if rate+st.cfg.MinRate > limit {
 				return
 			}
-			a := min(c.rate, spare-rate)
+			a := min(c.rate, limit-rate)
 			if c.rng != (PieceRange{}) && r.rng == (PieceRange{}) {
 				if ranged >= parts {
 					continue
@@ -762,6 +784,9 @@ func (st *State) plan(r request) bool {
 				}
 				whole++
 			}
+			if joining { // every sharer serves every other: no one of them takes a whole uplink
+				a = min(a, st.shareRate(c.box, sk))
+			}
 			chosen = append(chosen, srcRec{box: c.box, rate: a, relay: c.relay, rng: c.rng})
 			rate += a
 			fed = fed || c.fed
@@ -770,10 +795,15 @@ func (st *State) plan(r request) bool {
 	horizon := st.cfg.Horizon
 	if spare >= st.cfg.MinRate {
 		take(tierLAN)
+		if joining {
+			chosen, rate = st.importShares(r.box, it, limit, chosen, rate)
+		}
 		// A LAN neighbour holding or receiving the item brings it into the LAN once; the rest
 		// moves inside the LAN, so costlier tiers only to finish within the horizon (c9, c11).
-		inside := slices.ContainsFunc(chosen, func(c srcRec) bool { return st.reachesLAN(c.box, r.box, it, nil) })
-		if !inside || eta(bytes, rate) > horizon {
+		// A sharer of the server's copy has every piece coming: its share from the server, the
+		// rest from its LAN and the other LANs' sharers.
+		inside := joining || slices.ContainsFunc(chosen, func(c srcRec) bool { return st.reachesLAN(c.box, r.box, it, nil) })
+		if !inside || (eta(bytes, rate) > horizon && !joining) {
 			for t := tierNetwork; t <= tierRegion; t++ {
 				take(t)
 			}
@@ -782,7 +812,7 @@ func (st *State) plan(r request) bool {
 	supplied := st.regionSupplied(r.box, it)
 	// Another region costs more than this one (c9), so it is used only to finish within the
 	// horizon (c11) or to keep the server away (c10).
-	if spare >= st.cfg.MinRate && (!supplied || eta(bytes, rate) > horizon) {
+	if spare >= st.cfg.MinRate && !joining && (!supplied || eta(bytes, rate) > horizon) {
 		take(tierOther)
 	}
 	if supplied && rate == 0 && r.rank == 0 && st.suppliersBusy(r.box, it, bytes) {
@@ -796,17 +826,27 @@ func (st *State) plan(r request) bool {
 	if r.rng != (PieceRange{}) && (r.seed || st.serving[it][r.box]) {
 		server = true // the region's copy of a crowd's item, sent as ranges (see ranges.go)
 	}
+	share := st.cfg.SharedServerCopy && r.rng == (PieceRange{}) && !r.cache() && (server || joining)
+	server = server || share
 	f := fetchRec{item: it, bytes: bytes, rank: r.rank, start: st.now, cache: r.cache(), rng: r.rng}
 	if server {
-		start, ok := st.serverSlot(bytes, r.rank == 0 || r.rng != (PieceRange{}))
+		charge := bytes
+		if share {
+			charge = bytes / int64(len(st.shared[sk])+1) // its part of the one copy
+		}
+		start, ok := st.serverSlot(charge, r.rank == 0 || r.rng != (PieceRange{}) || share)
+		f.charged = charge
 		switch {
 		case ok && start.After(st.now):
 			// An off-peak server transfer later; peers found now are not used until then.
 			f.server, f.start, chosen, rate = true, start, nil, 0
 		case ok && spare >= 2*st.cfg.MinRate:
 			// Relays hold only what reached the region, which the server is bringing here:
-			// they give way to it. Complete holders keep at most half the downlink.
-			chosen = slices.DeleteFunc(chosen, func(c srcRec) bool { return c.relay })
+			// they give way to it, unless they take part in the same copy, each with other
+			// pieces of it. Complete holders keep at most half the downlink.
+			if !share || len(st.shared[sk]) == 0 {
+				chosen = slices.DeleteFunc(chosen, func(c srcRec) bool { return c.relay })
+			}
 			rate = 0
 			for _, c := range chosen {
 				rate += c.rate
@@ -826,9 +866,9 @@ func (st *State) plan(r request) bool {
 					chosen = chosen[:len(chosen)-1]
 				}
 			}
-			f.server, f.serverRate = true, spare-rate
+			f.server, f.serverRate, f.share = true, spare-rate, share
 		case ok:
-			st.unchargeSlot(st.now, bytes)
+			st.unchargeSlot(st.now, charge)
 		}
 	}
 	if len(chosen) == 0 && !f.server {
@@ -839,6 +879,9 @@ func (st *State) plan(r request) bool {
 	}
 	if f.serverRate == 0 && r.serving {
 		delete(st.serving[it], r.box)
+	}
+	if f.share {
+		st.shared[sk] = append(st.shared[sk], r.box)
 	}
 	f.srcs = chosen
 	d.downUsed += rate + f.serverRate
@@ -921,7 +964,11 @@ func (st *State) release(i int32) {
 			s.uploads = slices.DeleteFunc(s.uploads, func(u upRec) bool { return u.to == i && u.item == f.item })
 		}
 		if f.server {
-			st.unchargeSlot(f.start, f.bytes)
+			st.unchargeSlot(f.start, f.charged)
+		}
+		if f.share {
+			k := key(f.item, b.region)
+			st.shared[k] = slices.DeleteFunc(st.shared[k], func(x int32) bool { return x == i })
 		}
 	}
 	b.fetches, b.evict, b.downUsed = nil, nil, 0
@@ -1047,6 +1094,9 @@ func (st *State) boxPlan(i int32) BoxPlan {
 	for _, f := range b.fetches {
 		in := st.items[f.item]
 		out := Fetch{Item: in.id, Server: f.server, ServerRate: f.serverRate, Start: f.start, Cache: f.cache, Bytes: f.bytes, Rank: f.rank, Range: f.rng}
+		if f.share {
+			out.ServerRanges = st.sharedRange(i, f.item)
+		}
 		var full []int64
 		for _, c := range f.srcs {
 			if !c.relay && c.rng == (PieceRange{}) {
@@ -1064,6 +1114,8 @@ func (st *State) boxPlan(i int32) BoxPlan {
 			switch {
 			case c.rng != (PieceRange{}):
 				src.Ranges = []PieceRange{c.rng}
+			case c.share:
+				src.Ranges, src.Share = st.sharedRange(c.box, f.item), true
 			case !c.relay:
 				r := ranges[0]
 				src.Ranges, ranges = []PieceRange{{whole.Begin + r.Begin, whole.Begin + r.End}}, ranges[1:]
@@ -1101,6 +1153,14 @@ func (st *State) Plan() Plan {
 			switch {
 			case !f.Server:
 				p.PeerBytes += f.Bytes
+			case len(f.ServerRanges) > 0: // a share of the region's copy: its ranges from the server
+				var sb int64
+				for _, r := range f.ServerRanges {
+					sb += st.rangeBytes(st.itemIdx[f.Item], r)
+				}
+				sb = min(sb, f.Bytes)
+				p.ServerBytes += sb
+				p.PeerBytes += f.Bytes - sb
 			case peer+f.ServerRate == 0:
 				p.ServerBytes += f.Bytes
 			default:

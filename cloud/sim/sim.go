@@ -62,9 +62,13 @@ type Options struct {
 	// Progress is called after every round with rounds done and total (all policies).
 	Progress func(done, total int)
 	// Config is the planner's configuration for the scheduler policy (zero = defaults), with
-	// range placements on unless NoRangePlacements.
+	// range placements on unless NoRangePlacements. Shared server copies (on in the head-end)
+	// are off unless SharedServerCopy: the flow model moves a sharer's bytes at the planned
+	// per-source rates, a sharer's share of each peer's uplink, where BitTorrent moves them at
+	// whatever the uplinks have free, so it judges them by a pessimistic model.
 	Config            scheduler.Config
 	NoRangePlacements bool
+	SharedServerCopy  bool
 }
 
 type hold struct {
@@ -91,13 +95,16 @@ type run struct {
 	server   int64
 	wished   int64              // bytes delivered into wished items (from the server or peers)
 	copies   map[[2]int32]int64 // server bytes per (region, title)
-	ready    []float64          // top-wish ready seconds
-	ratio    []float64          // ready ÷ (size ÷ downlink)
-	done     []bool             // top wish ready
-	prev     scheduler.Plan
-	cfg      scheduler.Config
-	rng      *rand.Rand
-	wishIdx  int // next arrival in w.wishes
+	// fromServer is what each (box, title) took from the server: a share of a shared copy
+	// stops at its ranges.
+	fromServer map[[2]int32]int64
+	ready      []float64 // top-wish ready seconds
+	ratio      []float64 // ready ÷ (size ÷ downlink)
+	done       []bool    // top wish ready
+	prev       scheduler.Plan
+	cfg        scheduler.Config
+	rng        *rand.Rand
+	wishIdx    int // next arrival in w.wishes
 }
 
 // Run simulates every policy on the world and reports.
@@ -118,6 +125,7 @@ func Run(w *World, opt Options) (*Result, error) {
 		r := newRun(w)
 		r.cfg = opt.Config
 		r.cfg.RangePlacements = !opt.NoRangePlacements
+		r.cfg.SharedServerCopy = opt.SharedServerCopy
 		for k := range rounds {
 			now := time.Duration(k) * step
 			if err := r.round(name, now, step); err != nil {
@@ -134,7 +142,7 @@ func Run(w *World, opt Options) (*Result, error) {
 }
 
 func newRun(w *World) *run {
-	r := &run{w: w, res: &PolicyResult{}, copies: map[[2]int32]int64{}, rng: rand.New(rand.NewPCG(w.Seed, 0x7ac))}
+	r := &run{w: w, res: &PolicyResult{}, copies: map[[2]int32]int64{}, fromServer: map[[2]int32]int64{}, rng: rand.New(rand.NewPCG(w.Seed, 0x7ac))}
 	n := len(w.boxes)
 	r.held, r.open = make([]map[int32]*hold, n), make([][]openWish, n)
 	r.served, r.uploaded = make([]time.Duration, n), make([]time.Duration, n)
@@ -255,15 +263,23 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 	// What a relay gets this round from the server or complete holders: only those bring bytes
 	// it does not have already (relays feeding each other add nothing new).
 	incoming := map[[2]int32]int64{}
+	// A shared server copy's ranges are disjoint: what its sharers took from the server adds
+	// up, like range placements' ranges.
+	sharedIn := map[int32]int64{}
 	for id, bp := range plan.Boxes {
 		for _, f := range bp.Fetches {
+			k := [2]int32{boxIndex(id), titleIndex(f.Item)}
 			rate := f.ServerRate
+			if len(f.ServerRanges) > 0 {
+				rate = 0
+				sharedIn[k[1]] += r.fromServer[k] + r.serverPart(f, k, step.Seconds())
+			}
 			for _, s := range f.Sources {
 				if !s.Relay {
 					rate += s.Rate
 				}
 			}
-			incoming[[2]int32{boxIndex(id), titleIndex(f.Item)}] = rate
+			incoming[k] = rate
 		}
 	}
 	// Pieces spread: a relay's pieces are taken as a random subset of the item, so a receiver's
@@ -287,6 +303,9 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 	}
 	for t, m := range ranges {
 		frontier[t] = max(frontier[t], sumRates(m))
+	}
+	for t, b := range sharedIn {
+		frontier[t] = max(frontier[t], min(b, w.titles[t].size))
 	}
 	heldAt := func(b, t int32) int64 {
 		if h := r.held[b][t]; h != nil {
@@ -356,14 +375,15 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			if f.Range != (scheduler.PieceRange{}) {
 				relayReach = int64(float64(relayReach) / float64(tt.size) * float64(size))
 			}
-			fromFull := int64(float64(fullRate-sumRates(perRange)+f.ServerRate)*dt) + fromRanges
+			fromServer := r.serverPart(f, [2]int32{bi, ti}, dt)
+			fromFull := int64(float64(fullRate-sumRates(perRange))*dt) + fromServer + fromRanges
 			fromRelays := min(int64(float64(relayRate)*dt), max(0, relayReach-have-fromFull))
 			can := min(size-have, fromFull+fromRelays)
 			total := fullRate + relayRate + f.ServerRate
 			if can <= 0 || total == 0 {
 				continue
 			}
-			server := min(can, int64(float64(f.ServerRate)*dt))
+			server := min(can, fromServer)
 			m := move{box: bi, title: ti, bytes: can, server: server, cache: f.Cache, sources: srcs, rng: f.Range, size: size}
 			if have+can >= size {
 				m.finishFraction = float64(size-have) / float64(total) / step.Seconds()
@@ -382,6 +402,7 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		}
 		h.bytes += m.bytes
 		r.server += m.server
+		r.fromServer[[2]int32{m.box, m.title}] += m.server
 		if !m.cache {
 			r.wished += m.bytes
 		}
@@ -496,6 +517,20 @@ func (w *World) Snapshot(at time.Duration) scheduler.Snapshot {
 }
 
 // rangeBytes is the size of pieces r of title t.
+// serverPart is what the server sends fetch f of (box, title) k in dt seconds: at its planned
+// rate, and with a share of a shared copy no more than is left of the share's ranges.
+func (r *run) serverPart(f scheduler.Fetch, k [2]int32, dt float64) int64 {
+	b := int64(float64(f.ServerRate) * dt)
+	if len(f.ServerRanges) == 0 {
+		return b
+	}
+	var share int64
+	for _, rg := range f.ServerRanges {
+		share += rangeBytes(r.w.titles[k[1]], rg)
+	}
+	return min(b, max(0, share-r.fromServer[k]))
+}
+
 func rangeBytes(t title, r scheduler.PieceRange) int64 {
 	return t.size*int64(r.End)/int64(t.pieces) - t.size*int64(r.Begin)/int64(t.pieces)
 }

@@ -107,3 +107,21 @@ func TestFlashRangesUseIdleUplinks(t *testing.T) {
 		t.Errorf("with ranges: %.2f server copies, %d violations", with.ServerCopiesPerRegionMax, with.OtherViolations+with.StorageViolations+with.UploadCapViolations)
 	}
 }
+
+// TestSharedServerCopyAddsNoServerBytes: sharing the server's copy of an item among a region's
+// receivers splits the server's bytes, it does not add to them: the same world with shared
+// copies sends at most 5% more from the server (ranges move when sharers come and go), and no
+// plan breaks an invariant.
+func TestSharedServerCopyAddsNoServerBytes(t *testing.T) {
+	opt := Options{Duration: 24 * time.Hour}
+	without := simulate(t, Standard, 2000, 1, opt).Policies[PolicyScheduler]
+	opt.SharedServerCopy = true
+	with := simulate(t, Standard, 2000, 1, opt).Policies[PolicyScheduler]
+	t.Logf("server share with shared copies %.4f, without %.4f; p95 ready %.0f s, %.0f s", with.ServerShare, without.ServerShare, with.P95ReadySeconds, without.P95ReadySeconds)
+	if with.ServerShare > 1.05*without.ServerShare {
+		t.Errorf("server share with shared copies %.4f, without %.4f: want at most 5%% more", with.ServerShare, without.ServerShare)
+	}
+	if v := with.OtherViolations + with.StorageViolations + with.UploadCapViolations; v > 0 {
+		t.Errorf("with shared copies: %d violations", v)
+	}
+}

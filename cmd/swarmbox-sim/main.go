@@ -31,6 +31,7 @@ func run(args []string) error {
 	plotFile := fs.String("plot", "", "draw server share and time-to-ready over time into this PNG")
 	step := fs.Duration("step", 0, "simulated time per planning round (0 = the workload's default)")
 	duration := fs.Duration("duration", 0, "simulated time (0 = the workload's default)")
+	shared := fs.Bool("shared-copy", false, "share the server's copy of an item into a region among its receivers, as the head-end does")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func run(args []string) error {
 		return err
 	}
 	var bar *progress.Bar
-	res, err := sim.Run(w, sim.Options{Step: *step, Duration: *duration, Progress: func(done, total int) {
+	res, err := sim.Run(w, sim.Options{Step: *step, Duration: *duration, SharedServerCopy: *shared, Progress: func(done, total int) {
 		if bar == nil {
 			bar = progress.Count(int64(total), "simulating")
 		}
