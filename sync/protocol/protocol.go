@@ -149,8 +149,13 @@ type Peer struct {
 	// Dial says this box opens the connection; false means the peer dials us (it can reach us,
 	// we cannot reach it: the scheduler never pairs two boxes behind NAT).
 	Dial bool `json:"dial,omitempty"`
-	// Pieces are the piece ranges this peer is asked to serve; empty means any.
+	// Pieces are the piece ranges this peer is asked to serve; empty means any. They are the
+	// planner's booking of the peer's uplink: the box asks the peer for whatever it lacks,
+	// unless PiecesOnly.
 	Pieces []PieceRange `json:"pieces,omitempty"`
+	// PiecesOnly says the box takes only Pieces from this peer: the peer is another LAN's
+	// sharer of the server's copy, and this box brings that share into its LAN for the rest.
+	PiecesOnly bool `json:"pieces_only,omitempty"`
 }
 
 // PieceRange is the half-open range of piece indexes [Begin, End).
@@ -166,6 +171,11 @@ type Fetch struct {
 	Announce string       `json:"announce"`           // the tracker URL for this box
 	Peers    []Peer       `json:"peers"`              // boxes to fetch from
 	WebSeed  string       `json:"web_seed,omitempty"` // set only when the plan allows the server
+	// WebSeedPieces, when not empty, are the only pieces the box takes from WebSeed: the
+	// server's one copy into a region is split among the region's receivers, each taking its
+	// ranges from the server and the rest from the others. Empty means any piece. The web seed
+	// refuses bytes outside them.
+	WebSeedPieces []PieceRange `json:"web_seed_pieces,omitempty"`
 	// Start is when the transfer may begin (zero = now); server transfers go to off-peak slots.
 	Start time.Time `json:"start,omitzero"`
 	// Area is where the item goes: AreaWishlist (default when empty) or AreaCache for a cache

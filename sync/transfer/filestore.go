@@ -95,10 +95,25 @@ func (p filePiece) WriteAt(b []byte, off int64) (int, error) {
 
 // MarkComplete makes the piece's bytes durable, then records it verified.
 func (p filePiece) MarkComplete() error {
-	if err := syscall.Fdatasync(int(p.t.f.Fd())); err != nil && !errors.Is(err, syscall.EINVAL) {
+	if err := p.t.datasync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("sync piece %d to disk: %w", p.p.Index(), err)
 	}
 	return p.t.completion.Set(p.key(), true)
+}
+
+// datasync flushes the file's data to the disk. It goes through SyscallConn, which holds the
+// descriptor open for the call: File.Fd races with a Close from the client dropping the
+// torrent while a hasher marks a piece, and the number could by then name another file.
+func (t *fileTorrent) datasync() error {
+	rc, err := t.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fdatasync(int(fd)) }); err != nil {
+		return err
+	}
+	return serr
 }
 
 // MarkNotComplete records the piece as not verified.

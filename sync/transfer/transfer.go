@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -64,11 +65,21 @@ type Engine struct {
 	maxRequested int
 	// Whom the box downloads from (see filterHaves): the peers the plan names per item, the LAN
 	// neighbours for every item, and per connection whether its haves were hidden.
-	named  map[metainfo.Hash]map[netip.Addr]bool
+	named  map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange // nil ranges: any piece
 	lan    map[netip.Addr]bool
-	hidden map[*torrent.PeerConn]bool
+	hidden map[*torrent.PeerConn]string // the standing its haves were judged under (standing)
 	// loopback: Config.LoopbackPeers
 	loopback bool
+	// Server fetchers of ranged grants (serverfetch.go), what they delivered and how many of
+	// their pieces failed verification, per item. ctl serialises starting and stopping them;
+	// prio orders piece-priority changes. Neither is ever taken under e.mu.
+	fetchers   map[media.ItemID]*serverFetch
+	fromServer map[media.ItemID]int64
+	serverBad  map[media.ItemID]int64
+	ctl, prio  sync.Mutex
+	wg         sync.WaitGroup // the fetchers' goroutines
+	closed     bool           // Close was called: no fetcher starts
+	http       *http.Client   // the fetchers' client
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -133,7 +144,9 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
-		named: map[metainfo.Hash]map[netip.Addr]bool{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]bool{}}
+		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]string{},
+		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
+		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
 	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
 	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
@@ -236,13 +249,21 @@ func (e *Engine) Addr() string {
 	return ""
 }
 
-// Close stops every torrent and the listener.
+// Close stops every torrent, server fetcher and the listener.
 func (e *Engine) Close() error {
 	select {
 	case <-e.stop:
 	default:
 		close(e.stop)
 	}
+	e.mu.Lock()
+	e.closed = true
+	for _, sf := range e.fetchers {
+		sf.cancel()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	e.http.CloseIdleConnections()
 	errs := e.cl.Close()
 	if len(errs) > 0 {
 		return errs[0]
@@ -311,11 +332,14 @@ func (e *Engine) SeedPreloaded(item media.ItemID, torrentBytes []byte) error {
 
 // Drop stops serving and fetching item (before its files are deleted).
 func (e *Engine) Drop(item media.ItemID) {
+	e.stopServer(item)
 	e.mu.Lock()
 	t, ok := e.torrents[item]
 	delete(e.torrents, item)
 	delete(e.seeds, item)
 	delete(e.dial, item)
+	delete(e.fromServer, item)
+	delete(e.serverBad, item)
 	e.mu.Unlock()
 	if ok {
 		t.Drop()
@@ -337,22 +361,44 @@ func (e *Engine) Allow(addr netip.Addr, why string) {
 	}
 }
 
-// mayFetchFrom says whether the box downloads item ih from ip: a peer the plan names for it or
-// a LAN neighbour. e.mu must be held.
-func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) bool {
-	if e.lan[ip] || e.named[ih][ip] {
-		return true
+// mayFetchFrom says whether the box downloads item ih from ip, and which pieces (nil: any): a
+// LAN neighbour, any piece; a peer the plan names for it, the pieces the plan names (Peer.Pieces,
+// e.g. another LAN's share of the server's copy, which one box brings into its LAN). e.mu must
+// be held.
+func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) (bool, []protocol.PieceRange) {
+	if e.lan[ip] {
+		return true, nil
+	}
+	if ranges, ok := e.named[ih][ip]; ok {
+		return true, ranges
 	}
 	// Boxes on one machine's loopback (tests, demos) dial from 127.0.0.1 whatever address they
 	// listen on: with a loopback source named, that address is the source's too.
 	if e.loopback && ip == netip.AddrFrom4([4]byte{127, 0, 0, 1}) {
 		for a := range e.named[ih] {
 			if a.IsLoopback() {
-				return true
+				return true, nil
 			}
 		}
 	}
-	return false
+	return false, nil
+}
+
+// standing is how a peer's haves are shown to the client, as a comparable string: "none",
+// "any", or the piece ranges.
+func standing(ok bool, ranges []protocol.PieceRange) string {
+	switch {
+	case !ok:
+		return "none"
+	case ranges == nil:
+		return "any"
+	}
+	return fmt.Sprint(ranges)
+}
+
+// inRanges says whether piece i lies in one of the ranges.
+func inRanges(i int, ranges []protocol.PieceRange) bool {
+	return slices.ContainsFunc(ranges, func(r protocol.PieceRange) bool { return r.Begin <= i && i < r.End })
 }
 
 // filterHaves is the torrent client's callback for every message read. The client requests
@@ -360,8 +406,9 @@ func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) bool {
 // box the plan sends to us to fetch would also become our source, pulling bytes across a WAN
 // link the plan meant to spare. So the pieces a peer announces (have, bitfield, have-all) are
 // hidden from the client unless the plan names the peer as a source of the item or it is a LAN
-// neighbour; the peer is still served. Fetch closes connections whose standing changed, so the
-// peer's next handshake is judged afresh.
+// neighbour, and shown only for the pieces the plan names it for; the peer is still served.
+// Fetch closes connections whose standing changed, so the peer's next handshake is judged
+// afresh.
 func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
 	if m.Keepalive || (m.Type != pp.Have && m.Type != pp.Bitfield && m.Type != pp.HaveAll) {
 		return
@@ -372,24 +419,42 @@ func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
 		return
 	}
 	e.mu.Lock()
-	hide := !e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
-	e.hidden[pc] = hide
+	ok, ranges := e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+	e.hidden[pc] = standing(ok, ranges)
 	e.mu.Unlock()
-	if !hide {
+	if ok && ranges == nil {
 		return
 	}
 	switch m.Type {
 	case pp.Have:
-		m.Keepalive = true // the client skips keepalives
+		if !inRanges(int(m.Index), ranges) {
+			m.Keepalive = true // the client skips keepalives
+		}
 	case pp.Bitfield:
-		m.Bitfield = make([]bool, len(m.Bitfield))
+		for i := range m.Bitfield {
+			m.Bitfield[i] = m.Bitfield[i] && inRanges(i, ranges)
+		}
 	case pp.HaveAll:
-		m.Type = pp.HaveNone
+		select {
+		case <-t.GotInfo():
+		default:
+			m.Type = pp.HaveNone // no piece count to say which: nothing until the next handshake
+			return
+		}
+		if !ok {
+			m.Type = pp.HaveNone
+			return
+		}
+		m.Type, m.Bitfield = pp.Bitfield, make([]bool, t.NumPieces())
+		for i := range m.Bitfield {
+			m.Bitfield[i] = inRanges(i, ranges)
+		}
 	}
 }
 
 // restand closes t's connections whose peers' haves were judged under another plan: hidden
-// though now a source, or shown though no longer one. Either side dials again as its plan says.
+// though now a source, shown though no longer one, or shown for other pieces. Either side dials
+// again as its plan says.
 func (e *Engine) restand(t *torrent.Torrent) {
 	for _, pc := range t.PeerConns() {
 		ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
@@ -397,8 +462,8 @@ func (e *Engine) restand(t *torrent.Torrent) {
 			continue
 		}
 		e.mu.Lock()
-		hidden, judged := e.hidden[pc]
-		stale := judged && hidden == e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
+		judged, ok := e.hidden[pc]
+		stale := ok && judged != standing(e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap()))
 		e.mu.Unlock()
 		if stale {
 			pc.Close()
@@ -414,8 +479,12 @@ func (e *Engine) SetCaps(up, down int64) {
 
 // Fetch starts or updates the download of an item as planned: the head-end's tracker, the named
 // peers (allowed, and dialled unless the plan says they dial us), extra peers (LAN neighbours,
-// allowed and dialled), and the web seed if the plan allows the server. Peer.Pieces is not
-// enforced: the torrent client asks every connected peer for what it lacks.
+// allowed and dialled), and the web seed if the plan allows the server: for any piece through
+// the torrent client's web seed, or, with WebSeedPieces, for those pieces only through the
+// engine's own server fetcher (see serverfetch.go). A call with extra peers is the LAN's, not
+// the plan's, and leaves the named peers and the server grant as they were. A peer named with
+// PiecesOnly is asked for its Pieces only (see filterHaves); other Pieces are the planner's
+// booking, and the client asks every source for whatever it lacks.
 func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch, extra ...netip.AddrPort) error {
 	t, err := e.add(item, torrentBytes, false)
 	if err != nil {
@@ -428,7 +497,7 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 	// the field, and this box dials them all.
 	anyDial := slices.ContainsFunc(f.Peers, func(p protocol.Peer) bool { return p.Dial })
 	var peers []torrent.PeerInfo
-	named := map[netip.Addr]bool{}
+	named := map[netip.Addr][]protocol.PieceRange{}
 	for _, p := range f.Peers {
 		ap, err := netip.ParseAddrPort(p.Addr)
 		if err != nil {
@@ -436,7 +505,14 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 			continue
 		}
 		e.allow.Add(ap.Addr(), "plan")
-		named[ap.Addr().Unmap()] = true
+		a := ap.Addr().Unmap()
+		old, seen := named[a]
+		switch {
+		case len(p.Pieces) == 0 || !p.PiecesOnly || (seen && old == nil):
+			named[a] = nil // any piece
+		default:
+			named[a] = append(old, p.Pieces...)
+		}
 		if p.Dial || !anyDial {
 			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceTracker})
 		}
@@ -461,10 +537,24 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 		e.dial[item] = peers
 		e.mu.Unlock()
 	}
-	if url, ok := e.grantWebSeed(item, f.WebSeed); ok {
-		t.AddWebSeeds([]string{url})
+	if len(extra) == 0 {
+		if f.WebSeed != "" && len(f.WebSeedPieces) > 0 {
+			// The library's web seed counts as withdrawn under a ranged grant, so that a later
+			// unranged one adds it afresh (it may have been suspended by refusals meanwhile).
+			e.grantWebSeed(item, "")
+			if ranges := normalizeRanges(f.WebSeedPieces, t.NumPieces()); len(ranges) > 0 {
+				e.serveRanges(item, t, f.WebSeed, ranges)
+			} else {
+				e.stopServer(item) // no granted piece is in this torrent: nothing from the server
+			}
+		} else {
+			e.stopServer(item)
+			if url, ok := e.grantWebSeed(item, f.WebSeed); ok {
+				t.AddWebSeeds([]string{url})
+			}
+		}
 	}
-	t.DownloadAll()
+	e.setPriorities(item, t)
 	return nil
 }
 
@@ -501,8 +591,18 @@ func (e *Engine) grantWebSeed(item media.ItemID, url string) (string, bool) {
 }
 
 // Unplanned notes that the plan no longer names item: the server's web seed is withdrawn
-// until a later plan allows it again.
-func (e *Engine) Unplanned(item media.ItemID) { e.grantWebSeed(item, "") }
+// until a later plan allows it again, and a server fetcher stops, its pieces left to peers.
+func (e *Engine) Unplanned(item media.ItemID) {
+	e.grantWebSeed(item, "")
+	if e.stopServer(item) {
+		e.mu.Lock()
+		t := e.torrents[item]
+		e.mu.Unlock()
+		if t != nil {
+			e.setPriorities(item, t)
+		}
+	}
+}
 
 func ipPortAddr(ap netip.AddrPort) torrent.PeerRemoteAddr {
 	return &net.TCPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
@@ -513,12 +613,12 @@ type Status struct {
 	Pieces          int   // verified pieces
 	Total           int   // pieces in the torrent
 	Complete        bool  // every piece verified
-	BytesFromServer int64 // useful bytes from the web seed since the engine started
+	BytesFromServer int64 // useful bytes from the server (web seed or ranged fetcher) since the engine started
 	BytesFromPeers  int64 // useful bytes from other boxes since the engine started
 	// FromPeer is useful bytes per peer address, for telling who served what.
 	FromPeer map[string]int64
-	// HashFailures counts pieces that failed verification (their data is fetched again and the
-	// peer that sent them is banned).
+	// HashFailures counts pieces that failed verification (their data is fetched again; a peer
+	// that sent them is banned, a server is retried later).
 	HashFailures int64
 }
 
@@ -526,6 +626,7 @@ type Status struct {
 func (e *Engine) Status(item media.ItemID) (Status, bool) {
 	e.mu.Lock()
 	t, ok := e.torrents[item]
+	fromServer, serverBad := e.fromServer[item], e.serverBad[item]
 	e.mu.Unlock()
 	if !ok {
 		return Status{}, false
@@ -540,11 +641,11 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 		Pieces:          st.PiecesComplete,
 		Total:           t.NumPieces(),
 		Complete:        t.Complete().Bool(),
-		BytesFromServer: st.WebSeeds.BytesReadUsefulData.Int64(),
+		BytesFromServer: st.WebSeeds.BytesReadUsefulData.Int64() + fromServer,
 		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
 		FromPeer:        map[string]int64{},
 	}
-	s.HashFailures = st.PiecesDirtiedBad.Int64()
+	s.HashFailures = st.PiecesDirtiedBad.Int64() + serverBad
 	for _, pc := range t.PeerConns() {
 		ps := pc.Stats()
 		if n := ps.BytesReadUsefulData.Int64(); n > 0 {

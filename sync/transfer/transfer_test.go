@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,5 +235,293 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
+	}
+}
+
+// rangedSeed stands in for the head-end's web seed under a ranged grant: it serves the
+// container by byte range (http.ServeContent), refuses with 416 any request not wholly inside
+// the granted pieces, and counts requests and body bytes. corrupt flips the first byte of every
+// answer; gate, when set, holds every answer after its first write until gate is closed or the
+// client goes away.
+type rangedSeed struct {
+	data     []byte
+	pieceLen int64
+	corrupt  bool
+	gate     chan struct{}
+
+	mu       sync.Mutex
+	granted  []protocol.PieceRange
+	requests []string // the Range header of every request served
+	refused  int
+	served   int64
+}
+
+func (s *rangedSeed) grant(r []protocol.PieceRange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.granted = r
+}
+
+func (s *rangedSeed) stats() (requests []string, refused int, served int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests), s.refused, s.served
+}
+
+// inGrant says whether bytes [a, b] lie within one granted range.
+func (s *rangedSeed) inGrant(a, b int64) bool {
+	for _, r := range s.granted {
+		if a >= int64(r.Begin)*s.pieceLen && b < min(int64(r.End)*s.pieceLen, int64(len(s.data))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *rangedSeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var a, b int64
+	_, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b)
+	s.mu.Lock()
+	ok := err == nil && s.inGrant(a, b)
+	if ok {
+		s.requests = append(s.requests, r.Header.Get("Range"))
+	} else {
+		s.refused++
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "outside the granted pieces", http.StatusRequestedRangeNotSatisfiable)
+		return
+	}
+	http.ServeContent(&seedWriter{ResponseWriter: w, s: s, ctx: r.Context()}, r, "item.sbx", time.Time{}, bytes.NewReader(s.data))
+}
+
+type seedWriter struct {
+	http.ResponseWriter
+	s       *rangedSeed
+	ctx     context.Context
+	written bool
+}
+
+func (w *seedWriter) Write(p []byte) (int, error) {
+	if w.written && w.s.gate != nil {
+		select {
+		case <-w.s.gate:
+		case <-w.ctx.Done():
+			return 0, w.ctx.Err()
+		}
+	}
+	if w.s.corrupt && !w.written && len(p) > 0 {
+		p = slices.Clone(p)
+		p[0] ^= 0xff
+	}
+	w.written = true
+	n, err := w.ResponseWriter.Write(p)
+	w.s.mu.Lock()
+	w.s.served += int64(n)
+	w.s.mu.Unlock()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	return n, err
+}
+
+// rangedSetup makes an item of size bytes (64 KiB pieces), a seeder engine holding all of it,
+// a rangedSeed serving it, and a leecher engine; the server is closed after the engines.
+func rangedSetup(t *testing.T, id byte, size int, seed *rangedSeed) (media.ItemID, []byte, []byte, *Engine, *Engine, string, string) {
+	t.Helper()
+	seedDir, getDir := t.TempDir(), t.TempDir()
+	item, data, tb := newItem(t, id, size, seedDir)
+	seed.data, seed.pieceLen = data, 64<<10
+	hs := httptest.NewServer(seed)
+	t.Cleanup(hs.Close) // registered first, so it runs after the engines closed
+	seeder := newEngine(t, "127.0.0.2", seedDir)
+	seeder.Seed(item, tb)
+	seeded(t, seeder, item)
+	leecher := newEngine(t, "127.0.0.3", getDir)
+	return item, data, tb, seeder, leecher, hs.URL + "/seed/box/token/" + item.String() + ".sbx", filepath.Join(getDir, item.String()+".sbx")
+}
+
+func rangedBytes(ranges []protocol.PieceRange, pieceLen int64, size int) int64 {
+	var n int64
+	for _, r := range ranges {
+		n += min(int64(r.End)*pieceLen, int64(size)) - int64(r.Begin)*pieceLen
+	}
+	return n
+}
+
+// TestRangedWebSeed: with a ranged grant the box takes exactly the granted pieces from the
+// server (its own fetcher, by byte range: the library's web seed would ask for others and be
+// refused) and the rest from its named peer, which it is not asked to pay twice for.
+func TestRangedWebSeed(t *testing.T) {
+	// 2 MiB + a short last piece: 33 pieces; the grant ends with the short one. Like the
+	// head-end, the server refuses a request that crosses from one range into the next.
+	ranges := []protocol.PieceRange{{Begin: 3, End: 6}, {Begin: 6, End: 9}, {Begin: 20, End: 22}, {Begin: 30, End: 33}}
+	seed := &rangedSeed{}
+	seed.grant(ranges)
+	item, data, tb, seeder, leecher, url, path := rangedSetup(t, 12, 2<<20+5000, seed)
+	f := protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: ranges, Peers: []protocol.Peer{{Addr: seeder.Addr()}}}
+	if err := leecher.Fetch(item, tb, f); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fetched file differs (err %v)", err)
+	}
+	want := rangedBytes(ranges, 64<<10, len(data))
+	requests, refused, served := seed.stats()
+	if served != want || refused != 0 {
+		t.Errorf("server served %d bytes in %q and refused %d requests; want exactly the granted %d bytes", served, requests, refused, want)
+	}
+	st, _ := leecher.Status(item)
+	if st.BytesFromServer != want || st.BytesFromPeers != int64(len(data))-want || st.HashFailures != 0 {
+		t.Errorf("status %+v: want %d bytes from the server and %d from peers", st, want, int64(len(data))-want)
+	}
+	var fromPeers int64
+	for _, r := range leecher.PeerRates() {
+		fromPeers += r.Bytes
+	}
+	if fromPeers != st.BytesFromPeers {
+		t.Errorf("peer rates count %d bytes; peers sent %d (server bytes are not a peer's)", fromPeers, st.BytesFromPeers)
+	}
+	// The grant sent again changes nothing: the fetcher is done and nothing more is asked.
+	leecher.Fetch(item, tb, f)
+	leecher.Close()
+	if again, _, _ := seed.stats(); len(again) != len(requests) {
+		t.Errorf("the same grant again made %d more requests", len(again)-len(requests))
+	}
+}
+
+// TestRangedWebSeedCorrupt: a server that sends wrong bytes spoils nothing: the pieces are
+// checked before they are written, counted as hash failures, and come from the peer instead.
+func TestRangedWebSeedCorrupt(t *testing.T) {
+	ranges := []protocol.PieceRange{{Begin: 0, End: 8}}
+	seed := &rangedSeed{corrupt: true}
+	seed.grant(ranges)
+	item, data, tb, seeder, leecher, url, path := rangedSetup(t, 13, 1<<20, seed)
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: ranges, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fetched file differs (err %v)", err)
+	}
+	st, _ := leecher.Status(item)
+	if requests, _, _ := seed.stats(); len(requests) == 0 || st.HashFailures == 0 || st.BytesFromServer != 0 {
+		t.Fatalf("status %+v after %d requests to a corrupting server: want hash failures and no server bytes", st, len(requests))
+	}
+}
+
+// TestRangedWebSeedRegrant: the same grant again leaves the fetcher running, other ranges
+// restart it on those, and a plan without the server stops it: the server hears nothing more,
+// and the pieces it owned come from the peer.
+func TestRangedWebSeedRegrant(t *testing.T) {
+	first := []protocol.PieceRange{{Begin: 0, End: 4}}
+	second := []protocol.PieceRange{{Begin: 10, End: 14}}
+	seed := &rangedSeed{gate: make(chan struct{})}
+	seed.grant(slices.Concat(first, second))
+	item, data, tb, seeder, leecher, url, path := rangedSetup(t, 14, 1<<20, seed)
+	fetcher := func() *serverFetch {
+		leecher.mu.Lock()
+		defer leecher.mu.Unlock()
+		return leecher.fetchers[item]
+	}
+	requests := func() []string { r, _, _ := seed.stats(); return r }
+
+	// No peer yet: the second ranges must still be missing when they are granted.
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: first})
+	waitUntil(t, "the first request", func() bool { return len(requests()) == 1 })
+	sf := fetcher()
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: first})
+	if fetcher() != sf {
+		t.Fatal("the same grant again replaced the running fetcher")
+	}
+
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: second})
+	select {
+	case <-sf.done:
+	default:
+		t.Fatal("a grant of other ranges left the old fetcher running")
+	}
+	waitUntil(t, "a request for the new ranges", func() bool { return len(requests()) == 2 })
+	if r := requests()[1]; r != fmt.Sprintf("bytes=%d-%d", 10*64<<10, 14*64<<10-1) {
+		t.Fatalf("after the regrant the server was asked for %s", r)
+	}
+
+	sf = fetcher()
+	// The server withdrawn, the seeder named: every piece, the fetcher's too, comes from it.
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: seeder.Addr()}}})
+	select {
+	case <-sf.done:
+	default:
+		t.Fatal("a plan without the server left the fetcher running")
+	}
+	if fetcher() != nil {
+		t.Fatal("a plan without the server kept a fetcher")
+	}
+	close(seed.gate) // a request now would be answered: there must be none
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fetched file differs (err %v)", err)
+	}
+	if r := requests(); len(r) != 2 {
+		t.Fatalf("the server was asked %q after it was withdrawn", r[2:])
+	}
+	if st, _ := leecher.Status(item); st.BytesFromServer != 0 || st.BytesFromPeers != int64(len(data)) {
+		t.Fatalf("status %+v: want every byte from the peer (the server never finished a piece)", st)
+	}
+}
+
+func TestNormalizeRanges(t *testing.T) {
+	got := normalizeRanges([]protocol.PieceRange{{Begin: 8, End: 12}, {Begin: -2, End: 2}, {Begin: 5, End: 5}, {Begin: 8, End: 12}, {Begin: 2, End: 4}, {Begin: 11, End: 40}}, 20)
+	// Adjacent and overlapping ranges stay apart: a request must lie within one granted range.
+	want := []protocol.PieceRange{{Begin: 0, End: 2}, {Begin: 2, End: 4}, {Begin: 8, End: 12}, {Begin: 11, End: 20}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("normalizeRanges = %v, want %v", got, want)
+	}
+	if got := normalizeRanges([]protocol.PieceRange{{Begin: 30, End: 40}}, 20); len(got) != 0 {
+		t.Fatalf("ranges outside the torrent gave %v", got)
+	}
+}
+
+// TestNamedPeerPiecesOnly: a peer the plan names for some pieces (another LAN's share of the
+// server's copy) is asked for those only; named again for any piece, it completes the item.
+func TestNamedPeerPiecesOnly(t *testing.T) {
+	dirA := t.TempDir()
+	item, data, tb := newItem(t, 21, 1<<20, dirA) // 16 pieces of 64 KiB
+	a := newEngine(t, "127.0.0.2", dirA)
+	a.Seed(item, tb)
+	seeded(t, a, item)
+	dir := t.TempDir()
+	leecher := newEngine(t, "127.0.0.3", dir)
+	share := []protocol.PieceRange{{Begin: 4, End: 10}}
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true, Pieces: share, PiecesOnly: true}}})
+	complete := func() (out []int) {
+		leecher.mu.Lock()
+		lt := leecher.torrents[item]
+		leecher.mu.Unlock()
+		for i := range lt.NumPieces() {
+			if lt.PieceState(i).Complete {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	waitUntil(t, "the named pieces", func() bool { return len(complete()) >= 6 })
+	// Loopback moves the other ten pieces in milliseconds if the client may ask for them.
+	time.Sleep(time.Second)
+	if got := complete(); !slices.Equal(got, []int{4, 5, 6, 7, 8, 9}) {
+		t.Fatalf("pieces %v came from a peer named for pieces %v only", got, share)
+	}
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, a)
+	if got, _ := os.ReadFile(filepath.Join(dir, item.String()+".sbx")); !bytes.Equal(got, data) {
+		t.Fatal("the fetched container differs from the source")
 	}
 }
