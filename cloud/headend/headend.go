@@ -26,6 +26,7 @@ import (
 
 	"swarmbox/cloud/keyvault"
 	"swarmbox/cloud/repository"
+	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/tracker"
 	"swarmbox/media"
@@ -419,6 +420,21 @@ func (s *Server) authorizeAnnounce(q url.Values) (media.BoxID, error) {
 	return box, nil
 }
 
+// withinPieces says whether bytes [begin, end) of a container of size bytes in n pieces lie in
+// one of the piece ranges.
+func withinPieces(begin, end, size int64, n int, ranges []scheduler.PieceRange) bool {
+	pl := repository.PieceLength(size)
+	if n <= 0 || (size+pl-1)/pl != int64(n) {
+		return false // not a layout this repository made: refuse rather than guess
+	}
+	for _, r := range ranges {
+		if begin >= int64(r.Begin)*pl && end <= min(int64(r.End)*pl, size) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) seedURL(box media.BoxID, item media.ItemID) string {
 	return fmt.Sprintf("%s%s%s/%s/%s%s", s.cfg.PublicURL, protocol.PathSeed, box, s.cfg.Vault.Token("seed", box.String(), item.String()), item, repository.Ext)
 }
@@ -440,12 +456,25 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "web seed URL is not valid")
 		return
 	}
-	if _, ok := s.loadItem(w, r, item); !ok {
+	it, ok := s.loadItem(w, r, item)
+	if !ok {
 		return
 	}
-	if !s.serverAllowed(box, item, s.cfg.Now()) {
+	pieces, allowed := s.serverAllowed(box, item, s.cfg.Now())
+	if !allowed {
 		writeError(w, http.StatusForbidden, "not_planned", "the plan does not let the server send this item to this box; fetch it from the named peers")
 		return
+	}
+	if len(pieces) > 0 {
+		// The box's share of the region's one server copy: bytes of other pieces come from the
+		// boxes that share it.
+		begin, end, err := repository.ParseByteRange(r.Header.Get("Range"), it.SealedSize)
+		if err != nil || !withinPieces(begin, end, it.SealedSize, it.Pieces, pieces) {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", it.SealedSize))
+			writeError(w, http.StatusRequestedRangeNotSatisfiable, "outside_share",
+				fmt.Sprintf("the plan lets the server send only pieces %v of this item to this box (one byte range per request); fetch the rest from the named peers", pieces))
+			return
+		}
 	}
 	s.cfg.Repo.ServeContainer(w, r, item, func(n int64) {
 		s.metrics.egress.Add(float64(n))

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -225,6 +226,68 @@ func TestWebSeedOnlyWherePlanned(t *testing.T) {
 	}
 	if code, _ := get(seed); code != http.StatusForbidden {
 		t.Fatalf("web seed after the plan moved on: status %d, want 403", code)
+	}
+}
+
+// TestWebSeedShares: two boxes of a region wish an item nobody holds; the server's one copy is
+// shared between them (protocol.Fetch.WebSeedPieces), and the web seed serves each box only the
+// bytes of its own pieces, refusing other ranges (and requests without one) with 416.
+func TestWebSeedShares(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	boxes := []*cloudclient.Client{f.client, registerBox(t, f, "acct")}
+	want := protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}, FreeBytes: 1 << 30}
+	var grants []protocol.Fetch
+	deadline := time.Now().Add(20 * time.Second)
+	for len(grants) < 2 {
+		want.FreeBytes++ // a request repeated within a second is refused as a replay
+		if time.Now().After(deadline) {
+			t.Fatalf("no shared server copy after 20 s; last grants %+v", grants)
+		}
+		grants = grants[:0]
+		for _, c := range boxes {
+			resp, err := c.Sync(ctx, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Fetches) == 1 && resp.Fetches[0].WebSeed != "" && len(resp.Fetches[0].WebSeedPieces) == 1 {
+				grants = append(grants, resp.Fetches[0])
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a, b := grants[0].WebSeedPieces[0], grants[1].WebSeedPieces[0]
+	if a.Begin < b.End && b.Begin < a.End {
+		t.Fatalf("shares %v and %v overlap", a, b)
+	}
+	pl := repository.PieceLength(f.item.SealedSize)
+	get := func(g protocol.Fetch, rng string) int {
+		req, _ := http.NewRequest("GET", strings.Replace(g.WebSeed, "http://example.invalid", f.srv.URL, 1), nil)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return r.StatusCode
+	}
+	span := func(r protocol.PieceRange) string {
+		return fmt.Sprintf("bytes=%d-%d", int64(r.Begin)*pl, min(int64(r.End)*pl, f.item.SealedSize)-1)
+	}
+	for i, g := range grants {
+		own, other := g.WebSeedPieces[0], grants[1-i].WebSeedPieces[0]
+		if code := get(g, span(own)); code != http.StatusPartialContent {
+			t.Errorf("box %d, its own pieces %v: status %d, want 206", i, own, code)
+		}
+		if code := get(g, span(other)); code != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("box %d, the other box's pieces %v: status %d, want 416", i, other, code)
+		}
+		if code := get(g, ""); code != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("box %d, the whole container: status %d, want 416", i, code)
+		}
 	}
 }
 

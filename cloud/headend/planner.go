@@ -283,7 +283,10 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			serving = rp.state.Plan().Serving()
 		}
 		rp.mu.Unlock()
-		snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: serving}
+		// The web seed and the boxes honour Fetch.ServerRanges: the server's copy of an item into
+		// the region is shared among its receivers.
+		snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: serving,
+			Config: scheduler.Config{SharedServerCopy: true}}
 		for _, it := range cat.Items {
 			snap.Items[it.ID] = scheduler.Item{Size: it.SealedSize, Pieces: it.Pieces}
 		}
@@ -455,7 +458,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 			if a == "" {
 				continue
 			}
-			p := protocol.Peer{Box: src.Box, Addr: a, Dial: src.Dial}
+			p := protocol.Peer{Box: src.Box, Addr: a, Dial: src.Dial, PiecesOnly: src.Share}
 			for _, r := range src.Ranges {
 				p.Pieces = append(p.Pieces, protocol.PieceRange{Begin: r.Begin, End: r.End})
 			}
@@ -465,6 +468,9 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 			pf.Start = f.Start
 		} else if f.Server {
 			pf.WebSeed = s.seedURL(b.ID, f.Item)
+			for _, r := range f.ServerRanges {
+				pf.WebSeedPieces = append(pf.WebSeedPieces, protocol.PieceRange{Begin: r.Begin, End: r.End})
+			}
 		}
 		if f.Cache {
 			pf.Area = protocol.AreaCache
@@ -494,15 +500,16 @@ func (s *Server) planOf(box media.BoxID) (scheduler.BoxPlan, map[media.BoxID]str
 	return scheduler.BoxPlan{}, nil
 }
 
-// serverAllowed says whether the current plan lets the server send item to box now.
-func (s *Server) serverAllowed(box media.BoxID, item media.ItemID, now time.Time) bool {
+// serverAllowed says whether the current plan lets the server send item to box now, and which
+// pieces (none: any).
+func (s *Server) serverAllowed(box media.BoxID, item media.ItemID, now time.Time) ([]scheduler.PieceRange, bool) {
 	bp, _ := s.planOf(box)
 	for _, f := range bp.Fetches {
 		if f.Item == item {
-			return f.Server && !f.Start.After(now)
+			return f.ServerRanges, f.Server && !f.Start.After(now)
 		}
 	}
-	return false
+	return nil, false
 }
 
 // PeersFor implements tracker.Peers from the same plan as the sync answers: the sources of the
