@@ -764,8 +764,8 @@ func (st *State) plan(r request) bool {
 	// an equal share of the downlink, so the receiver gets every range at once (c67–c69).
 	parts := st.parts(it)
 	whole, ranged := 0, 0
-	take := func(tier int) {
-		for _, c := range st.candidates(r.box, it, tier) {
+	takeFrom := func(list []cand) {
+		for _, c := range list {
 			if rate+st.cfg.MinRate > limit {
 				return
 			}
@@ -792,6 +792,7 @@ func (st *State) plan(r request) bool {
 			fed = fed || c.fed
 		}
 	}
+	take := func(tier int) { takeFrom(st.candidates(r.box, it, tier)) }
 	horizon := st.cfg.Horizon
 	if spare >= st.cfg.MinRate {
 		take(tierLAN)
@@ -803,10 +804,15 @@ func (st *State) plan(r request) bool {
 		// A sharer of the server's copy has every piece coming: its share from the server, the
 		// rest from its LAN and the other LANs' sharers.
 		inside := joining || slices.ContainsFunc(chosen, func(c srcRec) bool { return st.reachesLAN(c.box, r.box, it, nil) })
-		if !inside || (eta(bytes, rate) > horizon && !joining) {
+		switch {
+		case !inside || (eta(bytes, rate) > horizon && !joining):
 			for t := tierNetwork; t <= tierRegion; t++ {
 				take(t)
 			}
+		case st.rangeIn[key(it, d.region)] > 0:
+			// Range holders still: each serves a range nobody on the LAN may have yet, and
+			// is placed in the region to be used by every receiver of a crowd (ranges.go).
+			takeFrom(st.rangeCandidates(r.box, it, st.candBuf[:0]))
 		}
 	}
 	supplied := st.regionSupplied(r.box, it)
