@@ -13,13 +13,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 var binDir string
+
+// logs numbers the processes a test starts, for SWARMBOX_E2E_LOGS file names.
+var logs atomic.Int64
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "swarmbox-e2e-bin")
@@ -44,12 +49,32 @@ type proc struct {
 	cmd *exec.Cmd
 	mu  sync.Mutex
 	log bytes.Buffer
+	out *os.File // a copy of the log under SWARMBOX_E2E_LOGS, or nil
 }
 
 func (p *proc) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.out != nil {
+		p.out.Write(b)
+	}
 	return p.log.Write(b)
+}
+
+// keepLog copies the process's output, as it comes, into a file named name in the folder
+// SWARMBOX_E2E_LOGS names (unset: nothing), to watch a long run such as make netbed-bench.
+func (p *proc) keepLog(t *testing.T, name string) {
+	dir := os.Getenv("SWARMBOX_E2E_LOGS")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(name)+".log"))
+	if err != nil {
+		t.Logf("SWARMBOX_E2E_LOGS: %v", err)
+		return
+	}
+	p.out = f
+	t.Cleanup(func() { f.Close() })
 }
 
 func (p *proc) Log() string {
@@ -64,6 +89,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 	p := &proc{cmd: exec.Command(filepath.Join(binDir, name), args...)}
 	p.cmd.Stderr = p
 	p.cmd.Stdout = p
+	p.keepLog(t, t.Name()+"-"+name+"-"+strconv.Itoa(int(logs.Add(1))))
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ func startIn(t *testing.T, ns, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command("ip", append([]string{"netns", "exec", ns, filepath.Join(binDir, name)}, args...)...)}
 	p.cmd.Stderr, p.cmd.Stdout = p, p
+	p.keepLog(t, ns+"-"+name)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

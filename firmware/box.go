@@ -6,15 +6,20 @@ package firmware
 import (
 	"github.com/godbus/dbus/v5"
 
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"swarmbox/media"
@@ -143,7 +148,32 @@ func Run(ctx context.Context, cfg Config) error {
 		defer b.bus.Close()
 	}
 	b.log.Info("box up", "id", id.Box, "headend", id.HeadendURL, "bittorrent", b.engine.Addr())
+	go b.dumpOnSignal(ctx)
 	return b.loop(ctx)
+}
+
+// dumpOnSignal writes the torrent client's own report (connections, choking, interest,
+// requests per peer) to DIR/transfer-status.txt on every SIGUSR1, for whoever must find out
+// at 3 a.m. why a transfer stalls: `kill -USR1 $(pidof swarmboxd)`.
+func (b *Box) dumpOnSignal(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR1)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+		var buf bytes.Buffer
+		b.engine.WriteStatus(&buf)
+		path := filepath.Join(b.cfg.Dir, "transfer-status.txt")
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			b.log.Error("cannot write the transfer status", "path", path, "err", err)
+			continue
+		}
+		b.log.Info("transfer status written", "path", path)
+	}
 }
 
 // ConnectBus opens a D-Bus connection: "system", "session", or a bus address.

@@ -127,6 +127,12 @@ func New(cfg Config) (*Engine, error) {
 	// Boxes fetch from the few peers the plan names and serve the few it sends: a bound on
 	// connections per item bounds the chunks held for them.
 	tc.EstablishedConnsPerTorrent = maxConnsPerItem
+	// The library walks the wanted pieces rarest first and stops once it has passed 64 MiB of
+	// them (MaxUnverifiedBytes), counting pieces no connected peer has: with more than that
+	// wanted and without a source yet (other LANs' shares of a server copy, which other boxes
+	// bring in), a box never asks the peers it has for what they hold. What is in flight is
+	// bounded by the requests per peer and the connections per item instead.
+	tc.MaxUnverifiedBytes = 0
 	// Only peers the plan named or the LAN announced may connect or be dialled (BEP 27 private
 	// swarms trust the tracker; this box trusts nobody else either).
 	allow := NewAllowlist()

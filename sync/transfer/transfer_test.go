@@ -525,3 +525,63 @@ func TestNamedPeerPiecesOnly(t *testing.T) {
 		t.Fatal("the fetched container differs from the source")
 	}
 }
+
+// TestSharedServerCopyBetweenTwoBoxes: two boxes share the server's copy (each its half from
+// the server) and name each other as sources: each completes the item with the other's half
+// from the other, and the server sends one copy.
+func TestSharedServerCopyBetweenTwoBoxes(t *testing.T) {
+	const size = 4 << 20 // 64 pieces of 64 KiB
+	seed := &rangedSeed{}
+	srcDir := t.TempDir()
+	item, data, tb := newItem(t, 31, size, srcDir)
+	seed.data, seed.pieceLen = data, 64<<10
+	seed.grant([]protocol.PieceRange{{Begin: 0, End: 32}, {Begin: 32, End: 64}})
+	hs := httptest.NewServer(seed)
+	t.Cleanup(hs.Close)
+	url := hs.URL + "/seed/box/token/" + item.String() + ".sbx"
+	a, b := newEngine(t, "127.0.0.2", t.TempDir()), newEngine(t, "127.0.0.3", t.TempDir())
+	halves := [][]protocol.PieceRange{{{Begin: 0, End: 32}}, {{Begin: 32, End: 64}}}
+	for i, e := range []*Engine{a, b} {
+		other := []*Engine{b, a}[i]
+		f := protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: halves[i], Peers: []protocol.Peer{{Addr: other.Addr(), Dial: i == 0}}}
+		if err := e.Fetch(item, tb, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, a, b)
+	mustComplete(t, ctx, item, b, a)
+	for i, e := range []*Engine{a, b} {
+		st, _ := e.Status(item)
+		if st.BytesFromServer != size/2 || st.BytesFromPeers != size/2 {
+			t.Errorf("box %d: %d bytes from the server and %d from the other box, want half each", i, st.BytesFromServer, st.BytesFromPeers)
+		}
+	}
+	if _, refused, served := seed.stats(); served != size || refused != 0 {
+		t.Errorf("the server sent %d bytes (%d refused), want one copy", served, refused)
+	}
+}
+
+// TestPiecesBeyondUnsourcedOnesAreRequested: more than 64 MiB of the wanted pieces have no
+// source yet (the peer is named for the last pieces only, as for another LAN's share): the box
+// still asks the peer for the pieces it has. The library's default stops looking after 64 MiB
+// of pieces, rarest (here: unavailable) first, and never asked.
+func TestPiecesBeyondUnsourcedOnesAreRequested(t *testing.T) {
+	dirA := t.TempDir()
+	item, data, tb := newItem(t, 22, 72<<20, dirA) // 1152 pieces of 64 KiB
+	a := newEngine(t, "127.0.0.2", dirA)
+	a.Seed(item, tb)
+	seeded(t, a, item)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	share := []protocol.PieceRange{{Begin: 1120, End: 1152}}
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true, Pieces: share, PiecesOnly: true}}})
+	waitUntil(t, "the pieces the peer is named for", func() bool {
+		st, _ := leecher.Status(item)
+		return st.Pieces == 32
+	})
+	st, _ := leecher.Status(item)
+	if st.BytesFromPeers != int64(len(data))-1120*64<<10 {
+		t.Errorf("%d bytes from the peer, want its 32 pieces", st.BytesFromPeers)
+	}
+}
