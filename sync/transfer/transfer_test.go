@@ -491,11 +491,7 @@ func TestNormalizeRanges(t *testing.T) {
 // TestNamedPeerPiecesOnly: a peer the plan names for some pieces (another LAN's share of the
 // server's copy) is asked for those only; named again for any piece, it completes the item.
 func TestNamedPeerPiecesOnly(t *testing.T) {
-	dirA := t.TempDir()
-	item, data, tb := newItem(t, 21, 1<<20, dirA) // 16 pieces of 64 KiB
-	a := newEngine(t, "127.0.0.2", dirA)
-	a.Seed(item, tb)
-	seeded(t, a, item)
+	item, data, tb, a := newSeeder(t, 21, 1<<20) // 16 pieces of 64 KiB
 	dir := t.TempDir()
 	leecher := newEngine(t, "127.0.0.3", dir)
 	share := []protocol.PieceRange{{Begin: 4, End: 10}}
@@ -568,11 +564,7 @@ func TestSharedServerCopyBetweenTwoBoxes(t *testing.T) {
 // still asks the peer for the pieces it has. The library's default stops looking after 64 MiB
 // of pieces, rarest (here: unavailable) first, and never asked.
 func TestPiecesBeyondUnsourcedOnesAreRequested(t *testing.T) {
-	dirA := t.TempDir()
-	item, data, tb := newItem(t, 22, 72<<20, dirA) // 1152 pieces of 64 KiB
-	a := newEngine(t, "127.0.0.2", dirA)
-	a.Seed(item, tb)
-	seeded(t, a, item)
+	item, data, tb, a := newSeeder(t, 22, 72<<20) // 1152 pieces of 64 KiB
 	leecher := newEngine(t, "127.0.0.3", t.TempDir())
 	share := []protocol.PieceRange{{Begin: 1120, End: 1152}}
 	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true, Pieces: share, PiecesOnly: true}}})
@@ -584,4 +576,16 @@ func TestPiecesBeyondUnsourcedOnesAreRequested(t *testing.T) {
 	if st.BytesFromPeers != int64(len(data))-1120*64<<10 {
 		t.Errorf("%d bytes from the peer, want its 32 pieces", st.BytesFromPeers)
 	}
+}
+
+// newSeeder makes a random item of size bytes (64 KiB pieces) and an engine on 127.0.0.2 that
+// holds and has verified all of it.
+func newSeeder(t *testing.T, id byte, size int) (media.ItemID, []byte, []byte, *Engine) {
+	t.Helper()
+	dir := t.TempDir()
+	item, data, tb := newItem(t, id, size, dir)
+	e := newEngine(t, "127.0.0.2", dir)
+	e.Seed(item, tb)
+	seeded(t, e, item)
+	return item, data, tb, e
 }
