@@ -779,3 +779,19 @@ func TestSharedServerCopyCrossesIntoEachLANOnce(t *testing.T) { // c9, c62, c67â
 		}
 	}
 }
+
+func TestSharedServerCopyKeepsOffPeakSlots(t *testing.T) { // c70
+	// Two boxes' second wish needs the server: it waits for the off-peak slot with shared
+	// copies on, as without (only a copy already flowing is joined at once).
+	a, b := wish(bx(1, "r", "n", ""), 2, 1), wish(bx(2, "r", "n", ""), 3, 1)
+	a.Downlink, b.Downlink = 10_000, 10_000
+	s := snap(a, b)
+	s.Config.SharedServerCopy = true
+	s.Slots = []Slot{{Start: t0.Add(-time.Hour), End: t0.Add(time.Hour), Budget: 1 << 40, Peak: true}, {Start: t0.Add(time.Hour), End: t0.Add(5 * time.Hour), Budget: 1 << 40}}
+	p := mustPlan(t, s)
+	for _, box := range []int{1, 2} {
+		if f := fetchOf(t, p, box, 1); !f.Server || !f.Start.Equal(t0.Add(time.Hour)) || len(f.ServerRanges) > 0 {
+			t.Errorf("box %d: %+v, want the whole item from the server in the off-peak slot", box, f)
+		}
+	}
+}

@@ -102,7 +102,7 @@ type State struct {
 	// seeded marks (item, region) pairs whose copy the server is sending as ranges this round.
 	seeded map[uint64]bool
 	// shared lists, per (item, region), the boxes the server is sending its one copy of a whole
-	// item to now, in planning order: each takes a range of it (sharedRanges) and the rest from
+	// item to now, in planning order: each takes a range of it (sharedRange) and the rest from
 	// the others, so the copy enters the region at the server's rate and every receiver's
 	// uplink has pieces nobody else has yet.
 	shared map[uint64][]int32
@@ -840,7 +840,8 @@ func (st *State) plan(r request) bool {
 		if share {
 			charge = bytes / int64(len(st.shared[sk])+1) // its part of the one copy
 		}
-		start, ok := st.serverSlot(charge, r.rank == 0 || r.rng != (PieceRange{}) || share)
+		// A joiner's copy is already flowing: it needs no off-peak slot of its own (c70).
+		start, ok := st.serverSlot(charge, r.rank == 0 || r.rng != (PieceRange{}) || joining)
 		f.charged = charge
 		switch {
 		case ok && start.After(st.now):
