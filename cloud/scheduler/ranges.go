@@ -271,9 +271,12 @@ func (st *State) sharedRange(i, it int32) []PieceRange {
 	order := slices.Clone(list)
 	slices.SortFunc(order, func(a, b int32) int { return cmpID(st.boxes[a].ID, st.boxes[b].ID) })
 	j := slices.Index(order, i)
+	if j < 0 {
+		return nil
+	}
 	n := st.items[it].pieces
 	r := PieceRange{Begin: n * j / len(order), End: n * (j + 1) / len(order)}
-	if j < 0 || r.Len() == 0 {
+	if r.Len() == 0 {
 		return nil
 	}
 	return []PieceRange{r}

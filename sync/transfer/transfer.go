@@ -64,10 +64,10 @@ type Engine struct {
 	requested    map[*torrent.Peer]int
 	maxRequested int
 	// Whom the box downloads from (see filterHaves): the peers the plan names per item, the LAN
-	// neighbours for every item, and per connection whether its haves were hidden.
+	// neighbours for every item, and per connection the standing its haves were judged under.
 	named  map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange // nil ranges: any piece
 	lan    map[netip.Addr]bool
-	hidden map[*torrent.PeerConn]string // the standing its haves were judged under (standing)
+	judged map[*torrent.PeerConn]string // the standing each peer's haves were judged under (standing)
 	// loopback: Config.LoopbackPeers
 	loopback bool
 	// Server fetchers of ranged grants (serverfetch.go), what they delivered and how many of
@@ -150,7 +150,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
-		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, hidden: map[*torrent.PeerConn]string{},
+		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
 		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
@@ -160,7 +160,7 @@ func New(cfg Config) (*Engine, error) {
 	tc.Callbacks.ReadMessage = e.filterHaves
 	tc.Callbacks.PeerConnClosed = func(pc *torrent.PeerConn) {
 		e.mu.Lock()
-		delete(e.hidden, pc)
+		delete(e.judged, pc)
 		e.mu.Unlock()
 	}
 	if e.cl, err = torrent.NewClient(tc); err != nil {
@@ -426,7 +426,7 @@ func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
 	}
 	e.mu.Lock()
 	ok, ranges := e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
-	e.hidden[pc] = standing(ok, ranges)
+	e.judged[pc] = standing(ok, ranges)
 	e.mu.Unlock()
 	if ok && ranges == nil {
 		return
@@ -441,13 +441,7 @@ func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
 			m.Bitfield[i] = m.Bitfield[i] && inRanges(i, ranges)
 		}
 	case pp.HaveAll:
-		select {
-		case <-t.GotInfo():
-		default:
-			m.Type = pp.HaveNone // no piece count to say which: nothing until the next handshake
-			return
-		}
-		if !ok {
+		if !ok || t.Info() == nil { // without a piece count, nothing until the next handshake
 			m.Type = pp.HaveNone
 			return
 		}
@@ -468,7 +462,7 @@ func (e *Engine) restand(t *torrent.Torrent) {
 			continue
 		}
 		e.mu.Lock()
-		judged, ok := e.hidden[pc]
+		judged, ok := e.judged[pc]
 		stale := ok && judged != standing(e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap()))
 		e.mu.Unlock()
 		if stale {
