@@ -99,7 +99,11 @@ func TestBrowserWishlistReachesBox(t *testing.T) {
 		// Keyboard only: focus the button and press Enter.
 		chromedp.Focus(`//button[@aria-label="Move Night Owls up"]`),
 		chromedp.KeyEvent(kb.Enter),
-		chromedp.WaitVisible(`//p[contains(., "next sync")]`),
+		// Wait for the page the post returns, not the one still showing: only after the
+		// move does Night Train (now second) have an up button. Waiting for text both
+		// pages share let the next step grab a node of the old page as it went away.
+		chromedp.WaitVisible(`//button[@aria-label="Move Night Train up"]`),
+		chromedp.WaitVisible(`//p[@role="status"][contains(., "next sync")]`),
 		chromedp.SetValue("#add-item", ids[1], chromedp.ByQuery),
 		chromedp.Click(`//form[.//select[@id="add-item"]]//button`),
 		chromedp.WaitVisible(`//ol[contains(., "Sea Songs")]`),
