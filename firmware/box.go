@@ -273,7 +273,7 @@ func (b *Box) useNeighbors(ctx context.Context) error {
 		if _, waiting := b.pending[it.ID]; it.Complete || waiting {
 			continue
 		}
-		if err := b.engine.Fetch(it.ID, it.Torrent, protocol.Fetch{Item: it.ID}, addrs...); err != nil {
+		if err := b.engine.Fetch(it.ID, it.Torrent, protocol.Fetch{Item: it.ID, Range: pieceRange(it)}, addrs...); err != nil {
 			return err
 		}
 	}
@@ -413,7 +413,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		req.PeerAddr = b.engine.Addr()
 	}
 	for _, it := range items {
-		req.Holdings = append(req.Holdings, protocol.Holding{Item: it.ID, Pieces: it.Pieces, Complete: it.Complete, Area: it.Area})
+		req.Holdings = append(req.Holdings, protocol.Holding{Item: it.ID, Pieces: it.Pieces, Complete: it.Complete, Area: it.Area, Range: pieceRange(it)})
 		if it.BytesFromServer+it.BytesFromPeers > 0 {
 			req.Transfers = append(req.Transfers, protocol.TransferReport{Item: it.ID, BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers,
 				Complete: it.Complete, HashFailures: b.hashFails[it.ID]})
@@ -564,11 +564,25 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		f.Peers, f.Announce = nil, ""
 	}
 	it, err := b.store.GetItem(ctx, f.Item)
-	if err == nil && it.Area == storage.AreaCache && f.Area != storage.AreaCache {
-		// A cache placement the household now wishes for moves to the wishlist area, no copy.
-		if _, err := b.store.Reserve(ctx, it.ID, it.InfoHash, it.Torrent, it.Total, f.Area, b.cfg.Now(), b.engine.Drop); err != nil {
+	if err == nil && ((it.Area == storage.AreaCache && f.Area != storage.AreaCache) || (!it.Range.Empty() && f.Range == nil)) {
+		// A cache placement the household now wishes for moves to the wishlist area, no copy;
+		// a range placement the plan now wants whole grows to the whole item.
+		evicted, err := b.store.Reserve(ctx, it.ID, it.InfoHash, it.Torrent, it.Total, f.Area, b.cfg.Now(), b.engine.Drop)
+		for _, e := range evicted {
+			b.log.Info("evicted to make room", "item", e, "for", f.Item)
+		}
+		if err != nil {
 			return err
 		}
+		if !it.Range.Empty() {
+			b.log.Info("range placement widened to the whole item", "item", f.Item, "pieces", fmt.Sprintf("%d-%d", it.Range.Begin, it.Range.End-1))
+		}
+		it.Range = media.PieceRange{}
+	}
+	if err == nil {
+		// The box keeps what it has: a whole item is never narrowed to a range, nor a range
+		// moved to another (the plan's ranges are the box's own report of them).
+		f.Range = pieceRange(it)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		tb, err := b.client.Torrent(ctx, f.Item)
@@ -582,7 +596,13 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		if ih != f.InfoHash {
 			return fmt.Errorf("metainfo for %s has info hash %s, the plan says %s", f.Item, ih, f.InfoHash)
 		}
-		evicted, err := b.store.Reserve(ctx, f.Item, ih, tb, total, f.Area, b.cfg.Now(), b.engine.Drop)
+		var evicted []media.ItemID
+		if f.Range != nil {
+			// A range placement: only these pieces, in the cache area, to serve a flash crowd.
+			evicted, err = b.store.ReserveRange(ctx, f.Item, ih, tb, total, *f.Range, b.cfg.Now(), b.engine.Drop)
+		} else {
+			evicted, err = b.store.Reserve(ctx, f.Item, ih, tb, total, f.Area, b.cfg.Now(), b.engine.Drop)
+		}
 		for _, e := range evicted {
 			b.log.Info("evicted to make room", "item", e, "for", f.Item)
 		}
@@ -593,6 +613,9 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 			return err
 		}
 		it = storage.Item{ID: f.Item, InfoHash: ih, Torrent: tb}
+		if f.Range != nil {
+			it.Range = *f.Range
+		}
 	} else if err != nil {
 		return err
 	}
@@ -604,9 +627,16 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 	if f.WebSeed != "" {
 		names = append(names, "server")
 	}
-	if desc := strings.Join(names, ","); b.planned[f.Item] != desc {
+	desc := strings.Join(names, ",")
+	attrs := []any{"item", f.Item, "from", desc}
+	if f.Range != nil {
+		pieces := fmt.Sprintf("%d-%d", f.Range.Begin, f.Range.End-1)
+		desc += " pieces " + pieces
+		attrs = append(attrs, "pieces", pieces, "area", storage.AreaCache)
+	}
+	if b.planned[f.Item] != desc {
 		b.planned[f.Item] = desc
-		b.log.Info("fetching", "item", f.Item, "from", desc)
+		b.log.Info("fetching", attrs...)
 	}
 	return b.engine.Fetch(f.Item, it.Torrent, f)
 }
@@ -626,4 +656,14 @@ func (b *Box) accountInfo() (protocol.AccountInfo, bool) {
 		return *a, true
 	}
 	return protocol.AccountInfo{}, false
+}
+
+// pieceRange is a stored item's range placement as the protocol carries it: nil for the whole
+// item.
+func pieceRange(it storage.Item) *protocol.PieceRange {
+	if it.Range.Empty() {
+		return nil
+	}
+	r := it.Range
+	return &r
 }

@@ -144,15 +144,30 @@ func (s *Store) usedByArea(ctx context.Context, db querier) (map[string]int64, e
 }
 
 func torrentLength(torrent []byte) (int64, error) {
-	mi, err := metainfo.Load(bytes.NewReader(torrent))
-	if err != nil {
-		return 0, err
-	}
-	info, err := mi.UnmarshalInfo()
+	info, err := torrentInfo(torrent)
 	if err != nil {
 		return 0, err
 	}
 	return info.TotalLength(), nil
+}
+
+func torrentInfo(torrent []byte) (metainfo.Info, error) {
+	mi, err := metainfo.Load(bytes.NewReader(torrent))
+	if err != nil {
+		return metainfo.Info{}, err
+	}
+	return mi.UnmarshalInfo()
+}
+
+// pieceSpan is the byte span [off, end) of the container that the pieces r cover; r must be
+// Valid for info. A torrent whose piece count disagrees with its length is refused.
+func pieceSpan(info *metainfo.Info, r media.PieceRange) (off, end int64, err error) {
+	off = int64(r.Begin) * info.PieceLength
+	end = min(int64(r.End)*info.PieceLength, info.TotalLength())
+	if info.PieceLength <= 0 || end <= off {
+		return 0, 0, fmt.Errorf("the torrent's %d pieces of %d bytes do not fit its length of %d bytes", info.NumPieces(), info.PieceLength, info.TotalLength())
+	}
+	return off, end, nil
 }
 
 // fillSizes sets the size of rows written before sizes were kept (schema version 2).
@@ -204,8 +219,9 @@ func (s *Store) sweepOrphans(ctx context.Context) error {
 // the disk, evicts what the rules allow if needed (see EvictionCandidates), records the item and
 // allocates its whole container file up front, so a later write can never meet a full disk half
 // way through a piece. An item already on the box keeps its progress; a cache placement of an item
-// the household now wishes for moves to the wishlist area without copying. It returns what it
-// evicted; the caller must stop serving those first (see the evict callback).
+// the household now wishes for moves to the wishlist area without copying, and a range placement
+// (see ReserveRange) is widened to the whole item in area. It returns what it evicted; the caller
+// must stop serving those first (see the evict callback).
 func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, area string, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
 	if area == "" {
 		area = AreaWishlist
@@ -218,6 +234,9 @@ func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, t
 		return nil, fmt.Errorf("metainfo of %s: %w", id, err)
 	}
 	if have, err := s.GetItem(ctx, id); err == nil {
+		if !have.Range.Empty() {
+			return s.widen(ctx, have, area, now, evict)
+		}
 		if have.Area == AreaCache && area == AreaWishlist {
 			_, err := s.db.ExecContext(ctx, `UPDATE items SET area = ? WHERE id = ?`, AreaWishlist, id.String())
 			return nil, err
@@ -226,29 +245,105 @@ func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, t
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	evicted, err := s.makeRoom(ctx, area, size, now, evict)
+	return s.admit(ctx, id, infoHash, torrent, total, area, size, media.PieceRange{}, 0, size, now, evict)
+}
+
+// ReserveRange admits item id into the cache area holding only the pieces r of its torrent: a
+// range placement, so that in a flash crowd idle boxes can each serve one part of a title. Only
+// the range's bytes count against the quota and get blocks; the container file still has the
+// item's full length, so pieces sit at the torrent's offsets. Room is made as Reserve makes it.
+// An item already on the box, whole or as a range, is kept as it is (nil, nil). It returns what
+// it evicted; the caller must stop serving those first.
+func (s *Store) ReserveRange(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, r media.PieceRange, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+	info, err := torrentInfo(torrent)
 	if err != nil {
-		err = fmt.Errorf("item %s (%d bytes) into the %s area: %w", id, size, area, err)
+		return nil, fmt.Errorf("metainfo of %s: %w", id, err)
+	}
+	if n := info.NumPieces(); !r.Valid(n) {
+		return nil, fmt.Errorf("piece range [%d, %d) of %s: the torrent has %d pieces", r.Begin, r.End, id, n)
+	}
+	off, end, err := pieceSpan(&info, r)
+	if err != nil {
+		return nil, fmt.Errorf("piece range [%d, %d) of %s: %w", r.Begin, r.End, id, err)
+	}
+	if _, err := s.GetItem(ctx, id); err == nil {
+		return nil, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return s.admit(ctx, id, infoHash, torrent, total, AreaCache, info.TotalLength(), r, off, end, now, evict)
+}
+
+// admit records a new item holding the bytes [off, end) of its length-byte container in area
+// (r is the pieces they are, empty for the whole item), after making room for them.
+func (s *Store) admit(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, area string, length int64, r media.PieceRange, off, end int64, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+	size := end - off
+	what := fmt.Sprintf("item %s (%d bytes)", id, size)
+	if !r.Empty() {
+		what = fmt.Sprintf("item %s pieces [%d, %d) (%d bytes)", id, r.Begin, r.End, size)
+	}
+	evicted, err := s.makeRoom(ctx, area, size, size, id, now, evict)
+	if err != nil {
+		err = fmt.Errorf("%s into the %s area: %w", what, area, err)
 		if errors.Is(err, ErrNoSpace) {
 			s.refuse(ctx, id, area, err, now)
 		}
 		return evicted, err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		id.String(), infoHash, torrent, total, now.UnixMilli(), area, size); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size, range_begin, range_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id.String(), infoHash, torrent, total, now.UnixMilli(), area, size, r.Begin, r.End); err != nil {
 		return evicted, err
 	}
-	if err := allocate(s.ContainerPath(id), size); err != nil {
+	if err := allocate(s.ContainerPath(id), length, off, end); err != nil {
 		s.db.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, id.String())
 		os.Remove(s.ContainerPath(id))
 		if errors.Is(err, syscall.ENOSPC) {
-			err = fmt.Errorf("item %s (%d bytes): the disk is full: %w", id, size, ErrNoSpace)
+			err = fmt.Errorf("%s: the disk is full: %w", what, ErrNoSpace)
 			s.refuse(ctx, id, area, err, now)
 			return evicted, err
 		}
 		return evicted, fmt.Errorf("allocate %s: %w", s.ContainerPath(id), err)
 	}
 	_, err = s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, id.String())
+	return evicted, err
+}
+
+// widen turns the range placement have into the whole item in area, keeping its pieces: room is
+// made for the bytes it lacks (all of them against area's quota if it changes area), never by
+// evicting the item itself. If that fails the range placement stays as it was.
+func (s *Store) widen(ctx context.Context, have Item, area string, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+	size, err := torrentLength(have.Torrent)
+	if err != nil {
+		return nil, fmt.Errorf("metainfo of %s: %w", have.ID, err)
+	}
+	diskNeed := max(0, size-have.Size)
+	quotaNeed := diskNeed
+	if have.Area != area {
+		quotaNeed = size
+	}
+	what := fmt.Sprintf("item %s (%d bytes, %d held as pieces [%d, %d))", have.ID, size, have.Size, have.Range.Begin, have.Range.End)
+	evicted, err := s.makeRoom(ctx, area, quotaNeed, diskNeed, have.ID, now, evict)
+	if err != nil {
+		err = fmt.Errorf("%s into the %s area: %w", what, area, err)
+		if errors.Is(err, ErrNoSpace) {
+			s.refuse(ctx, have.ID, area, err, now)
+		}
+		return evicted, err
+	}
+	// Blocks first, row second: a failure or crash in between leaves the range row, which
+	// counts fewer bytes than are allocated, never more.
+	if err := allocate(s.ContainerPath(have.ID), size, 0, size); err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("%s: the disk is full: %w", what, ErrNoSpace)
+			s.refuse(ctx, have.ID, area, err, now)
+			return evicted, err
+		}
+		return evicted, fmt.Errorf("allocate %s: %w", s.ContainerPath(have.ID), err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE items SET area = ?, size = ?, range_begin = 0, range_end = 0 WHERE id = ?`, area, size, have.ID.String()); err != nil {
+		return evicted, err
+	}
+	_, err = s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, have.ID.String())
 	return evicted, err
 }
 
@@ -290,15 +385,19 @@ func (s *Store) Refusals(ctx context.Context) ([]Refusal, error) {
 	return out, rows.Err()
 }
 
-// allocate makes the file at path size bytes long with its blocks allocated (fallocate), so the
-// space is taken now rather than when the last piece arrives.
-func allocate(path string, size int64) error {
+// allocate makes the file at path size bytes long with the blocks of [off, end) allocated
+// (fallocate), so the space is taken now rather than when the last piece arrives.
+func allocate(path string, size, off, end int64) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	if size > 0 {
-		if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	if end > off {
+		if err := syscall.Fallocate(int(f.Fd()), 0, off, end-off); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
 			f.Close()
 			return err
 		}
@@ -310,9 +409,10 @@ func allocate(path string, size int64) error {
 	return f.Close()
 }
 
-// makeRoom evicts candidates until need bytes fit in area's quota and on the disk. It works out
-// the whole choice first, so an item that cannot fit evicts nothing.
-func (s *Store) makeRoom(ctx context.Context, area string, need int64, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+// makeRoom evicts candidates other than keep until quotaNeed more bytes fit in area's quota and
+// diskNeed on the disk. It works out the whole choice first, so an item that cannot fit evicts
+// nothing.
+func (s *Store) makeRoom(ctx context.Context, area string, quotaNeed, diskNeed int64, keep media.ItemID, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
 	spaces, err := s.Spaces(ctx)
 	if err != nil {
 		return nil, err
@@ -320,9 +420,9 @@ func (s *Store) makeRoom(ctx context.Context, area string, need int64, now time.
 	sp := spaces[slices.IndexFunc(spaces, func(x Space) bool { return x.Area == area })]
 	quotaShort := int64(0)
 	if sp.Quota > 0 {
-		quotaShort = sp.Used + need - sp.Quota
+		quotaShort = sp.Used + quotaNeed - sp.Quota
 	}
-	diskShort := need - s.diskFree()
+	diskShort := diskNeed - s.diskFree()
 	if quotaShort <= 0 && diskShort <= 0 {
 		return nil, nil
 	}
@@ -334,6 +434,9 @@ func (s *Store) makeRoom(ctx context.Context, area string, need int64, now time.
 	for _, c := range cands {
 		if quotaShort <= 0 && diskShort <= 0 {
 			break
+		}
+		if c.Item == keep {
+			continue
 		}
 		// Evicting from another area helps a disk shortage, never a quota.
 		if quotaShort > 0 && c.Area != area && diskShort <= 0 {
@@ -568,7 +671,7 @@ func (s *Store) AddPreloaded(ctx context.Context, item media.ItemID, torrent []b
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, complete, pieces, total, updated, area, size) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET area = excluded.area, complete = 1, pieces = excluded.pieces`,
+		ON CONFLICT (id) DO UPDATE SET area = excluded.area, complete = 1, pieces = excluded.pieces, size = excluded.size, range_begin = 0, range_end = 0`,
 		item.String(), ih.HexString(), torrent, info.NumPieces(), info.NumPieces(), now.UnixMilli(), AreaPreload, info.TotalLength()); err != nil {
 		return err
 	}

@@ -73,6 +73,9 @@ UPDATE catalog_items SET
 	category = COALESCE(json_extract(CAST(json AS TEXT), '$.category'), '')
 	WHERE json_valid(CAST(json AS TEXT));
 CREATE INDEX catalog_items_shelf ON catalog_items (category, kind);
+`, `
+ALTER TABLE items ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
 `}
 
 // Store is a box's disk.
@@ -311,7 +314,9 @@ type Item struct {
 	BytesFromPeers  int64
 	Updated         time.Time
 	Area            string // AreaPreload, AreaWishlist or AreaCache
-	Size            int64  // container bytes, reserved in the area from the start
+	Size            int64  // bytes reserved in the area from the start: the container's, or its range's
+	// Range is the pieces a range placement holds (see ReserveRange); empty for the whole item.
+	Range media.PieceRange
 }
 
 // AddItem records a title in the wishlist area without a quota check (Reserve checks quotas and
@@ -358,13 +363,13 @@ func (s *Store) GetItem(ctx context.Context, id media.ItemID) (Item, error) {
 	return it, err
 }
 
-const itemColumns = `id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated, area, size`
+const itemColumns = `id, info_hash, torrent, complete, pieces, total, bytes_from_server, bytes_from_peers, updated, area, size, range_begin, range_end`
 
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
 	var id string
 	var upd int64
-	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.Total, &it.BytesFromServer, &it.BytesFromPeers, &upd, &it.Area, &it.Size); err != nil {
+	if err := row.Scan(&id, &it.InfoHash, &it.Torrent, &it.Complete, &it.Pieces, &it.Total, &it.BytesFromServer, &it.BytesFromPeers, &upd, &it.Area, &it.Size, &it.Range.Begin, &it.Range.End); err != nil {
 		return it, err
 	}
 	it.Updated = time.UnixMilli(upd).UTC()

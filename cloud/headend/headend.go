@@ -62,6 +62,11 @@ type Config struct {
 	Policy keyvault.Policy
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
 	Web http.Handler
+	// Plan tunes the scheduler (zero fields take scheduler.DefaultConfig's values), e.g. how
+	// many open wishes make a flash crowd (RangeDemand). The head-end always shares the server's
+	// copy among a region's receivers and places flash crowds range by range: it carries the
+	// ranges to the boxes.
+	Plan scheduler.Config
 }
 
 // Server serves the head-end's HTTP API.

@@ -32,6 +32,9 @@ func checkReport(req protocol.SyncRequest) error {
 		if h.Area != "" && h.Area != protocol.AreaPreload && h.Area != protocol.AreaWishlist && h.Area != protocol.AreaCache {
 			return fmt.Errorf("holdings[%d].area: unknown area %q", i, h.Area)
 		}
+		if r := h.Range; r != nil && (r.Begin < 0 || r.End <= r.Begin) {
+			return fmt.Errorf("holdings[%d].range: [%d,%d) is not a range of pieces", i, r.Begin, r.End)
+		}
 	}
 	for i, r := range req.PeerRates {
 		if r.Bytes < 0 || r.BytesPerSecond < 0 {
@@ -81,8 +84,20 @@ func lanLabels(reports []store.Report) map[media.BoxID]string {
 	return out
 }
 
-// schedBox is a stored box as the scheduler sees it.
-func schedBox(st store.BoxState, r store.Report, lan string, offline bool) scheduler.Box {
+// schedHolding is a reported holding of an item of n pieces as the scheduler sees it: counts
+// clamped, and a range placement whose range does not fit the item taken as a partial holding
+// of the whole item (the planner then never books the box for pieces it may lack).
+func schedHolding(h protocol.Holding, n int, cache bool) scheduler.Holding {
+	sh := scheduler.Holding{Pieces: min(max(h.Pieces, 0), n), Complete: h.Complete, Cache: cache}
+	if r := h.Range; r != nil && !h.Complete && r.Valid(n) {
+		sh.Range = scheduler.PieceRange{Begin: r.Begin, End: r.End}
+		sh.Pieces = min(sh.Pieces, r.Len())
+	}
+	return sh
+}
+
+// schedBox is a stored box as the scheduler sees it; pieces gives each known item's piece count.
+func schedBox(st store.BoxState, r store.Report, lan string, offline bool, pieces func(media.ItemID) int) scheduler.Box {
 	b := scheduler.Box{
 		ID: st.ID, Region: r.Region, Network: r.Network, LAN: lan, NAT: r.NAT, Offline: offline,
 		Uplink: r.Uplink, Downlink: r.Downlink, FreeWish: r.FreeWish, FreeCache: r.FreeCache,
@@ -90,7 +105,7 @@ func schedBox(st store.BoxState, r store.Report, lan string, offline bool) sched
 		Wishlist: st.Wishlist, Holdings: make(map[media.ItemID]scheduler.Holding, len(st.Holdings)),
 	}
 	for _, h := range st.Holdings {
-		b.Holdings[h.Item] = scheduler.Holding{Pieces: h.Pieces, Complete: h.Complete, Cache: slices.Contains(r.CacheItems, h.Item)}
+		b.Holdings[h.Item] = schedHolding(h, pieces(h.Item), slices.Contains(r.CacheItems, h.Item))
 	}
 	return b
 }

@@ -283,10 +283,11 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			serving = rp.state.Plan().Serving()
 		}
 		rp.mu.Unlock()
-		// The web seed and the boxes honour Fetch.ServerRanges: the server's copy of an item into
-		// the region is shared among its receivers.
-		snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: serving,
-			Config: scheduler.Config{SharedServerCopy: true}}
+		// The web seed and the boxes honour Fetch.ServerRanges (the server's copy of an item into
+		// the region is shared among its receivers) and Fetch.Range (range placements).
+		cfg := s.cfg.Plan
+		cfg.SharedServerCopy, cfg.RangePlacements = true, true
+		snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: serving, Config: cfg}
 		for _, it := range cat.Items {
 			snap.Items[it.ID] = scheduler.Item{Size: it.SealedSize, Pieces: it.Pieces}
 		}
@@ -298,7 +299,7 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			}
 			// A box silent for three sync intervals is taken to be off.
 			offline := now.Sub(r.Updated) > 3*s.cfg.SyncInterval
-			snap.Boxes = append(snap.Boxes, schedBox(st, r, lan[st.ID], offline))
+			snap.Boxes = append(snap.Boxes, schedBox(st, r, lan[st.ID], offline, func(id media.ItemID) int { return items[id].Pieces }))
 			addrs[st.ID] = st.PeerAddr
 			for _, pr := range r.Rates {
 				if o, known := rep[pr.Box]; known && o.Region == rp.name {
@@ -368,7 +369,7 @@ func (rp *regionPlan) syncBox(b store.Box, req protocol.SyncRequest, saved store
 			stale = true
 			continue
 		}
-		sb.Holdings[h.Item] = scheduler.Holding{Pieces: min(max(h.Pieces, 0), it.Pieces), Complete: h.Complete, Cache: h.Area == protocol.AreaCache}
+		sb.Holdings[h.Item] = schedHolding(h, it.Pieces, h.Area == protocol.AreaCache)
 	}
 	sb.LAN = rp.lan[b.ID]
 	for _, n := range req.Neighbors {
@@ -468,12 +469,15 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 			pf.Start = f.Start
 		} else if f.Server {
 			pf.WebSeed = s.seedURL(b.ID, f.Item)
-			for _, r := range f.ServerRanges {
+			for _, r := range serverPieces(f) {
 				pf.WebSeedPieces = append(pf.WebSeedPieces, protocol.PieceRange{Begin: r.Begin, End: r.End})
 			}
 		}
 		if f.Cache {
 			pf.Area = protocol.AreaCache
+		}
+		if f.Range.Len() > 0 {
+			pf.Range = &protocol.PieceRange{Begin: f.Range.Begin, End: f.Range.End}
 		}
 		resp.Fetches = append(resp.Fetches, pf)
 	}
@@ -506,10 +510,33 @@ func (s *Server) serverAllowed(box media.BoxID, item media.ItemID, now time.Time
 	bp, _ := s.planOf(box)
 	for _, f := range bp.Fetches {
 		if f.Item == item {
-			return f.ServerRanges, f.Server && !f.Start.After(now)
+			return serverPieces(f), f.Server && !f.Start.After(now)
 		}
 	}
 	return nil, false
+}
+
+// serverPieces are the only pieces the server sends for fetch f (none: any): its share of the
+// region's copy, and of a range placement only the range.
+func serverPieces(f scheduler.Fetch) []scheduler.PieceRange {
+	if f.Range.Len() == 0 {
+		return f.ServerRanges
+	}
+	if len(f.ServerRanges) == 0 {
+		return []scheduler.PieceRange{f.Range}
+	}
+	var out []scheduler.PieceRange
+	for _, r := range f.ServerRanges {
+		if x := (scheduler.PieceRange{Begin: max(r.Begin, f.Range.Begin), End: min(r.End, f.Range.End)}); x.Len() > 0 {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		// Shares and the range do not meet: the server owes this box nothing; an empty list
+		// would read as "any piece".
+		return []scheduler.PieceRange{{}}
+	}
+	return out
 }
 
 // PeersFor implements tracker.Peers from the same plan as the sync answers: the sources of the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"swarmbox/media"
 )
@@ -182,4 +183,71 @@ func TestRangeHoldersBeyondTheLAN(t *testing.T) {
 	if slices.Contains(sources(f), bid(4)) {
 		t.Errorf("box 1 fetches %+v: a complete holder outside the LAN, though the LAN brings the item in", f)
 	}
+}
+
+// TestSyncKeepsPlacements (c19, c20): a box learns of a cache placement only from the answer to
+// its sync, which re-plans it (Update); the round's placements into it, whole or range, survive
+// that, and are let go once the box wishes the item instead.
+func TestSyncKeepsPlacements(t *testing.T) {
+	t.Run("range", func(t *testing.T) {
+		s := crowdSnapshot(8, 20)
+		st, err := NewState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Round()
+		placed := rangeFetches(st.Plan(), 1)
+		if len(placed) == 0 {
+			t.Fatal("the round placed no range")
+		}
+		for _, b := range s.Boxes {
+			f, ok := placed[b.ID]
+			if !ok {
+				continue
+			}
+			bp, err := st.Update(b, t0.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bp.Fetches) != 1 || bp.Fetches[0].Range != f.Range || !bp.Fetches[0].Cache {
+				t.Fatalf("box %s after its sync: %+v, want its range placement %v kept", b.ID, bp.Fetches, f.Range)
+			}
+			b.Wishlist = []media.ItemID{iid(1)}
+			if bp, err = st.Update(b, t0.Add(2*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if len(bp.Fetches) != 1 || bp.Fetches[0].Range != (PieceRange{}) || bp.Fetches[0].Cache {
+				t.Fatalf("box %s now wishes the item: %+v, want one whole wished fetch", b.ID, bp.Fetches)
+			}
+			if v := Check(s, st.Plan()); v.Total() > 0 {
+				t.Fatalf("plan breaks invariants: %v", v.First)
+			}
+			return
+		}
+	})
+	t.Run("whole", func(t *testing.T) {
+		spare := bx(1, "r", "n", "")
+		spare.FreeCache = 2_000_000
+		s := snap(spare, hold(bx(2, "q", "n", ""), 1))
+		s.Forecast = map[string]map[media.ItemID]float64{"r": {iid(1): 20}}
+		st, err := NewState(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Round()
+		if _, ok := st.Plan().For(bid(1), iid(1)); !ok {
+			t.Fatal("the round placed nothing")
+		}
+		bp, err := st.Update(spare, t0.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bp.Fetches) != 1 || bp.Fetches[0].Item != iid(1) || !bp.Fetches[0].Cache {
+			t.Fatalf("after its sync: %+v, want the cache placement of item 1 kept", bp.Fetches)
+		}
+		spare.FreeCache = 10 // no room any more: let go
+		if bp, err = st.Update(spare, t0.Add(2*time.Second)); err != nil || len(bp.Fetches) != 0 {
+			t.Fatalf("without room: %+v (%v), want no fetch", bp.Fetches, err)
+		}
+	})
 }

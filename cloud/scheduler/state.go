@@ -1004,9 +1004,15 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	}
 	st.now = now
 	i, ok := st.boxIdx[b.ID]
+	var placed []fetchRec
 	if !ok {
 		i = st.addBox(b)
 	} else {
+		for _, f := range st.boxes[i].fetches {
+			if f.cache {
+				placed = append(placed, f)
+			}
+		}
 		// The server keeps sending to the box it was sending to (see Snapshot.Serving).
 		for _, f := range st.boxes[i].fetches {
 			if f.server && f.serverRate > 0 {
@@ -1029,9 +1035,44 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 		st.plan(r)
 	}
 	st.cacheUsed[i] = 0
+	st.keepPlacements(i, placed)
 	st.continueRange(i, nil)
 	st.prune(i)
 	return st.boxPlan(i), nil
+}
+
+// keepPlacements plans again the cache placements the round gave box i (c19, c20), which a sync
+// re-plans: the box learns of a placement only from its sync's answer, so one dropped there would
+// never start. A placement the box now wishes, holds or has no room for is let go; a range the
+// box already reports is continueRange's.
+func (st *State) keepPlacements(i int32, placed []fetchRec) {
+	b := &st.boxes[i]
+	if b.Offline {
+		return
+	}
+	defer func() { st.placing = false }()
+	for _, f := range placed {
+		h := b.held[f.item]
+		if slices.Contains(b.wish, f.item) || h.Complete || h.Range != (PieceRange{}) ||
+			slices.ContainsFunc(b.fetches, func(x fetchRec) bool { return x.item == f.item }) {
+			continue
+		}
+		need := st.items[f.item].size
+		if f.rng != (PieceRange{}) {
+			need = st.rangeBytes(f.item, f.rng)
+		}
+		if need > b.FreeCache-st.cacheUsed[i] {
+			continue
+		}
+		seed := f.rng != (PieceRange{}) && f.server && len(f.srcs) == 0
+		st.placing = f.rng != (PieceRange{}) && !seed
+		if st.plan(request{box: i, item: f.item, rank: -1, rng: f.rng, seed: seed}) {
+			st.cacheUsed[i] += need
+			if f.rng != (PieceRange{}) {
+				st.rangePlaced[key(f.item, i)] = true
+			}
+		}
+	}
 }
 
 // prune withdraws box i from the fetches it serves when its new state no longer allows them:

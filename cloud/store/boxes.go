@@ -159,9 +159,9 @@ func (s *Store) BoxStates(ctx context.Context) ([]BoxState, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.eachRow(ctx, `SELECT box, item, pieces, complete FROM holdings ORDER BY box, item`, func(box string, item media.ItemID, v ...int64) {
+	if err := s.eachRow(ctx, `SELECT box, item, pieces, complete, range_begin, range_end FROM holdings ORDER BY box, item`, func(box string, item media.ItemID, v ...int64) {
 		if i, ok := idx[box]; ok {
-			out[i].Holdings = append(out[i].Holdings, protocol.Holding{Item: item, Pieces: int(v[0]), Complete: v[1] != 0})
+			out[i].Holdings = append(out[i].Holdings, protocol.Holding{Item: item, Pieces: int(v[0]), Complete: v[1] != 0, Range: holdingRange(v[2], v[3])})
 		}
 	}); err != nil {
 		return nil, err

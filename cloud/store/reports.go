@@ -162,6 +162,14 @@ func (s *Store) boxPairs(ctx context.Context, query string, args []any, f func(b
 	return rows.Err()
 }
 
+// holdingRange is a stored holding's range placement: nil for the whole item.
+func holdingRange(begin, end int64) *media.PieceRange {
+	if end <= begin {
+		return nil
+	}
+	return &media.PieceRange{Begin: int(begin), End: int(end)}
+}
+
 // BoxState returns one box's wishlist (in priority order), holdings and peer address.
 func (s *Store) BoxState(ctx context.Context, box media.BoxID) (BoxState, error) {
 	st := BoxState{ID: box}
@@ -192,7 +200,7 @@ func (s *Store) BoxState(ctx context.Context, box media.BoxID) (BoxState, error)
 	if err := rows.Err(); err != nil {
 		return st, err
 	}
-	hr, err := s.db.QueryContext(ctx, `SELECT item, pieces, complete FROM holdings WHERE box = ? ORDER BY item`, id)
+	hr, err := s.db.QueryContext(ctx, `SELECT item, pieces, complete, range_begin, range_end FROM holdings WHERE box = ? ORDER BY item`, id)
 	if err != nil {
 		return st, err
 	}
@@ -200,9 +208,11 @@ func (s *Store) BoxState(ctx context.Context, box media.BoxID) (BoxState, error)
 	for hr.Next() {
 		var item string
 		var h protocol.Holding
-		if err := hr.Scan(&item, &h.Pieces, &h.Complete); err != nil {
+		var begin, end int64
+		if err := hr.Scan(&item, &h.Pieces, &h.Complete, &begin, &end); err != nil {
 			return st, err
 		}
+		h.Range = holdingRange(begin, end)
 		if h.Item, err = media.ParseItemID(item); err != nil {
 			return st, err
 		}

@@ -232,6 +232,30 @@ func testSyncClamps(t *testing.T, s *Store) {
 	if _, err := s.RecordSync(ctx, SyncRecord{Box: media.BoxID{7}, Req: req, Now: t0}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("sync of an unknown box: %v", err)
 	}
+	// Range placements: a range of the item's pieces is kept (BoxStates and BoxState), one
+	// beyond them is stored as none.
+	for i, tc := range []struct {
+		r    media.PieceRange
+		want *media.PieceRange
+	}{{media.PieceRange{Begin: 1, End: 3}, &media.PieceRange{Begin: 1, End: 3}}, {media.PieceRange{Begin: 2, End: 9}, nil}} {
+		req := protocol.SyncRequest{Holdings: []protocol.Holding{{Item: it.ID, Pieces: 1, Area: protocol.AreaCache, Range: &tc.r}}}
+		if _, err := s.RecordSync(ctx, SyncRecord{Box: box, PeerAddr: "127.0.0.2:6881", Req: req, Now: t0.Add(time.Duration(2+i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.BoxStates(ctx)
+		if err != nil || len(st) != 1 || len(st[0].Holdings) != 1 {
+			t.Fatalf("range %v: states %+v %v", tc.r, st, err)
+		}
+		one, err := s.BoxState(ctx, box)
+		if err != nil || len(one.Holdings) != 1 {
+			t.Fatalf("range %v: state %+v %v", tc.r, one, err)
+		}
+		for _, got := range []*media.PieceRange{st[0].Holdings[0].Range, one.Holdings[0].Range} {
+			if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+				t.Errorf("range %v stored as %v, want %v", tc.r, got, tc.want)
+			}
+		}
+	}
 }
 
 func testWishlistVersion(t *testing.T, s *Store) {
@@ -680,7 +704,7 @@ func testCategoryUpgrade(t *testing.T, dsn string, openOld func(migrations []str
 // TestMigrationOrder: databases already migrated depend on the order of migrations, which for
 // the ones appended by init functions is the order of their files' names.
 func TestMigrationOrder(t *testing.T) {
-	for i, want := range []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports", "ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash"} {
+	for i, want := range []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports", "ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin"} {
 		if i >= len(migrations) || !strings.Contains(migrations[i], want) {
 			t.Fatalf("migration %d does not hold %q", i+1, want)
 		}

@@ -31,6 +31,9 @@ CREATE TABLE plans (
 	at INTEGER NOT NULL,
 	body BLOB NOT NULL
 );
+`, `
+ALTER TABLE holdings ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE holdings ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
 `)
 }
 
@@ -144,11 +147,23 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 			return res, err
 		}
 		for _, h := range req.Holdings {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (box, item, pieces, complete)
-				SELECT ?, id, CASE WHEN CAST(? AS INTEGER) < 0 THEN 0 WHEN CAST(? AS INTEGER) > pieces THEN pieces ELSE CAST(? AS INTEGER) END, CAST(? AS INTEGER)
+			var r media.PieceRange
+			if h.Range != nil {
+				r = *h.Range
+			}
+			// A range outside the item's pieces is kept as none: the planner then sees a
+			// partial holding of the whole item, never an impossible range.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (box, item, pieces, complete, range_begin, range_end)
+				SELECT ?, id, CASE WHEN CAST(? AS INTEGER) < 0 THEN 0 WHEN CAST(? AS INTEGER) > pieces THEN pieces ELSE CAST(? AS INTEGER) END, CAST(? AS INTEGER),
+					CASE WHEN CAST(? AS INTEGER) >= 0 AND CAST(? AS INTEGER) > CAST(? AS INTEGER) AND CAST(? AS INTEGER) <= pieces THEN CAST(? AS INTEGER) ELSE 0 END,
+					CASE WHEN CAST(? AS INTEGER) >= 0 AND CAST(? AS INTEGER) > CAST(? AS INTEGER) AND CAST(? AS INTEGER) <= pieces THEN CAST(? AS INTEGER) ELSE 0 END
 				FROM items WHERE id = ?
-				ON CONFLICT (box, item) DO UPDATE SET pieces = excluded.pieces, complete = excluded.complete`,
-				id, h.Pieces, h.Pieces, h.Pieces, b2i(h.Complete), h.Item.String()); err != nil {
+				ON CONFLICT (box, item) DO UPDATE SET pieces = excluded.pieces, complete = excluded.complete,
+					range_begin = excluded.range_begin, range_end = excluded.range_end`,
+				id, h.Pieces, h.Pieces, h.Pieces, b2i(h.Complete),
+				r.Begin, r.End, r.Begin, r.End, r.Begin,
+				r.Begin, r.End, r.Begin, r.End, r.End,
+				h.Item.String()); err != nil {
 				return res, err
 			}
 		}
@@ -253,10 +268,16 @@ func holdingsHash(version int64, hs []protocol.Holding) int64 {
 	for i, h := range hs {
 		ids[i] = h.Item
 	}
-	var buf [9]byte
+	var buf [25]byte
 	return listHash(version, ids, func(i int) []byte {
 		binary.LittleEndian.PutUint64(buf[:8], uint64(hs[i].Pieces))
 		buf[8] = byte(b2i(hs[i].Complete))
+		var r media.PieceRange
+		if hs[i].Range != nil {
+			r = *hs[i].Range
+		}
+		binary.LittleEndian.PutUint64(buf[9:17], uint64(r.Begin))
+		binary.LittleEndian.PutUint64(buf[17:], uint64(r.End))
 		return buf[:]
 	})
 }

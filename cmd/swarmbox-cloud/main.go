@@ -26,6 +26,7 @@ import (
 	"swarmbox/cloud/keyvault"
 	cloudload "swarmbox/cloud/loadgen"
 	"swarmbox/cloud/repository"
+	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/web"
 	"swarmbox/internal/cmdline"
@@ -182,9 +183,14 @@ func serve(ctx context.Context, args []string) error {
 	planPoll := fs.Duration("plan-poll", time.Second, "how often to renew planner leases and look for catalog changes and published plans")
 	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "how long a region's planner lease outlives its holder")
 	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
+	flashDemand := fs.Int("flash-demand", scheduler.DefaultConfig.RangeDemand, "open wishes for one title in a region that make a flash crowd: idle boxes then take a piece range of it each and serve it")
+	flashParts := fs.Int("flash-parts", scheduler.DefaultConfig.RangeParts, "piece ranges a flash crowd's title is cut into")
 	addDatabaseFlag(fs)
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	if *flashDemand < 1 || *flashParts < 2 {
+		return fmt.Errorf("-flash-demand must be at least 1 and -flash-parts at least 2 (got %d and %d)", *flashDemand, *flashParts)
 	}
 	var policy keyvault.Policy
 	if *regionMap != "" {
@@ -218,6 +224,7 @@ func serve(ctx context.Context, args []string) error {
 	srv, err := newHeadend(st, headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
+		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
 	if err != nil {
 		return err

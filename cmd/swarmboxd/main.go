@@ -371,6 +371,9 @@ func status(ctx context.Context, args []string) error {
 		BytesFromPeers  int64        `json:"bytes_from_peers"`
 		Area            string       `json:"area"`
 		Size            int64        `json:"size"`
+		// Range is a range placement's pieces (a flash crowd's title placed piece range by
+		// piece range into idle boxes' cache); absent for a whole item.
+		Range *media.PieceRange `json:"range,omitempty"`
 	}
 	type areaJSON struct {
 		Area  string `json:"area"`
@@ -395,7 +398,12 @@ func status(ctx context.Context, args []string) error {
 		Refused   []evictionJSON `json:"refused"` // items not taken in for lack of space, and why
 	}{Box: id.Box, Account: id.Account, Headend: id.HeadendURL, Wishlist: wishes, Items: []itemJSON{}, Evictions: []evictionJSON{}, Refused: []evictionJSON{}}
 	for _, it := range items {
-		out.Items = append(out.Items, itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size})
+		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
+		if !it.Range.Empty() {
+			r := it.Range
+			j.Range = &r
+		}
+		out.Items = append(out.Items, j)
 	}
 	for _, sp := range spaces {
 		out.Areas = append(out.Areas, areaJSON{sp.Area, sp.Quota, sp.Used, sp.Free, sp.Full})

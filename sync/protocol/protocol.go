@@ -87,6 +87,9 @@ type Holding struct {
 	Pieces   int          `json:"pieces"`
 	Complete bool         `json:"complete"`
 	Area     string       `json:"area,omitempty"` // one of the Area* names; empty = wishlist
+	// Range, when set, says the box was placed only these pieces of the item (a range
+	// placement, in the cache area) and Pieces counts those it has verified.
+	Range *PieceRange `json:"range,omitempty"`
 }
 
 // Space is one storage area's byte quota and what is used of it.
@@ -159,10 +162,7 @@ type Peer struct {
 }
 
 // PieceRange is the half-open range of piece indexes [Begin, End).
-type PieceRange struct {
-	Begin int `json:"begin"`
-	End   int `json:"end"`
-}
+type PieceRange = media.PieceRange
 
 // Fetch is one planned transfer to the syncing box.
 type Fetch struct {
@@ -181,6 +181,11 @@ type Fetch struct {
 	// Area is where the item goes: AreaWishlist (default when empty) or AreaCache for a cache
 	// placement (an item not on this box's wishlist, fetched to serve others).
 	Area string `json:"area,omitempty"`
+	// Range, when set, limits the fetch to these pieces: a range placement into the cache
+	// area. When many boxes of a region wish an item at once, idle boxes each take one range
+	// and serve it to them (c19, c20, c67–c69). Nil means the whole item, and widens an
+	// earlier range placement of it to the whole item.
+	Range *PieceRange `json:"range,omitempty"`
 }
 
 // SyncResponse is the box's part of the plan.

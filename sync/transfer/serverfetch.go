@@ -37,8 +37,10 @@ import (
 
 // serverFetch is one item's fetcher under a ranged grant.
 type serverFetch struct {
-	url    string
-	ranges []protocol.PieceRange // see normalizeRanges; never empty
+	url string
+	// ranges is the grant (see normalizeRanges; never empty); the fetcher takes only those of
+	// its pieces the box wants (see wantedRange), looking again before every request.
+	ranges []protocol.PieceRange
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the goroutine has returned
 	// released: the server failed once, and peers may be asked for the ranges too (e.mu).
@@ -82,8 +84,9 @@ func normalizeRanges(ranges []protocol.PieceRange, n int) []protocol.PieceRange 
 	return slices.Compact(out)
 }
 
-// serveRanges makes the server fetcher of item take exactly ranges from url: a fetcher already
-// running with the same grant is left alone, one with another grant is replaced.
+// serveRanges makes the server fetcher of item take exactly ranges from url (those the box
+// wants): a fetcher already running with the same grant is left alone, one with another grant
+// is replaced.
 func (e *Engine) serveRanges(item media.ItemID, t *torrent.Torrent, url string, ranges []protocol.PieceRange) {
 	e.ctl.Lock()
 	defer e.ctl.Unlock()
@@ -92,7 +95,7 @@ func (e *Engine) serveRanges(item media.ItemID, t *torrent.Torrent, url string, 
 	released := false
 	if old != nil && old.url == url && slices.Equal(old.ranges, ranges) {
 		select {
-		case <-old.done: // it ended with every piece complete; look again
+		case <-old.done: // it ended with every wanted piece complete; look again
 		default:
 			e.mu.Unlock()
 			return
@@ -109,6 +112,30 @@ func (e *Engine) serveRanges(item media.ItemID, t *torrent.Torrent, url string, 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.startServer(item, t, url, ranges, released)
+}
+
+// resumeServer starts item's server fetcher again, on the same grant, if it has ended: it
+// ended with the pieces then wanted, and more may be wanted now.
+func (e *Engine) resumeServer(item media.ItemID, t *torrent.Torrent) {
+	e.ctl.Lock()
+	defer e.ctl.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.fetchers[item]
+	if old == nil {
+		return
+	}
+	select {
+	case <-old.done:
+		e.startServer(item, t, old.url, old.ranges, old.released)
+	default:
+	}
+}
+
+// startServer starts a fetcher of ranges from url for item. e.ctl and e.mu must be held, and
+// no fetcher of item be running.
+func (e *Engine) startServer(item media.ItemID, t *torrent.Torrent, url string, ranges []protocol.PieceRange, released bool) {
 	if e.closed {
 		return
 	}
@@ -135,33 +162,52 @@ func (e *Engine) stopServer(item media.ItemID) bool {
 	return true
 }
 
-// setPriorities asks the client for every piece of t except those item's server fetcher owns
-// (see the top of this file). Fetch calls it on every plan, in place of Torrent.DownloadAll.
+// setPriorities asks the client for the wanted pieces of t (see wantedRange) except those
+// item's server fetcher owns (see the top of this file), and for no other. Fetch calls it on
+// every plan, in place of Torrent.DownloadAll.
 func (e *Engine) setPriorities(item media.ItemID, t *torrent.Torrent) {
-	// e.prio orders this against a fetcher releasing its ranges; client calls are made without
-	// e.mu, which the client's callbacks take under the client's lock.
+	// e.prio orders this against a fetcher releasing its ranges.
 	e.prio.Lock()
 	defer e.prio.Unlock()
+	e.applyPriorities(item, t)
+}
+
+// applyPriorities is setPriorities with e.prio held. Each run of pieces gets one call, the
+// one it needs, so a piece that stays wanted is never cancelled on the way; client calls are
+// made without e.mu, which the client's callbacks take under the client's lock.
+func (e *Engine) applyPriorities(item media.ItemID, t *torrent.Torrent) {
+	n := t.NumPieces()
 	e.mu.Lock()
+	want := e.wantedRange(item, n)
 	var owned []protocol.PieceRange
 	if sf := e.fetchers[item]; sf != nil && !sf.released {
 		owned = sf.ranges
 	}
 	e.mu.Unlock()
-	next := 0
-	for _, r := range owned {
-		if next < r.Begin {
-			t.DownloadPieces(next, r.Begin)
-		}
-		t.CancelPieces(r.Begin, r.End)
-		next = max(next, r.End)
+	get := make([]bool, n)
+	for i := want.Begin; i < want.End; i++ {
+		get[i] = true
 	}
-	if n := t.NumPieces(); next < n {
-		t.DownloadPieces(next, n)
+	for _, r := range owned { // normalized: within [0, n)
+		for i := r.Begin; i < r.End; i++ {
+			get[i] = false
+		}
+	}
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && get[j] == get[i] {
+			j++
+		}
+		if get[i] {
+			t.DownloadPieces(i, j)
+		} else {
+			t.CancelPieces(i, j)
+		}
+		i = j
 	}
 }
 
-// release lets peers be asked for sf's ranges too, once the server has failed.
+// release lets peers be asked for sf's ranges too (those wanted), once the server has failed.
 func (e *Engine) release(item media.ItemID, t *torrent.Torrent, sf *serverFetch) {
 	e.prio.Lock()
 	defer e.prio.Unlock()
@@ -172,9 +218,7 @@ func (e *Engine) release(item media.ItemID, t *torrent.Torrent, sf *serverFetch)
 	if stale {
 		return
 	}
-	for _, r := range sf.ranges {
-		t.DownloadPieces(r.Begin, r.End)
-	}
+	e.applyPriorities(item, t)
 }
 
 // runServerFetch is the fetcher's goroutine: it takes sf's pieces that are not complete, urgent
@@ -194,7 +238,11 @@ func (e *Engine) runServerFetch(ctx context.Context, item media.ItemID, t *torre
 	var buf []byte
 	var pause time.Duration
 	for ctx.Err() == nil {
-		first, n, left := nextServerPieces(t, granted, edge)
+		// Only the granted pieces the box wants (a range placement's), as wanted now.
+		e.mu.Lock()
+		want := e.wantedRange(item, t.NumPieces())
+		e.mu.Unlock()
+		first, n, left := nextServerPieces(t, granted, edge, want)
 		if left == 0 {
 			return
 		}
@@ -218,17 +266,17 @@ func (e *Engine) runServerFetch(ctx context.Context, item media.ItemID, t *torre
 	}
 }
 
-// nextServerPieces picks the next request among the granted pieces: n consecutive pieces from
-// first that are neither complete nor being verified, within one granted range (no edge after
-// first), at most serverBatchBytes of them (at least one). left counts the granted pieces not
-// complete; n is 0 when all of those are being verified.
-func nextServerPieces(t *torrent.Torrent, granted, edge []bool) (first, n, left int) {
+// nextServerPieces picks the next request among the granted pieces in want: n consecutive
+// pieces from first that are neither complete nor being verified, within one granted range (no
+// edge after first), at most serverBatchBytes of them (at least one). left counts the granted
+// pieces in want not complete; n is 0 when all of those are being verified.
+func nextServerPieces(t *torrent.Torrent, granted, edge []bool, want protocol.PieceRange) (first, n, left int) {
 	wanted := make([]bool, len(granted))
 	first, urgent := -1, -1
 	i := 0
 	for _, run := range t.PieceStateRuns() {
 		for range run.Length {
-			if i < len(granted) && granted[i] && !run.Complete {
+			if i < len(granted) && granted[i] && want.Contains(i) && !run.Complete {
 				left++
 				if !run.Hashing && !run.QueuedForHash && !run.Marking {
 					wanted[i] = true

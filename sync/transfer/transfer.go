@@ -60,6 +60,9 @@ type Engine struct {
 	rates    map[netip.Addr]*meter               // what each peer address delivered
 	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
 	stop     chan struct{}
+	// wanted holds the range of a range placement (Fetch.Range) per item, unclipped; an item
+	// without an entry is wanted whole. See wantedRange.
+	wanted map[media.ItemID]protocol.PieceRange
 	// Chunk requests outstanding per peer, and the most ever outstanding with one peer.
 	requested    map[*torrent.Peer]int
 	maxRequested int
@@ -149,7 +152,7 @@ func New(cfg Config) (*Engine, error) {
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
-		dial: map[media.ItemID][]torrent.PeerInfo{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
+		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
 		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
@@ -344,6 +347,7 @@ func (e *Engine) Drop(item media.ItemID) {
 	delete(e.torrents, item)
 	delete(e.seeds, item)
 	delete(e.dial, item)
+	delete(e.wanted, item)
 	delete(e.fromServer, item)
 	delete(e.serverBad, item)
 	e.mu.Unlock()
@@ -484,11 +488,24 @@ func (e *Engine) SetCaps(up, down int64) {
 // engine's own server fetcher (see serverfetch.go). A call with extra peers is the LAN's, not
 // the plan's, and leaves the named peers and the server grant as they were. A peer named with
 // PiecesOnly is asked for its Pieces only (see filterHaves); other Pieces are the planner's
-// booking, and the client asks every source for whatever it lacks.
+// booking, and the client asks every source for whatever it lacks. Every call, the LAN's too,
+// sets the pieces wanted: f.Range (a range placement) or, when nil, the whole item; the box
+// still serves whatever pieces it has.
 func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch, extra ...netip.AddrPort) error {
 	t, err := e.add(item, torrentBytes, false)
 	if err != nil {
 		return err
+	}
+	e.mu.Lock()
+	if f.Range != nil {
+		e.wanted[item] = *f.Range
+	} else {
+		delete(e.wanted, item)
+	}
+	e.mu.Unlock()
+	if f.Range != nil && t.Info() != nil && clipRange(*f.Range, t.NumPieces()).Empty() {
+		e.log.Warn("range placement has no piece in the torrent; nothing fetched",
+			"item", item, "range", *f.Range, "pieces", t.NumPieces())
 	}
 	if f.Announce != "" {
 		t.AddTrackers([][]string{{f.Announce}})
@@ -553,6 +570,8 @@ func (e *Engine) Fetch(item media.ItemID, torrentBytes []byte, f protocol.Fetch,
 				t.AddWebSeeds([]string{url})
 			}
 		}
+	} else {
+		e.resumeServer(item, t) // the grant stands, but this call may have widened the range
 	}
 	e.setPriorities(item, t)
 	return nil
@@ -606,6 +625,22 @@ func (e *Engine) Unplanned(item media.ItemID) {
 
 func ipPortAddr(ap netip.AddrPort) torrent.PeerRemoteAddr {
 	return &net.TCPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
+}
+
+// wantedRange is the range of item's pieces the box fetches, of n in all: a range placement's,
+// clipped to the torrent, or the whole item. e.mu must be held.
+func (e *Engine) wantedRange(item media.ItemID, n int) protocol.PieceRange {
+	if r, ok := e.wanted[item]; ok {
+		return clipRange(r, n)
+	}
+	return protocol.PieceRange{Begin: 0, End: n}
+}
+
+// clipRange clips r to [0, n); the result is empty when r has no piece there.
+func clipRange(r protocol.PieceRange, n int) protocol.PieceRange {
+	r.Begin, r.End = max(r.Begin, 0), min(r.End, n)
+	r.End = max(r.End, r.Begin)
+	return r
 }
 
 // Status is what the engine knows of one item.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent"
 	tstorage "github.com/anacrolix/torrent/storage"
 
 	"swarmbox/internal/torrenttest"
@@ -535,7 +537,18 @@ func TestSharedServerCopyBetweenTwoBoxes(t *testing.T) {
 	hs := httptest.NewServer(seed)
 	t.Cleanup(hs.Close)
 	url := hs.URL + "/seed/box/token/" + item.String() + ".sbx"
-	a, b := newEngine(t, "127.0.0.2", t.TempDir()), newEngine(t, "127.0.0.3", t.TempDir())
+	// Both name the other, so both dial, and on loopback b's dial comes from 127.0.0.1: when it
+	// won the race, a hid b's pieces from a peer it did not know by that address and waited for
+	// them forever. Boxes sharing a loopback run with LoopbackPeers, as swarmboxd does there.
+	loop := func(host string) *Engine {
+		e, err := New(Config{MediaDir: t.TempDir(), ListenAddr: host + ":0", Completion: tstorage.NewMapPieceCompletion(), LoopbackPeers: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	a, b := loop("127.0.0.2"), loop("127.0.0.3")
 	halves := [][]protocol.PieceRange{{{Begin: 0, End: 32}}, {{Begin: 32, End: 64}}}
 	for i, e := range []*Engine{a, b} {
 		other := []*Engine{b, a}[i]
@@ -588,4 +601,204 @@ func newSeeder(t *testing.T, id byte, size int) (media.ItemID, []byte, []byte, *
 	e.Seed(item, tb)
 	seeded(t, e, item)
 	return item, data, tb, e
+}
+
+// torrentOf is e's torrent of item.
+func torrentOf(e *Engine, item media.ItemID) *torrent.Torrent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.torrents[item]
+}
+
+// completePieces lists the pieces of item e has verified.
+func completePieces(e *Engine, item media.ItemID) (out []int) {
+	t := torrentOf(e, item)
+	for i := range t.NumPieces() {
+		if t.PieceState(i).Complete {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// onlyPieces fails unless e has verified exactly the pieces of r and asks the client for no
+// other; then it watches a while that none other arrives, where a source has them all on
+// loopback, which moves a piece in milliseconds if the client asks for it.
+func onlyPieces(t *testing.T, e *Engine, item media.ItemID, r protocol.PieceRange) {
+	t.Helper()
+	var want []int
+	for i := r.Begin; i < r.End; i++ {
+		want = append(want, i)
+	}
+	waitUntil(t, fmt.Sprintf("pieces %v", r), func() bool { return len(completePieces(e, item)) >= r.Len() })
+	tt := torrentOf(e, item)
+	for i := range tt.NumPieces() {
+		if p := tt.PieceState(i).Priority; !r.Contains(i) && p != torrent.PiecePriorityNone {
+			t.Fatalf("piece %d outside the range %v has priority %v", i, r, p)
+		}
+	}
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if got := completePieces(e, item); !slices.Equal(got, want) {
+			t.Fatalf("pieces %v verified; the range placement is %v", got, r)
+		}
+	}
+	if st, _ := e.Status(item); st.Pieces != r.Len() || st.Complete {
+		t.Fatalf("status %+v: want %d pieces, not complete", st, r.Len())
+	}
+}
+
+// sourceHasAll waits until e sees every piece of item at one of its peers: what e does not
+// fetch, it does not fetch by its own choice.
+func sourceHasAll(t *testing.T, e *Engine, item media.ItemID) {
+	t.Helper()
+	tt := torrentOf(e, item)
+	waitUntil(t, "a source showing every piece", func() bool {
+		for _, pc := range tt.PeerConns() {
+			if int(pc.PeerPieces().GetCardinality()) == tt.NumPieces() {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestRangePlacementFetchesOnlyItsPieces: a box placed a range of an item fetches those pieces
+// only, from a source that has them all; a plan without the range widens it to the whole item.
+func TestRangePlacementFetchesOnlyItsPieces(t *testing.T) {
+	item, data, tb, a := newSeeder(t, 23, 1<<20) // 16 pieces of 64 KiB
+	dir := t.TempDir()
+	leecher := newEngine(t, "127.0.0.3", dir)
+	r := protocol.PieceRange{Begin: 4, End: 10}
+	peers := []protocol.Peer{{Addr: a.Addr(), Dial: true}}
+	if err := leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: peers, Area: protocol.AreaCache, Range: &r}); err != nil {
+		t.Fatal(err)
+	}
+	sourceHasAll(t, leecher, item)
+	onlyPieces(t, leecher, item, r)
+
+	if err := leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: peers, Area: protocol.AreaCache}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, a)
+	if got, _ := os.ReadFile(filepath.Join(dir, item.String()+".sbx")); !bytes.Equal(got, data) {
+		t.Fatal("the fetched container differs from the source")
+	}
+	if st, _ := leecher.Status(item); st.Pieces != 16 || !st.Complete {
+		t.Fatalf("status %+v after widening: want all 16 pieces", st)
+	}
+}
+
+// TestRangePlacementKeptByLANCall: the LAN's call, naming a neighbour that has the whole item,
+// keeps the range it carries; and a dropped item forgets its range.
+func TestRangePlacementKeptByLANCall(t *testing.T) {
+	item, _, tb, a := newSeeder(t, 24, 1<<20)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	r := protocol.PieceRange{Begin: 4, End: 10}
+	f := protocol.Fetch{Item: item, Area: protocol.AreaCache, Range: &r}
+	if err := leecher.Fetch(item, tb, f); err != nil { // the plan names no source
+		t.Fatal(err)
+	}
+	if err := leecher.Fetch(item, tb, f, netip.MustParseAddrPort(a.Addr())); err != nil {
+		t.Fatal(err)
+	}
+	sourceHasAll(t, leecher, item)
+	onlyPieces(t, leecher, item, r)
+	leecher.Drop(item)
+	leecher.mu.Lock()
+	_, kept := leecher.wanted[item]
+	leecher.mu.Unlock()
+	if kept {
+		t.Fatal("a dropped item kept its range")
+	}
+}
+
+// TestRangePlacementOutsideTheTorrent: a range with no piece in the torrent fetches nothing.
+func TestRangePlacementOutsideTheTorrent(t *testing.T) {
+	item, _, tb, a := newSeeder(t, 25, 1<<20)
+	leecher := newEngine(t, "127.0.0.3", t.TempDir())
+	r := protocol.PieceRange{Begin: 16, End: 20}
+	// Wanting nothing, the client does not even dial the source: only the priorities show.
+	leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Addr: a.Addr(), Dial: true}}, Range: &r})
+	onlyPieces(t, leecher, item, protocol.PieceRange{})
+}
+
+// TestRangePlacementUnderRangedGrant: the server granted the whole item, the box is placed a
+// range of it: its server fetcher takes that range only and no peer is asked for the rest;
+// widened (by the plan, or by the LAN's call), the box takes the rest from the server too.
+func TestRangePlacementUnderRangedGrant(t *testing.T) {
+	t.Run("plan widens", func(t *testing.T) { testRangeUnderGrant(t, 26, false) })
+	t.Run("LAN call widens", func(t *testing.T) { testRangeUnderGrant(t, 27, true) })
+}
+
+func testRangeUnderGrant(t *testing.T, id byte, lanWidens bool) {
+	grant := []protocol.PieceRange{{Begin: 0, End: 16}}
+	seed := &rangedSeed{}
+	seed.grant(grant)
+	item, data, tb, seeder, leecher, url, path := rangedSetup(t, id, 1<<20, seed)
+	r := protocol.PieceRange{Begin: 2, End: 5}
+	f := protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: grant, Peers: []protocol.Peer{{Addr: seeder.Addr(), Dial: true}}, Area: protocol.AreaCache, Range: &r}
+	if err := leecher.Fetch(item, tb, f); err != nil {
+		t.Fatal(err)
+	}
+	sourceHasAll(t, leecher, item)
+	onlyPieces(t, leecher, item, r)
+	leecher.mu.Lock()
+	sf := leecher.fetchers[item]
+	leecher.mu.Unlock()
+	select {
+	case <-sf.done: // it asks the server nothing more
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server fetcher did not end with its range complete")
+	}
+	const pieceLen = 64 << 10
+	requests, refused, served := seed.stats()
+	for _, h := range requests {
+		var a, b int64
+		if _, err := fmt.Sscanf(h, "bytes=%d-%d", &a, &b); err != nil || a < int64(r.Begin)*pieceLen || b >= int64(r.End)*pieceLen {
+			t.Errorf("the server was asked for %s, outside the pieces %v placed", h, r)
+		}
+	}
+	if want := int64(r.Len()) * pieceLen; served != want || refused != 0 {
+		t.Errorf("the server served %d bytes and refused %d requests; want the range's %d", served, refused, want)
+	}
+	if st, _ := leecher.Status(item); st.BytesFromPeers != 0 {
+		t.Errorf("status %+v: the peer sent bytes, all of them outside the range or the server's", st)
+	}
+
+	f.Range = nil
+	if lanWidens {
+		leecher.Fetch(item, tb, f, netip.MustParseAddrPort(seeder.Addr()))
+	} else {
+		leecher.Fetch(item, tb, f)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeder)
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fetched file differs (err %v)", err)
+	}
+	if _, refused, served := seed.stats(); served != int64(len(data)) || refused != 0 {
+		t.Errorf("the server served %d bytes (%d refused); want the whole item once", served, refused)
+	}
+}
+
+// TestRangePlacementServerRefuses: when the server refuses, the fetcher releases its pieces to
+// peers, but only those placed: the peer sends the range and nothing else.
+func TestRangePlacementServerRefuses(t *testing.T) {
+	seed := &rangedSeed{} // grants nothing: every request is refused
+	item, _, tb, seeder, leecher, url, _ := rangedSetup(t, 28, 1<<20, seed)
+	r := protocol.PieceRange{Begin: 2, End: 5}
+	f := protocol.Fetch{Item: item, WebSeed: url, WebSeedPieces: []protocol.PieceRange{{Begin: 0, End: 16}},
+		Peers: []protocol.Peer{{Addr: seeder.Addr(), Dial: true}}, Area: protocol.AreaCache, Range: &r}
+	if err := leecher.Fetch(item, tb, f); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the server's refusal", func() bool { _, refused, _ := seed.stats(); return refused > 0 })
+	sourceHasAll(t, leecher, item)
+	onlyPieces(t, leecher, item, r)
+	if st, _ := leecher.Status(item); st.BytesFromPeers != int64(r.Len())*64<<10 {
+		t.Errorf("status %+v: want the range's pieces from the peer", st)
+	}
 }

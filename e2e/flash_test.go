@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestFlashCrowdRangesThroughIdleBoxes: two households wish the same new title at once, which a
+// head-end run with -flash-demand 2 takes for a flash crowd. Two idle boxes with cache space are
+// each placed one piece range of it: each fetches only that range into its cache, counts only
+// its bytes against the cache quota, and reports it; both wishers end with the title's bytes.
+func TestFlashCrowdRangesThroughIdleBoxes(t *testing.T) {
+	c := startCloud(t, "-flash-demand", "2", "-flash-parts", "4", "-round-interval", "1s")
+	id, container := ingestRandom(t, c, "premiere", 4<<20)
+	sealed := fileSize(t, container)
+	// The wishers download slowly (the crowd lasts long enough for a round to see it) and have
+	// upload to spare for the idle boxes.
+	var wishers []*box
+	for n := 1; n <= 2; n++ {
+		wishers = append(wishers, startBox(t, c, n, "-downlink", "262144", "-uplink", "20000000"))
+	}
+	var idle []*box
+	for n := 3; n <= 4; n++ {
+		idle = append(idle, startBox(t, c, n, "-quota-cache", "1073741824"))
+	}
+	for _, b := range wishers {
+		b.cmd(t, "wish", id)
+	}
+	type rangeItem struct {
+		Item   string `json:"item"`
+		Pieces int    `json:"pieces"`
+		Area   string `json:"area"`
+		Size   int64  `json:"size"`
+		Range  *struct {
+			Begin int `json:"begin"`
+			End   int `json:"end"`
+		} `json:"range"`
+	}
+	held := func(b *box) (rangeItem, bool) {
+		var s struct {
+			Items []rangeItem `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(b.cmd(t, "status", "-json")), &s); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range s.Items {
+			if it.Item == id {
+				return it, true
+			}
+		}
+		return rangeItem{}, false
+	}
+	waitFor(t, "both idle boxes to hold a whole piece range of the title", 3*time.Minute, func() bool {
+		for _, b := range idle {
+			it, ok := held(b)
+			if !ok || it.Range == nil || it.Pieces < it.Range.End-it.Range.Begin {
+				return false
+			}
+		}
+		return true
+	})
+	for _, b := range idle {
+		it, _ := held(b)
+		if it.Area != "cache" || it.Size >= sealed || it.Pieces != it.Range.End-it.Range.Begin {
+			t.Errorf("box %d holds %+v of a %d-byte title: want only its range, in the cache area", b.n, it, sealed)
+		}
+		if !b.proc.logHas("fetching", id, "pieces") {
+			t.Errorf("box %d did not log its range placement", b.n)
+		}
+		t.Logf("idle box %d holds pieces %d-%d: %d bytes of the %d-byte title in its cache", b.n, it.Range.Begin, it.Range.End-1, it.Size, sealed)
+	}
+	for _, b := range wishers {
+		b.waitComplete(t, id)
+		sameContainer(t, b, id, container)
+	}
+	// The flash-crowd goal: at most two server copies of the title into the region.
+	served := servedBytes(t, c, id)
+	t.Logf("the server sent %d bytes for a %d-byte title (%.2fx)", served, sealed, float64(served)/float64(sealed))
+	if served > 2*sealed {
+		t.Errorf("the server sent %d bytes of a %d-byte title into one region: more than two copies", served, sealed)
+	}
+}
