@@ -207,6 +207,12 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 	seed := !st.suppliedIn(c.region, c.item, -1)
 	if seed {
 		target = total + k
+		// Seeding by ranges pays only when every range finds an idle box: with fewer, the
+		// region would count as supplied while part of the item had no way in, and the
+		// wishers would wait for the server's copy until the seeds were done.
+		if st.idleFor(c.item, idle, k) < k {
+			return
+		}
 	}
 	placed, failed := 0, 0
 	const maxFailed = 8 // no source has spare upload left: stop trying
@@ -241,6 +247,24 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 		total++
 		placed++
 	}
+}
+
+// idleFor counts, up to max, the boxes of idle that could take a range placement of item it.
+func (st *State) idleFor(it int32, idle []int32, max int) int {
+	n := 0
+	for _, i := range idle {
+		if n >= max {
+			break
+		}
+		b := &st.boxes[i]
+		if _, held := b.held[it]; held || b.relay[it] != 0 || st.rangePlaced[key(it, i)] || slices.Contains(b.wish, it) {
+			continue
+		}
+		if st.rangeBytes(it, st.part(it, 0)) <= b.FreeCache-st.cacheUsed[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // rangesCovered says every canonical range of the item has an online holder in the region.

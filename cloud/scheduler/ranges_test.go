@@ -251,3 +251,28 @@ func TestSyncKeepsPlacements(t *testing.T) {
 		}
 	})
 }
+
+// TestFewIdleBoxesLeaveTheCopyToTheWishers: a crowd in a region with fewer idle boxes than the
+// item has ranges is not seeded by ranges (part of the item would have no way in while the
+// region counted as supplied); the wishers take the server's copy at once.
+func TestFewIdleBoxesLeaveTheCopyToTheWishers(t *testing.T) {
+	for _, tc := range []struct {
+		idle       int
+		wantRanges bool
+	}{{idle: 3, wantRanges: false}, {idle: 10, wantRanges: true}} {
+		s := crowdSnapshot(4, tc.idle)
+		s.Config.SharedServerCopy = true
+		p := mustPlan(t, s)
+		if got := len(rangeFetches(p, 1)) > 0; got != tc.wantRanges {
+			t.Errorf("%d idle boxes for 10 ranges: range placements %v, want %v", tc.idle, got, tc.wantRanges)
+		}
+		if tc.wantRanges {
+			continue
+		}
+		for w := 1; w <= 4; w++ {
+			if f := fetchOf(t, p, w, 1); !f.Server || !f.Start.Equal(s.Now) {
+				t.Errorf("wisher %d: %+v, want the server's copy now", w, f)
+			}
+		}
+	}
+}
