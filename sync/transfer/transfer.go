@@ -227,11 +227,12 @@ func (e *Engine) redial() {
 		case <-tick.C:
 		}
 		e.mu.Lock()
+		var items []media.ItemID
 		var ts []*torrent.Torrent
 		var ps [][]torrent.PeerInfo
 		for item, peers := range e.dial {
 			if t := e.torrents[item]; t != nil && len(peers) > 0 {
-				ts, ps = append(ts, t), append(ps, peers)
+				items, ts, ps = append(items, item), append(ts, t), append(ps, peers)
 			}
 		}
 		e.mu.Unlock()
@@ -241,9 +242,10 @@ func (e *Engine) redial() {
 			default:
 				continue
 			}
-			if !t.Complete().Bool() && len(t.PeerConns()) == 0 {
-				t.AddPeers(ps[i])
+			if !e.wantsMore(items[i], t) || len(t.PeerConns()) > 0 {
+				continue
 			}
+			t.AddPeers(ps[i])
 		}
 	}
 }
@@ -625,6 +627,20 @@ func (e *Engine) Unplanned(item media.ItemID) {
 
 func ipPortAddr(ap netip.AddrPort) torrent.PeerRemoteAddr {
 	return &net.TCPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())}
+}
+
+// wantsMore says t (item's torrent, its info known) lacks a piece the box fetches: a range
+// placement whose range is complete wants nothing more, though the item is not complete.
+func (e *Engine) wantsMore(item media.ItemID, t *torrent.Torrent) bool {
+	e.mu.Lock()
+	want := e.wantedRange(item, t.NumPieces())
+	e.mu.Unlock()
+	for i := want.Begin; i < want.End; i++ {
+		if !t.PieceState(i).Complete {
+			return true
+		}
+	}
+	return false
 }
 
 // wantedRange is the range of item's pieces the box fetches, of n in all: a range placement's,
