@@ -82,6 +82,10 @@ const (
 	StateReadyToBuy  = "ready to buy"
 	StateBought      = "bought"
 	StateExpired     = "license expired"
+	// StateKept: the scheduler placed the title (or a piece range of it) in the disk space the
+	// box lends to the swarm, for other households; this one has not wished it and the box
+	// does not hold all of it, so it is neither downloading for them nor ready to buy.
+	StateKept = "kept for neighbours"
 )
 
 // ItemInfo is one title with where it stands on this box.
@@ -123,6 +127,9 @@ func (a *API) Item(ctx context.Context, id media.ItemID) (ItemInfo, error) {
 	info.Pieces, info.BytesFromServer, info.BytesFromPeers = local.Pieces, local.BytesFromServer, local.BytesFromPeers
 	if !local.Complete {
 		info.State = StateDownloading
+		if local.Area == storage.AreaCache && info.WishRank == 0 {
+			info.State = StateKept
+		}
 		return info, nil
 	}
 	info.State = StateReadyToBuy

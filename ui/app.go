@@ -619,6 +619,8 @@ func (a *App) buildItem(id string) {
 			}
 		case "bought":
 			state = "bought — " + expiry(st.Expires)
+		case "kept for neighbours":
+			state = "kept for neighbours (not on your list)"
 		}
 		text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s to own, %s to rent\n  State     [#ffc800::b]%s",
 			tview.Escape(st.Title), st.Kind, tview.Escape(titleShelf(st.Category)), size(st.Size), money(st.PriceCents), money((st.PriceCents+2)/3), state))
@@ -637,7 +639,7 @@ func (a *App) buildItem(id string) {
 			add(fmt.Sprintf("Buy for %s", money(st.PriceCents)), func() { a.confirmBuy(st, false) })
 			add(fmt.Sprintf("Rent for %s", money((st.PriceCents+2)/3)), func() { a.confirmBuy(st, true) })
 		}
-		if st.WishRank == 0 && st.State == "not wished" {
+		if st.WishRank == 0 && (st.State == "not wished" || st.State == "kept for neighbours") {
 			add("Add to wishlist", func() { a.wish(id, 1<<20) })
 			add("Add to wishlist, most wanted", func() { a.wish(id, 1) })
 		} else if st.WishRank > 0 {
@@ -917,6 +919,11 @@ func (a *App) buildDownloads() {
 			state := "downloading"
 			if lc.Complete {
 				state = "ready"
+			} else if st, err := a.box.Item(lc.ID); err == nil && st.State == "kept for neighbours" {
+				// Part of the disk the box lends to the swarm: nothing to wait for.
+				fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    kept for neighbours, not on your list\n",
+					tview.Escape(cut(names[lc.ID], 30)), bar(int64(lc.Pieces), int64(lc.Total), 24), pct(lc.Pieces, lc.Total))
+				continue
 			}
 			total := lc.BytesFromServer + lc.BytesFromPeers
 			peers := 0

@@ -16,7 +16,8 @@ type downloadingBox struct {
 func (b *downloadingBox) Local() ([]Local, error) {
 	b.got += 3 << 20 // arriving at some rate between two looks
 	return []Local{{ID: b.titles[0].ID, Pieces: 10, Total: 40, BytesFromServer: b.got, BytesFromPeers: 2 * b.got},
-		{ID: b.titles[1].ID, Complete: true, Pieces: 40, Total: 40, BytesFromPeers: 9 << 20}}, nil
+		{ID: b.titles[1].ID, Complete: true, Pieces: 40, Total: 40, BytesFromPeers: 9 << 20},
+		{ID: b.titles[2].ID, Pieces: 10, Total: 40, BytesFromPeers: 1 << 20}}, nil // a range kept for neighbours
 }
 
 func (b *downloadingBox) Item(id string) (ItemState, error) {
@@ -26,6 +27,8 @@ func (b *downloadingBox) Item(id string) (ItemState, error) {
 		st.State, st.Pieces, st.TotalPieces = "downloading", 10, 40
 	case b.titles[1].ID:
 		st.State = "ready to buy"
+	case b.titles[2].ID:
+		st.State, st.Pieces, st.TotalPieces = "kept for neighbours", 10, 40
 	}
 	return st, err
 }
@@ -43,7 +46,7 @@ func TestScreensFitTheConsole(t *testing.T) {
 		}{
 			{"home", []string{"Browse the catalog", "Downloading", "Ready to buy"}},
 			{"catalog", []string{"Category ", "all (5)", "A Rather Long Title For A Documen… video  films/drama", "Manual", "uncategorised"}},
-			{"downloads", []string{"A Rather Long Title For A Doc… ", " 25%", "/s, about", "· from neighbours 66%, the operator 34%", "Comedy Two", "100%", "ready · from neighbours 100%, the operator 0%"}},
+			{"downloads", []string{"A Rather Long Title For A Doc… ", " 25%", "/s, about", "· from neighbours 66%, the operator 34%", "Comedy Two", "100%", "ready · from neighbours 100%, the operator 0%", "kept for neighbours, not on your list"}},
 			{"item:" + first, []string{"Category  films/drama", "State     downloading 25%", "/s, about", "66% from neighbours, 34% from the operator"}},
 			{"search", []string{"Title contains:", "Done"}},
 			{"wishlist", []string{"Wishlist"}},
@@ -66,6 +69,26 @@ func TestScreensFitTheConsole(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestKeptTitlesStayOffHome: a title the box keeps (part of) for neighbours in its lent cache is
+// not "downloading" for the household: Home does not list it, and its page says what it is and
+// offers to add it to the wishlist.
+func TestKeptTitlesStayOffHome(t *testing.T) {
+	box := &downloadingBox{catalogBox: shelvedBox()}
+	kept := box.titles[2]
+	a := New(box, "")
+	sim := console(a, 160, 50)
+	if rows := strings.Join(onScreen(a, sim), "\n"); strings.Contains(rows, kept.Title) || !strings.Contains(rows, box.titles[0].Title) {
+		t.Errorf("home lists the kept title %q (or not the downloading one):\n%s", kept.Title, rows)
+	}
+	a.open("item:" + kept.ID)
+	rows := strings.Join(onScreen(a, sim), "\n")
+	for _, want := range []string{"kept for neighbours (not on your list)", "Add to wishlist"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("the kept title's page lacks %q:\n%s", want, rows)
 		}
 	}
 }
