@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,6 +71,13 @@ func TestFlashCrowdRangesThroughIdleBoxes(t *testing.T) {
 			t.Errorf("box %d did not log its range placement", b.n)
 		}
 		t.Logf("idle box %d holds pieces %d-%d: %d bytes of the %d-byte title in its cache", b.n, it.Range.Begin, it.Range.End-1, it.Size, sealed)
+		// An operator waiting for it is told at once why it will not complete.
+		if _, errOut, rc := b.try(t, "wait", "-timeout", "30s", id); rc == 0 || !strings.Contains(errOut, "kept here for neighbours") {
+			t.Errorf("box %d: wait for a range placement: rc %d, %q; want a refusal saying it is kept for neighbours", b.n, rc, errOut)
+		}
+		if out := b.cmd(t, "status"); !strings.Contains(out, fmt.Sprintf("cache (pieces %d-%d only)", it.Range.Begin, it.Range.End-1)) {
+			t.Errorf("box %d: status does not show the range:\n%s", b.n, out)
+		}
 	}
 	for _, b := range wishers {
 		b.waitComplete(t, id)

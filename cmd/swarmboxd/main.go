@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -424,7 +425,11 @@ func status(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tAREA\tPIECES\tREADY\tFROM SERVER\tFROM PEERS")
 	for _, it := range out.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%d\t%d\n", it.Item, it.Area, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers)
+		area := it.Area
+		if it.Range != nil {
+			area += fmt.Sprintf(" (pieces %d-%d only)", it.Range.Begin, it.Range.End-1)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%d\t%d\n", it.Item, area, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers)
 	}
 	fmt.Fprintln(tw, "\nAREA\tQUOTA\tUSED\tFREE\t")
 	for _, a := range out.Areas {
@@ -456,6 +461,12 @@ func wait(ctx context.Context, args []string) error {
 		if err == nil && it.Complete {
 			fmt.Printf("%s ready: %d bytes from server, %d from peers\n", it.ID, it.BytesFromServer, it.BytesFromPeers)
 			return nil
+		}
+		if err == nil && !it.Range.Empty() {
+			wished, _, werr := st.Wishlist(ctx)
+			if werr == nil && !slices.Contains(wished, item) {
+				return fmt.Errorf("%s is kept here for neighbours (pieces %d-%d only) and never completes on its own: wish it (swarmboxd wish %s) to fetch the rest", item, it.Range.Begin, it.Range.End-1, item)
+			}
 		}
 		select {
 		case <-ctx.Done():
