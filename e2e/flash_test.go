@@ -12,6 +12,7 @@ import (
 // head-end run with -flash-demand 2 takes for a flash crowd. Two idle boxes with cache space are
 // each placed one piece range of it: each fetches only that range into its cache, counts only
 // its bytes against the cache quota, and reports it; both wishers end with the title's bytes.
+// When an idle box's household then wishes the title, its range grows into the whole title.
 func TestFlashCrowdRangesThroughIdleBoxes(t *testing.T) {
 	c := startCloud(t, "-flash-demand", "2", "-flash-parts", "4", "-round-interval", "1s")
 	id, container := ingestRandom(t, c, "premiere", 4<<20)
@@ -82,6 +83,22 @@ func TestFlashCrowdRangesThroughIdleBoxes(t *testing.T) {
 	for _, b := range wishers {
 		b.waitComplete(t, id)
 		sameContainer(t, b, id, container)
+	}
+	// The household of an idle box now wishes the title: its range grows into the whole title
+	// in the wishlist area, the pieces it kept are not fetched again.
+	b := idle[0]
+	before, _ := held(b)
+	_, _, s0, p0 := b.item(t, id)
+	b.cmd(t, "wish", id)
+	b.waitComplete(t, id)
+	sameContainer(t, b, id, container)
+	if it, _ := held(b); it.Range != nil || it.Area != "wishlist" || it.Size != sealed {
+		t.Errorf("box %d after wishing its kept title: %+v, want the whole title in the wishlist area", b.n, it)
+	}
+	_, _, fromServer, fromPeers := b.item(t, id)
+	t.Logf("box %d, wishing its kept title, fetched %d more bytes of the %d-byte title (it kept %d)", b.n, fromServer+fromPeers-s0-p0, sealed, before.Size)
+	if got, kept := fromServer+fromPeers-s0-p0, before.Size; got > sealed-kept+sealed/16 {
+		t.Errorf("box %d fetched %d bytes to complete a %d-byte title of which it kept %d", b.n, got, sealed, kept)
 	}
 	// The flash-crowd goal: at most two server copies of the title into the region.
 	served := servedBytes(t, c, id)
