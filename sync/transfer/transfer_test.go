@@ -26,7 +26,16 @@ import (
 
 func newEngine(t *testing.T, host string, dir string) *Engine {
 	t.Helper()
-	e, err := New(Config{MediaDir: dir, ListenAddr: host + ":0", Completion: tstorage.NewMapPieceCompletion()})
+	return newEngineWith(t, Config{MediaDir: dir, ListenAddr: host + ":0"})
+}
+
+// newEngineWith starts an engine with cfg (an in-memory piece completion unless it has one).
+func newEngineWith(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	if cfg.Completion == nil {
+		cfg.Completion = tstorage.NewMapPieceCompletion()
+	}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,12 +550,7 @@ func TestSharedServerCopyBetweenTwoBoxes(t *testing.T) {
 	// won the race, a hid b's pieces from a peer it did not know by that address and waited for
 	// them forever. Boxes sharing a loopback run with LoopbackPeers, as swarmboxd does there.
 	loop := func(host string) *Engine {
-		e, err := New(Config{MediaDir: t.TempDir(), ListenAddr: host + ":0", Completion: tstorage.NewMapPieceCompletion(), LoopbackPeers: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Close() })
-		return e
+		return newEngineWith(t, Config{MediaDir: t.TempDir(), ListenAddr: host + ":0", LoopbackPeers: true})
 	}
 	a, b := loop("127.0.0.2"), loop("127.0.0.3")
 	halves := [][]protocol.PieceRange{{{Begin: 0, End: 32}}, {{Begin: 32, End: 64}}}
