@@ -1,0 +1,159 @@
+// Package boxbus is the box's D-Bus contract: the bus, object and interface names, the wire
+// types of org.swarmbox.Box1, the item states, the error names, and a client. The daemon's
+// service (package firmware) and every client (the TV UI, the swarmboxd subcommands) import it,
+// so the contract exists once. docs/dbus.md documents it with busctl, gdbus and dbus-monitor
+// examples.
+//
+// Integers on the wire have one type per quantity: piece counts, wishlist positions and
+// category sizes are int32 ("i"); bytes, cents and Unix seconds are int64 ("x").
+package boxbus
+
+import (
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Names of the box's API on the bus.
+const (
+	// Name is the well-known bus name the daemon owns (`swarmboxd run -dbus-name` may change it,
+	// for several boxes on one test bus).
+	Name = "org.swarmbox.Box"
+	// Path is the one object the daemon exports.
+	Path = dbus.ObjectPath("/org/swarmbox/Box1")
+	// Interface holds the methods, signals and properties below.
+	Interface = "org.swarmbox.Box1"
+)
+
+// Methods of Interface, for callers building messages by hand (busctl, tests).
+const (
+	MethodCatalog     = Interface + ".Catalog"
+	MethodCategories  = Interface + ".Categories"
+	MethodItem        = Interface + ".Item"
+	MethodItems       = Interface + ".Items"
+	MethodWishlist    = Interface + ".Wishlist"
+	MethodSetWishlist = Interface + ".SetWishlist"
+	MethodMoveWish    = Interface + ".MoveWish"
+	MethodRemoveWish  = Interface + ".RemoveWish"
+	MethodBuy         = Interface + ".Buy"
+	MethodPlay        = Interface + ".Play"
+	MethodStop        = Interface + ".Stop"
+	MethodAccount     = Interface + ".Account"
+	MethodStatus      = Interface + ".Status"
+)
+
+// SignalItemChanged is emitted for every change of an item's state or progress on this box:
+// ItemChanged(s item, s state, i pieces, i total, x bytes_from_server, x bytes_from_peers).
+// State "removed" says the item left the box and the wishlist.
+const SignalItemChanged = "ItemChanged"
+
+// Properties of Interface (org.freedesktop.DBus.Properties, read-only, each change announced
+// with PropertiesChanged).
+const (
+	PropBoxID          = "BoxID"          // s: the box's id
+	PropAccount        = "Account"        // s: the household's account name
+	PropHeadend        = "Headend"        // s: the head-end's URL
+	PropAccountStatus  = "AccountStatus"  // s: active, suspended, closed; "" before the first sync
+	PropBalanceCents   = "BalanceCents"   // x: the account's balance as of the last sync
+	PropWishlist       = "Wishlist"       // as: item ids, most wanted first
+	PropCatalogVersion = "CatalogVersion" // x: the local catalog replica's version; 0 = none yet
+	PropNowPlaying     = "NowPlaying"     // s: the item being played; "" when none
+)
+
+// State is where an item stands on this box. The TV, the command line and the bus use these
+// words and no others.
+type State string
+
+// The states of an item, in the order a title usually goes through them.
+const (
+	NotWished   State = "not wished"
+	Wished      State = "wished"
+	Downloading State = "downloading"
+	// Kept: the scheduler placed the title (or a piece range of it) in the disk space the box
+	// lends to the swarm, for other households; this one has not wished it and the box does not
+	// hold all of it, so it is neither downloading for them nor ready to buy.
+	Kept       State = "kept for neighbours"
+	ReadyToBuy State = "ready to buy"
+	Bought     State = "bought"
+	Playing    State = "playing"
+	Expired    State = "license expired"
+	// Removed is only a signal's state: the item is no longer on the box nor on the wishlist.
+	Removed State = "removed"
+)
+
+// States lists every state.
+var States = []State{NotWished, Wished, Downloading, Kept, ReadyToBuy, Bought, Playing, Expired, Removed}
+
+// ParseState checks a state word from the wire.
+func ParseState(s string) (State, error) {
+	for _, st := range States {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("unknown item state %q: the box runs newer software than this client", s)
+}
+
+// Playable says whether the household may play an item in this state.
+func (s State) Playable() bool { return s == Bought || s == Playing }
+
+// Title is one catalog entry: (sssxxs).
+type Title struct {
+	ID, Title, Kind  string
+	Size, PriceCents int64
+	Category         string // e.g. "films/drama"; "" = uncategorised
+}
+
+// Item is a title and where it stands on this box: (sssxxssiiixxxs).
+type Item struct {
+	ID, Title, Kind  string
+	Size, PriceCents int64
+	Category         string
+	State            State
+	WishRank         int32 // 1-based; 0 when not wished
+	Pieces           int32 // verified pieces on this box
+	TotalPieces      int32
+	BytesFromServer  int64
+	BytesFromPeers   int64
+	Expires          int64  // the licence's expiry, Unix seconds; 0 when not bought
+	LicenceKind      string // "owned", "rental"; "" when not bought
+}
+
+// Shelf is one category and how many titles it holds (those beneath it included): (si).
+// Category "" is the uncategorised titles.
+type Shelf struct {
+	Category string
+	Titles   int32
+}
+
+// Local is one title on the box's disk, in Status: (sbiixx).
+type Local struct {
+	ID              string
+	Complete        bool
+	Pieces, Total   int32
+	BytesFromServer int64
+	BytesFromPeers  int64
+}
+
+// Status is what Status returns: the box, its account and head-end, and every local title.
+type Status struct {
+	Box, Account, Headend string
+	Items                 []Local
+}
+
+// Purchase is what Buy returns: (sxxx).
+type Purchase struct {
+	Licence      string // the licence id
+	Expires      int64  // Unix seconds
+	ChargedCents int64
+	BalanceCents int64
+}
+
+// Change is one ItemChanged signal.
+type Change struct {
+	Item            string
+	State           State
+	Pieces, Total   int32
+	BytesFromServer int64
+	BytesFromPeers  int64
+}

@@ -1,0 +1,95 @@
+package boxbus
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// ErrorPrefix starts every error name of the box's own; wrong argument types and unknown
+// methods get the standard org.freedesktop.DBus.Error names.
+const ErrorPrefix = "org.swarmbox.Error."
+
+// ErrorName is the last part of a D-Bus error name the box sends (org.swarmbox.Error.NotBought
+// has ErrorName "NotBought").
+type ErrorName string
+
+// The box's error names.
+const (
+	ErrNotBought           ErrorName = "NotBought"           // the title has no licence on this box
+	ErrNotDownloaded       ErrorName = "NotDownloaded"       // the title is not (yet) on the disk
+	ErrUnknownItem         ErrorName = "UnknownItem"         // no such title in the catalog
+	ErrExpired             ErrorName = "Expired"             // the licence has expired
+	ErrWrongBox            ErrorName = "WrongBox"            // a licence for another box
+	ErrBadLicence          ErrorName = "BadLicense"          // a licence that does not verify
+	ErrDamaged             ErrorName = "Damaged"             // the container fails its checks
+	ErrInvalidArgs         ErrorName = "InvalidArgs"         // a value out of range (a position < 1, an unknown kind)
+	ErrAccountUnknown      ErrorName = "AccountUnknown"      // the box has not synced yet
+	ErrInsufficientBalance ErrorName = "InsufficientBalance" // the account cannot pay
+	ErrAccountInactive     ErrorName = "AccountInactive"     // the account is suspended or closed
+	ErrHeadendRefused      ErrorName = "HeadendRefused"      // the head-end said no for another reason
+	ErrHeadendUnreachable  ErrorName = "HeadendUnreachable"  // the head-end could not be reached
+	ErrNotPlaying          ErrorName = "NotPlaying"          // nothing plays
+	ErrFailed              ErrorName = "Failed"              // anything else; the message says what
+)
+
+// Standard D-Bus error names a client may get from the bus or the daemon.
+const (
+	DBusInvalidArgs   = "org.freedesktop.DBus.Error.InvalidArgs"
+	DBusUnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod"
+	DBusServiceAbsent = "org.freedesktop.DBus.Error.ServiceUnknown"
+	DBusNoReply       = "org.freedesktop.DBus.Error.NoReply"
+)
+
+// Error is a refusal from the box, as a client sees it.
+type Error struct {
+	Name    ErrorName // the box's own name, or the full standard name
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is makes errors.Is(err, &Error{Name: ErrNotBought}) match by name.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Name == e.Name && (t.Message == "" || t.Message == e.Message)
+}
+
+// Refusal returns a sentinel for errors.Is: errors.Is(err, boxbus.Refusal(boxbus.ErrNotBought)).
+func Refusal(name ErrorName) error { return &Error{Name: name} }
+
+// NewDBusError is the daemon's side: the D-Bus error for name with a sentence for the household.
+func NewDBusError(name ErrorName, msg string) *dbus.Error {
+	full := string(name)
+	if !strings.Contains(full, ".") {
+		full = ErrorPrefix + full
+	}
+	return dbus.NewError(full, []any{msg})
+}
+
+// ErrUnanswered says the daemon did not answer in time or is not on the bus.
+var ErrUnanswered = errors.New("the box is not answering")
+
+// fromCall turns a call's error into an *Error (the daemon refused) or an error wrapping
+// ErrUnanswered (no daemon, a timeout, a lost connection).
+func fromCall(method string, err error) error {
+	var de dbus.Error
+	if errors.As(err, &de) {
+		msg := de.Name
+		if len(de.Body) > 0 {
+			msg = fmt.Sprint(de.Body[0])
+		}
+		switch de.Name {
+		case DBusServiceAbsent, DBusNoReply:
+			return fmt.Errorf("%s: %w (%s)", method, ErrUnanswered, msg)
+		}
+		name := ErrorName(de.Name)
+		if s, ok := strings.CutPrefix(de.Name, ErrorPrefix); ok {
+			name = ErrorName(s)
+		}
+		return &Error{Name: name, Message: msg}
+	}
+	return fmt.Errorf("%s: %w: %w", method, ErrUnanswered, err)
+}
