@@ -46,6 +46,12 @@ screenshots: build
 clean:
 	rm -rf $(BIN)
 
+# The box's API (issue 11): state change -> TV redraw latency and idle CPU, this tree against a
+# baseline revision (BASE=rev), real processes; docs/benchmarks.md.
+.PHONY: bench-box
+bench-box:
+	@BASE=$(BASE) bash scripts/bench-box
+
 # Head-end sync throughput on SQLite and PostgreSQL (swarmbox-cloud loadgen), docs/benchmarks.md.
 .PHONY: bench-headend
 bench-headend: build

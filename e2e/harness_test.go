@@ -27,6 +27,12 @@ var binDir string
 var logs atomic.Int64
 
 func TestMain(m *testing.M) {
+	// SWARMBOX_E2E_BIN runs the tests against binaries built elsewhere, e.g. a baseline
+	// revision's for scripts/bench-box.
+	if dir := os.Getenv("SWARMBOX_E2E_BIN"); dir != "" {
+		binDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "swarmbox-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
