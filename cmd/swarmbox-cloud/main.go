@@ -26,6 +26,7 @@ import (
 	"swarmbox/cloud/keyvault"
 	cloudload "swarmbox/cloud/loadgen"
 	"swarmbox/cloud/repository"
+	"swarmbox/cloud/sales"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/web"
@@ -192,13 +193,13 @@ func serve(ctx context.Context, args []string) error {
 	if *flashDemand < 1 || *flashParts < 2 {
 		return fmt.Errorf("-flash-demand must be at least 1 and -flash-parts at least 2 (got %d and %d)", *flashDemand, *flashParts)
 	}
-	var policy keyvault.Policy
+	var policy sales.Policy
 	if *regionMap != "" {
 		f, err := os.Open(*regionMap)
 		if err != nil {
 			return fmt.Errorf("region map: %w", err)
 		}
-		policy.RegionMap, err = keyvault.ParseRegionMap(f)
+		policy.RegionMap, err = sales.ParseRegionMap(f)
 		f.Close()
 		if err != nil {
 			return err
