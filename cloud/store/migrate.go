@@ -95,6 +95,14 @@ func migrate(ctx context.Context, d *sql.DB, postgres bool, list []migration) er
 		return err
 	}
 	defer conn.Close()
+	if !postgres {
+		// Up to date, the common case: answer without taking SQLite's write lock, which a
+		// command opening the store beside a running head-end would otherwise wait for.
+		var have int
+		if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err == nil && have == len(list) {
+			return nil
+		}
+	}
 	if postgres {
 		const lockID = 0x5377_6172_6d00 // "Swarm"
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
