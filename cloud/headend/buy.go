@@ -1,22 +1,18 @@
 package headend
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
 	"net/netip"
 
-	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/sales"
 	"swarmbox/cloud/store"
-	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
 
-// buy charges the box's account and returns a license for the item, wrapped to the box's key.
-// The license policy runs first (account status, item regions, the request's network); every
-// decision, issue or refusal, goes to the audit log and the metrics.
+// buy sells the box a license for the item (cloud/sales decides and records); this handler
+// decodes the request, counts and logs the outcome, and encodes the answer.
 func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	b, body, ok := s.boxRequest(w, r)
 	if !ok {
@@ -26,95 +22,43 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, body, &req) {
 		return
 	}
-	if req.Kind != media.Rental && req.Kind != media.Owned {
-		writeError(w, http.StatusBadRequest, "bad_kind", `kind must be "rental" or "owned"`)
-		return
-	}
-	if req.RequestID == "" || len(req.RequestID) > 64 {
-		writeError(w, http.StatusBadRequest, "bad_request_id", "request_id must be 1 to 64 characters")
-		return
-	}
-	it, ok := s.loadItem(w, r, req.Item)
-	if !ok {
-		return
-	}
-	regions, err := s.cfg.Store.ItemRegions(r.Context(), it.ID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
 	source := sourceAddr(r.RemoteAddr)
-	now := s.cfg.Now().UTC()
-	price := it.PriceCents
-	if req.Kind == media.Rental {
-		price = (price + 2) / 3 // a rental costs a third of owning, rounded up
-	}
-	var account string
-	lic, charged, balance, renewal, err := s.cfg.Store.Buy(r.Context(), store.Purchase{
-		Box: b.ID, Item: it.ID, Kind: req.Kind, RequestID: req.RequestID, Price: price, Now: now, Source: source.String(),
-		Check: func(acct store.Account, _ bool) error {
-			account = acct.ID
-			return s.cfg.Policy.Check(keyvault.Request{AccountStatus: acct.Status, BoxRegion: acct.Region, ItemRegions: regions, Source: source})
-		},
-		Issue: func(acct store.Account, _ bool) (store.IssuedLicense, error) {
-			wrapped, err := s.cfg.Store.WrappedKey(r.Context(), it.ID)
-			if err != nil {
-				return store.IssuedLicense{}, err
-			}
-			key, err := s.cfg.Vault.Unwrap(it.ID, wrapped)
-			if err != nil {
-				return store.IssuedLicense{}, err
-			}
-			id := make([]byte, 16)
-			rand.Read(id)
-			// Every license expires (c51): a rental after its window, an owned title when it is
-			// due for renewal, which only an active account gets.
-			l := media.License{ID: hex.EncodeToString(id), Box: b.ID, Item: it.ID, Kind: req.Kind, Region: acct.Region, Issued: now}
-			if req.Kind == media.Rental {
-				l.Expires = now.Add(s.cfg.RentalWindow)
-			} else {
-				l.Expires = now.Add(s.cfg.OwnedRenewal)
-			}
-			env, err := s.cfg.Vault.Issue(l, b.KEMKey, key)
-			return store.IssuedLicense{ID: l.ID, Expires: l.Expires, Envelope: env}, err
-		},
-	})
-	var refusal *keyvault.Refusal
+	out, err := s.sales.Buy(r.Context(), sales.Order{Box: b, Item: req.Item, Kind: req.Kind, RequestID: req.RequestID,
+		Source: source, Now: s.cfg.Now().UTC()})
 	switch {
-	case errors.As(err, &refusal):
-	case errors.Is(err, store.ErrAccountInactive):
-		refusal = &keyvault.Refusal{Reason: keyvault.ReasonAccountInactive, Detail: err.Error()}
-	case errors.Is(err, store.ErrInsufficientBalance):
-		refusal = &keyvault.Refusal{Reason: keyvault.ReasonBalance, Detail: err.Error()}
+	case errors.Is(err, sales.ErrBadKind):
+		writeError(w, http.StatusBadRequest, "bad_kind", err.Error())
+		return
+	case errors.Is(err, sales.ErrBadRequestID):
+		writeError(w, http.StatusBadRequest, "bad_request_id", err.Error())
+		return
+	case errors.Is(err, sales.ErrUnknownItem):
+		writeError(w, http.StatusNotFound, "unknown_item", "no item "+req.Item.String()+" in the catalog")
+		return
 	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
-	if refusal != nil {
+	it := out.Item
+	if refusal := out.Refusal; refusal != nil {
 		s.metrics.licenses.WithLabelValues(store.AuditRefused, refusal.Reason).Inc()
-		if err := s.cfg.Store.Audit(r.Context(), store.AuditEntry{At: now, Box: b.ID.String(), Account: account, Item: it.ID.String(),
-			Kind: string(req.Kind), Outcome: store.AuditRefused, Reason: refusal.Reason, Source: source.String()}); err != nil {
-			s.cfg.Log.Error("audit log", "err", err)
-		}
 		s.cfg.Log.Info("license refused", "box", b.ID, "item", it.ID, "reason", refusal.Reason, "source", source)
 		status := http.StatusForbidden
-		if refusal.Reason == keyvault.ReasonBalance {
+		if refusal.Reason == sales.ReasonBalance {
 			status = http.StatusPaymentRequired
 		}
 		writeError(w, status, refusal.Reason, refusal.Detail)
 		return
 	}
-	reason := "purchase"
-	if renewal {
-		reason = "renewal"
+	why := out.Why
+	if why == sales.WhyPurchase && out.Charged == 0 {
+		why = sales.WhyRetry // as the handler always did: a free title's first license is counted and logged like a retry
 	}
-	if charged == 0 && !renewal {
-		reason = "retry"
-	} else {
-		s.metrics.licenses.WithLabelValues(store.AuditIssued, reason).Inc()
+	if why != sales.WhyRetry {
+		s.metrics.licenses.WithLabelValues(store.AuditIssued, why).Inc()
 	}
-	s.cfg.Log.Info("license issued", "box", b.ID, "item", it.ID, "kind", req.Kind, "why", reason, "charged_cents", charged, "expires", lic.Expires)
-	writeJSON(w, protocol.BuyResponse{License: lic.Envelope, ChargedCents: charged, BalanceCents: balance})
+	s.cfg.Log.Info("license issued", "box", b.ID, "item", it.ID, "kind", req.Kind, "why", why, "charged_cents", out.Charged, "expires", out.License.Expires)
+	writeJSON(w, protocol.BuyResponse{License: out.License.Envelope, ChargedCents: out.Charged, BalanceCents: out.Balance})
 }
 
 // sourceAddr is the address a request came from. Behind a load balancer this is the balancer's

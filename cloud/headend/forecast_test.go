@@ -62,10 +62,11 @@ func TestForecastEndpoint(t *testing.T) {
 	}
 	addBox(t, h.Store, headendtest.Account, a, b) // a: 1, b: 0.5
 	buyer := addBox(t, h.Store, headendtest.Account)
-	if _, _, _, _, err := h.Store.Buy(ctx, store.Purchase{Box: buyer, Item: b, Kind: media.Owned, RequestID: "r1", Price: 100, Now: time.Now(),
-		Issue: func(store.Account, bool) (store.IssuedLicense, error) {
-			return store.IssuedLicense{ID: "l1", Expires: time.Now().Add(time.Hour), Envelope: []byte("{}")}, nil
-		}}); err != nil {
+	if err := h.Store.Sale(ctx, func(tx *store.SaleTx) error {
+		return tx.Record(ctx, store.Sale{Box: buyer, Account: headendtest.Account, Item: b, Kind: media.Owned, RequestID: "r1", Charged: 100,
+			Ledger: store.LedgerPurchase, License: store.IssuedLicense{ID: "l1", Expires: time.Now().Add(time.Hour), Envelope: []byte("{}")},
+			Reason: "purchase", Now: time.Now()})
+	}); err != nil {
 		t.Fatal(err) // b: 0.5 + 2
 	}
 	addBox(t, h.Store, "far-away", c, c) // another region: not counted in eu-west

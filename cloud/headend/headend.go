@@ -26,6 +26,7 @@ import (
 
 	"swarmbox/cloud/keyvault"
 	"swarmbox/cloud/repository"
+	"swarmbox/cloud/sales"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/tracker"
@@ -59,7 +60,7 @@ type Config struct {
 	Now          func() time.Time
 	Log          *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
-	Policy keyvault.Policy
+	Policy sales.Policy
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
 	Web http.Handler
 	// Plan tunes the scheduler (zero fields take scheduler.DefaultConfig's values), e.g. how
@@ -75,6 +76,7 @@ type Server struct {
 
 	planner planner
 	metrics *metrics
+	sales   *sales.Seller
 	// boxes caches registered boxes for signature checks: a box's keys, account and region
 	// never change once registered (a second registration with other keys is refused).
 	boxes sync.Map // media.BoxID → store.Box
@@ -108,7 +110,9 @@ func New(cfg Config) *Server {
 		cfg.LeaseTTL = 10 * time.Second
 	}
 	cfg.LeaseTTL = max(cfg.LeaseTTL, 3*cfg.PlanPoll)
-	return &Server{cfg: cfg, planner: newPlanner(cfg.Instance), metrics: newMetrics(cfg.Store)}
+	seller := &sales.Seller{Store: sales.FromStore(cfg.Store), Vault: cfg.Vault, Policy: cfg.Policy,
+		RentalWindow: cfg.RentalWindow, OwnedRenewal: cfg.OwnedRenewal, Log: cfg.Log}
+	return &Server{cfg: cfg, planner: newPlanner(cfg.Instance), metrics: newMetrics(cfg.Store), sales: seller}
 }
 
 // CountSignInFailure counts a failed or rate-limited customer sign-in on /metrics.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/sales"
 	"swarmbox/cloud/store"
 	"swarmbox/media"
 	"swarmbox/sync/cloudclient"
@@ -24,27 +24,27 @@ func TestLicenseRefusals(t *testing.T) {
 	loopback := netip.MustParsePrefix("127.0.0.0/8")
 	for _, c := range []struct {
 		name      string
-		regionMap []keyvault.RegionNet
+		regionMap []sales.RegionNet
 		prepare   func(t *testing.T, f *fixture)
 		kind      media.LicenseKind
 		status    int
 		reason    string
 	}{
-		{name: "suspended account (c49)", kind: media.Owned, status: 403, reason: keyvault.ReasonAccountInactive,
+		{name: "suspended account (c49)", kind: media.Owned, status: 403, reason: sales.ReasonAccountInactive,
 			prepare: func(t *testing.T, f *fixture) { setStatus(t, f, store.StatusSuspended) }},
-		{name: "closed account (c49)", kind: media.Rental, status: 403, reason: keyvault.ReasonAccountInactive,
+		{name: "closed account (c49)", kind: media.Rental, status: 403, reason: sales.ReasonAccountInactive,
 			prepare: func(t *testing.T, f *fixture) { setStatus(t, f, store.StatusClosed) }},
-		{name: "title not licensed in the box's region (c50)", kind: media.Owned, status: 403, reason: keyvault.ReasonItemRegion,
+		{name: "title not licensed in the box's region (c50)", kind: media.Owned, status: 403, reason: sales.ReasonItemRegion,
 			prepare: func(t *testing.T, f *fixture) {
 				if err := f.st.SetItemRegions(context.Background(), f.item.ID, []string{"us", "uk"}); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "request from another region's network (c50)", kind: media.Owned, status: 403, reason: keyvault.ReasonNetworkRegion,
-			regionMap: []keyvault.RegionNet{{Prefix: loopback, Region: "us"}}},
-		{name: "request from an unmapped network (c50)", kind: media.Owned, status: 403, reason: keyvault.ReasonUnknownNetwork,
-			regionMap: []keyvault.RegionNet{{Prefix: netip.MustParsePrefix("198.18.0.0/15"), Region: "eu"}}},
-		{name: "balance too low", kind: media.Owned, status: 402, reason: keyvault.ReasonBalance,
+		{name: "request from another region's network (c50)", kind: media.Owned, status: 403, reason: sales.ReasonNetworkRegion,
+			regionMap: []sales.RegionNet{{Prefix: loopback, Region: "us"}}},
+		{name: "request from an unmapped network (c50)", kind: media.Owned, status: 403, reason: sales.ReasonUnknownNetwork,
+			regionMap: []sales.RegionNet{{Prefix: netip.MustParsePrefix("198.18.0.0/15"), Region: "eu"}}},
+		{name: "balance too low", kind: media.Owned, status: 402, reason: sales.ReasonBalance,
 			prepare: func(t *testing.T, f *fixture) {
 				if err := f.st.CreateAccount(context.Background(), "poor", "eu", 0, time.Now()); err != nil {
 					t.Fatal(err)
@@ -52,7 +52,7 @@ func TestLicenseRefusals(t *testing.T) {
 				f.client = registerBox(t, f, "poor")
 			}},
 		{name: "the box's own region and network pass", kind: media.Owned, status: 200,
-			regionMap: []keyvault.RegionNet{{Prefix: loopback, Region: "eu"}},
+			regionMap: []sales.RegionNet{{Prefix: loopback, Region: "eu"}},
 			prepare: func(t *testing.T, f *fixture) {
 				if err := f.st.SetItemRegions(context.Background(), f.item.ID, []string{"eu"}); err != nil {
 					t.Fatal(err)
@@ -123,7 +123,7 @@ func TestOwnedRenewalAndExpiry(t *testing.T) {
 	setStatus(t, f, store.StatusSuspended)
 	_, err = f.client.Buy(ctx, protocol.BuyRequest{Item: f.item.ID, Kind: media.Owned, RequestID: "renew-2"})
 	var api *cloudclient.APIError
-	if !errors.As(err, &api) || api.Code != keyvault.ReasonAccountInactive {
+	if !errors.As(err, &api) || api.Code != sales.ReasonAccountInactive {
 		t.Fatalf("renewal while suspended: %v", err)
 	}
 	setStatus(t, f, store.StatusActive)

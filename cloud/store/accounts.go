@@ -181,108 +181,94 @@ func (s *Store) Reconcile(ctx context.Context) ([]string, error) {
 	return bad, rows.Err()
 }
 
-// Purchase is one license asked for by a box.
-type Purchase struct {
-	Box       media.BoxID
-	Item      media.ItemID
-	Kind      media.LicenseKind
-	RequestID string
-	Price     int64 // what a first purchase costs; a renewal of an owned title is free
-	Source    string
-	Now       time.Time
-	// Check applies the license policy; a non-nil error refuses the license and charges nothing.
-	Check func(acct Account, renewal bool) error
-	// Issue makes the license once the checks and the balance allow it.
-	Issue func(acct Account, renewal bool) (IssuedLicense, error)
-}
-
-// IssuedLicense is what a purchase produced.
+// IssuedLicense is what a sale produced.
 type IssuedLicense struct {
 	ID       string
 	Expires  time.Time
 	Envelope []byte
 }
 
-// Buy charges the box's account and stores the license that Issue makes, with its audit row, in
-// one transaction. A purchase with a RequestID the box used before returns the stored license
-// and charges nothing, so a retried buy is safe; charged is 0 then. An owned title the box
-// already owns is renewed for free (renewal is true); a rental is charged again.
-func (s *Store) Buy(ctx context.Context, p Purchase) (lic IssuedLicense, charged, balance int64, renewal bool, err error) {
-	err = s.tx(ctx, func(tx *tx) error {
-		var acct Account
-		if err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.region, a.balance_cents FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`,
-			p.Box.String()).Scan(&acct.ID, &acct.Status, &acct.Region, &acct.BalanceCents); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("box %s: %w", p.Box, ErrNotFound)
-			}
+// SaleTx is the transaction one sale runs in (Store.Sale): cloud/sales reads the box's account
+// and licenses through it, decides, and records what it decided. The store decides nothing here.
+type SaleTx struct{ t *tx }
+
+// Sale runs f in one transaction: everything f records commits together, or nothing does when f
+// returns an error.
+func (s *Store) Sale(ctx context.Context, f func(*SaleTx) error) error {
+	return s.tx(ctx, func(t *tx) error { return f(&SaleTx{t: t}) })
+}
+
+// BoxAccount returns the account box belongs to (ErrNotFound for an unknown box).
+func (t *SaleTx) BoxAccount(ctx context.Context, box media.BoxID) (Account, error) {
+	var acct Account
+	if err := t.t.QueryRowContext(ctx, `SELECT a.id, a.status, a.region, a.balance_cents FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`,
+		box.String()).Scan(&acct.ID, &acct.Status, &acct.Region, &acct.BalanceCents); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return acct, fmt.Errorf("box %s: %w", box, ErrNotFound)
+		}
+		return acct, err
+	}
+	return acct, nil
+}
+
+// LicenseByRequest returns the license stored for the box's request id, if there is one.
+func (t *SaleTx) LicenseByRequest(ctx context.Context, box media.BoxID, requestID string) (IssuedLicense, bool, error) {
+	var lic IssuedLicense
+	var exp int64
+	err := t.t.QueryRowContext(ctx, `SELECT id, expires, envelope FROM licenses WHERE box = ? AND request_id = ?`,
+		box.String(), requestID).Scan(&lic.ID, &exp, &lic.Envelope)
+	if errors.Is(err, sql.ErrNoRows) {
+		return IssuedLicense{}, false, nil
+	}
+	if err != nil {
+		return IssuedLicense{}, false, err
+	}
+	lic.Expires = time.UnixMilli(exp).UTC()
+	return lic, true, nil
+}
+
+// HasLicense reports whether box was ever issued a license of kind for item.
+func (t *SaleTx) HasLicense(ctx context.Context, box media.BoxID, item media.ItemID, kind media.LicenseKind) (bool, error) {
+	var n int
+	err := t.t.QueryRowContext(ctx, `SELECT COUNT(*) FROM licenses WHERE box = ? AND item = ? AND kind = ?`,
+		box.String(), item.String(), string(kind)).Scan(&n)
+	return n > 0, err
+}
+
+// Sale is a license the seller decided to issue, as the store records it.
+type Sale struct {
+	Box       media.BoxID
+	Account   string
+	Item      media.ItemID
+	Kind      media.LicenseKind
+	RequestID string
+	// Charged is taken from the account's balance, with a ledger row of kind Ledger; 0 moves no
+	// money and writes no ledger row. The balance never goes below zero (the schema refuses).
+	Charged int64
+	Ledger  string
+	License IssuedLicense
+	Reason  string // the audit row's: "purchase" or "renewal"
+	Source  string
+	Now     time.Time
+}
+
+// Record charges the account, stores the license and its audit row.
+func (t *SaleTx) Record(ctx context.Context, s Sale) error {
+	if s.Charged > 0 {
+		if _, err := t.t.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents - ? WHERE id = ?`, s.Charged, s.Account); err != nil {
 			return err
 		}
-		balance = acct.BalanceCents
-		var exp int64
-		err := tx.QueryRowContext(ctx, `SELECT id, expires, envelope FROM licenses WHERE box = ? AND request_id = ?`,
-			p.Box.String(), p.RequestID).Scan(&lic.ID, &exp, &lic.Envelope)
-		if err == nil {
-			lic.Expires = time.UnixMilli(exp).UTC()
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if err := ledgerRow(ctx, t.t, s.Account, s.Ledger, -s.Charged, s.Item.String(), "license "+s.License.ID, s.Now); err != nil {
 			return err
 		}
-		if p.Kind == media.Owned {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM licenses WHERE box = ? AND item = ? AND kind = ?`,
-				p.Box.String(), p.Item.String(), string(media.Owned)).Scan(&n); err != nil {
-				return err
-			}
-			renewal = n > 0
-		}
-		price := p.Price
-		if renewal {
-			price = 0
-		}
-		if p.Check != nil {
-			if err := p.Check(acct, renewal); err != nil {
-				return err
-			}
-		}
-		if acct.Status != StatusActive { // the policy says so too; money never moves for others
-			return fmt.Errorf("%w (%s)", ErrAccountInactive, acct.Status)
-		}
-		if acct.BalanceCents < price {
-			return fmt.Errorf("%w: %d cents, the title costs %d: top up the account", ErrInsufficientBalance, acct.BalanceCents, price)
-		}
-		if lic, err = p.Issue(acct, renewal); err != nil {
-			return err
-		}
-		if price > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents - ? WHERE id = ?`, price, acct.ID); err != nil {
-				return err
-			}
-			kind := LedgerPurchase
-			if p.Kind == media.Rental {
-				kind = LedgerRental
-			}
-			if err := ledgerRow(ctx, tx, acct.ID, kind, -price, p.Item.String(), "license "+lic.ID, p.Now); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO licenses (id, request_id, box, item, kind, expires, charged_cents, envelope, account, issued)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, lic.ID, p.RequestID, p.Box.String(), p.Item.String(), string(p.Kind),
-			lic.Expires.UnixMilli(), price, lic.Envelope, acct.ID, p.Now.UnixMilli()); err != nil {
-			return err
-		}
-		reason := "purchase"
-		if renewal {
-			reason = "renewal"
-		}
-		if err := audit(ctx, tx, AuditEntry{At: p.Now, Box: p.Box.String(), Account: acct.ID, Item: p.Item.String(), Kind: string(p.Kind),
-			Outcome: AuditIssued, Reason: reason, Source: p.Source, License: lic.ID}); err != nil {
-			return err
-		}
-		charged, balance = price, acct.BalanceCents-price
-		return nil
-	})
-	return lic, charged, balance, renewal, err
+	}
+	if _, err := t.t.ExecContext(ctx, `INSERT INTO licenses (id, request_id, box, item, kind, expires, charged_cents, envelope, account, issued)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.License.ID, s.RequestID, s.Box.String(), s.Item.String(), string(s.Kind),
+		s.License.Expires.UnixMilli(), s.Charged, s.License.Envelope, s.Account, s.Now.UnixMilli()); err != nil {
+		return err
+	}
+	return audit(ctx, t.t, AuditEntry{At: s.Now, Box: s.Box.String(), Account: s.Account, Item: s.Item.String(), Kind: string(s.Kind),
+		Outcome: AuditIssued, Reason: s.Reason, Source: s.Source, License: s.License.ID})
 }
 
 // LicenseRow is a license as the account's history shows it.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,53 +160,4 @@ func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, t.d.q(query), args...)
-}
-
-// migratePostgres brings a PostgreSQL schema up to date, recording the version in a table (the
-// SQLite side uses PRAGMA user_version). An advisory lock makes head-end instances that start
-// together take turns, so only one of them runs each migration.
-func migratePostgres(ctx context.Context, d *sql.DB, migrations []string) error {
-	conn, err := d.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	const lockID = 0x5377_6172_6d00 // "Swarm"
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
-		return fmt.Errorf("lock schema: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID)
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
-		return err
-	}
-	var have int
-	err = conn.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&have)
-	if err == sql.ErrNoRows {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this program knows (%d): upgrade the program", have, len(migrations))
-	}
-	for v := have; v < len(migrations); v++ {
-		t, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := t.ExecContext(ctx, ddl(migrations[v], true)); err != nil {
-			t.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := t.ExecContext(ctx, `UPDATE schema_version SET version = $1`, v+1); err != nil {
-			t.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := t.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-	}
-	return nil
 }

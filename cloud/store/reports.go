@@ -12,37 +12,7 @@ import (
 )
 
 // The scheduler's view of a box beyond wishes and holdings: link caps, network, NAT, free space
-// per area, LAN neighbours and measured peer rates. Its tables come as one more migration, kept
-// in this file beside the code that uses them; it runs after store.go's on both engines.
-func init() {
-	migrations = append(migrations, `
-CREATE TABLE box_reports (
-	box TEXT PRIMARY KEY REFERENCES boxes(id),
-	network TEXT NOT NULL DEFAULT '',
-	nat INTEGER NOT NULL DEFAULT 0,
-	uplink INTEGER NOT NULL DEFAULT 0,
-	downlink INTEGER NOT NULL DEFAULT 0,
-	free_wish INTEGER NOT NULL DEFAULT 0,
-	free_cache INTEGER NOT NULL DEFAULT 0,
-	cache_items TEXT NOT NULL DEFAULT '[]',
-	last_served INTEGER NOT NULL DEFAULT 0,
-	last_uploaded INTEGER NOT NULL DEFAULT 0,
-	updated INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE box_neighbors (
-	box TEXT NOT NULL REFERENCES boxes(id),
-	neighbor TEXT NOT NULL,
-	PRIMARY KEY (box, neighbor)
-);
-CREATE TABLE peer_rates (
-	box TEXT NOT NULL REFERENCES boxes(id),
-	peer TEXT NOT NULL,
-	bytes INTEGER NOT NULL,
-	bps INTEGER NOT NULL,
-	PRIMARY KEY (box, peer)
-);
-`)
-}
+// per area, LAN neighbours and measured peer rates. Its tables: migrations/0004_box_reports.sql.
 
 // Report is what the scheduler knows of a box beyond its wishes and holdings.
 type Report struct {

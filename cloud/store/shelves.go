@@ -9,15 +9,7 @@ import (
 )
 
 // Catalog categories (protocol.ParseCategory): one column, empty for uncategorised, which is what
-// every title ingested before it has. The migration is appended here, after reports.go's: Go
-// runs a package's init functions in file name order, and databases already migrated depend on
-// the order (TestMigrationOrder).
-func init() {
-	migrations = append(migrations, `
-ALTER TABLE items ADD COLUMN category TEXT NOT NULL DEFAULT '';
-CREATE INDEX items_category ON items (category);
-`)
-}
+// every title ingested before it has (migrations/0005_item_categories.sql).
 
 // SetItemCategory moves a title to another category ("" or "uncategorised" for none) and bumps
 // the catalog version, so boxes fetch the change with their next sync.

@@ -6,13 +6,7 @@ import (
 )
 
 // Failed customer sign-ins, counted in the store so that every head-end instance on one
-// database applies the same limits.
-func init() {
-	migrations = append(migrations, `
-CREATE TABLE signin_failures (key TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX signin_failures_key ON signin_failures (key, at);
-`)
-}
+// database applies the same limits (migrations/0006_signin_failures.sql).
 
 // SignInFailures counts key's failed sign-ins after since, and says when the first of them was.
 func (s *Store) SignInFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {

@@ -27,124 +27,6 @@ import (
 // ErrNotFound is returned when a row asked for by id does not exist.
 var ErrNotFound = errors.New("not found")
 
-var migrations = []string{`
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO meta VALUES ('catalog_version', '0');
-CREATE TABLE items (
-	id TEXT PRIMARY KEY,
-	title TEXT NOT NULL,
-	kind TEXT NOT NULL,
-	price_cents INTEGER NOT NULL,
-	size INTEGER NOT NULL,
-	sealed_size INTEGER NOT NULL,
-	info_hash TEXT NOT NULL UNIQUE,
-	pieces INTEGER NOT NULL,
-	torrent BLOB NOT NULL,
-	added INTEGER NOT NULL
-);
-CREATE TABLE item_keys (item TEXT PRIMARY KEY REFERENCES items(id), wrapped BLOB NOT NULL);
-CREATE TABLE accounts (
-	id TEXT PRIMARY KEY,
-	status TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'closed')),
-	region TEXT NOT NULL,
-	balance_cents INTEGER NOT NULL CHECK (balance_cents >= 0)
-);
-CREATE TABLE ledger (
-	id INTEGER PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(id),
-	kind TEXT NOT NULL,
-	amount_cents INTEGER NOT NULL,
-	item TEXT,
-	at INTEGER NOT NULL
-);
-CREATE TABLE boxes (
-	id TEXT PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(id),
-	sign_key BLOB NOT NULL,
-	kem_key BLOB NOT NULL,
-	peer_addr TEXT NOT NULL DEFAULT '',
-	free_bytes INTEGER NOT NULL DEFAULT 0,
-	registered INTEGER NOT NULL,
-	last_sync INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE wishes (
-	box TEXT NOT NULL REFERENCES boxes(id),
-	item TEXT NOT NULL,
-	rank INTEGER NOT NULL,
-	PRIMARY KEY (box, item)
-);
-CREATE TABLE holdings (
-	box TEXT NOT NULL REFERENCES boxes(id),
-	item TEXT NOT NULL,
-	pieces INTEGER NOT NULL,
-	complete INTEGER NOT NULL,
-	PRIMARY KEY (box, item)
-);
-CREATE TABLE transfers (
-	box TEXT NOT NULL REFERENCES boxes(id),
-	item TEXT NOT NULL,
-	bytes_from_server INTEGER NOT NULL,
-	bytes_from_peers INTEGER NOT NULL,
-	complete INTEGER NOT NULL,
-	updated INTEGER NOT NULL,
-	PRIMARY KEY (box, item)
-);
-CREATE TABLE served (
-	box TEXT NOT NULL,
-	item TEXT NOT NULL,
-	bytes INTEGER NOT NULL,
-	PRIMARY KEY (box, item)
-);
-CREATE TABLE licenses (
-	id TEXT PRIMARY KEY,
-	request_id TEXT NOT NULL,
-	box TEXT NOT NULL REFERENCES boxes(id),
-	item TEXT NOT NULL REFERENCES items(id),
-	kind TEXT NOT NULL,
-	expires INTEGER NOT NULL,
-	charged_cents INTEGER NOT NULL,
-	envelope BLOB NOT NULL,
-	UNIQUE (box, request_id)
-);
-`, `
-ALTER TABLE items ADD COLUMN regions TEXT NOT NULL DEFAULT '';
-ALTER TABLE boxes ADD COLUMN wish_version INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE ledger ADD COLUMN note TEXT NOT NULL DEFAULT '';
-ALTER TABLE licenses ADD COLUMN account TEXT NOT NULL DEFAULT '';
-ALTER TABLE licenses ADD COLUMN issued INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX licenses_box_item ON licenses (box, item);
-CREATE INDEX ledger_account ON ledger (account, id);
-CREATE INDEX boxes_account ON boxes (account);
-CREATE TABLE audit (
-	id INTEGER PRIMARY KEY,
-	at INTEGER NOT NULL,
-	box TEXT NOT NULL,
-	account TEXT NOT NULL,
-	item TEXT NOT NULL,
-	kind TEXT NOT NULL,
-	outcome TEXT NOT NULL CHECK (outcome IN ('issued', 'refused')),
-	reason TEXT NOT NULL,
-	source TEXT NOT NULL,
-	license TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE customers (
-	account TEXT PRIMARY KEY REFERENCES accounts(id),
-	password_hash TEXT NOT NULL
-);
-CREATE TABLE sessions (
-	token_hash TEXT PRIMARY KEY,
-	account TEXT NOT NULL REFERENCES accounts(id),
-	csrf TEXT NOT NULL,
-	expires INTEGER NOT NULL
-);
-`, `
-CREATE TABLE leases (
-	name TEXT PRIMARY KEY,
-	holder TEXT NOT NULL,
-	expires INTEGER NOT NULL
-);
-`}
-
 // Store is the head-end's database.
 type Store struct {
 	db    *db
@@ -160,9 +42,13 @@ func IsPostgres(dsn string) bool {
 // anything else is the path of a SQLite file.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !IsPostgres(dsn) {
-		d, err := sqlitedb.Open(ctx, dsn, migrations)
+		d, err := sqlitedb.Connect(ctx, dsn)
 		if err != nil {
 			return nil, err
+		}
+		if err := migrate(ctx, d, false, migrations); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("migrate %s: %w", dsn, err)
 		}
 		// Keep connections (and the statements prepared on each) instead of the pool's default
 		// of two idle ones: under load, opening and re-preparing was most of a sync. Open ones
@@ -182,7 +68,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		d.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL: %w (is the server running and the URL right?)", err)
 	}
-	if err := migratePostgres(ctx, d, migrations); err != nil {
+	if err := migrate(ctx, d, true, migrations); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
 	}

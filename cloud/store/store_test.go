@@ -30,9 +30,7 @@ var suite = []struct {
 	{"OtherAccountsBoxIsNotFound", testOtherAccountsBox},
 	{"StatusTransitions", testStatusTransitions},
 	{"TopUpAndLedgerReconcile", testTopUp},
-	{"BuyIsIdempotentAndNeverNegative", testBuy},
-	{"OwnedRenewalIsFree", testRenewal},
-	{"RefusedBuyChargesNothing", testRefusedBuy},
+	{"SaleRecordsAllOrNothing", testSale},
 	{"RewrapKeysAllOrNothing", testRewrap},
 	{"Sessions", testSessions},
 	{"ItemRegions", testItemRegions},
@@ -58,9 +56,24 @@ func TestSQLite(t *testing.T) {
 			c.run(t, s)
 		})
 	}
-	t.Run("CategoryUpgradeKeepsTitles", func(t *testing.T) {
+	t.Run("UpgradeKeepsRows", func(t *testing.T) {
+		testUpgrades(t, func(t *testing.T) upgradeDB {
+			path := filepath.Join(t.TempDir(), "headend.db")
+			return upgradeDB{dsn: path, openOld: func(old []migration) (*sql.DB, error) {
+				// today's SQLite path before the migration files: sqlitedb.Migrate, one
+				// transaction per step, the version in PRAGMA user_version
+				return sqlitedb.Open(context.Background(), path, migrationSQL(old))
+			}}
+		})
+	})
+	t.Run("FailedUpgradeChangesNothing", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "headend.db")
-		testCategoryUpgrade(t, path, func(old []string) (*sql.DB, error) { return sqlitedb.Open(context.Background(), path, old) })
+		d, err := sqlitedb.Connect(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		testFailedUpgrade(t, d, false)
 	})
 }
 
@@ -79,15 +92,25 @@ func TestPostgres(t *testing.T) {
 			c.run(t, s)
 		})
 	}
-	t.Run("CategoryUpgradeKeepsTitles", func(t *testing.T) {
-		dsn := pg.Database(t)
-		testCategoryUpgrade(t, dsn, func(old []string) (*sql.DB, error) {
-			d, err := sql.Open("pgx", dsn)
-			if err != nil {
-				return nil, err
-			}
-			return d, migratePostgres(context.Background(), d, old)
+	t.Run("UpgradeKeepsRows", func(t *testing.T) {
+		testUpgrades(t, func(t *testing.T) upgradeDB {
+			dsn := pg.Database(t)
+			return upgradeDB{dsn: dsn, openOld: func(old []migration) (*sql.DB, error) {
+				d, err := sql.Open("pgx", dsn)
+				if err != nil {
+					return nil, err
+				}
+				return d, migrate(context.Background(), d, true, old)
+			}}
 		})
+	})
+	t.Run("FailedUpgradeChangesNothing", func(t *testing.T) {
+		d, err := sql.Open("pgx", pg.Database(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		testFailedUpgrade(t, d, true)
 	})
 }
 
@@ -355,37 +378,77 @@ func testTopUp(t *testing.T, s *Store) {
 	reconciles(t, s)
 }
 
-func buy(s *Store, box media.BoxID, item Item, kind media.LicenseKind, reqID string, price int64) (IssuedLicense, int64, int64, bool, error) {
-	n := 0
-	return s.Buy(context.Background(), Purchase{Box: box, Item: item.ID, Kind: kind, RequestID: reqID, Price: price, Now: t0, Source: "127.0.0.1",
-		Issue: func(Account, bool) (IssuedLicense, error) {
-			n++
-			return IssuedLicense{ID: fmt.Sprintf("%s-%d", reqID, n), Expires: t0.Add(time.Hour), Envelope: []byte("env-" + reqID)}, nil
-		}})
+// sale records a license for box in one Sale transaction, as cloud/sales does once it decided.
+func sale(s *Store, box media.BoxID, item Item, kind media.LicenseKind, reqID string, charged int64) error {
+	ctx := context.Background()
+	return s.Sale(ctx, func(tx *SaleTx) error {
+		acct, err := tx.BoxAccount(ctx, box)
+		if err != nil {
+			return err
+		}
+		ledger := LedgerPurchase
+		if kind == media.Rental {
+			ledger = LedgerRental
+		}
+		return tx.Record(ctx, Sale{Box: box, Account: acct.ID, Item: item.ID, Kind: kind, RequestID: reqID, Charged: charged, Ledger: ledger,
+			License: IssuedLicense{ID: "lic-" + reqID, Expires: t0.Add(time.Hour), Envelope: []byte("env-" + reqID)},
+			Reason:  "purchase", Source: "127.0.0.1", Now: t0})
+	})
 }
 
-func testBuy(t *testing.T, s *Store) {
+// testSale: a sale's transaction reads the box's account and licenses and records a license,
+// its charge, ledger row and audit row together; an error undoes all of it, and the balance
+// never goes below zero.
+func testSale(t *testing.T, s *Store) {
 	ctx := context.Background()
 	it := addItem(t, s, "A", 1, 300)
 	mustAccount(t, s, "h", "eu", 500)
 	box := addBox(t, s, "h", 1)
-	lic, charged, bal, _, err := buy(s, box, it, media.Rental, "r1", 100)
-	if err != nil || charged != 100 || bal != 400 {
-		t.Fatalf("rent: %v %d %d", err, charged, bal)
-	}
-	again, charged, bal, _, err := buy(s, box, it, media.Rental, "r1", 100)
-	if err != nil || charged != 0 || bal != 400 || again.ID != lic.ID || !bytes.Equal(again.Envelope, lic.Envelope) {
-		t.Fatalf("retried buy: %+v %v %d %d", again, err, charged, bal)
-	}
-	if _, _, _, _, err := buy(s, box, it, media.Owned, "o1", 300); err != nil {
+	if err := sale(s, box, it, media.Rental, "r1", 100); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, _, err := buy(s, box, it, media.Rental, "r2", 200); !errors.Is(err, ErrInsufficientBalance) {
-		t.Fatalf("overdraw: %v", err)
+	if err := sale(s, box, it, media.Owned, "o1", 300); err != nil {
+		t.Fatal(err)
 	}
-	a, _ := s.Account(ctx, "h")
-	if a.BalanceCents != 100 {
-		t.Fatalf("balance %d", a.BalanceCents)
+	if err := sale(s, box, it, media.Rental, "r2", 200); err == nil {
+		t.Fatal("a sale overdrew the account")
+	}
+	undo := errors.New("changed my mind")
+	if err := s.Sale(ctx, func(tx *SaleTx) error {
+		if err := tx.Record(ctx, Sale{Box: box, Account: "h", Item: it.ID, Kind: media.Rental, RequestID: "r3", Charged: 50, Ledger: LedgerRental,
+			License: IssuedLicense{ID: "lic-r3", Expires: t0, Envelope: []byte("e")}, Reason: "purchase", Now: t0}); err != nil {
+			return err
+		}
+		return undo
+	}); !errors.Is(err, undo) {
+		t.Fatalf("err %v", err)
+	}
+	if err := s.Sale(ctx, func(tx *SaleTx) error {
+		acct, err := tx.BoxAccount(ctx, box)
+		if err != nil || acct.ID != "h" || acct.Region != "eu" || acct.BalanceCents != 100 || acct.Status != StatusActive {
+			t.Fatalf("account %+v %v", acct, err)
+		}
+		if _, err := tx.BoxAccount(ctx, media.BoxID{9}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown box: %v", err)
+		}
+		lic, ok, err := tx.LicenseByRequest(ctx, box, "r1")
+		if err != nil || !ok || lic.ID != "lic-r1" || string(lic.Envelope) != "env-r1" || !lic.Expires.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("license by request: %+v %v %v", lic, ok, err)
+		}
+		for _, req := range []string{"r2", "r3", "nope"} {
+			if _, ok, err := tx.LicenseByRequest(ctx, box, req); ok || err != nil {
+				t.Fatalf("request %s: %v %v", req, ok, err)
+			}
+		}
+		if ok, err := tx.HasLicense(ctx, box, it.ID, media.Owned); !ok || err != nil {
+			t.Fatalf("owned: %v %v", ok, err)
+		}
+		if ok, err := tx.HasLicense(ctx, box, media.ItemID{7}, media.Owned); ok || err != nil {
+			t.Fatalf("owned other: %v %v", ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	lics, err := s.Licenses(ctx, "h")
 	if err != nil || len(lics) != 2 {
@@ -396,50 +459,6 @@ func testBuy(t *testing.T, s *Store) {
 		t.Fatalf("audit %+v %v", log, err)
 	}
 	reconciles(t, s)
-}
-
-func testRenewal(t *testing.T, s *Store) {
-	ctx := context.Background()
-	it := addItem(t, s, "A", 1, 300)
-	mustAccount(t, s, "h", "eu", 300)
-	box := addBox(t, s, "h", 1)
-	if _, charged, _, renewal, err := buy(s, box, it, media.Owned, "o1", 300); err != nil || charged != 300 || renewal {
-		t.Fatalf("buy: %v %d %v", err, charged, renewal)
-	}
-	_, charged, bal, renewal, err := buy(s, box, it, media.Owned, "o2", 300)
-	if err != nil || charged != 0 || bal != 0 || !renewal {
-		t.Fatalf("renewal: %v %d %d %v", err, charged, bal, renewal)
-	}
-	if _, err := s.SetStatus(ctx, "h", StatusSuspended, t0); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, _, err := buy(s, box, it, media.Owned, "o3", 300); !errors.Is(err, ErrAccountInactive) {
-		t.Fatalf("renewal for a suspended account: %v", err)
-	}
-	reconciles(t, s)
-}
-
-func testRefusedBuy(t *testing.T, s *Store) {
-	it := addItem(t, s, "A", 1, 300)
-	mustAccount(t, s, "h", "eu", 500)
-	box := addBox(t, s, "h", 1)
-	refuse := errors.New("policy says no")
-	_, _, _, _, err := s.Buy(context.Background(), Purchase{Box: box, Item: it.ID, Kind: media.Owned, RequestID: "x", Price: 300, Now: t0,
-		Check: func(Account, bool) error { return refuse },
-		Issue: func(Account, bool) (IssuedLicense, error) {
-			t.Fatal("issued despite refusal")
-			return IssuedLicense{}, nil
-		}})
-	if !errors.Is(err, refuse) {
-		t.Fatalf("err %v", err)
-	}
-	a, _ := s.Account(context.Background(), "h")
-	if a.BalanceCents != 500 {
-		t.Fatalf("charged on refusal: %d", a.BalanceCents)
-	}
-	if _, _, _, _, err := buy(s, media.BoxID{3}, it, media.Owned, "y", 1); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown box: %v", err)
-	}
 }
 
 func testRewrap(t *testing.T, s *Store) {
@@ -584,7 +603,7 @@ func testDemandSignals(t *testing.T, s *Store) {
 	if _, err := s.RecordSync(ctx, SyncRecord{Box: far, Req: protocol.SyncRequest{Wishlist: []media.ItemID{a.ID}}, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, _, err := buy(s, near, a, media.Rental, "r1", 100); err != nil {
+	if err := sale(s, near, a, media.Rental, "r1", 100); err != nil {
 		t.Fatal(err)
 	}
 	sig, err := s.DemandSignals(ctx, "eu")
@@ -667,46 +686,5 @@ func testCategories(t *testing.T, s *Store) {
 	}
 	if it, err := s.Item(ctx, plain.ID); err != nil || it.Category != "music/jazz" {
 		t.Fatalf("item %+v %v", it.CatalogItem, err)
-	}
-}
-
-// testCategoryUpgrade migrates a database made before categories: its titles stay, uncategorised.
-func testCategoryUpgrade(t *testing.T, dsn string, openOld func(migrations []string) (*sql.DB, error)) {
-	ctx := context.Background()
-	i := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN category") })
-	if i < 0 {
-		t.Fatal("no category migration")
-	}
-	old, err := openOld(migrations[:i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := media.ItemID{1, 2, 3}
-	if _, err := old.ExecContext(ctx, `INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added)
-		VALUES ('`+id.String()+`', 'Old Film', 'video', 100, 1, 2, 'abc', 1, '', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
-	s, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := s.Catalog(ctx)
-	if err != nil || len(c.Items) != 1 || c.Items[0].Title != "Old Film" || c.Items[0].Category != "" {
-		t.Fatalf("after the upgrade: %+v %v", c, err)
-	}
-	if err := s.SetItemCategory(ctx, id, "documentary"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestMigrationOrder: databases already migrated depend on the order of migrations, which for
-// the ones appended by init functions is the order of their files' names.
-func TestMigrationOrder(t *testing.T) {
-	for i, want := range []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports", "ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin"} {
-		if i >= len(migrations) || !strings.Contains(migrations[i], want) {
-			t.Fatalf("migration %d does not hold %q", i+1, want)
-		}
 	}
 }

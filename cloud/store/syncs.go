@@ -17,25 +17,8 @@ import (
 // The sync path's own columns and tables: hashes of what a box last reported, so an unchanged
 // wishlist, holdings or neighbour list is not rewritten on every sync; the signatures of recent
 // box requests (replay protection shared by every head-end instance); and the latest plan of
-// each region, which the instance holding the region's lease publishes for the others.
-func init() {
-	migrations = append(migrations, `
-ALTER TABLE boxes ADD COLUMN wish_hash INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE boxes ADD COLUMN hold_hash INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE boxes ADD COLUMN nbr_hash INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE replays (key BLOB PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE plans (
-	region TEXT PRIMARY KEY,
-	version INTEGER NOT NULL,
-	holder TEXT NOT NULL,
-	at INTEGER NOT NULL,
-	body BLOB NOT NULL
-);
-`, `
-ALTER TABLE holdings ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE holdings ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
-`)
-}
+// each region, which the instance holding the region's lease publishes for the others
+// (migrations/0007_sync_hashes_replays_plans.sql; holdings' ranges: 0008_holding_ranges.sql).
 
 // ErrReplayed is returned by RecordSync when the request's replay key was already recorded.
 var ErrReplayed = errors.New("this signed request was already received")

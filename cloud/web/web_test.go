@@ -381,10 +381,15 @@ func TestAccountShowsRentalsAndHistory(t *testing.T) {
 	s := newSite(t)
 	now := time.Now()
 	for i, kind := range []media.LicenseKind{media.Rental, media.Owned} {
-		_, _, _, _, err := s.st.Buy(context.Background(), store.Purchase{Box: s.box, Item: s.items[i].ID, Kind: kind, RequestID: string(kind), Price: 100, Now: now,
-			Issue: func(store.Account, bool) (store.IssuedLicense, error) {
-				return store.IssuedLicense{ID: "lic-" + string(kind), Expires: now.Add(48 * time.Hour), Envelope: []byte("e")}, nil
-			}})
+		ledger := store.LedgerPurchase
+		if kind == media.Rental {
+			ledger = store.LedgerRental
+		}
+		err := s.st.Sale(context.Background(), func(tx *store.SaleTx) error {
+			return tx.Record(context.Background(), store.Sale{Box: s.box, Account: "household", Item: s.items[i].ID, Kind: kind, RequestID: string(kind),
+				Charged: 100, Ledger: ledger, License: store.IssuedLicense{ID: "lic-" + string(kind), Expires: now.Add(48 * time.Hour), Envelope: []byte("e")},
+				Reason: "purchase", Now: now})
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

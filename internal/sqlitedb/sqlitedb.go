@@ -17,6 +17,20 @@ import (
 // busy timeout so that a second process (a CLI next to the daemon) waits instead of failing, and
 // IMMEDIATE transactions so that writers queue up front rather than deadlock on upgrade.
 func Open(ctx context.Context, path string, migrations []string) (*sql.DB, error) {
+	db, err := Connect(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, db, migrations); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Connect opens the database like Open but leaves its schema alone, for a caller that runs its
+// own migrations (the head-end's store).
+func Connect(ctx context.Context, path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
 	}
@@ -33,10 +47,6 @@ func Open(ctx context.Context, path string, migrations []string) (*sql.DB, error
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if err := Migrate(ctx, db, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return db, nil
 }

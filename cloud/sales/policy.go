@@ -1,4 +1,4 @@
-package keyvault
+package sales
 
 import (
 	"bufio"

@@ -1,0 +1,5 @@
+CREATE TABLE leases (
+	name TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires INTEGER NOT NULL
+);

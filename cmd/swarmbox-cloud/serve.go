@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"swarmbox/cloud/headend"
+	"swarmbox/cloud/sales"
+	"swarmbox/cloud/scheduler"
+	"swarmbox/cloud/web"
+	"swarmbox/internal/cmdline"
+)
+
+// serve runs the head-end: the boxes' API, planning, tracker, web seed and the browser catalog.
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	sf := addStoreFlags(fs)
+	listen := fs.String("listen", "127.0.0.1:8700", "address to serve on")
+	public := fs.String("public-url", "", "URL boxes use to reach this head-end (default http://LISTEN)")
+	syncEvery := fs.Duration("sync-interval", 30*time.Second, "how often idle boxes sync")
+	rental := fs.Duration("rental-window", 48*time.Hour, "how long a rental plays")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
+	regionMap := fs.String("region-map", "", `file of "CIDR REGION" lines: licenses only for requests from the box's region's networks`)
+	secure := fs.Bool("secure-cookies", false, "mark browser cookies Secure (implied by -tls-cert or an https -public-url)")
+	instance := fs.String("instance", "", "this instance's name as planner lease holder, when several share a database (default host/random)")
+	planPoll := fs.Duration("plan-poll", time.Second, "how often to renew planner leases and look for catalog changes and published plans")
+	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "how long a region's planner lease outlives its holder")
+	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
+	flashDemand := fs.Int("flash-demand", scheduler.DefaultConfig.RangeDemand, "open wishes for one title in a region that make a flash crowd: idle boxes then take a piece range of it each and serve it")
+	flashParts := fs.Int("flash-parts", scheduler.DefaultConfig.RangeParts, "piece ranges a flash crowd's title is cut into")
+	if _, err := cmdline.Parse(fs, args); err != nil {
+		return err
+	}
+	if *flashDemand < 1 || *flashParts < 2 {
+		return fmt.Errorf("-flash-demand must be at least 1 and -flash-parts at least 2 (got %d and %d)", *flashDemand, *flashParts)
+	}
+	var policy sales.Policy
+	if *regionMap != "" {
+		f, err := os.Open(*regionMap)
+		if err != nil {
+			return fmt.Errorf("region map: %w", err)
+		}
+		policy.RegionMap, err = sales.ParseRegionMap(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	st, err := sf.openState(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.store.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another head-end running?)", *listen, err)
+	}
+	if *public == "" {
+		scheme := "http"
+		if *tlsCert != "" {
+			scheme = "https"
+		}
+		*public = scheme + "://" + ln.Addr().String()
+	}
+	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
+	srv, err := newHeadend(st, headend.Config{
+		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(), Policy: policy,
+		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
+		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
+	}, *secure)
+	if err != nil {
+		return err
+	}
+	srv.Start(ctx)
+	defer srv.Close()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	slog.Info("head-end serving", "addr", ln.Addr().String(), "public_url", *public, "state", sf.dir, "store", st.store.Engine())
+	if *tlsCert != "" {
+		err = hs.ServeTLS(ln, *tlsCert, *tlsKey)
+	} else {
+		err = hs.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// newHeadend wires the head-end with its browser catalog.
+func newHeadend(st *state, cfg headend.Config, secureCookies bool) (*headend.Server, error) {
+	cfg.Store, cfg.Vault, cfg.Repo = st.store, st.vault, st.repo
+	var srv *headend.Server
+	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log,
+		OnSignInFailure: func() { srv.CountSignInFailure() }})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Web = w.Handler()
+	srv = headend.New(cfg)
+	return srv, nil
+}
