@@ -193,7 +193,7 @@ func (a *App) drawChrome() {
 	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s", a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04")))
 	switch {
 	case a.snap.trust != nil && errors.Is(a.snap.trust, boxbus.ErrUnanswered):
-		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] What you see may be out of date; wait a moment, or restart the box if this stays.")
+		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
 	case a.snap.trust != nil:
 		a.status.SetText(" [red::b]The box refused to list its titles: " + tview.Escape(a.snap.trust.Error()))
 	default:

@@ -170,11 +170,11 @@ func (m *model) run(ctx context.Context) {
 					m.apply(ctx, next, ev)
 				}
 			}
-			if m.stale {
+			if m.stale && next.trust == nil {
 				m.snap = next
 				m.reload(ctx)
 			} else {
-				m.set(next)
+				m.set(next) // a daemon that left is tried again by the probe, or when it is back
 			}
 		case f := <-m.edits:
 			next := m.snap.clone()
@@ -284,6 +284,7 @@ func (m *model) apply(ctx context.Context, s *snapshot, ev boxbus.Event) {
 		s.trust = fmt.Errorf("%w: its service left the bus", boxbus.ErrUnanswered)
 	case ev.Owner != nil:
 		m.stale = true // a new daemon: everything afresh
+		s.trust = nil
 	case ev.Item != nil:
 		m.applyChange(ctx, s, *ev.Item)
 	case ev.Properties != nil:
