@@ -110,7 +110,7 @@ func (c *catalogScreen) Update(s *snapshot) {
 	var rows []string
 	search := strings.ToLower(f.search)
 	for _, it := range s.items {
-		t := titleOf(it)
+		t := titleOf(*it)
 		row, ok := c.rowOf[t]
 		if !ok {
 			row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))

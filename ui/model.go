@@ -18,7 +18,7 @@ var kinds = []string{"", "video", "audio", "file"}
 // snapshot is everything the screens draw from, as the box last told it. The model goroutine
 // makes a new one for each change and never touches it again; the drawing goroutine only reads.
 type snapshot struct {
-	items    []boxbus.Item             // the catalog, in the box's order
+	items    []*boxbus.Item            // the catalog, in the box's order; an item is replaced, never changed
 	index    map[string]int            // id → position in items; replaced, never changed
 	titles   int                       // bumped when the titles themselves (not their states) change
 	shelves  map[string][]boxbus.Shelf // by kind filter
@@ -39,13 +39,14 @@ func (s *snapshot) item(id string) (boxbus.Item, bool) {
 	if !ok {
 		return boxbus.Item{}, false
 	}
-	return s.items[i], true
+	return *s.items[i], true
 }
 
 // isLocal says whether the box holds pieces of id.
 func (s *snapshot) isLocal(id string) bool { return slices.Contains(s.local, id) }
 
-// clone is a copy the model may change.
+// clone is a copy the model may change (an item only by replacing it: cloning the pointers is
+// what keeps a change to a large catalog cheap).
 func (s *snapshot) clone() *snapshot {
 	c := *s
 	c.items = slices.Clone(s.items)
@@ -57,7 +58,7 @@ func (s *snapshot) clone() *snapshot {
 // setItem replaces an item known to the catalog.
 func (s *snapshot) setItem(it boxbus.Item) {
 	if i, ok := s.index[it.ID]; ok {
-		s.items[i] = it
+		s.items[i] = &it
 		if it.Pieces > 0 && !s.isLocal(it.ID) {
 			s.local = append(s.local, it.ID)
 		}
@@ -67,8 +68,12 @@ func (s *snapshot) setItem(it boxbus.Item) {
 // setWishlist replaces the wishlist and every item's rank on it.
 func (s *snapshot) setWishlist(ids []string) {
 	s.wishlist = ids
-	for i := range s.items {
-		s.items[i].WishRank = int32(slices.Index(ids, s.items[i].ID) + 1)
+	for i, it := range s.items {
+		if rank := int32(slices.Index(ids, it.ID) + 1); rank != it.WishRank {
+			c := *it
+			c.WishRank = rank
+			s.items[i] = &c
+		}
 	}
 }
 
@@ -233,7 +238,13 @@ func (m *model) reload(ctx context.Context) {
 func (m *model) load(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{index: map[string]int{}, shelves: map[string][]boxbus.Shelf{}, loaded: true}
 	steps := []func(ctx context.Context) error{
-		func(ctx context.Context) (err error) { s.items, err = m.box.Items(ctx); return },
+		func(ctx context.Context) error {
+			items, err := m.box.Items(ctx)
+			for i := range items {
+				s.items = append(s.items, &items[i])
+			}
+			return err
+		},
 		func(ctx context.Context) (err error) { s.wishlist, err = m.box.Wishlist(ctx); return },
 		func(ctx context.Context) error {
 			st, err := m.box.Status(ctx)
@@ -265,7 +276,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 	s.nowPlaying = m.snap.nowPlaying
 	// The screens rebuild their title rows only when the titles changed.
 	s.titles = m.snap.titles
-	if !slices.EqualFunc(s.items, m.snap.items, func(a, b boxbus.Item) bool { return titleOf(a) == titleOf(b) }) {
+	if !slices.EqualFunc(s.items, m.snap.items, func(a, b *boxbus.Item) bool { return titleOf(*a) == titleOf(*b) }) {
 		s.titles++
 	}
 	return s, nil

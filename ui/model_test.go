@@ -94,7 +94,7 @@ func want(ok bool, format string, args ...any) string {
 }
 
 // running runs a's UI on a simulated 100×30 console until the test ends.
-func running(t *testing.T, a *App) tcell.SimulationScreen {
+func running(t testing.TB, a *App) tcell.SimulationScreen {
 	t.Helper()
 	sim := tcell.NewSimulationScreen("UTF-8")
 	if err := sim.Init(); err != nil {
