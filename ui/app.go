@@ -105,10 +105,9 @@ type App struct {
 	resume   *positions
 	meter    meter // download rates, for rate and time-left figures
 	playing  *nowPlaying
-	said     string    // the status line's message
-	saidAt   time.Time // when it was set
-	saidSeq  int       // bumped with every message, so an old timer does not clear a new one
-	answered bool      // the box answered the last time we knew
+	said     string // the status line's message
+	saidSeq  int    // bumped with every message, so an old timer does not clear a new one
+	answered bool   // the box answered the last time we knew
 
 	// startPlayer starts the external player; tests replace it.
 	startPlayer func(ctx context.Context, command, url string, from float64) (playback, error)
@@ -277,7 +276,7 @@ func (a *App) fail(err error) {
 }
 
 func (a *App) setStatus(text string) {
-	a.said, a.saidAt = text, time.Now()
+	a.said = text
 	a.saidSeq++
 	seq := a.saidSeq
 	time.AfterFunc(statusFor, func() {

@@ -192,6 +192,8 @@ func (m *model) run(ctx context.Context) {
 			switch {
 			case m.stale || m.snap.trust != nil:
 				m.reload(ctx)
+			case time.Since(m.lastBeat) >= m.cfg.Heartbeat && len(m.snap.items) == 0:
+				m.reload(ctx) // no catalog yet: the box has not synced, or did not say it has
 			case time.Since(m.lastBeat) >= m.cfg.Heartbeat:
 				m.heartbeat(ctx)
 			}

@@ -225,3 +225,19 @@ func TestEventsRedraw(t *testing.T) {
 		t.Errorf("%d calls to the box for a progress signal", box.calls-calls)
 	}
 }
+
+// TestCatalogArrivesUnannounced: a box that had no catalog at the TV's start gets one; the TV
+// lists it even when the box does not say so.
+func TestCatalogArrivesUnannounced(t *testing.T) {
+	box := newFakeBox()
+	a := New(box, "", fastTimeouts)
+	sim := running(t, a)
+	see(t, a, sim, 5*time.Second, "Browse the catalog")
+	a.app.QueueEvent(tcell.NewEventKey(tcell.KeyEnter, 0, tcell.ModNone))
+	see(t, a, sim, time.Second, "Catalog — all titles (0)")
+	full := shelvedBox()
+	box.mu.Lock()
+	box.items = full.items
+	box.mu.Unlock()
+	see(t, a, sim, 2*time.Second, "Catalog — all titles (5)", "Kids Four", "films (2)")
+}
