@@ -382,11 +382,13 @@ func (m *model) heartbeat(ctx context.Context) {
 		changed = true
 		it.Pieces, it.TotalPieces, it.BytesFromServer, it.BytesFromPeers = l.Pieces, l.Total, l.BytesFromServer, l.BytesFromPeers
 		if !wasLocal || wasComplete != l.Complete {
+			// Its state changed too (downloading, ready to buy); on an error the figures do.
 			m.call(ctx, func(ctx context.Context) error {
-				if fresh, err := m.box.Item(ctx, l.ID); err == nil {
+				fresh, err := m.box.Item(ctx, l.ID)
+				if err == nil {
 					it = fresh
 				}
-				return nil
+				return err
 			})
 		}
 		if !next.isLocal(l.ID) {
