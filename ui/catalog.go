@@ -24,10 +24,9 @@ type catalogFilter struct {
 type catalogScreen struct {
 	a         *App
 	list      *tview.List
-	shelfLine *tview.TextView
+	shelfLine *shelfLine
 	page      *tview.Flex
 
-	shelves []shelfChoice
 	// Rows are formatted once per title and kept while it is unchanged: with a large catalog,
 	// formatting was most of the time from a key that changes the filter to the redrawn list
 	// (BenchmarkUICategoryKeyRedraw).
@@ -41,7 +40,7 @@ type catalogScreen struct {
 }
 
 func newCatalog(a *App) *catalogScreen {
-	c := &catalogScreen{a: a, list: newList(), shelfLine: tview.NewTextView().SetDynamicColors(true).SetWrap(false)}
+	c := &catalogScreen{a: a, list: newList(), shelfLine: &shelfLine{TextView: tview.NewTextView().SetDynamicColors(true).SetWrap(false)}}
 	c.page = tview.NewFlex().SetDirection(tview.FlexRow).AddItem(c.shelfLine, 1, 0, false).AddItem(c.list, 0, 1, true)
 	// Left and Right would scroll the list sideways; on the TV they move along the shelves.
 	c.list.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
@@ -49,9 +48,10 @@ func newCatalog(a *App) *catalogScreen {
 		if step == 0 {
 			return ev
 		}
-		i := slices.IndexFunc(c.shelves, func(s shelfChoice) bool { return s.category == a.filter.category })
-		if j := i + step; i >= 0 && j >= 0 && j < len(c.shelves) {
-			a.filter.category = c.shelves[j].category
+		shelves := c.shelfLine.shelves
+		i := slices.IndexFunc(shelves, func(s shelfChoice) bool { return s.category == a.filter.category })
+		if j := i + step; i >= 0 && j >= 0 && j < len(shelves) {
+			a.filter.category = shelves[j].category
 			c.list.SetCurrentItem(0)
 			a.redraw()
 		}
@@ -93,9 +93,7 @@ func (c *catalogScreen) Act(act Action) bool {
 
 func (c *catalogScreen) Update(s *snapshot) {
 	f := c.a.filter
-	c.shelves = shelfChoices(s.shelves[f.kind], f.category)
-	_, _, w, _ := c.shelfLine.GetInnerRect()
-	c.shelfLine.SetText(shelfStrip(c.shelves, f.category, w))
+	c.shelfLine.shelves, c.shelfLine.current = shelfChoices(s.shelves[f.kind], f.category), f.category
 	if c.shownFor.loaded && c.shownFor.titles == s.titles && c.shownFor.filter == f {
 		return
 	}
@@ -172,9 +170,26 @@ func shelfChoices(sh []boxbus.Shelf, current string) []shelfChoice {
 	return out
 }
 
+// shelfLine is the line of shelves above the catalog, fitted to the width it is drawn at.
+type shelfLine struct {
+	*tview.TextView
+	shelves []shelfChoice
+	current string
+}
+
+// Draw fits the line to the width the layout gave it.
+func (l *shelfLine) Draw(screen tcell.Screen) {
+	_, _, w, _ := l.GetInnerRect()
+	l.SetText(shelfStrip(l.shelves, l.current, w))
+	l.TextView.Draw(screen)
+}
+
 // shelfStrip draws the shelf line in width cells: the current shelf highlighted and as many of
 // its neighbours as fit, with ◀ or ▶ where more are hidden.
 func shelfStrip(shelves []shelfChoice, current string, width int) string {
+	if len(shelves) == 0 {
+		return ""
+	}
 	if width <= 0 {
 		width = 76
 	}

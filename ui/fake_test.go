@@ -301,9 +301,6 @@ func rows(sim tcell.SimulationScreen) []string {
 
 // onScreen draws a on its console and returns the text, one string per row.
 func onScreen(a *App, sim tcell.SimulationScreen) []string {
-	// The shelf line fits itself to the width it was last drawn at: draw, redraw, draw.
-	a.app.ForceDraw()
-	a.redraw()
 	a.app.ForceDraw()
 	return rows(sim)
 }
