@@ -162,14 +162,15 @@ func (a *App) Run(stop <-chan struct{}) error {
 	return a.app.Run()
 }
 
-// clock redraws the header's clock when the minute turns.
+// clock redraws when the minute turns: the header's clock, a licence's time left, the rate of a
+// download that stalled (no change is announced for bytes that do not arrive).
 func (a *App) clock(ctx context.Context) {
 	for {
 		now := time.Now()
 		if !sleep(ctx, now.Truncate(time.Minute).Add(time.Minute).Sub(now)) {
 			return
 		}
-		a.app.QueueUpdateDraw(a.drawChrome)
+		a.app.QueueUpdateDraw(a.redraw)
 	}
 }
 
