@@ -104,7 +104,8 @@ type model struct {
 
 	snap     *snapshot // the last published; the model's goroutine only
 	stale    bool      // a reload is due: the box came back, or the catalog changed
-	lastBeat time.Time
+	lastBeat time.Time // the last check that the box answers
+	lastTry  time.Time // the last load
 }
 
 func newModel(box Box, cfg Config, publish func(*snapshot)) *model {
@@ -144,7 +145,7 @@ func (m *model) call(ctx context.Context, f func(ctx context.Context) error) err
 
 // run follows the box until ctx ends.
 func (m *model) run(ctx context.Context) {
-	tick := time.NewTicker(m.cfg.Probe)
+	tick := time.NewTicker(min(m.cfg.Probe, m.cfg.Heartbeat))
 	defer tick.Stop()
 	var events <-chan boxbus.Event
 	for ctx.Err() == nil {
@@ -191,7 +192,9 @@ func (m *model) run(ctx context.Context) {
 		case <-tick.C:
 			switch {
 			case m.stale || m.snap.trust != nil:
-				m.reload(ctx)
+				if time.Since(m.lastTry) >= m.cfg.Probe {
+					m.reload(ctx)
+				}
 			case time.Since(m.lastBeat) >= m.cfg.Heartbeat && len(m.snap.items) == 0:
 				m.reload(ctx) // no catalog yet: the box has not synced, or did not say it has
 			case time.Since(m.lastBeat) >= m.cfg.Heartbeat:
@@ -226,6 +229,7 @@ func (m *model) distrust(err error) {
 // reload loads everything afresh; when the box does not answer, the old snapshot stays with
 // the reason.
 func (m *model) reload(ctx context.Context) {
+	m.lastTry = time.Now()
 	s, err := m.load(ctx)
 	if err != nil {
 		m.distrust(err)
