@@ -10,8 +10,8 @@ import (
 )
 
 func TestDigitsJumpInTheFocusedList(t *testing.T) {
-	a := New(newCatalogBox(20), "")
-	a.open("catalog")
+	a := loaded(t, newCatalogBox(20))
+	a.push(newCatalog(a))
 	l, ok := a.app.GetFocus().(*tview.List)
 	if !ok {
 		t.Fatalf("focus on %T, want the catalog list", a.app.GetFocus())
@@ -51,15 +51,16 @@ func TestEveryRemoteButtonReachesTheUI(t *testing.T) {
 }
 
 func TestHomeStartsFresh(t *testing.T) {
-	a := New(newCatalogBox(5), "")
-	a.home.SetCurrentItem(2)
-	a.open("catalog")
-	a.open("item:" + newCatalogBox(5).titles[1].ID)
+	box := newCatalogBox(5)
+	a := loaded(t, box)
+	a.home.list.SetCurrentItem(2)
+	a.push(newCatalog(a))
+	a.push(newItem(a, box.items[1].ID))
 	a.onKey(tcell.NewEventKey(tcell.KeyHome, 0, tcell.ModNone))
-	if len(a.stack) != 1 || a.stack[0] != "home" || a.home.GetCurrentItem() != 0 {
-		t.Fatalf("after Home: stack %v, home entry %d; want [home], 0", a.stack, a.home.GetCurrentItem())
+	if len(a.nav.stack) != 1 || a.nav.top() != a.home || a.home.list.GetCurrentItem() != 0 {
+		t.Fatalf("after Home: stack %v, home entry %d; want [home], 0", a.nav.stack, a.home.list.GetCurrentItem())
 	}
-	if a.pages.HasPage("catalog") {
-		t.Error("the pages above Home are still there")
+	if n := a.nav.pages.GetPageCount(); n != 1 {
+		t.Errorf("%d pages after Home; the pages above it are still there", n)
 	}
 }

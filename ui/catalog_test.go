@@ -7,49 +7,9 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
+
+	"swarmbox/firmware/boxbus"
 )
-
-// shelvedBox is a small catalog over several categories.
-func shelvedBox() *catalogBox {
-	return &catalogBox{titles: []Title{
-		{ID: fmt.Sprintf("%032x", 1), Title: "Drama One", Kind: "video", Category: "films/drama", Size: 1 << 20, PriceCents: 399},
-		{ID: fmt.Sprintf("%032x", 2), Title: "Comedy Two", Kind: "video", Category: "films/comedy", Size: 1 << 20, PriceCents: 299},
-		{ID: fmt.Sprintf("%032x", 3), Title: "Jazz Three", Kind: "audio", Category: "music/jazz", Size: 1 << 20, PriceCents: 99},
-		{ID: fmt.Sprintf("%032x", 4), Title: "Kids Four", Kind: "video", Category: "kids", Size: 1 << 20, PriceCents: 199},
-		{ID: fmt.Sprintf("%032x", 5), Title: "Manual", Kind: "file", Category: "", Size: 1 << 10, PriceCents: 0},
-	}}
-}
-
-// console gives a a simulated w×h console (once: tview finishes a replaced screen).
-func console(a *App, w, h int) tcell.SimulationScreen {
-	sim := tcell.NewSimulationScreen("UTF-8")
-	a.app.SetScreen(sim)
-	sim.SetSize(w, h)
-	return sim
-}
-
-// onScreen draws a on its console and returns the text, one string per row.
-func onScreen(a *App, sim tcell.SimulationScreen) []string {
-	// The shelf line fits itself to the width it was last drawn at: draw, reload, draw.
-	a.app.ForceDraw()
-	a.reload()
-	a.app.ForceDraw()
-	cells, cw, ch := sim.GetContents()
-	rows := make([]string, ch)
-	for y := range ch {
-		var b strings.Builder
-		for x := range cw {
-			r := cells[y*cw+x].Runes
-			if len(r) == 0 {
-				b.WriteByte(' ')
-				continue
-			}
-			b.WriteString(string(r))
-		}
-		rows[y] = b.String()
-	}
-	return rows
-}
 
 // press sends keys as the application would: the UI's own handling first, then the focus.
 func press(a *App, keys ...tcell.Key) {
@@ -80,8 +40,8 @@ func listed(t *testing.T, a *App) (string, []string) {
 }
 
 func TestCatalogBrowsesByKindAndCategory(t *testing.T) {
-	a := New(shelvedBox(), "")
-	a.open("catalog")
+	a := loaded(t, shelvedBox())
+	a.push(newCatalog(a))
 	for _, step := range []struct {
 		keys  []tcell.Key
 		title string
@@ -110,8 +70,8 @@ func TestCatalogBrowsesByKindAndCategory(t *testing.T) {
 func TestShelfLineFitsTheConsole(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {160, 50}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			a := New(shelvedBox(), "")
-			a.open("catalog")
+			a := loaded(t, shelvedBox())
+			a.push(newCatalog(a))
 			sim := console(a, size[0], size[1])
 			press(a, tcell.KeyRight, tcell.KeyRight, tcell.KeyRight) // films/drama
 			screen := strings.Join(onScreen(a, sim), "\n")
@@ -161,7 +121,7 @@ func stripTags(s string) string {
 }
 
 func TestShelfChoices(t *testing.T) {
-	sh := []Shelf{{"films", 3}, {"films/drama", 2}, {"films/comedy", 1}, {"kids", 1}, {"", 2}}
+	sh := []boxbus.Shelf{{Category: "films", Titles: 3}, {Category: "films/drama", Titles: 2}, {Category: "films/comedy", Titles: 1}, {Category: "kids", Titles: 1}, {Category: "", Titles: 2}}
 	for _, c := range []struct {
 		current, want string
 	}{

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"swarmbox/player"
 )
 
 // resumePoint is where a household stopped watching a title.
@@ -49,7 +51,7 @@ func worthResuming(pos, dur float64) bool {
 }
 
 // record notes where id stopped (or forgets it when there is nothing left to resume) and saves.
-func (p *positions) record(id string, st PlayStatus, now time.Time) error {
+func (p *positions) record(id string, st player.Status, now time.Time) error {
 	if worthResuming(st.Position, st.Duration) {
 		p.m[id] = resumePoint{Position: st.Position, Duration: st.Duration, At: now}
 	} else {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"swarmbox/player"
 )
 
 func TestPositionsRoundTrip(t *testing.T) {
@@ -17,13 +19,13 @@ func TestPositionsRoundTrip(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0).UTC()
 	for _, tc := range []struct {
 		id   string
-		st   PlayStatus
+		st   player.Status
 		keep bool
 	}{
-		{"a", PlayStatus{Position: 754, Duration: 5400}, true},
-		{"b", PlayStatus{Position: 0.4, Duration: 5400}, false},  // barely started
-		{"c", PlayStatus{Position: 5300, Duration: 5400}, false}, // in the credits
-		{"d", PlayStatus{Position: 30}, true},                    // length unknown
+		{"a", player.Status{Position: 754, Duration: 5400}, true},
+		{"b", player.Status{Position: 0.4, Duration: 5400}, false},  // barely started
+		{"c", player.Status{Position: 5300, Duration: 5400}, false}, // in the credits
+		{"d", player.Status{Position: 30}, true},                    // length unknown
 	} {
 		if err := p.record(tc.id, tc.st, now); err != nil {
 			t.Fatal(err)
@@ -40,7 +42,7 @@ func TestPositionsRoundTrip(t *testing.T) {
 		t.Fatalf("reloaded %v", again.m)
 	}
 	// Finishing a title forgets it.
-	again.record("a", PlayStatus{Position: 5399, Duration: 5400}, now)
+	again.record("a", player.Status{Position: 5399, Duration: 5400}, now)
 	if _, ok := again.m["a"]; ok {
 		t.Error("a finished title is still to be continued")
 	}
@@ -56,7 +58,7 @@ func TestPositionsDamagedFileIsSetAside(t *testing.T) {
 	if _, err := os.Stat(path + ".damaged"); err != nil {
 		t.Errorf("the damaged file was not kept for a look: %v", err)
 	}
-	if err := p.record("x", PlayStatus{Position: 60}, time.Now()); err != nil {
+	if err := p.record("x", player.Status{Position: 60}, time.Now()); err != nil {
 		t.Fatalf("saving after a damaged file: %v", err)
 	}
 }

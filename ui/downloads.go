@@ -1,0 +1,63 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rivo/tview"
+
+	"swarmbox/firmware/boxbus"
+)
+
+// downloadsScreen is every title on the box's disk with its progress, rate and sources.
+type downloadsScreen struct {
+	a    *App
+	text *tview.TextView
+}
+
+func newDownloads(a *App) *downloadsScreen {
+	t := tview.NewTextView().SetDynamicColors(true)
+	t.SetBorder(true).SetTitle(" Downloads ")
+	return &downloadsScreen{a: a, text: t}
+}
+
+func (d *downloadsScreen) Name() string               { return "Downloads" }
+func (d *downloadsScreen) Primitive() tview.Primitive { return d.text }
+func (d *downloadsScreen) Keys() []keyHelp            { return commonKeys }
+
+func (d *downloadsScreen) Update(s *snapshot) {
+	var local []boxbus.Item
+	for _, id := range s.local {
+		if it, ok := s.item(id); ok {
+			local = append(local, it)
+		}
+	}
+	slices.SortFunc(local, func(x, y boxbus.Item) int { return strings.Compare(x.Title, y.Title) })
+	var b strings.Builder
+	for _, it := range local {
+		name := tview.Escape(cut(it.Title, 30))
+		meter := bar(int64(it.Pieces), int64(it.TotalPieces), 24)
+		done := pct(it.Pieces, it.TotalPieces)
+		if it.State == boxbus.Kept {
+			// Part of the disk the box lends to the swarm: nothing to wait for.
+			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    kept for neighbours, not on your list\n", name, meter, done)
+			continue
+		}
+		state := "ready"
+		if complete := it.TotalPieces > 0 && it.Pieces >= it.TotalPieces; !complete {
+			total := it.BytesFromServer + it.BytesFromPeers
+			rate := d.a.meter.observe(it.ID, total, time.Now())
+			left, known := eta(total, it.Pieces, it.TotalPieces, rate)
+			state = rateText(rate, left, known)
+		}
+		peers := sources(it.BytesFromServer, it.BytesFromPeers)
+		// Two lines of at most 76 cells, so an 80-column console shows each title whole.
+		fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    %s · from neighbours %d%%, the operator %d%%\n", name, meter, done, state, peers, 100-peers)
+	}
+	if len(local) == 0 {
+		b.WriteString("\n  Nothing yet: titles on your wishlist appear here while they arrive.")
+	}
+	d.text.SetText(b.String())
+}

@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rivo/tview"
+
+	"swarmbox/firmware/boxbus"
+)
+
+// itemScreen is one title: what it is, where it stands on the box, and what can be done with it.
+type itemScreen struct {
+	a       *App
+	id      string
+	text    *tview.TextView
+	actions *tview.List
+	body    *tview.Flex
+}
+
+func newItem(a *App, id string) *itemScreen {
+	s := &itemScreen{a: a, id: id, text: tview.NewTextView().SetDynamicColors(true), actions: newList()}
+	s.actions.SetTitle(" Choose ")
+	s.body = tview.NewFlex().SetDirection(tview.FlexRow).AddItem(s.text, 10, 0, false).AddItem(s.actions, 0, 1, true)
+	s.body.SetBorder(true)
+	return s
+}
+
+func (s *itemScreen) Name() string               { return "Title" }
+func (s *itemScreen) Primitive() tview.Primitive { return s.body }
+func (s *itemScreen) Keys() []keyHelp            { return commonKeys }
+
+// stateText says where a title stands, with its download's figures.
+func (s *itemScreen) stateText(it boxbus.Item) string {
+	switch it.State {
+	case boxbus.Wished:
+		return fmt.Sprintf("on your wishlist, #%d", it.WishRank)
+	case boxbus.Downloading:
+		text := fmt.Sprintf("downloading %d%%  %s", pct(it.Pieces, it.TotalPieces), bar(int64(it.Pieces), int64(it.TotalPieces), 24))
+		total := it.BytesFromServer + it.BytesFromPeers
+		rate := s.a.meter.observe(it.ID, total, time.Now())
+		left, known := eta(total, it.Pieces, it.TotalPieces, rate)
+		peers := sources(it.BytesFromServer, it.BytesFromPeers)
+		// Rate and sources on rows of their own: one row would not fit 80 columns.
+		return text + fmt.Sprintf("\n            %s\n            %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
+	case boxbus.Bought:
+		return "bought — " + expiry(it.Expires)
+	case boxbus.Kept:
+		return "kept for neighbours (not on your list)"
+	}
+	return string(it.State)
+}
+
+func (s *itemScreen) Update(snap *snapshot) {
+	a := s.a
+	it, ok := snap.item(s.id)
+	if !ok {
+		s.text.SetText("\n  This title is not in the box's catalog (any more).")
+		s.actions.Clear()
+		return
+	}
+	s.body.SetTitle(" " + tview.Escape(it.Title) + " ")
+	s.text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s to own, %s to rent\n  State     [#ffc800::b]%s",
+		tview.Escape(it.Title), it.Kind, tview.Escape(titleShelf(it.Category)), size(it.Size), money(it.PriceCents), money(rentPrice(it.PriceCents)), s.stateText(it)))
+	var opts []string
+	var do []func()
+	add := func(label string, f func()) { opts, do = append(opts, label), append(do, f) }
+	switch it.State {
+	case boxbus.Bought:
+		if rp, ok := a.resume.m[it.ID]; ok {
+			add("▶ Resume from "+clock(rp.Position), func() { a.play(it.ID, it.Title, rp.Position) })
+			add("▶ Play from the start", func() { a.play(it.ID, it.Title, 0) })
+		} else {
+			add("▶ Play", func() { a.play(it.ID, it.Title, 0) })
+		}
+	case boxbus.ReadyToBuy, boxbus.Expired:
+		add(fmt.Sprintf("Buy for %s", money(it.PriceCents)), func() { a.push(newBuy(a, it, false)) })
+		add(fmt.Sprintf("Rent for %s", money(rentPrice(it.PriceCents))), func() { a.push(newBuy(a, it, true)) })
+	}
+	if it.WishRank == 0 && (it.State == boxbus.NotWished || it.State == boxbus.Kept) {
+		add("Add to wishlist", func() { a.wish(it.ID, 1<<20) })
+		add("Add to wishlist, most wanted", func() { a.wish(it.ID, 1) })
+	} else if it.WishRank > 0 {
+		if it.WishRank > 1 {
+			add("Move to the top of the wishlist", func() { a.wish(it.ID, 1) })
+		}
+		add("Remove from wishlist", func() { a.unwish(it.ID, "Removed from your wishlist.") })
+	}
+	fill(s.actions, opts, func(i int) { do[i]() })
+}
+
+// wish puts id at position pos of the wishlist (the end when pos is past it).
+func (a *App) wish(id string, pos int) {
+	a.wishCommand(id, "On your wishlist. It will be fetched for you.", func(ctx context.Context) error { return a.box.MoveWish(ctx, id, pos) })
+}
+
+// unwish takes id off the wishlist.
+func (a *App) unwish(id, done string) {
+	a.wishCommand(id, done, func(ctx context.Context) error { return a.box.RemoveWish(ctx, id) })
+}
+
+// wishCommand runs a change of the wishlist, then reads it back, for a box that does not
+// announce it.
+func (a *App) wishCommand(id, done string, f func(ctx context.Context) error) {
+	a.command(a.cfg.CallTimeout, func(ctx context.Context) error {
+		if err := f(ctx); err != nil {
+			return err
+		}
+		a.model.refresh(ctx, true, id)
+		return nil
+	}, func(err error) {
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		if done != "" {
+			a.say(done)
+		}
+	})
+}
