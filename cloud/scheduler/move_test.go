@@ -46,13 +46,14 @@ func TestUpdateMovesBox(t *testing.T) {
 	if len(bp4.Fetches) != 1 {
 		t.Fatalf("box 4's plan %+v, want one fetch", bp4)
 	}
-	if got := st.tier(&st.boxes[st.boxIdx[bid(1)]], &st.boxes[st.boxIdx[bid(4)]]); got != tierOther {
+	ix := &st.idx
+	if got := tier(&ix.boxes[ix.boxOf[bid(1)]], &ix.boxes[ix.boxOf[bid(4)]]); got != tierOther {
 		t.Errorf("box 1 is tier %d to box 4, want other region (%d)", got, tierOther)
 	}
-	if !st.regionHasComplete(st.boxIdx[bid(2)], st.itemIdx[iid(2)]) {
+	if !ix.regionHasComplete(ix.boxOf[bid(2)], ix.itemOf[iid(2)]) {
 		t.Error("region r does not count the mover's copy of item 2")
 	}
-	if st.regionHasComplete(st.boxIdx[bid(4)], st.itemIdx[iid(2)]) {
+	if ix.regionHasComplete(ix.boxOf[bid(4)], ix.itemOf[iid(2)]) {
 		t.Error("region q still counts the mover's copy of item 2")
 	}
 }

@@ -17,103 +17,83 @@ func rangeFull(h Holding) bool {
 	return h.Range != (PieceRange{}) && h.Pieces >= h.Range.Len()
 }
 
-// rangeBytes is the size of a piece range of item it.
-func (st *State) rangeBytes(it int32, r PieceRange) int64 {
-	in := st.items[it]
-	if in.pieces == 0 {
-		return 0
-	}
-	return in.size*int64(r.End)/int64(in.pieces) - in.size*int64(r.Begin)/int64(in.pieces)
-}
-
-// rangeRemaining is what a box still lacks of range r, given its holding.
-func (st *State) rangeRemaining(it int32, h Holding, r PieceRange) int64 {
-	total := st.rangeBytes(it, r)
-	if h.Complete {
-		return 0
-	}
-	if h.Range == r && r.Len() > 0 {
-		return total - total*int64(h.Pieces)/int64(r.Len())
-	}
-	return total
-}
-
 // part is the j-th of the item's RangeParts canonical ranges.
-func (st *State) part(it int32, j int) PieceRange {
-	n, k := st.items[it].pieces, st.parts(it)
+func (st *State) part(it itemIdx, j int) PieceRange {
+	n, k := st.idx.items[it].pieces, st.parts(it)
 	return PieceRange{Begin: n * j / k, End: n * (j + 1) / k}
 }
 
 // parts is how many canonical ranges item it has (fewer than RangeParts for tiny items).
-func (st *State) parts(it int32) int { return min(st.cfg.RangeParts, st.items[it].pieces) }
+func (st *State) parts(it itemIdx) int { return min(st.cfg.RangeParts, st.idx.items[it].pieces) }
 
 // rangeCandidates adds range holders of dst's region: for a range placement, holders of that
 // range; for a wish, one holder per range, starting at a range that depends on how far dst has
 // got, so successive rounds spread a receiver over all ranges.
-func (st *State) rangeCandidates(dst, it int32, out []cand) []cand {
-	d := &st.boxes[dst]
-	if st.rangeIn[key(it, d.region)] == 0 {
+func (st *State) rangeCandidates(dst boxIdx, it itemIdx, out []cand) []cand {
+	d := &st.idx.boxes[dst]
+	if st.idx.rangeIn[itemIn(it, d.region)] == 0 {
 		return out
 	}
-	if st.want != (PieceRange{}) {
-		return st.gatherRange([3]int32{it, d.region, int32(st.want.Begin)}, dst, it, 2*st.cfg.MaxSources, out)
+	if want := st.scr.want; want != (PieceRange{}) {
+		return st.gatherRange(rangeOf(it, d.region, want), dst, it, 2*st.cfg.MaxSources, out)
 	}
 	k := st.parts(it)
 	if k < 2 {
 		return out
 	}
-	first := int(dst) + d.held[it].Pieces*k/max(1, st.items[it].pieces)
+	first := int(dst) + d.held[it].Pieces*k/max(1, st.idx.items[it].pieces)
 	for j := range k {
 		r := st.part(it, (first+j)%k)
-		out = st.gatherRange([3]int32{it, d.region, int32(r.Begin)}, dst, it, 1, out)
+		out = st.gatherRange(rangeOf(it, d.region, r), dst, it, 1, out)
 	}
 	return out
 }
 
-func (st *State) gatherRange(k [3]int32, dst, it int32, want int, out []cand) []cand {
-	list := st.rangeHold[k]
+func (st *State) gatherRange(k rangeKey, dst boxIdx, it itemIdx, want int, out []cand) []cand {
+	list := st.idx.rangeHold[k]
 	if len(list) == 0 {
 		return out
 	}
 	if !st.inRound {
 		return st.gatherFrom(list, nil, dst, it, want, out)
 	}
-	start := st.rcursor[k]
+	start := st.led.rcursor[k]
 	out = st.gatherFrom(list, &start, dst, it, want, out)
-	st.rcursor[k] = start
+	st.led.rcursor[k] = start
 	return out
 }
 
 // continueRange plans box i's unfinished range placements of items its region still wants
 // (every one when demand is nil: a sync does not know the region's demand).
-func (st *State) continueRange(i int32, demand map[uint64]int) {
-	b := &st.boxes[i]
+func (st *State) continueRange(i boxIdx, demand map[itemRegion]int) {
+	b := &st.idx.boxes[i]
 	if b.Offline || !b.ranged || !st.cfg.RangePlacements {
 		return
 	}
-	var its []int32
+	var its []itemIdx
 	for it, h := range b.held {
-		if h.Range != (PieceRange{}) && !rangeFull(h) && !h.Complete && !slices.Contains(b.wish, it) && (demand == nil || demand[key(it, b.region)] > 0) {
+		if h.Range != (PieceRange{}) && !rangeFull(h) && !h.Complete && !slices.Contains(b.wish, it) && (demand == nil || demand[itemIn(it, b.region)] > 0) {
 			its = append(its, it)
 		}
 	}
 	slices.Sort(its)
 	for _, it := range its {
-		st.placing = !st.serving[it][i] // the server's ranges go on at full rate
+		st.scr.placing = !st.idx.serving[it][i] // the server's ranges go on at full rate
 		r := b.held[it].Range
-		need := st.rangeRemaining(it, b.held[it], r)
-		if need > b.FreeCache-st.cacheUsed[i] {
+		need := st.idx.rangeRemaining(it, b.held[it], r)
+		if need > st.led.cacheSpare(i, b.FreeCache) {
 			continue
 		}
 		if st.plan(request{box: i, item: it, rank: -1, rng: r}) {
-			st.cacheUsed[i] += need
+			st.led.cacheUsed[i] += need
 		}
 	}
 }
 
 type crowd struct {
-	item, region int32
-	wishes       int
+	item   itemIdx
+	region regionIdx
+	wishes int
 }
 
 // placeRanges continues unfinished range placements and places new ones where a region's open
@@ -122,25 +102,25 @@ func (st *State) placeRanges(reqs []request) {
 	if !st.cfg.RangePlacements {
 		return
 	}
-	demand := map[uint64]int{}
+	demand := map[itemRegion]int{}
 	for _, r := range reqs {
 		if r.rank >= 0 {
-			demand[key(r.item, st.boxes[r.box].region)]++
+			demand[itemIn(r.item, st.idx.boxes[r.box].region)]++
 		}
 	}
-	for _, i := range st.ranged {
+	for _, i := range st.idx.ranged {
 		st.continueRange(i, demand)
 	}
-	defer func() { st.placing = false }()
+	defer func() { st.scr.placing = false }()
 	var crowds []crowd
 	for k, d := range demand {
-		it, region := int32(k>>32), int32(uint32(k))
+		it, region := k.item(), k.region()
 		if d < st.cfg.RangeDemand || st.parts(it) < 2 {
 			continue
 		}
 		copies := 0
-		for _, h := range st.holdRegion[k] {
-			if !st.boxes[h].Offline && st.boxes[h].held[it].Complete {
+		for _, h := range st.idx.holdRegion[k] {
+			if !st.idx.boxes[h].Offline && st.idx.boxes[h].held[it].Complete {
 				copies++
 			}
 		}
@@ -156,19 +136,19 @@ func (st *State) placeRanges(reqs []request) {
 	})
 	// Per region: online boxes with cache space, those that accept connections first (they can
 	// serve every receiver), then fastest uplink.
-	idle := map[int32][]int32{}
+	idle := map[regionIdx][]boxIdx{}
 	for _, c := range crowds {
 		idle[c.region] = nil
 	}
-	for i := range st.boxes {
-		b := &st.boxes[i]
+	for i := range st.idx.boxes {
+		b := &st.idx.boxes[i]
 		if list, ok := idle[b.region]; ok && !b.Offline && b.FreeCache > 0 {
-			idle[b.region] = append(list, int32(i))
+			idle[b.region] = append(list, boxIdx(i))
 		}
 	}
 	for _, list := range idle {
-		slices.SortFunc(list, func(a, b int32) int {
-			x, y := &st.boxes[a], &st.boxes[b]
+		slices.SortFunc(list, func(a, b boxIdx) int {
+			x, y := &st.idx.boxes[a], &st.idx.boxes[b]
 			return cmp.Or(cmpBool(x.NAT, y.NAT), cmp.Compare(y.up, x.up), cmpID(x.ID, y.ID))
 		})
 	}
@@ -179,18 +159,18 @@ func (st *State) placeRanges(reqs []request) {
 
 // placeCrowd places ranges of one item into idle boxes of one region, each new one into the
 // range with the fewest holders, until the region has RangeFanout holders per open wish.
-func (st *State) placeCrowd(c crowd, idle []int32) {
+func (st *State) placeCrowd(c crowd, idle []boxIdx) {
 	k := st.parts(c.item)
 	holders := make([]int, k)
 	total := 0
 	for j := range k {
 		r := st.part(c.item, j)
-		holders[j] = len(st.rangeHold[[3]int32{c.item, c.region, int32(r.Begin)}])
+		holders[j] = len(st.idx.rangeHold[rangeOf(c.item, c.region, r)])
 		total += holders[j]
 	}
-	for _, i := range st.ranged { // unfinished placements count too
-		h := st.boxes[i].held[c.item]
-		if st.boxes[i].region != c.region || h.Range == (PieceRange{}) || rangeFull(h) {
+	for _, i := range st.idx.ranged { // unfinished placements count too
+		h := st.idx.boxes[i].held[c.item]
+		if st.idx.boxes[i].region != c.region || h.Range == (PieceRange{}) || rangeFull(h) {
 			continue
 		}
 		for j := range k {
@@ -204,7 +184,7 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 	// Nobody in the region holds or receives the item from a fed source: the server sends the
 	// region's one copy, each range to another idle box at its downlink, so the whole item is
 	// in the region after a RangeParts-th of the time one box would take.
-	seed := !st.suppliedIn(c.region, c.item, -1)
+	seed := !st.suppliedIn(c.region, c.item, noBox)
 	if seed {
 		target = total + k
 		// Seeding by ranges pays only when every range finds an idle box: with fewer, the
@@ -220,8 +200,8 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 		if total >= target || placed >= st.cfg.MaxRangePlacements || failed >= maxFailed {
 			return
 		}
-		b := &st.boxes[i]
-		if _, held := b.held[c.item]; held || b.relay[c.item] != 0 || st.rangePlaced[key(c.item, i)] || slices.Contains(b.wish, c.item) {
+		b := &st.idx.boxes[i]
+		if _, held := b.held[c.item]; held || st.led.boxes[i].relay[c.item] != 0 || st.led.rangePlaced[itemAt(c.item, i)] || slices.Contains(b.wish, c.item) {
 			continue
 		}
 		j := 0
@@ -231,18 +211,18 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 			}
 		}
 		r := st.part(c.item, j)
-		need := st.rangeBytes(c.item, r)
-		if need > b.FreeCache-st.cacheUsed[i] {
+		need := st.idx.rangeBytes(c.item, r)
+		if need > st.led.cacheSpare(i, b.FreeCache) {
 			continue
 		}
-		st.placing = !seed
+		st.scr.placing = !seed
 		if !st.plan(request{box: i, item: c.item, rank: -1, rng: r, seed: seed}) {
 			failed++
 			continue
 		}
 		failed = 0
-		st.cacheUsed[i] += need
-		st.rangePlaced[key(c.item, i)] = true
+		st.led.cacheUsed[i] += need
+		st.led.rangePlaced[itemAt(c.item, i)] = true
 		holders[j]++
 		total++
 		placed++
@@ -250,17 +230,17 @@ func (st *State) placeCrowd(c crowd, idle []int32) {
 }
 
 // idleFor counts, up to max, the boxes of idle that could take a range placement of item it.
-func (st *State) idleFor(it int32, idle []int32, max int) int {
+func (st *State) idleFor(it itemIdx, idle []boxIdx, max int) int {
 	n := 0
 	for _, i := range idle {
 		if n >= max {
 			break
 		}
-		b := &st.boxes[i]
-		if _, held := b.held[it]; held || b.relay[it] != 0 || st.rangePlaced[key(it, i)] || slices.Contains(b.wish, it) {
+		b := &st.idx.boxes[i]
+		if _, held := b.held[it]; held || st.led.boxes[i].relay[it] != 0 || st.led.rangePlaced[itemAt(it, i)] || slices.Contains(b.wish, it) {
 			continue
 		}
-		if st.rangeBytes(it, st.part(it, 0)) <= b.FreeCache-st.cacheUsed[i] {
+		if st.idx.rangeBytes(it, st.part(it, 0)) <= st.led.cacheSpare(i, b.FreeCache) {
 			n++
 		}
 	}
@@ -268,15 +248,15 @@ func (st *State) idleFor(it int32, idle []int32, max int) int {
 }
 
 // rangesCovered says every canonical range of the item has an online holder in the region.
-func (st *State) rangesCovered(it, region int32) bool {
+func (st *State) rangesCovered(it itemIdx, region regionIdx) bool {
 	k := st.parts(it)
 	if k < 2 {
 		return false
 	}
 	for j := range k {
 		r := st.part(it, j)
-		if !slices.ContainsFunc(st.rangeHold[[3]int32{it, region, int32(r.Begin)}], func(b int32) bool {
-			return !st.boxes[b].Offline && rangeFull(st.boxes[b].held[it])
+		if !slices.ContainsFunc(st.idx.rangeHold[rangeOf(it, region, r)], func(b boxIdx) bool {
+			return !st.idx.boxes[b].Offline && rangeFull(st.idx.boxes[b].held[it])
 		}) {
 			return false
 		}
@@ -287,18 +267,18 @@ func (st *State) rangesCovered(it, region int32) bool {
 // sharedRange is box i's part of the server's shared copy of item it into its region: with the
 // sharers in box order (stable from sync to sync: a box's range moves only when sharers come or
 // go), the j-th of n takes the j-th n-th of the pieces. Nil while it is the only one.
-func (st *State) sharedRange(i, it int32) []PieceRange {
-	list := st.shared[key(it, st.boxes[i].region)]
+func (st *State) sharedRange(i boxIdx, it itemIdx) []PieceRange {
+	list := st.led.shared[itemIn(it, st.idx.boxes[i].region)]
 	if len(list) < 2 {
 		return nil
 	}
 	order := slices.Clone(list)
-	slices.SortFunc(order, func(a, b int32) int { return cmpID(st.boxes[a].ID, st.boxes[b].ID) })
+	slices.SortFunc(order, func(a, b boxIdx) int { return cmpID(st.idx.boxes[a].ID, st.idx.boxes[b].ID) })
 	j := slices.Index(order, i)
 	if j < 0 {
 		return nil
 	}
-	n := st.items[it].pieces
+	n := st.idx.items[it].pieces
 	r := PieceRange{Begin: n * j / len(order), End: n * (j + 1) / len(order)}
 	if r.Len() == 0 {
 		return nil
@@ -309,22 +289,22 @@ func (st *State) sharedRange(i, it int32) []PieceRange {
 // importShares adds to a sharer's sources the sharers of other LANs whose shares it brings
 // into its LAN: the LAN's sharers take the other LANs' shares in turn, so each share crosses
 // into a LAN once and moves on inside it (c9, c62); a box on no LAN takes every share itself.
-func (st *State) importShares(i, it int32, limit int64, chosen []srcRec, rate int64) ([]srcRec, int64) {
-	b := &st.boxes[i]
-	var mine, foreign []int32
+func (st *State) importShares(i boxIdx, it itemIdx, limit int64, chosen []srcRec, rate int64) ([]srcRec, int64) {
+	b := &st.idx.boxes[i]
+	var mine, foreign []boxIdx
 	if b.lan >= 0 {
 		mine = append(mine, i)
 	}
-	for _, x := range st.shared[key(it, b.region)] {
+	for _, x := range st.led.shared[itemIn(it, b.region)] {
 		switch {
 		case x == i:
-		case b.lan >= 0 && st.boxes[x].lan == b.lan:
+		case b.lan >= 0 && st.idx.boxes[x].lan == b.lan:
 			mine = append(mine, x)
 		default:
 			foreign = append(foreign, x)
 		}
 	}
-	byID := func(a, b int32) int { return cmpID(st.boxes[a].ID, st.boxes[b].ID) }
+	byID := func(a, b boxIdx) int { return cmpID(st.idx.boxes[a].ID, st.idx.boxes[b].ID) }
 	slices.SortFunc(mine, byID)
 	slices.SortFunc(foreign, byID)
 	per := max(st.cfg.MinRate, limit/int64(len(foreign)+1))
@@ -336,10 +316,10 @@ func (st *State) importShares(i, it int32, limit int64, chosen []srcRec, rate in
 			break
 		}
 		c, ok := st.usable(x, i, it)
-		if !ok || st.seen(x) {
+		if !ok || st.scr.seen(x) {
 			continue
 		}
-		a := min(c.rate, per, limit-rate, st.shareRate(x, key(it, b.region)))
+		a := min(c.rate, per, limit-rate, st.shareRate(x, itemIn(it, b.region)))
 		chosen = append(chosen, srcRec{box: x, rate: a, relay: true, share: true})
 		rate += a
 	}
@@ -348,6 +328,6 @@ func (st *State) importShares(i, it int32, limit int64, chosen []srcRec, rate in
 
 // shareRate is the most a sharer's source sends to one sharer of the copy k: an even part of
 // its uplink, since each sharer of the copy serves every other.
-func (st *State) shareRate(src int32, k uint64) int64 {
-	return max(st.cfg.MinRate, st.boxes[src].up/int64(max(1, len(st.shared[k]))))
+func (st *State) shareRate(src boxIdx, k itemRegion) int64 {
+	return max(st.cfg.MinRate, st.idx.boxes[src].up/int64(max(1, len(st.led.shared[k]))))
 }

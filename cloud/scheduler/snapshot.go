@@ -74,7 +74,7 @@ type Config struct {
 	MaxRangePlacements int
 	// SharedServerCopy splits the server's one copy of an item into a region among the region's
 	// receivers, each taking a range of it from the server and the rest from the others (see
-	// State.shared), instead of sending it all to the first receiver, whose uplink would then be
+	// ledger.shared), instead of sending it all to the first receiver, whose uplink would then be
 	// the only way in for the rest (c10, c11, c67–c69). Whoever carries the plan must honour
 	// Fetch.ServerRanges, or each receiver would take a whole copy from the server.
 	SharedServerCopy bool
