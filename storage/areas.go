@@ -62,7 +62,7 @@ type Space struct {
 	Room int64
 }
 
-// Rooms is Spaces with Room filled in: the same arithmetic makeRoom does before it evicts, so
+// Rooms is Spaces with Room filled in: the same arithmetic Reserve does to plan evictions, so
 // what the box reports it can take in, it can.
 func (s *Store) Rooms(ctx context.Context, now time.Time) ([]Space, error) {
 	spaces, err := s.Spaces(ctx)
