@@ -18,7 +18,15 @@ func TestKeptForNeighbours(t *testing.T) {
 		headendtest.Title{Name: "Premiere", Price: 300, Data: make([]byte, 900_000)})
 	api := boxWithTitle(t, h)
 	kept := h.Items[1]
-	if _, err := api.Store.ReserveRange(ctx, kept.ID, kept.InfoHash, kept.Torrent, int(kept.Pieces), media.PieceRange{Begin: 0, End: 1}, time.Now(), nil); err != nil {
+	w, err := want(kept.ID, kept.InfoHash, kept.Torrent, int(kept.Pieces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := api.Store.ReserveRange(ctx, w, media.PieceRange{Begin: 0, End: 1}, time.Now())
+	if err == nil {
+		_, err = res.Commit(ctx)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	state := func(id media.ItemID) string {

@@ -546,17 +546,56 @@ func (b *Box) evict(ctx context.Context, item media.ItemID) {
 	b.engine.Drop(item)
 	if err := b.store.Evict(ctx, item, b.cfg.Now()); err != nil {
 		b.log.Warn("eviction refused; item kept", "item", item, "err", err)
-		seed := b.engine.Seed
-		if it.Area == storage.AreaPreload {
-			seed = b.engine.SeedPreloaded
-		}
-		if err := seed(item, it.Torrent); err != nil {
-			b.log.Error("serving a kept item again", "item", item, "err", err)
-		}
+		b.serveAgain(ctx, item)
 		return
 	}
 	delete(b.pending, item)
 	b.log.Info("evicted as the scheduler asked", "item", item, "area", it.Area)
+}
+
+// want is what storage takes in for an item: its torrent's figures, read here (storage does not
+// parse torrents).
+func want(item media.ItemID, infoHash string, torrent []byte, total int) (storage.Want, error) {
+	m, err := transfer.ParseMeta(torrent)
+	if err != nil {
+		return storage.Want{}, fmt.Errorf("%s: %w", item, err)
+	}
+	return storage.Want{Item: item, InfoHash: infoHash, Torrent: torrent, Total: total, PieceLength: m.PieceLength, Length: m.Length}, nil
+}
+
+// take takes the room storage reserved for item: the engine lets go of what is to be evicted
+// first, since Commit deletes their files (the engine must not be writing them, see
+// storage.Reservation), and serves again any it let go of that Commit kept (a playback lease
+// taken in between).
+func (b *Box) take(ctx context.Context, res *storage.Reservation, item media.ItemID) error {
+	for _, e := range res.Evict {
+		b.engine.Drop(e)
+	}
+	evicted, err := res.Commit(ctx)
+	for _, e := range evicted {
+		b.log.Info("evicted to make room", "item", e, "for", item)
+	}
+	for _, e := range res.Evict {
+		if !slices.Contains(evicted, e) {
+			b.serveAgain(ctx, e)
+		}
+	}
+	return err
+}
+
+// serveAgain puts a local item the engine let go of back to be served, if it is still here.
+func (b *Box) serveAgain(ctx context.Context, item media.ItemID) {
+	it, err := b.store.GetItem(ctx, item)
+	if err != nil {
+		return
+	}
+	seed := b.engine.Seed
+	if it.Area == storage.AreaPreload {
+		seed = b.engine.SeedPreloaded
+	}
+	if err := seed(item, it.Torrent); err != nil {
+		b.log.Error("serving a kept item again", "item", item, "err", err)
+	}
 }
 
 func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
@@ -567,11 +606,15 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 	if err == nil && ((it.Area == storage.AreaCache && f.Area != storage.AreaCache) || (!it.Range.Empty() && f.Range == nil)) {
 		// A cache placement the household now wishes for moves to the wishlist area, no copy;
 		// a range placement the plan now wants whole grows to the whole item.
-		evicted, err := b.store.Reserve(ctx, it.ID, it.InfoHash, it.Torrent, it.Total, f.Area, b.cfg.Now(), b.engine.Drop)
-		for _, e := range evicted {
-			b.log.Info("evicted to make room", "item", e, "for", f.Item)
-		}
+		w, err := want(it.ID, it.InfoHash, it.Torrent, it.Total)
 		if err != nil {
+			return err
+		}
+		res, err := b.store.Reserve(ctx, w, f.Area, b.cfg.Now())
+		if err != nil {
+			return err
+		}
+		if err := b.take(ctx, res, f.Item); err != nil {
 			return err
 		}
 		if !it.Range.Empty() {
@@ -596,15 +639,19 @@ func (b *Box) fetch(ctx context.Context, f protocol.Fetch) error {
 		if ih != f.InfoHash {
 			return fmt.Errorf("metainfo for %s has info hash %s, the plan says %s", f.Item, ih, f.InfoHash)
 		}
-		var evicted []media.ItemID
+		w, err := want(f.Item, ih, tb, total)
+		if err != nil {
+			return err
+		}
+		var res *storage.Reservation
 		if f.Range != nil {
 			// A range placement: only these pieces, in the cache area, to serve a flash crowd.
-			evicted, err = b.store.ReserveRange(ctx, f.Item, ih, tb, total, *f.Range, b.cfg.Now(), b.engine.Drop)
+			res, err = b.store.ReserveRange(ctx, w, *f.Range, b.cfg.Now())
 		} else {
-			evicted, err = b.store.Reserve(ctx, f.Item, ih, tb, total, f.Area, b.cfg.Now(), b.engine.Drop)
+			res, err = b.store.Reserve(ctx, w, f.Area, b.cfg.Now())
 		}
-		for _, e := range evicted {
-			b.log.Info("evicted to make room", "item", e, "for", f.Item)
+		if err == nil {
+			err = b.take(ctx, res, f.Item)
 		}
 		if errors.Is(err, storage.ErrNoSpace) {
 			b.log.Error("disk or area full: item not fetched", "item", f.Item, "area", f.Area, "err", err)

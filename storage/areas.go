@@ -1,9 +1,7 @@
 package storage
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha1"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -13,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/anacrolix/torrent/metainfo"
 
 	"swarmbox/media"
 )
@@ -66,7 +62,7 @@ type Space struct {
 	Room int64
 }
 
-// Rooms is Spaces with Room filled in: the same arithmetic makeRoom does before it evicts, so
+// Rooms is Spaces with Room filled in: the same arithmetic Reserve does to plan evictions, so
 // what the box reports it can take in, it can.
 func (s *Store) Rooms(ctx context.Context, now time.Time) ([]Space, error) {
 	spaces, err := s.Spaces(ctx)
@@ -143,33 +139,6 @@ func (s *Store) usedByArea(ctx context.Context, db querier) (map[string]int64, e
 	return used, rows.Err()
 }
 
-func torrentLength(torrent []byte) (int64, error) {
-	info, err := torrentInfo(torrent)
-	if err != nil {
-		return 0, err
-	}
-	return info.TotalLength(), nil
-}
-
-func torrentInfo(torrent []byte) (metainfo.Info, error) {
-	mi, err := metainfo.Load(bytes.NewReader(torrent))
-	if err != nil {
-		return metainfo.Info{}, err
-	}
-	return mi.UnmarshalInfo()
-}
-
-// pieceSpan is the byte span [off, end) of the container that the pieces r cover; r must be
-// Valid for info. A torrent whose piece count disagrees with its length is refused.
-func pieceSpan(info *metainfo.Info, r media.PieceRange) (off, end int64, err error) {
-	off = int64(r.Begin) * info.PieceLength
-	end = min(int64(r.End)*info.PieceLength, info.TotalLength())
-	if info.PieceLength <= 0 || end <= off {
-		return 0, 0, fmt.Errorf("the torrent's %d pieces of %d bytes do not fit its length of %d bytes", info.NumPieces(), info.PieceLength, info.TotalLength())
-	}
-	return off, end, nil
-}
-
 // fillSizes sets the size of rows written before sizes were kept (schema version 2).
 func (s *Store) fillSizes(ctx context.Context) error {
 	items, err := s.Items(ctx)
@@ -215,136 +184,250 @@ func (s *Store) sweepOrphans(ctx context.Context) error {
 	return nil
 }
 
-// Reserve admits a new item into area (AreaWishlist or AreaCache): it checks the area's quota and
-// the disk, evicts what the rules allow if needed (see EvictionCandidates), records the item and
-// allocates its whole container file up front, so a later write can never meet a full disk half
-// way through a piece. An item already on the box keeps its progress; a cache placement of an item
-// the household now wishes for moves to the wishlist area without copying, and a range placement
-// (see ReserveRange) is widened to the whole item in area. It returns what it evicted; the caller
-// must stop serving those first (see the evict callback).
-func (s *Store) Reserve(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, area string, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+// Want is an item to take in, in the plain figures of its torrent: the caller reads them with
+// transfer.ParseMeta, which refuses a torrent whose piece count disagrees with its length;
+// storage does not parse torrents.
+type Want struct {
+	Item        media.ItemID
+	InfoHash    string // hex
+	Torrent     []byte // kept for the engine
+	Total       int    // pieces in the torrent
+	PieceLength int64  // bytes of every piece but the last
+	Length      int64  // the container's length: all the torrent's bytes
+}
+
+// ErrRoomChanged is returned by Commit when making room now takes an item the Reservation did
+// not list in Evict (what the rules allow changed in between): nothing was evicted or admitted.
+var ErrRoomChanged = errors.New("room changed since the reservation")
+
+// Reservation is room Reserve or ReserveRange found for an item and not yet taken: nothing on
+// the disk or in the database has changed. Commit takes it.
+//
+// Why two steps rather than storage calling back into the transfer engine: an item evicted to
+// make room may be in the engine, which holds its container open and writes pieces and their
+// completion rows. Its file must not be deleted under the engine (the blocks of a file still
+// open are not freed, so the room would not be there, and the engine would write into a deleted
+// file and record completion for a gone item). So the caller first stops the engine's use of
+// every item in Evict (transfer.Engine.Drop), then calls Commit, which evicts them and admits the
+// item. Commit works the choice out again and refuses (ErrRoomChanged) if it now takes anything
+// not in Evict, so nothing the engine still uses is ever deleted; an item in Evict that Commit
+// did not evict (a playback lease taken in between, see Playing) stays, and the caller serves it
+// again.
+type Reservation struct {
+	// Evict is what Commit evicts to make room, in the order the rules take them.
+	Evict []media.ItemID
+
+	s    *Store
+	a    admission
+	now  time.Time
+	done bool
+}
+
+// admitKind is what a reservation does to the item it is for.
+type admitKind int
+
+const (
+	admitNothing admitKind = iota // the box keeps what it has
+	admitNew                      // a new row and container
+	admitMove                     // a cache placement moves to the wishlist area, no copy
+	admitWiden                    // a range placement grows to the whole item
+)
+
+// admission is one item being taken in: what, where, and the room it needs.
+type admission struct {
+	kind admitKind
+	want Want
+	area string
+	// r is the pieces a range placement holds (empty for the whole item), the bytes [off, end)
+	// of the container.
+	r        media.PieceRange
+	off, end int64
+	have     Item // the range placement admitWiden grows
+	// quotaNeed is the bytes more the area's quota must take, diskNeed the bytes more the disk.
+	quotaNeed, diskNeed int64
+}
+
+// what names the admission in messages.
+func (a admission) what() string {
+	switch {
+	case a.kind == admitWiden:
+		return fmt.Sprintf("item %s (%d bytes, %d held as pieces [%d, %d))", a.want.Item, a.want.Length, a.have.Size, a.have.Range.Begin, a.have.Range.End)
+	case !a.r.Empty():
+		return fmt.Sprintf("item %s pieces [%d, %d) (%d bytes)", a.want.Item, a.r.Begin, a.r.End, a.end-a.off)
+	}
+	return fmt.Sprintf("item %s (%d bytes)", a.want.Item, a.end-a.off)
+}
+
+// Reserve plans taking a new item into area (AreaWishlist or AreaCache): it checks the area's
+// quota and the disk and chooses what the rules allow evicting if needed (see
+// EvictionCandidates). Commit then evicts that, records the item and allocates its whole
+// container file up front, so a later write can never meet a full disk half way through a piece.
+// An item already on the box keeps its progress; a cache placement of an item the household now
+// wishes for moves to the wishlist area without copying, and a range placement (see
+// ReserveRange) is widened to the whole item in area. An item that cannot fit is refused here
+// (ErrNoSpace, recorded for Refusals), with nothing evicted.
+func (s *Store) Reserve(ctx context.Context, w Want, area string, now time.Time) (*Reservation, error) {
 	if area == "" {
 		area = AreaWishlist
 	}
 	if area != AreaWishlist && area != AreaCache {
 		return nil, fmt.Errorf("items are fetched into the wishlist or cache area, not %q", area)
 	}
-	size, err := torrentLength(torrent)
-	if err != nil {
-		return nil, fmt.Errorf("metainfo of %s: %w", id, err)
+	if w.Length < 0 {
+		return nil, fmt.Errorf("item %s: a length of %d bytes", w.Item, w.Length)
 	}
-	if have, err := s.GetItem(ctx, id); err == nil {
-		if !have.Range.Empty() {
-			return s.widen(ctx, have, area, now, evict)
+	a := admission{kind: admitNew, want: w, area: area, off: 0, end: w.Length, quotaNeed: w.Length, diskNeed: w.Length}
+	if have, err := s.GetItem(ctx, w.Item); err == nil {
+		switch {
+		case !have.Range.Empty():
+			// Room for the bytes it lacks (all of them against area's quota if it changes
+			// area), never by evicting the item itself.
+			a.kind, a.have = admitWiden, have
+			a.diskNeed = max(0, w.Length-have.Size)
+			a.quotaNeed = a.diskNeed
+			if have.Area != area {
+				a.quotaNeed = w.Length
+			}
+		case have.Area == AreaCache && area == AreaWishlist:
+			a.kind = admitMove
+		default:
+			a.kind = admitNothing
 		}
-		if have.Area == AreaCache && area == AreaWishlist {
-			_, err := s.db.ExecContext(ctx, `UPDATE items SET area = ? WHERE id = ?`, AreaWishlist, id.String())
-			return nil, err
-		}
-		return nil, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	return s.admit(ctx, id, infoHash, torrent, total, area, size, media.PieceRange{}, 0, size, now, evict)
+	return s.plan(ctx, a, now)
 }
 
-// ReserveRange admits item id into the cache area holding only the pieces r of its torrent: a
-// range placement, so that in a flash crowd idle boxes can each serve one part of a title. Only
-// the range's bytes count against the quota and get blocks; the container file still has the
-// item's full length, so pieces sit at the torrent's offsets. Room is made as Reserve makes it.
-// An item already on the box, whole or as a range, is kept as it is (nil, nil). It returns what
-// it evicted; the caller must stop serving those first.
-func (s *Store) ReserveRange(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, r media.PieceRange, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
-	info, err := torrentInfo(torrent)
-	if err != nil {
-		return nil, fmt.Errorf("metainfo of %s: %w", id, err)
+// ReserveRange plans taking item w.Item into the cache area holding only the pieces r of its
+// torrent: a range placement, so that in a flash crowd idle boxes can each serve one part of a
+// title. Only the range's bytes count against the quota and get blocks; the container file still
+// has the item's full length, so pieces sit at the torrent's offsets. Room is made as Reserve
+// makes it. An item already on the box, whole or as a range, is kept as it is (Commit does
+// nothing).
+func (s *Store) ReserveRange(ctx context.Context, w Want, r media.PieceRange, now time.Time) (*Reservation, error) {
+	if !r.Valid(w.Total) {
+		return nil, fmt.Errorf("piece range [%d, %d) of %s: the torrent has %d pieces", r.Begin, r.End, w.Item, w.Total)
 	}
-	if n := info.NumPieces(); !r.Valid(n) {
-		return nil, fmt.Errorf("piece range [%d, %d) of %s: the torrent has %d pieces", r.Begin, r.End, id, n)
+	// transfer.ParseMeta refuses such torrents; this guards the arithmetic all the same.
+	off := int64(r.Begin) * w.PieceLength
+	end := min(int64(r.End)*w.PieceLength, w.Length)
+	if w.PieceLength <= 0 || end <= off {
+		return nil, fmt.Errorf("piece range [%d, %d) of %s: the torrent's %d pieces of %d bytes do not fit its length of %d bytes", r.Begin, r.End, w.Item, w.Total, w.PieceLength, w.Length)
 	}
-	off, end, err := pieceSpan(&info, r)
-	if err != nil {
-		return nil, fmt.Errorf("piece range [%d, %d) of %s: %w", r.Begin, r.End, id, err)
-	}
-	if _, err := s.GetItem(ctx, id); err == nil {
-		return nil, nil
+	a := admission{kind: admitNew, want: w, area: AreaCache, r: r, off: off, end: end, quotaNeed: end - off, diskNeed: end - off}
+	if _, err := s.GetItem(ctx, w.Item); err == nil {
+		a.kind = admitNothing
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	return s.admit(ctx, id, infoHash, torrent, total, AreaCache, info.TotalLength(), r, off, end, now, evict)
+	return s.plan(ctx, a, now)
 }
 
-// admit records a new item holding the bytes [off, end) of its length-byte container in area
-// (r is the pieces they are, empty for the whole item), after making room for them.
-func (s *Store) admit(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, area string, length int64, r media.PieceRange, off, end int64, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
-	size := end - off
-	what := fmt.Sprintf("item %s (%d bytes)", id, size)
-	if !r.Empty() {
-		what = fmt.Sprintf("item %s pieces [%d, %d) (%d bytes)", id, r.Begin, r.End, size)
+// plan chooses the evictions a needs, changing nothing.
+func (s *Store) plan(ctx context.Context, a admission, now time.Time) (*Reservation, error) {
+	res := &Reservation{s: s, a: a, now: now}
+	if a.kind == admitNothing || a.kind == admitMove {
+		return res, nil
 	}
-	evicted, err := s.makeRoom(ctx, area, size, size, id, now, evict)
+	victims, err := s.makeRoom(ctx, a, now)
 	if err != nil {
-		err = fmt.Errorf("%s into the %s area: %w", what, area, err)
-		if errors.Is(err, ErrNoSpace) {
-			s.refuse(ctx, id, area, err, now)
+		return nil, s.refused(ctx, a, err, now)
+	}
+	for _, v := range victims {
+		res.Evict = append(res.Evict, v.Item)
+	}
+	return res, nil
+}
+
+// Commit takes the room: it evicts what making room takes now (only items in r.Evict, which the
+// caller has stopped using) and admits the item. It returns what it evicted, also with an error.
+func (r *Reservation) Commit(ctx context.Context) ([]media.ItemID, error) {
+	if r.done {
+		return nil, errors.New("reservation already committed")
+	}
+	r.done = true
+	s, a := r.s, r.a
+	switch a.kind {
+	case admitNothing:
+		return nil, nil
+	case admitMove:
+		_, err := s.db.ExecContext(ctx, `UPDATE items SET area = ? WHERE id = ?`, AreaWishlist, a.want.Item.String())
+		return nil, err
+	}
+	victims, err := s.makeRoom(ctx, a, r.now)
+	if err != nil {
+		return nil, s.refused(ctx, a, err, r.now)
+	}
+	for _, v := range victims {
+		if !slices.Contains(r.Evict, v.Item) {
+			return nil, fmt.Errorf("%s into the %s area: making room now takes %s, which the reservation did not list: %w", a.what(), a.area, v.Item, ErrRoomChanged)
 		}
-		return evicted, err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size, range_begin, range_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id.String(), infoHash, torrent, total, now.UnixMilli(), area, size, r.Begin, r.End); err != nil {
-		return evicted, err
-	}
-	if err := allocate(s.ContainerPath(id), length, off, end); err != nil {
-		s.db.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, id.String())
-		os.Remove(s.ContainerPath(id))
-		if errors.Is(err, syscall.ENOSPC) {
-			err = fmt.Errorf("%s: the disk is full: %w", what, ErrNoSpace)
-			s.refuse(ctx, id, area, err, now)
+	var evicted []media.ItemID
+	for _, v := range victims {
+		if err := s.evict(ctx, v.Item, v.Reason, r.now); err != nil {
 			return evicted, err
 		}
-		return evicted, fmt.Errorf("allocate %s: %w", s.ContainerPath(id), err)
+		evicted = append(evicted, v.Item)
 	}
-	_, err = s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, id.String())
-	return evicted, err
+	if a.kind == admitWiden {
+		return evicted, s.widen(ctx, a, r.now)
+	}
+	return evicted, s.admit(ctx, a, r.now)
 }
 
-// widen turns the range placement have into the whole item in area, keeping its pieces: room is
-// made for the bytes it lacks (all of them against area's quota if it changes area), never by
-// evicting the item itself. If that fails the range placement stays as it was.
-func (s *Store) widen(ctx context.Context, have Item, area string, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
-	size, err := torrentLength(have.Torrent)
-	if err != nil {
-		return nil, fmt.Errorf("metainfo of %s: %w", have.ID, err)
+// refused wraps err, a failure to make room for a, and records it for Refusals if it is
+// ErrNoSpace.
+func (s *Store) refused(ctx context.Context, a admission, err error, now time.Time) error {
+	err = fmt.Errorf("%s into the %s area: %w", a.what(), a.area, err)
+	if errors.Is(err, ErrNoSpace) {
+		s.refuse(ctx, a.want.Item, a.area, err, now)
 	}
-	diskNeed := max(0, size-have.Size)
-	quotaNeed := diskNeed
-	if have.Area != area {
-		quotaNeed = size
+	return err
+}
+
+// admit records a new item holding the bytes [a.off, a.end) of its container in a.area, room
+// having been made.
+func (s *Store) admit(ctx context.Context, a admission, now time.Time) error {
+	w := a.want
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size, range_begin, range_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		w.Item.String(), w.InfoHash, w.Torrent, w.Total, now.UnixMilli(), a.area, a.end-a.off, a.r.Begin, a.r.End); err != nil {
+		return err
 	}
-	what := fmt.Sprintf("item %s (%d bytes, %d held as pieces [%d, %d))", have.ID, size, have.Size, have.Range.Begin, have.Range.End)
-	evicted, err := s.makeRoom(ctx, area, quotaNeed, diskNeed, have.ID, now, evict)
-	if err != nil {
-		err = fmt.Errorf("%s into the %s area: %w", what, area, err)
-		if errors.Is(err, ErrNoSpace) {
-			s.refuse(ctx, have.ID, area, err, now)
+	if err := allocate(s.ContainerPath(w.Item), w.Length, a.off, a.end); err != nil {
+		s.db.ExecContext(ctx, `DELETE FROM items WHERE id = ?`, w.Item.String())
+		os.Remove(s.ContainerPath(w.Item))
+		if errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("%s: the disk is full: %w", a.what(), ErrNoSpace)
+			s.refuse(ctx, w.Item, a.area, err, now)
+			return err
 		}
-		return evicted, err
+		return fmt.Errorf("allocate %s: %w", s.ContainerPath(w.Item), err)
 	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, w.Item.String())
+	return err
+}
+
+// widen turns the range placement a.have into the whole item in a.area, keeping its pieces, room
+// having been made. If it fails the range placement stays as it was.
+func (s *Store) widen(ctx context.Context, a admission, now time.Time) error {
+	id, size := a.have.ID, a.want.Length
 	// Blocks first, row second: a failure or crash in between leaves the range row, which
 	// counts fewer bytes than are allocated, never more.
-	if err := allocate(s.ContainerPath(have.ID), size, 0, size); err != nil {
+	if err := allocate(s.ContainerPath(id), size, 0, size); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
-			err = fmt.Errorf("%s: the disk is full: %w", what, ErrNoSpace)
-			s.refuse(ctx, have.ID, area, err, now)
-			return evicted, err
+			err = fmt.Errorf("%s: the disk is full: %w", a.what(), ErrNoSpace)
+			s.refuse(ctx, id, a.area, err, now)
+			return err
 		}
-		return evicted, fmt.Errorf("allocate %s: %w", s.ContainerPath(have.ID), err)
+		return fmt.Errorf("allocate %s: %w", s.ContainerPath(id), err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE items SET area = ?, size = ?, range_begin = 0, range_end = 0 WHERE id = ?`, area, size, have.ID.String()); err != nil {
-		return evicted, err
+	if _, err := s.db.ExecContext(ctx, `UPDATE items SET area = ?, size = ?, range_begin = 0, range_end = 0 WHERE id = ?`, a.area, size, id.String()); err != nil {
+		return err
 	}
-	_, err = s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, have.ID.String())
-	return evicted, err
+	_, err := s.db.ExecContext(ctx, `DELETE FROM refusals WHERE item = ?`, id.String())
+	return err
 }
 
 // refuse records why an item could not be admitted, for the box's status; best effort, since
@@ -409,20 +492,20 @@ func allocate(path string, size, off, end int64) error {
 	return f.Close()
 }
 
-// makeRoom evicts candidates other than keep until quotaNeed more bytes fit in area's quota and
-// diskNeed on the disk. It works out the whole choice first, so an item that cannot fit evicts
-// nothing.
-func (s *Store) makeRoom(ctx context.Context, area string, quotaNeed, diskNeed int64, keep media.ItemID, now time.Time, evict func(media.ItemID)) ([]media.ItemID, error) {
+// makeRoom chooses candidates other than the item a is for until a.quotaNeed more bytes fit in
+// a.area's quota and a.diskNeed on the disk, changing nothing. It works out the whole choice, so
+// an item that cannot fit evicts nothing (ErrNoSpace).
+func (s *Store) makeRoom(ctx context.Context, a admission, now time.Time) ([]Candidate, error) {
 	spaces, err := s.Spaces(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sp := spaces[slices.IndexFunc(spaces, func(x Space) bool { return x.Area == area })]
+	sp := spaces[slices.IndexFunc(spaces, func(x Space) bool { return x.Area == a.area })]
 	quotaShort := int64(0)
 	if sp.Quota > 0 {
-		quotaShort = sp.Used + quotaNeed - sp.Quota
+		quotaShort = sp.Used + a.quotaNeed - sp.Quota
 	}
-	diskShort := diskNeed - s.diskFree()
+	diskShort := a.diskNeed - s.diskFree()
 	if quotaShort <= 0 && diskShort <= 0 {
 		return nil, nil
 	}
@@ -435,36 +518,26 @@ func (s *Store) makeRoom(ctx context.Context, area string, quotaNeed, diskNeed i
 		if quotaShort <= 0 && diskShort <= 0 {
 			break
 		}
-		if c.Item == keep {
+		if c.Item == a.want.Item {
 			continue
 		}
 		// Evicting from another area helps a disk shortage, never a quota.
-		if quotaShort > 0 && c.Area != area && diskShort <= 0 {
+		if quotaShort > 0 && c.Area != a.area && diskShort <= 0 {
 			continue
 		}
 		chosen = append(chosen, c)
 		diskShort -= c.Size
-		if c.Area == area {
+		if c.Area == a.area {
 			quotaShort -= c.Size
 		}
 	}
 	switch {
 	case quotaShort > 0:
-		return nil, fmt.Errorf("%w: the %s area's quota is %d bytes, %d are used and the eviction rules free too little: remove a wish or raise the quota", ErrNoSpace, area, sp.Quota, sp.Used)
+		return nil, fmt.Errorf("%w: the %s area's quota is %d bytes, %d are used and the eviction rules free too little: remove a wish or raise the quota", ErrNoSpace, a.area, sp.Quota, sp.Used)
 	case diskShort > 0:
 		return nil, fmt.Errorf("%w: the disk is full (%d bytes free) and the eviction rules free too little: remove a wish", ErrNoSpace, s.diskFree())
 	}
-	var evicted []media.ItemID
-	for _, c := range chosen {
-		if evict != nil {
-			evict(c.Item)
-		}
-		if err := s.evict(ctx, c.Item, c.Reason, now); err != nil {
-			return evicted, err
-		}
-		evicted = append(evicted, c.Item)
-	}
-	return evicted, nil
+	return chosen, nil
 }
 
 // Candidate is an item the eviction rules allow to go, and why.
@@ -639,75 +712,4 @@ func (s *Store) isPlaying(ctx context.Context, item media.ItemID, now time.Time)
 		return false, nil
 	}
 	return err == nil && now.UnixMilli() < until, err
-}
-
-// AddPreloaded records a container the factory wrote into the preload area: the file must
-// already be at PreloadDir()/<item>.sbx and match the torrent. Every piece is verified against
-// the torrent's hashes here, and recorded complete, so the box seeds it from its first start
-// without a recheck. Running it again for the same item changes nothing.
-func (s *Store) AddPreloaded(ctx context.Context, item media.ItemID, torrent []byte, now time.Time) error {
-	mi, err := metainfo.Load(bytes.NewReader(torrent))
-	if err != nil {
-		return fmt.Errorf("preload %s: metainfo: %w", item, err)
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		return fmt.Errorf("preload %s: metainfo info: %w", item, err)
-	}
-	if info.Private == nil || !*info.Private {
-		return fmt.Errorf("preload %s: the torrent is not marked private", item)
-	}
-	if want := item.String() + ".sbx"; info.Name != want || len(info.Files) > 0 {
-		return fmt.Errorf("preload %s: the torrent names %q, want the single file %q", item, info.Name, want)
-	}
-	path := filepath.Join(s.PreloadDir(), item.String()+".sbx")
-	if err := verifyPieces(path, &info); err != nil {
-		return fmt.Errorf("preload %s: %w", item, err)
-	}
-	ih := mi.HashInfoBytes()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, complete, pieces, total, updated, area, size) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET area = excluded.area, complete = 1, pieces = excluded.pieces, size = excluded.size, range_begin = 0, range_end = 0`,
-		item.String(), ih.HexString(), torrent, info.NumPieces(), info.NumPieces(), now.UnixMilli(), AreaPreload, info.TotalLength()); err != nil {
-		return err
-	}
-	for i := range info.NumPieces() {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO pieces (info_hash, idx, complete) VALUES (?, ?, 1)`, ih.HexString(), i); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// verifyPieces checks the file at path against every piece hash of info.
-func verifyPieces(path string, info *metainfo.Info) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("the container is not in the preload folder: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Size() != info.TotalLength() {
-		return fmt.Errorf("%s has %d bytes, the torrent says %d", path, fi.Size(), info.TotalLength())
-	}
-	buf := make([]byte, info.PieceLength)
-	for i := range info.NumPieces() {
-		p := info.Piece(i)
-		b := buf[:p.Length()]
-		if _, err := f.ReadAt(b, p.Offset()); err != nil {
-			return fmt.Errorf("read piece %d: %w", i, err)
-		}
-		want, ok := p.V1Hash().AsTuple()
-		if !ok || sha1.Sum(b) != [20]byte(want) {
-			return fmt.Errorf("piece %d of %s does not match the torrent: the container is damaged", i, path)
-		}
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"swarmbox/internal/sqlitedb"
 	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
+	"swarmbox/sync/transfer"
 )
 
 // torrentFor returns private metainfo for a single file named <item>.sbx holding data.
@@ -28,7 +29,28 @@ func item(n byte) media.ItemID { return media.ItemID{n, 0xaa} }
 // reserve admits an item of size bytes into area.
 func reserve(t *testing.T, s *Store, id media.ItemID, size int, area string, now time.Time) ([]media.ItemID, error) {
 	t.Helper()
-	return s.Reserve(context.Background(), id, "ih-"+id.String(), torrentFor(t, id, make([]byte, size)), 1, area, now, nil)
+	_, ev, err := take(s.Reserve(context.Background(), wantOf(t, id, "ih-"+id.String(), torrentFor(t, id, make([]byte, size)), 1), area, now))
+	return ev, err
+}
+
+// wantOf is what Reserve takes for the torrent tb of id, read as the box reads it.
+func wantOf(t *testing.T, id media.ItemID, infoHash string, tb []byte, total int) Want {
+	t.Helper()
+	m, err := transfer.ParseMeta(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Want{Item: id, InfoHash: infoHash, Torrent: tb, Total: total, PieceLength: m.PieceLength, Length: m.Length}
+}
+
+// take commits a reservation as the box does: planned is what the caller stops using first (the
+// reservation's Evict), evicted what Commit then evicted.
+func take(res *Reservation, err error) (planned, evicted []media.ItemID, _ error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	evicted, err = res.Commit(context.Background())
+	return res.Evict, evicted, err
 }
 
 // headend registers the box with a fresh head-end key and returns a license signer for it.
@@ -146,13 +168,12 @@ func TestReserveEvictsWithinQuota(t *testing.T) {
 			if fits := int64(tc.size) <= room; fits != (tc.wantErr == nil) {
 				t.Fatalf("Rooms reports %d bytes of room in the %s area for a %d-byte item; want it to fit: %v", room, tc.area, tc.size, tc.wantErr == nil)
 			}
-			var dropped []media.ItemID
-			ev, err := s.Reserve(ctx, item(9), "ih", torrentFor(t, item(9), make([]byte, tc.size)), 1, tc.area, now, func(id media.ItemID) { dropped = append(dropped, id) })
+			dropped, ev, err := take(s.Reserve(ctx, wantOf(t, item(9), "ih", torrentFor(t, item(9), make([]byte, tc.size)), 1), tc.area, now))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 			if !slices.Equal(ev, tc.wantEvicted) || !slices.Equal(dropped, tc.wantEvicted) {
-				t.Fatalf("evicted %v (callback %v), want %v", ev, dropped, tc.wantEvicted)
+				t.Fatalf("evicted %v (planned %v), want %v", ev, dropped, tc.wantEvicted)
 			}
 			for _, id := range ev {
 				if _, err := s.GetItem(ctx, id); !errors.Is(err, ErrNotFound) {
@@ -193,35 +214,42 @@ func TestFullDiskEvictsCacheFirstAndReports(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	s := open(t, t.TempDir())
-	disk := int64(5000)
-	s.diskFree = func() int64 { return disk }
+	// The disk holds capacity bytes: what the items take is no longer free, and an eviction
+	// gives it back.
+	capacity := int64(5000)
+	s.diskFree = func() int64 {
+		var n int64
+		for _, u := range must(s.usedByArea(ctx, s.db)) {
+			n += u
+		}
+		return capacity - n
+	}
 	if _, err := reserve(t, s, item(1), 3000, AreaCache, now); err != nil {
 		t.Fatal(err)
 	}
-	disk = 2000
 	if sp := must(s.Spaces(ctx)); sp[1].Free != 2000 || sp[1].Full {
 		t.Fatalf("spaces %+v", sp)
 	}
 	// 4000 bytes do not fit on a disk with 2000 free: the cache item goes first.
-	ev, err := s.Reserve(ctx, item(2), "ih", torrentFor(t, item(2), make([]byte, 4000)), 1, AreaWishlist, now, func(media.ItemID) { disk += 3000 })
-	if err != nil || !slices.Equal(ev, []media.ItemID{item(1)}) {
-		t.Fatalf("evicted %v, err %v; want the cache item", ev, err)
+	planned, ev, err := take(s.Reserve(ctx, wantOf(t, item(2), "ih", torrentFor(t, item(2), make([]byte, 4000)), 1), AreaWishlist, now))
+	if err != nil || !slices.Equal(ev, []media.ItemID{item(1)}) || !slices.Equal(planned, ev) {
+		t.Fatalf("evicted %v (planned %v), err %v; want the cache item", ev, planned, err)
 	}
-	disk = 0
+	capacity = 4000
 	sp := must(s.Spaces(ctx))
 	if !sp[1].Full || !sp[2].Full {
 		t.Fatalf("a full disk is not reported: %+v", sp)
 	}
 	s.SetWishlist(ctx, []media.ItemID{item(2), item(3)})
-	_, err = s.Reserve(ctx, item(3), "ih", torrentFor(t, item(3), make([]byte, 10)), 1, AreaWishlist, now, nil)
+	_, err = reserve(t, s, item(3), 10, AreaWishlist, now)
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("full disk: err = %v, want ErrNoSpace", err)
 	}
 	if r := must(s.Refusals(ctx)); len(r) != 1 || r[0].Item != item(3) {
 		t.Fatalf("refusals %+v, want item 3", r)
 	}
-	disk = 1 << 20
-	if _, err := s.Reserve(ctx, item(3), "ih", torrentFor(t, item(3), make([]byte, 10)), 1, AreaWishlist, now, nil); err != nil {
+	capacity = 1 << 20
+	if _, err := reserve(t, s, item(3), 10, AreaWishlist, now); err != nil {
 		t.Fatal(err)
 	}
 	if r := must(s.Refusals(ctx)); len(r) != 0 {
@@ -353,5 +381,56 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReservationEvictsOnlyOnCommit: Reserve changes nothing, so the caller can stop the engine's
+// use of what it lists before Commit deletes it; and Commit never deletes anything else, nor a
+// title whose playback started in between.
+func TestReservationEvictsOnlyOnCommit(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s := open(t, t.TempDir())
+	if err := s.SetQuotas(map[string]int64{AreaCache: 4000}); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []media.ItemID{item(1), item(2)} {
+		if _, err := reserve(t, s, id, 2000, AreaCache, now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.Reserve(ctx, wantOf(t, item(9), "ih", torrentFor(t, item(9), make([]byte, 2000)), 1), AreaCache, now)
+	if err != nil || !slices.Equal(res.Evict, []media.ItemID{item(1)}) {
+		t.Fatalf("reservation %+v, %v; want item 1 to make way", res, err)
+	}
+	for _, id := range []media.ItemID{item(1), item(2)} {
+		if _, err := s.GetItem(ctx, id); err != nil || !fileExists(s.ContainerPath(id)) {
+			t.Fatalf("Reserve touched %s before Commit: %v", id, err)
+		}
+	}
+	// Item 1 starts playing between the two steps: making room would now take item 2, which the
+	// engine was not told to let go of.
+	if err := s.Playing(ctx, item(1), now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := res.Commit(ctx)
+	if !errors.Is(err, ErrRoomChanged) || ev != nil {
+		t.Fatalf("Commit after the lease: evicted %v, err %v; want ErrRoomChanged and nothing evicted", ev, err)
+	}
+	for _, id := range []media.ItemID{item(1), item(2)} {
+		if _, err := s.GetItem(ctx, id); err != nil || !fileExists(s.ContainerPath(id)) {
+			t.Fatalf("%s was deleted: %v", id, err)
+		}
+	}
+	if _, err := s.GetItem(ctx, item(9)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("item 9 admitted without room: %v", err)
+	}
+	if _, err := res.Commit(ctx); err == nil {
+		t.Fatal("a reservation committed twice")
+	}
+	// Planned again, the playing title is not chosen.
+	planned, ev, err := take(s.Reserve(ctx, wantOf(t, item(9), "ih", torrentFor(t, item(9), make([]byte, 2000)), 1), AreaCache, now))
+	if err != nil || !slices.Equal(planned, []media.ItemID{item(2)}) || !slices.Equal(ev, planned) {
+		t.Fatalf("evicted %v (planned %v), err %v; want item 2, not the playing item 1", ev, planned, err)
 	}
 }

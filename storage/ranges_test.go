@@ -35,7 +35,8 @@ func title(t *testing.T, id media.ItemID) []byte { return torrentFor(t, id, make
 
 func reserveRange(t *testing.T, s *Store, id media.ItemID, r media.PieceRange, now time.Time) ([]media.ItemID, error) {
 	t.Helper()
-	return s.ReserveRange(context.Background(), id, "ih-"+id.String(), title(t, id), numPieces, r, now, nil)
+	_, ev, err := take(s.ReserveRange(context.Background(), wantOf(t, id, "ih-"+id.String(), title(t, id), numPieces), r, now))
+	return ev, err
 }
 
 func used(t *testing.T, s *Store, area string) int64 {
@@ -63,7 +64,7 @@ func checkBlocks(t *testing.T, s *Store, id media.ItemID, want int64) {
 	if err := s.SetQuotas(nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Reserve(context.Background(), probe, "probe", torrentFor(t, probe, make([]byte, titleLen)), 1, AreaWishlist, time.Now(), nil); err != nil {
+	if _, err := reserve(t, s, probe, titleLen, AreaWishlist, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Evict(context.Background(), probe, time.Now())
@@ -143,13 +144,12 @@ func TestReserveRangeWithinCacheQuota(t *testing.T) {
 			if _, err := reserve(t, s, item(2), pieceLen, AreaCache, now.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			var dropped []media.ItemID
-			ev, err := s.ReserveRange(ctx, item(1), "ih", title(t, item(1)), numPieces, tc.r, now, func(id media.ItemID) { dropped = append(dropped, id) })
+			dropped, ev, err := take(s.ReserveRange(ctx, wantOf(t, item(1), "ih", title(t, item(1)), numPieces), tc.r, now))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 			if !slices.Equal(ev, tc.wantEvicted) || !slices.Equal(dropped, tc.wantEvicted) {
-				t.Fatalf("evicted %v (callback %v), want %v", ev, dropped, tc.wantEvicted)
+				t.Fatalf("evicted %v (planned %v), want %v", ev, dropped, tc.wantEvicted)
 			}
 			_, gerr := s.GetItem(ctx, item(1))
 			refusals := must(s.Refusals(ctx))
@@ -231,13 +231,12 @@ func TestReserveWidensRangePlacement(t *testing.T) {
 				}
 			}
 			before := must(s.GetItem(ctx, item(1)))
-			var dropped []media.ItemID
-			ev, err := s.Reserve(ctx, item(1), "ih-"+item(1).String(), title(t, item(1)), numPieces, tc.area, now, func(id media.ItemID) { dropped = append(dropped, id) })
+			dropped, ev, err := take(s.Reserve(ctx, wantOf(t, item(1), "ih-"+item(1).String(), title(t, item(1)), numPieces), tc.area, now))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 			if !slices.Equal(ev, tc.wantEvicted) || !slices.Equal(dropped, tc.wantEvicted) {
-				t.Fatalf("evicted %v (callback %v), want %v", ev, dropped, tc.wantEvicted)
+				t.Fatalf("evicted %v (planned %v), want %v", ev, dropped, tc.wantEvicted)
 			}
 			after, gerr := s.GetItem(ctx, item(1))
 			if gerr != nil {
@@ -331,7 +330,7 @@ func TestMigrationAddsRange(t *testing.T) {
 		t.Fatalf("items after migration: %+v", items)
 	}
 	// A whole item from before is not widened again: Reserve leaves it.
-	if ev, err := s.Reserve(ctx, item(1), "ab", tb, 10, AreaCache, time.Now(), nil); ev != nil || err != nil {
+	if _, ev, err := take(s.Reserve(ctx, wantOf(t, item(1), "ab", tb, 10), AreaCache, time.Now())); ev != nil || err != nil {
 		t.Fatalf("reserve of an old whole item: %v, %v", ev, err)
 	}
 }

@@ -1,0 +1,97 @@
+package transfer
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+
+	"swarmbox/internal/torrenttest"
+)
+
+// metaBytes is metainfo for info as it is, however inconsistent.
+func metaBytes(t testing.TB, info metainfo.Info) []byte {
+	t.Helper()
+	ib, err := bencode.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestParseMeta(t *testing.T) {
+	const pieceLen = 16 << 10
+	tb := torrenttest.Private(t, t.TempDir(), "x.sbx", make([]byte, 9*pieceLen+5000), pieceLen)
+	m, err := ParseMeta(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ih, pieces, err := ParseTorrent(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Meta{InfoHash: ih, Name: "x.sbx", Private: true, Length: 9*pieceLen + 5000, PieceLength: pieceLen, Pieces: 10}
+	if m != want || pieces != 10 {
+		t.Fatalf("ParseMeta = %+v, want %+v (ParseTorrent: %d pieces)", m, want, pieces)
+	}
+
+	hashes := func(n int) []byte { return make([]byte, 20*n) }
+	for _, tc := range []struct {
+		name string
+		info metainfo.Info
+		err  string // "" = accepted
+	}{
+		{"exact pieces", metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: hashes(3)}, ""},
+		{"short last piece", metainfo.Info{Name: "a", PieceLength: 10, Length: 31, Pieces: hashes(4)}, ""},
+		{"empty", metainfo.Info{Name: "a", PieceLength: 10, Length: 0}, ""},
+		{"one piece too many", metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: hashes(4)}, "4 pieces of 10 bytes do not fit its length of 30"},
+		{"one piece too few", metainfo.Info{Name: "a", PieceLength: 10, Length: 31, Pieces: hashes(3)}, "3 pieces of 10 bytes do not fit its length of 31"},
+		{"no piece length", metainfo.Info{Name: "a", PieceLength: 0, Length: 30, Pieces: hashes(3)}, "piece length of 0"},
+		{"negative length", metainfo.Info{Name: "a", PieceLength: 10, Length: -5}, "length of -5"},
+		{"files", metainfo.Info{Name: "d", PieceLength: 10, Files: []metainfo.FileInfo{{Length: 15, Path: []string{"a"}}, {Length: 6, Path: []string{"b"}}}, Pieces: hashes(3)}, ""},
+		{"negative file", metainfo.Info{Name: "d", PieceLength: 10, Files: []metainfo.FileInfo{{Length: 25, Path: []string{"a"}}, {Length: -5, Path: []string{"b"}}}, Pieces: hashes(2)}, "file length of -5"},
+	} {
+		m, err := ParseMeta(metaBytes(t, tc.info))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: err = %v, want one saying %q (meta %+v)", tc.name, err, tc.err, m)
+		}
+	}
+	if _, err := ParseMeta([]byte("not bencode")); err == nil {
+		t.Error("garbage parsed")
+	}
+}
+
+// FuzzParseMeta checks that ParseMeta never panics and that what it accepts is consistent: the
+// pieces cover the length, the last one not empty.
+func FuzzParseMeta(f *testing.F) {
+	f.Add(metaBytes(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 31, Pieces: make([]byte, 80)}))
+	f.Add(metaBytes(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: make([]byte, 80)}))
+	f.Add(metaBytes(f, metainfo.Info{Name: "d", PieceLength: 1 << 20, Files: []metainfo.FileInfo{{Length: 5, Path: []string{"a"}}}, Pieces: make([]byte, 20)}))
+	f.Add([]byte("d4:infod6:lengthi-1e4:name1:a12:piece lengthi0e6:pieces0:ee"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseMeta(b)
+		if err != nil {
+			return
+		}
+		if m.Length < 0 || m.PieceLength <= 0 || m.Pieces < 0 {
+			t.Fatalf("accepted %+v", m)
+		}
+		if m.Pieces > 0 {
+			last := m.Length - int64(m.Pieces-1)*m.PieceLength
+			if last <= 0 || last > m.PieceLength {
+				t.Fatalf("accepted %+v: a last piece of %d bytes", m, last)
+			}
+		} else if m.Length != 0 {
+			t.Fatalf("accepted %+v: no pieces for %d bytes", m, m.Length)
+		}
+	})
+}
