@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"swarmbox/cloud/headend/headendtest"
+	"swarmbox/firmware/boxbus"
 	"swarmbox/media"
 )
 
@@ -18,10 +19,10 @@ func TestKeptForNeighbours(t *testing.T) {
 		headendtest.Title{Name: "Premiere", Price: 300, Data: make([]byte, 900_000)})
 	api := boxWithTitle(t, h)
 	kept := h.Items[1]
-	if _, err := api.Store.ReserveRange(ctx, kept.ID, kept.InfoHash, kept.Torrent, int(kept.Pieces), media.PieceRange{Begin: 0, End: 1}, time.Now(), nil); err != nil {
+	if _, err := api.store.ReserveRange(ctx, kept.ID, kept.InfoHash, kept.Torrent, int(kept.Pieces), media.PieceRange{Begin: 0, End: 1}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	state := func(id media.ItemID) string {
+	state := func(id media.ItemID) boxbus.State {
 		t.Helper()
 		it, err := api.Item(ctx, id)
 		if err != nil {
@@ -29,16 +30,16 @@ func TestKeptForNeighbours(t *testing.T) {
 		}
 		return it.State
 	}
-	if s := state(kept.ID); s != StateKept {
-		t.Errorf("a range placement not wished: %q, want %q", s, StateKept)
+	if s := state(kept.ID); s != boxbus.Kept {
+		t.Errorf("a range placement not wished: %q, want %q", s, boxbus.Kept)
 	}
-	if s := state(h.Items[0].ID); s != StateReadyToBuy {
-		t.Errorf("the complete title: %q, want %q", s, StateReadyToBuy)
+	if s := state(h.Items[0].ID); s != boxbus.ReadyToBuy {
+		t.Errorf("the complete title: %q, want %q", s, boxbus.ReadyToBuy)
 	}
 	if err := api.SetWishlist(ctx, []media.ItemID{kept.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if s := state(kept.ID); s != StateDownloading {
-		t.Errorf("the same title, wished: %q, want %q", s, StateDownloading)
+	if s := state(kept.ID); s != boxbus.Downloading {
+		t.Errorf("the same title, wished: %q, want %q", s, boxbus.Downloading)
 	}
 }
