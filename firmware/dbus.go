@@ -82,7 +82,9 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	ai, _ := api.Account()
 	wish, _ := api.Wishlist(ctx)
 	cv, _ := api.CatalogVersion(ctx)
-	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitTrue} }
+	// DBusService.set announces changes itself: prop's own announcement panics on a closed
+	// connection.
+	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
 	return map[string]*prop.Prop{
 		boxbus.PropBoxID:          ro(st.Box),
 		boxbus.PropAccount:        ro(st.Account),
@@ -115,7 +117,7 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 			// Cut off for falling behind: start again from the current values.
 			changes = api.Subscribe(ctx)
 			for name, p := range propMap(ctx, api) {
-				s.props.SetMust(boxbus.Interface, name, p.Value)
+				s.set(name, p.Value)
 			}
 			continue
 		}
@@ -124,16 +126,23 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 			ch := c.Item
 			s.conn.Emit(boxbus.Path, boxbus.Interface+"."+boxbus.SignalItemChanged, ch.Item, string(ch.State), ch.Pieces, ch.Total, ch.BytesFromServer, ch.BytesFromPeers)
 		case WishlistChanged:
-			s.props.SetMust(boxbus.Interface, boxbus.PropWishlist, ids(c.Wishlist))
+			s.set(boxbus.PropWishlist, ids(c.Wishlist))
 		case NowPlayingChanged:
-			s.props.SetMust(boxbus.Interface, boxbus.PropNowPlaying, c.NowPlaying)
+			s.set(boxbus.PropNowPlaying, c.NowPlaying)
 		case AccountChanged:
-			s.props.SetMust(boxbus.Interface, boxbus.PropAccountStatus, c.Account.Status)
-			s.props.SetMust(boxbus.Interface, boxbus.PropBalanceCents, c.Account.BalanceCents)
+			s.set(boxbus.PropAccountStatus, c.Account.Status)
+			s.set(boxbus.PropBalanceCents, c.Account.BalanceCents)
 		case CatalogChanged:
-			s.props.SetMust(boxbus.Interface, boxbus.PropCatalogVersion, c.CatalogVersion)
+			s.set(boxbus.PropCatalogVersion, c.CatalogVersion)
 		}
 	}
+}
+
+// set changes a property and announces it with PropertiesChanged. A client that hung up is
+// not an error here: its connection ends by itself.
+func (s *DBusService) set(name string, v any) {
+	s.props.SetMust(boxbus.Interface, name, v)
+	s.conn.Emit(boxbus.Path, "org.freedesktop.DBus.Properties.PropertiesChanged", boxbus.Interface, map[string]dbus.Variant{name: dbus.MakeVariant(v)}, []string{})
 }
 
 // Close stops the signals. Playback belongs to the API and goes on.

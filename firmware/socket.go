@@ -112,11 +112,12 @@ func (s *Socket) serve(c *net.UnixConn) {
 		return
 	}
 	c.SetDeadline(time.Time{})
-	conn, err := serverConn(in, c)
+	conn, err := dbus.NewConn(&scripted{script: []byte("REJECTED EXTERNAL\r\nOK " + hex.EncodeToString(make([]byte, 16)) + "\r\n"), in: in, c: c})
 	if err != nil {
 		return
 	}
 	defer conn.Close()
+	// Export before the connection reads its first message, which may already be waiting.
 	svc, err := exportAPI(conn, s.api)
 	if err != nil {
 		return
@@ -125,6 +126,9 @@ func (s *Socket) serve(c *net.UnixConn) {
 	// busctl says Hello as on a bus; the unique name means nothing here.
 	conn.ExportMethodTable(map[string]any{"Hello": func() (string, *dbus.Error) { return ":1.1", nil }},
 		"/org/freedesktop/DBus", "org.freedesktop.DBus")
+	if err := start(conn); err != nil {
+		return
+	}
 	<-conn.Context().Done()
 }
 
@@ -192,20 +196,14 @@ func handshake(in *bufio.Reader, out io.Writer) error {
 	return errors.New("D-Bus handshake: too long")
 }
 
-// serverConn makes a godbus connection of an authenticated stream. godbus only starts reading
-// messages after its own (client's) Auth; it gets the answers it expects from a script instead
-// of the peer, and its handshake lines go nowhere.
-func serverConn(in *bufio.Reader, c net.Conn) (*dbus.Conn, error) {
-	s := &scripted{script: []byte("REJECTED EXTERNAL\r\nOK " + hex.EncodeToString(make([]byte, 16)) + "\r\n"), in: in, c: c}
-	conn, err := dbus.NewConn(s)
-	if err != nil {
-		return nil, err
-	}
+// start makes godbus read messages from an authenticated stream: it only does after its own
+// (client's) handshake, which gets the answers it expects from a script instead of the peer
+// (see scripted).
+func start(conn *dbus.Conn) error {
 	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("start the D-Bus connection: %w", err)
+		return fmt.Errorf("start the D-Bus connection: %w", err)
 	}
-	return conn, nil
+	return nil
 }
 
 // scripted reads the script, then the peer; it swallows writes until godbus's BEGIN.
