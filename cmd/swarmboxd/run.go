@@ -44,4 +44,3 @@ func run(ctx context.Context, args []string) error {
 	}
 	return firmware.Run(ctx, cfg)
 }
-

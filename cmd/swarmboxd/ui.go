@@ -95,4 +95,3 @@ func defaultPositions() string {
 	}
 	return filepath.Join(dir, "swarmbox", "positions.json")
 }
-
