@@ -110,4 +110,3 @@ func waitLine(t *testing.T, lines <-chan string, want string) {
 	}
 	t.Fatalf("dbus-monitor never printed %q; it printed:\n%s", want, strings.Join(seen, "\n"))
 }
-
