@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -237,17 +236,5 @@ func writeOut(path string, fill func(io.Writer) error) error {
 	if path == "-" {
 		return fill(os.Stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".play-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return player.WriteAtomically(path, fill)
 }

@@ -48,11 +48,11 @@ func wait(ctx context.Context, args []string) error {
 
 // ready says whether the item is complete (and prints so), or fails when it never will be.
 func ready(ctx context.Context, box boxDoor, it boxbus.Item) (bool, error) {
-	switch it.State {
-	case boxbus.ReadyToBuy, boxbus.Bought, boxbus.Playing, boxbus.Expired:
+	switch {
+	case it.State.Complete():
 		fmt.Printf("%s ready: %d bytes from server, %d from peers\n", it.ID, it.BytesFromServer, it.BytesFromPeers)
 		return true, nil
-	case boxbus.Kept:
+	case it.State == boxbus.Kept:
 		pieces := ""
 		if disk, err := box.Holdings(ctx); err == nil {
 			if i := slices.IndexFunc(disk.Holdings, func(h boxbus.Holding) bool { return h.ID == it.ID }); i >= 0 && disk.Holdings[i].RangeEnd > 0 {

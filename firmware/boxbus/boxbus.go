@@ -95,6 +95,9 @@ func ParseState(s string) (State, error) {
 	return "", fmt.Errorf("unknown item state %q: the box runs newer software than this client", s)
 }
 
+// Complete says whether an item in this state is whole and verified on the box's disk.
+func (s State) Complete() bool { return s == ReadyToBuy || s == Bought || s == Playing || s == Expired }
+
 // Playable says whether the household may play an item in this state.
 func (s State) Playable() bool { return s == Bought || s == Playing }
 
