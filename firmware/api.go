@@ -270,6 +270,14 @@ func (a *API) announce(ctx context.Context, id media.ItemID) {
 	if info.State == boxbus.NotWished {
 		info.State = boxbus.Removed
 	}
+	if info.TotalPieces == 0 {
+		// Not on the disk: the catalog knows how many pieces it has.
+		if cat, err := a.catalog(ctx); err == nil {
+			if i := slices.IndexFunc(cat.Items, func(c protocol.CatalogItem) bool { return c.ID == id }); i >= 0 {
+				info.TotalPieces = int32(cat.Items[i].Pieces)
+			}
+		}
+	}
 	a.hub.publish(Change{Kind: ItemChanged, Item: boxbus.Change{Item: id.String(), State: info.State, Pieces: info.Pieces, Total: info.TotalPieces,
 		BytesFromServer: info.BytesFromServer, BytesFromPeers: info.BytesFromPeers}})
 }

@@ -51,7 +51,8 @@ func TestKeptForNeighbours(t *testing.T) {
 func TestAPIAnnouncesChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h := headendtest.New(t, headendtest.Title{Name: "Film", Price: 300, Data: make([]byte, 100_000)})
+	h := headendtest.New(t, headendtest.Title{Name: "Film", Price: 300, Data: make([]byte, 100_000)},
+		headendtest.Title{Name: "Other", Price: 100, Data: make([]byte, 300_000)})
 	api := boxWithTitle(t, h)
 	var skew atomic.Int64 // the box's clock runs ahead by this many nanoseconds
 	api.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
@@ -88,6 +89,14 @@ func TestAPIAnnouncesChanges(t *testing.T) {
 		t.Fatalf("WishlistChanged %+v", c.Wishlist)
 	}
 	itemState(boxbus.ReadyToBuy)
+	// A wished title not on the disk yet: its total comes from the catalog.
+	second := h.Items[1].ID
+	if err := api.SetWishlist(ctx, []media.ItemID{id, second}); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(ItemChanged); c.Item.Item != second.String() || c.Item.State != boxbus.Wished || c.Item.Total != int32(h.Items[1].Pieces) || c.Item.Total == 0 {
+		t.Fatalf("ItemChanged %+v, want wished with %d pieces in all", c.Item, h.Items[1].Pieces)
+	}
 	p, err := api.Buy(ctx, id, true)
 	if err != nil {
 		t.Fatal(err)
@@ -118,4 +127,10 @@ func TestAPIAnnouncesChanges(t *testing.T) {
 	}
 	next(WishlistChanged)
 	itemState(boxbus.Expired) // still on the disk
+	if err := api.RemoveWish(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(ItemChanged); c.Item.Item != second.String() || c.Item.State != boxbus.Removed {
+		t.Fatalf("ItemChanged %+v, want removed", c.Item)
+	}
 }
