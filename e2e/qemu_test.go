@@ -19,7 +19,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"swarmbox/emulator"
-	"swarmbox/firmware"
+	"swarmbox/firmware/boxbus"
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 )
@@ -133,12 +133,12 @@ func guestBus(t *testing.T, g *emulator.Guest, timeout time.Duration) *dbus.Conn
 // busStatus is what the box's Status method answers over D-Bus.
 type busStatus struct {
 	Box, Account, Headend string
-	Items                 []firmware.StatusEntry
+	Items                 []boxbus.Local
 }
 
 func callStatus(conn *dbus.Conn) (busStatus, error) {
 	var s busStatus
-	err := conn.Object(firmware.DBusName, firmware.DBusPath).Call(firmware.DBusInterface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items)
+	err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.Interface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items)
 	return s, err
 }
 
@@ -294,22 +294,22 @@ func TestQEMUPreloadedBoot(t *testing.T) {
 	if st.Account != "household-q4" || st.Headend != guestHeadend(t, c) {
 		t.Errorf("provisioned identity: account %q head-end %q", st.Account, st.Headend)
 	}
-	held := map[string]firmware.StatusEntry{}
+	held := map[string]boxbus.Local{}
 	for _, it := range st.Items {
 		held[it.ID] = it
 	}
-	box := conn.Object(firmware.DBusName, firmware.DBusPath)
+	box := conn.Object(boxbus.Name, boxbus.Path)
 	for _, title := range []string{"Chosen Film", "Popular Film"} {
 		it, ok := held[ids[title]]
 		if !ok || !it.Complete || it.Pieces != it.Total || it.Total == 0 || it.BytesFromServer != 0 || it.BytesFromPeers != 0 {
 			t.Errorf("%s on first boot: %+v (held %v), want complete from the factory", title, it, ok)
 		}
-		var e firmware.ItemEntry
-		if err := box.Call(firmware.DBusInterface+".Item", 0, ids[title]).Store(&e); err != nil {
+		var e boxbus.Item
+		if err := box.Call(boxbus.Interface+".Item", 0, ids[title]).Store(&e); err != nil {
 			t.Fatal(err)
 		}
-		if e.Title != title || e.State != firmware.StateReadyToBuy {
-			t.Errorf("Item(%s) over D-Bus: title %q state %q, want %q %q", ids[title], e.Title, e.State, title, firmware.StateReadyToBuy)
+		if e.Title != title || e.State != boxbus.ReadyToBuy {
+			t.Errorf("Item(%s) over D-Bus: title %q state %q, want %q %q", ids[title], e.Title, e.State, title, boxbus.ReadyToBuy)
 		}
 	}
 	if _, ok := held[ids["Other Film"]]; ok {
@@ -364,10 +364,10 @@ func TestQEMURemote(t *testing.T) {
 	waitSerial(t, g, 90*time.Second, `msg="box up"`)
 	conn := guestBus(t, g, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
-	box := conn.Object(firmware.DBusName, firmware.DBusPath)
+	box := conn.Object(boxbus.Name, boxbus.Path)
 	wishlist := func() []string {
 		var w []string
-		if err := box.Call(firmware.DBusInterface+".Wishlist", 0).Store(&w); err != nil {
+		if err := box.Call(boxbus.Interface+".Wishlist", 0).Store(&w); err != nil {
 			t.Fatal(err)
 		}
 		return w
@@ -414,15 +414,15 @@ func TestQEMURemote(t *testing.T) {
 		if got := len(w) == 1 && w[0] == film; got != s.wished || (!s.wished && len(w) != 0) {
 			t.Fatalf("step %s: wishlist over D-Bus is %v, want the film on it: %v", s.name, w, s.wished)
 		}
-		var e firmware.ItemEntry
-		if err := box.Call(firmware.DBusInterface+".Item", 0, film).Store(&e); err != nil {
+		var e boxbus.Item
+		if err := box.Call(boxbus.Interface+".Item", 0, film).Store(&e); err != nil {
 			t.Fatal(err)
 		}
-		want := firmware.StateNotWished
+		want := boxbus.NotWished
 		if s.wished {
-			want = firmware.StateWished
+			want = boxbus.Wished
 		}
-		if e.State != want && !(s.wished && e.State == firmware.StateDownloading) {
+		if e.State != want && !(s.wished && e.State == boxbus.Downloading) {
 			t.Fatalf("step %s: Item over D-Bus says %q, want %q", s.name, e.State, want)
 		}
 	}
@@ -514,12 +514,12 @@ func TestQEMULANFetch(t *testing.T) {
 	waitSerial(t, g1, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box2+` addr=198\.18\.0\.2:6881`)
 	conn := guestBus(t, g2, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
-	box := conn.Object(firmware.DBusName, firmware.DBusPath)
-	if err := box.Call(firmware.DBusInterface+".SetWishlist", 0, []string{film}).Err; err != nil {
+	box := conn.Object(boxbus.Name, boxbus.Path)
+	if err := box.Call(boxbus.Interface+".SetWishlist", 0, []string{film}).Err; err != nil {
 		t.Fatal(err)
 	}
 	wishedAt := time.Now()
-	var got firmware.StatusEntry
+	var got boxbus.Local
 	var plannedAfter time.Duration // until the head-end's plan gave box 2 the title to fetch
 	deadline := time.Now().Add(3 * time.Minute)
 	for {

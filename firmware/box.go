@@ -4,8 +4,6 @@
 package firmware
 
 import (
-	"github.com/godbus/dbus/v5"
-
 	"bytes"
 	"context"
 	"errors"
@@ -18,9 +16,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/godbus/dbus/v5"
 
 	"swarmbox/media"
 	"swarmbox/player"
@@ -67,7 +66,8 @@ type Box struct {
 	client *cloudclient.Client
 	engine *transfer.Engine
 	log    *slog.Logger
-	bus    *DBusService // nil when not on D-Bus
+	api    *API
+	known  map[media.ItemID]bool // items on the disk at the last refresh, to announce arrivals and departures
 
 	counted  map[media.ItemID][2]int64         // engine byte counters already added to the database
 	fromPeer map[media.ItemID]map[string]int64 // most bytes seen per peer connection, for logs
@@ -78,8 +78,6 @@ type Box struct {
 	// after a restart the box adopts the head-end's list once (the last one it synced or the
 	// customer's newer one).
 	wishV int64
-	// account is the household's account as of the last sync (for the TV's Buy screen).
-	account atomic.Pointer[protocol.AccountInfo]
 
 	lan       *lan.Discovery                  // nil without LAN interfaces
 	lanSeen   string                          // neighbour set last given to the engine
@@ -114,9 +112,16 @@ func Run(ctx context.Context, cfg Config) error {
 		pending: map[media.ItemID]protocol.Fetch{}, hashFails: map[media.ItemID]int64{},
 	}
 	b.client.Now = cfg.Now
+	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
+	defer b.api.Close()
 	if err := b.register(ctx); err != nil {
 		return err
 	}
+	if err := b.api.watchLicences(ctx); err != nil {
+		return err
+	}
+	// The catalog first, so a household's wishes right after start are checked against it.
+	b.fetchCatalog(ctx, 0)
 	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
 		Completion: st.PieceCompletion(), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
@@ -136,16 +141,22 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer b.lan.Close()
 	}
+	sock, err := ServeSocket(ctx, SocketPath(cfg.Dir), b.api)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
 	if cfg.DBus != "" {
 		conn, err := ConnectBus(cfg.DBus)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		if b.bus, err = ServeDBus(conn, &API{Store: st, Now: cfg.Now, Stream: b.stream, Account: b.accountInfo}, cfg.DBusName); err != nil {
+		bus, err := ServeDBus(conn, b.api, cfg.DBusName)
+		if err != nil {
 			return err
 		}
-		defer b.bus.Close()
+		defer bus.Close()
 	}
 	b.log.Info("box up", "id", id.Box, "headend", id.HeadendURL, "bittorrent", b.engine.Addr())
 	go b.dumpOnSignal(ctx)
@@ -297,11 +308,9 @@ func (b *Box) startDue(ctx context.Context) {
 func (b *Box) loop(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	_, lastWish, err := b.store.Wishlist(ctx)
-	if err != nil {
-		return err
-	}
+	changes := b.api.Subscribe(ctx)
 	nextSync := time.Time{} // sync at once
+	wished := false         // the wishlist changed since the last turn
 	for {
 		now := time.Now()
 		b.startDue(ctx)
@@ -312,10 +321,8 @@ func (b *Box) loop(ctx context.Context) error {
 		if err != nil {
 			b.log.Error("recording progress", "err", err)
 		}
-		if _, v, err := b.store.Wishlist(ctx); err == nil && v != lastWish {
-			lastWish, changed = v, true
-		}
-		if changed || !now.Before(nextSync) {
+		if changed || wished || !now.Before(nextSync) {
+			wished = false
 			after, err := b.sync(ctx)
 			if err != nil {
 				b.log.Warn("sync failed; will retry", "err", err)
@@ -323,20 +330,49 @@ func (b *Box) loop(ctx context.Context) error {
 			}
 			nextSync = time.Now().Add(after)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
+		// Wait for the next tick, or for the household's wishes: they are synced at once.
+		for turn := false; !turn; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+				turn = true
+			case c, ok := <-changes:
+				if !ok {
+					if ctx.Err() != nil {
+						return nil
+					}
+					// Cut off for falling behind: a change may be lost, so sync anyway.
+					changes = b.api.Subscribe(ctx)
+				}
+				if !ok || c.Kind == WishlistChanged {
+					wished, turn = true, true
+				}
+			}
 		}
 	}
 }
 
-// refresh copies the engine's progress into the database. It reports whether an item completed.
+// refresh copies the engine's progress into the database and announces it, and the items that
+// arrived on the disk or left it, through the API. It reports whether an item completed.
 func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 	items, err := b.store.Items(ctx)
 	if err != nil {
 		return false, err
 	}
+	here := map[media.ItemID]bool{}
+	for _, it := range items {
+		here[it.ID] = true
+		if !b.known[it.ID] {
+			b.api.announce(ctx, it.ID)
+		}
+	}
+	for id := range b.known {
+		if !here[id] {
+			b.api.announce(ctx, id)
+		}
+	}
+	b.known = here
 	now := b.cfg.Now()
 	for _, it := range items {
 		st, ok := b.engine.Status(it.ID)
@@ -365,12 +401,7 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 			return completed, err
 		}
 		b.counted[it.ID] = [2]int64{st.BytesFromServer, st.BytesFromPeers}
-		if b.bus != nil {
-			b.bus.Progress(it.ID, st.Pieces, st.Total, it.BytesFromServer+dServer, it.BytesFromPeers+dPeers)
-			if st.Complete && !it.Complete {
-				b.bus.StateChanged(it.ID, StateReadyToBuy)
-			}
-		}
+		b.api.announce(ctx, it.ID)
 		if st.Complete && !it.Complete {
 			completed = true
 			b.log.Info("item complete, every piece verified", "item", it.ID,
@@ -433,12 +464,12 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	if resp.Account != nil {
-		b.account.Store(resp.Account)
+		b.api.setAccount(*resp.Account)
 	}
 	if resp.WishlistVersion > b.wishV {
 		// The customer changed the list in the browser: it replaces ours (the next loop turn
 		// syncs again and reports it at the new version).
-		if err := b.store.SetWishlist(ctx, resp.Wishlist); err != nil {
+		if err := b.api.setWishlist(ctx, resp.Wishlist); err != nil {
 			return 0, fmt.Errorf("adopt the wishlist from the head-end: %w", err)
 		}
 		b.wishV = resp.WishlistVersion
@@ -479,16 +510,29 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	if resp.CatalogVersion != b.catalogV {
-		if _, raw, err := b.client.Catalog(ctx); err == nil {
-			if ch, err := b.store.SaveCatalog(ctx, resp.CatalogVersion, raw); err == nil {
-				b.catalogV = resp.CatalogVersion
-				b.log.Info("catalog replica updated", "version", resp.CatalogVersion, "added", ch.Added, "changed", ch.Changed, "removed", ch.Removed)
-			} else {
-				b.log.Warn("catalog not stored; the replica is kept", "err", err)
-			}
-		}
+		b.fetchCatalog(ctx, resp.CatalogVersion)
 	}
 	return time.Duration(resp.SyncAfterSeconds) * time.Second, nil
+}
+
+// fetchCatalog updates the catalog replica; version 0 takes the version the head-end's
+// catalog carries. A failure keeps the replica, for the next sync to try again.
+func (b *Box) fetchCatalog(ctx context.Context, version int64) {
+	cat, raw, err := b.client.Catalog(ctx)
+	if err != nil {
+		b.log.Warn("catalog not fetched; the replica is kept", "err", err)
+		return
+	}
+	if version == 0 {
+		version = cat.Version
+	}
+	ch, err := b.api.saveCatalog(ctx, version, raw)
+	if err != nil {
+		b.log.Warn("catalog not stored; the replica is kept", "err", err)
+		return
+	}
+	b.catalogV = version
+	b.log.Info("catalog replica updated", "version", version, "added", ch.Added, "changed", ch.Changed, "removed", ch.Removed)
 }
 
 // spaces reports the areas to the head-end. Free is the room the eviction rules can make, not
@@ -695,14 +739,6 @@ func (b *Box) stream(item media.ItemID) (player.Container, int64, error) {
 		return nil, 0, err
 	}
 	return s, s.Size(), nil
-}
-
-// accountInfo is the account as of the last sync (API.Account).
-func (b *Box) accountInfo() (protocol.AccountInfo, bool) {
-	if a := b.account.Load(); a != nil {
-		return *a, true
-	}
-	return protocol.AccountInfo{}, false
 }
 
 // pieceRange is a stored item's range placement as the protocol carries it: nil for the whole

@@ -2,135 +2,189 @@ package firmware
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/introspect"
+	"github.com/godbus/dbus/v5/prop"
 
+	"swarmbox/firmware/boxbus"
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
 )
 
-// The box's D-Bus API. The TV UI is a client of it and of nothing else.
-const (
-	DBusName      = "org.swarmbox.Box"
-	DBusPath      = dbus.ObjectPath("/org/swarmbox/Box1")
-	DBusInterface = "org.swarmbox.Box1"
-	dbusErrPrefix = "org.swarmbox.Error."
-)
-
-// CatalogEntry is one catalog title on D-Bus: (sssxxs).
-type CatalogEntry struct {
-	ID, Title, Kind  string
-	Size, PriceCents int64
-	Category         string // e.g. "films/drama"; "" = uncategorised (added last, so older fields keep their place)
-}
-
-// ItemEntry is a title and its state on this box on D-Bus: (sssxxsixxxs).
-type ItemEntry struct {
-	ID, Title, Kind  string
-	Size, PriceCents int64
-	State            string
-	WishRank         int32
-	Pieces           int64
-	TotalPieces      int64
-	Expires          int64  // Unix seconds; 0 when not bought
-	Category         string // as in CatalogEntry
-}
-
-// CategoryEntry is one category and how many titles it holds (those beneath it included) on
-// D-Bus: (si). "" is the uncategorised titles.
-type CategoryEntry struct {
-	Category string
-	Titles   int32
-}
-
-// StatusEntry is one local title in Status: (sbiixx).
-type StatusEntry struct {
-	ID              string
-	Complete        bool
-	Pieces, Total   int32
-	BytesFromServer int64
-	BytesFromPeers  int64
-}
-
-// DBusService publishes the API on a bus and emits its signals.
+// DBusService publishes the API on one D-Bus connection: the object at boxbus.Path, its
+// properties, and the ItemChanged and PropertiesChanged signals.
 type DBusService struct {
-	conn *dbus.Conn
-	obj  *dbusObject
+	conn  *dbus.Conn
+	props *prop.Properties
+	stop  context.CancelFunc
+	done  chan struct{}
 }
 
-// ServeDBus exports api on conn at DBusPath and takes the bus name (DBusName when empty). It
-// fails if another box already owns the name.
+// ServeDBus exports api on conn and takes the bus name (boxbus.Name when empty). It fails if
+// another box already owns the name.
 func ServeDBus(conn *dbus.Conn, api *API, name string) (*DBusService, error) {
 	if name == "" {
-		name = DBusName
+		name = boxbus.Name
 	}
-	obj := &dbusObject{api: api}
-	if err := conn.Export(obj, DBusPath, DBusInterface); err != nil {
-		return nil, fmt.Errorf("export D-Bus object: %w", err)
-	}
-	node := &introspect.Node{
-		Name: string(DBusPath),
-		Interfaces: []introspect.Interface{
-			introspect.IntrospectData,
-			{
-				Name:    DBusInterface,
-				Methods: introspect.Methods(obj),
-				Signals: []introspect.Signal{
-					{Name: "Progress", Args: []introspect.Arg{{Name: "item", Type: "s"}, {Name: "pieces", Type: "i"}, {Name: "total", Type: "i"},
-						{Name: "bytes_from_server", Type: "x"}, {Name: "bytes_from_peers", Type: "x"}}},
-					{Name: "ItemState", Args: []introspect.Arg{{Name: "item", Type: "s"}, {Name: "state", Type: "s"}}},
-				},
-			},
-		},
-	}
-	if err := conn.Export(introspect.NewIntrospectable(node), DBusPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+	s, err := exportAPI(conn, api)
+	if err != nil {
 		return nil, err
 	}
 	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("request D-Bus name %s: %w", name, err)
 	}
 	if reply != dbus.RequestNameReplyPrimaryOwner {
+		s.Close()
 		return nil, fmt.Errorf("D-Bus name %s is taken: is another swarmboxd running on this bus?", name)
 	}
-	return &DBusService{conn: conn, obj: obj}, nil
+	return s, nil
 }
 
-// Progress emits the Progress signal.
-func (s *DBusService) Progress(item media.ItemID, pieces, total int, fromServer, fromPeers int64) {
-	s.conn.Emit(DBusPath, DBusInterface+".Progress", item.String(), int32(pieces), int32(total), fromServer, fromPeers)
+// exportAPI exports api on conn, without a bus name (a peer-to-peer connection has none).
+func exportAPI(conn *dbus.Conn, api *API) (*DBusService, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	// Subscribe before reading the properties' first values, so no change falls in between.
+	changes := api.Subscribe(ctx)
+	obj := &dbusObject{api: api}
+	if err := conn.Export(obj, boxbus.Path, boxbus.Interface); err != nil {
+		cancel()
+		return nil, fmt.Errorf("export D-Bus object: %w", err)
+	}
+	props, err := prop.Export(conn, boxbus.Path, prop.Map{boxbus.Interface: propMap(ctx, api)})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("export D-Bus properties: %w", err)
+	}
+	node := &introspect.Node{
+		Name:       string(boxbus.Path),
+		Interfaces: []introspect.Interface{introspect.IntrospectData, prop.IntrospectData, boxbus.Introspection()},
+	}
+	if err := conn.Export(introspect.NewIntrospectable(node), boxbus.Path, "org.freedesktop.DBus.Introspectable"); err != nil {
+		cancel()
+		return nil, fmt.Errorf("export D-Bus introspection: %w", err)
+	}
+	s := &DBusService{conn: conn, props: props, stop: cancel, done: make(chan struct{})}
+	go s.follow(ctx, api, changes)
+	return s, nil
 }
 
-// StateChanged emits the ItemState signal.
-func (s *DBusService) StateChanged(item media.ItemID, state string) {
-	s.conn.Emit(DBusPath, DBusInterface+".ItemState", item.String(), state)
+// propMap is every property with its current value.
+func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
+	st, _ := api.Status(ctx)
+	ai, _ := api.Account()
+	wish, _ := api.Wishlist(ctx)
+	cv, _ := api.CatalogVersion(ctx)
+	// DBusService.set announces changes itself: prop's own announcement panics on a closed
+	// connection.
+	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
+	return map[string]*prop.Prop{
+		boxbus.PropBoxID:          ro(st.Box),
+		boxbus.PropAccount:        ro(st.Account),
+		boxbus.PropHeadend:        ro(st.Headend),
+		boxbus.PropAccountStatus:  ro(ai.Status),
+		boxbus.PropBalanceCents:   ro(ai.BalanceCents),
+		boxbus.PropWishlist:       ro(ids(wish)),
+		boxbus.PropCatalogVersion: ro(cv),
+		boxbus.PropNowPlaying:     ro(api.NowPlaying()),
+	}
 }
 
-// Close stops playback and the object.
-func (s *DBusService) Close() { s.obj.Stop() }
+func ids(items []media.ItemID) []string {
+	out := []string{}
+	for _, it := range items {
+		out = append(out, it.String())
+	}
+	return out
+}
 
-// dbusObject's exported methods are exactly the D-Bus methods.
+// follow turns the API's changes into signals and property changes until ctx ends.
+func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Change) {
+	defer close(s.done)
+	for {
+		c, ok := <-changes
+		if !ok {
+			if ctx.Err() != nil {
+				return
+			}
+			// Cut off for falling behind: start again from the current values.
+			changes = api.Subscribe(ctx)
+			for name, p := range propMap(ctx, api) {
+				s.set(name, p.Value)
+			}
+			continue
+		}
+		switch c.Kind {
+		case ItemChanged:
+			ch := c.Item
+			s.conn.Emit(boxbus.Path, boxbus.Interface+"."+boxbus.SignalItemChanged, ch.Item, string(ch.State), ch.Pieces, ch.Total, ch.BytesFromServer, ch.BytesFromPeers)
+		case WishlistChanged:
+			s.set(boxbus.PropWishlist, ids(c.Wishlist))
+		case NowPlayingChanged:
+			s.set(boxbus.PropNowPlaying, c.NowPlaying)
+		case AccountChanged:
+			s.set(boxbus.PropAccountStatus, c.Account.Status)
+			s.set(boxbus.PropBalanceCents, c.Account.BalanceCents)
+		case CatalogChanged:
+			s.set(boxbus.PropCatalogVersion, c.CatalogVersion)
+		}
+	}
+}
+
+// set changes a property and announces it with PropertiesChanged. A client that hung up is
+// not an error here: its connection ends by itself.
+func (s *DBusService) set(name string, v any) {
+	s.props.SetMust(boxbus.Interface, name, v)
+	s.conn.Emit(boxbus.Path, "org.freedesktop.DBus.Properties.PropertiesChanged", boxbus.Interface, map[string]dbus.Variant{name: dbus.MakeVariant(v)}, []string{})
+}
+
+// Close stops the signals. Playback belongs to the API and goes on.
+func (s *DBusService) Close() {
+	s.stop()
+	<-s.done
+}
+
+// dbusObject's exported methods are exactly the D-Bus methods. Each takes the raw message
+// first, to refuse arguments of the wrong type: godbus would convert an int32 to a string.
 type dbusObject struct {
 	api *API
-
-	mu   sync.Mutex
-	play *playback
 }
 
 func callCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 60*time.Second)
+}
+
+// inSignatures is each method's input signature, from the contract.
+var inSignatures = func() map[string]string {
+	m := map[string]string{}
+	for _, meth := range boxbus.Methods {
+		sig := ""
+		for _, a := range meth.Args {
+			if a.Direction == "in" {
+				sig += a.Type
+			}
+		}
+		m[meth.Name] = sig
+	}
+	return m
+}()
+
+// checkArgs refuses a call whose arguments do not have the contract's types.
+func checkArgs(msg dbus.Message) *dbus.Error {
+	member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+	want, ok := inSignatures[member]
+	got := dbus.SignatureOf(msg.Body...).String()
+	if !ok || got != want {
+		return dbus.NewError(boxbus.DBusInvalidArgs, []any{fmt.Sprintf("%s takes (%s), not (%s): see docs/dbus.md", member, want, got)})
+	}
+	return nil
 }
 
 // dbusError names the reason for the caller: org.swarmbox.Error.NotBought and so on.
@@ -138,129 +192,124 @@ func dbusError(err error) *dbus.Error {
 	if err == nil {
 		return nil
 	}
-	name := "Failed"
+	name := boxbus.ErrFailed
 	var api *cloudclient.APIError
 	switch {
 	case errors.Is(err, player.ErrNotBought):
-		name = "NotBought"
+		name = boxbus.ErrNotBought
 	case errors.Is(err, player.ErrNotDownloaded):
-		name = "NotDownloaded"
+		name = boxbus.ErrNotDownloaded
 	case errors.Is(err, ErrUnknownItem), errors.Is(err, storage.ErrNotFound):
-		name = "UnknownItem"
+		name = boxbus.ErrUnknownItem
 	case errors.Is(err, media.ErrExpired):
-		name = "Expired"
+		name = boxbus.ErrExpired
 	case errors.Is(err, media.ErrWrongBox), errors.Is(err, media.ErrKeyUnwrap):
-		name = "WrongBox"
+		name = boxbus.ErrWrongBox
 	case errors.Is(err, media.ErrBadSignature), errors.Is(err, media.ErrMalformedLicense):
-		name = "BadLicense"
+		name = boxbus.ErrBadLicence
 	case errors.Is(err, media.ErrDamaged), errors.Is(err, media.ErrTruncated):
-		name = "Damaged"
-	case errors.Is(err, errInvalidArgs), errors.Is(err, ErrUnknownKind):
-		name = "InvalidArgs"
+		name = boxbus.ErrDamaged
+	case errors.Is(err, errInvalidArgs), errors.Is(err, ErrUnknownKind), errors.Is(err, ErrBadPosition):
+		name = boxbus.ErrInvalidArgs
 	case errors.Is(err, ErrAccountUnknown):
-		name = "AccountUnknown"
+		name = boxbus.ErrAccountUnknown
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":
-			name = "InsufficientBalance"
+			name = boxbus.ErrInsufficientBalance
 		case "account_inactive":
-			name = "AccountInactive"
+			name = boxbus.ErrAccountInactive
 		case "unknown_item":
-			name = "UnknownItem"
+			name = boxbus.ErrUnknownItem
 		default:
-			name = "HeadendRefused"
+			name = boxbus.ErrHeadendRefused
 		}
 	case errors.Is(err, cloudclient.ErrUnreachable):
-		name = "HeadendUnreachable"
+		name = boxbus.ErrHeadendUnreachable
 	}
-	return dbus.NewError(dbusErrPrefix+name, []any{err.Error()})
+	return boxbus.NewDBusError(name, err.Error())
 }
 
 var errInvalidArgs = errors.New("invalid arguments")
 
-func parseItem(s string) (media.ItemID, *dbus.Error) {
-	id, err := media.ParseItemID(s)
-	if err != nil {
-		return id, dbusError(fmt.Errorf("%w: %w", errInvalidArgs, err))
+// parseItems checks the call's argument types and parses the item ids in it.
+func parseItems(msg dbus.Message, ss ...string) ([]media.ItemID, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, derr
 	}
-	return id, nil
+	out := make([]media.ItemID, 0, len(ss))
+	for _, s := range ss {
+		id, err := media.ParseItemID(s)
+		if err != nil {
+			return nil, dbusError(fmt.Errorf("%w: %w", errInvalidArgs, err))
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // Catalog lists every title in the box's catalog replica.
-func (o *dbusObject) Catalog() ([]CatalogEntry, *dbus.Error) {
+func (o *dbusObject) Catalog(msg dbus.Message) ([]boxbus.Title, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, derr
+	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	cat, err := o.api.Catalog(ctx)
-	if err != nil {
-		return nil, dbusError(err)
-	}
-	out := []CatalogEntry{}
-	for _, it := range cat.Items {
-		out = append(out, CatalogEntry{it.ID.String(), it.Title, it.Kind, it.Size, it.PriceCents, it.Category})
-	}
-	return out, nil
+	out, err := o.api.Catalog(ctx)
+	return out, dbusError(err)
 }
 
 // Categories lists the categories holding titles of kind ("" for every kind), parents
 // included, sorted, the uncategorised ("") last.
-func (o *dbusObject) Categories(kind string) ([]CategoryEntry, *dbus.Error) {
+func (o *dbusObject) Categories(msg dbus.Message, kind string) ([]boxbus.Shelf, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, derr
+	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	sh, err := o.api.Categories(ctx, kind)
-	if err != nil {
-		return nil, dbusError(err)
-	}
-	out := []CategoryEntry{}
-	for _, c := range sh {
-		out = append(out, CategoryEntry{c.Category, int32(c.Titles)})
-	}
-	return out, nil
+	out, err := o.api.Categories(ctx, kind)
+	return out, dbusError(err)
 }
 
 // Item returns one title and its state on this box.
-func (o *dbusObject) Item(id string) (ItemEntry, *dbus.Error) {
-	item, derr := parseItem(id)
+func (o *dbusObject) Item(msg dbus.Message, id string) (boxbus.Item, *dbus.Error) {
+	item, derr := parseItems(msg, id)
 	if derr != nil {
-		return ItemEntry{}, derr
+		return boxbus.Item{}, derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	info, err := o.api.Item(ctx, item)
-	if err != nil {
-		return ItemEntry{}, dbusError(err)
+	out, err := o.api.Item(ctx, item[0])
+	return out, dbusError(err)
+}
+
+// Items returns every catalog title with its state on this box.
+func (o *dbusObject) Items(msg dbus.Message) ([]boxbus.Item, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, derr
 	}
-	e := ItemEntry{ID: id, Title: info.Title, Kind: info.Kind, Category: info.Category, Size: info.Size, PriceCents: info.PriceCents, State: info.State,
-		WishRank: int32(info.WishRank), Pieces: int64(info.Pieces), TotalPieces: int64(info.CatalogItem.Pieces)}
-	if !info.Expires.IsZero() {
-		e.Expires = info.Expires.Unix()
-	}
-	return e, nil
+	ctx, cancel := callCtx()
+	defer cancel()
+	out, err := o.api.Items(ctx)
+	return out, dbusError(err)
 }
 
 // Wishlist returns the wishlist, most wanted first.
-func (o *dbusObject) Wishlist() ([]string, *dbus.Error) {
+func (o *dbusObject) Wishlist(msg dbus.Message) ([]string, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, derr
+	}
 	ctx, cancel := callCtx()
 	defer cancel()
 	w, err := o.api.Wishlist(ctx)
-	if err != nil {
-		return nil, dbusError(err)
-	}
-	out := []string{}
-	for _, it := range w {
-		out = append(out, it.String())
-	}
-	return out, nil
+	return ids(w), dbusError(err)
 }
 
 // SetWishlist replaces the wishlist.
-func (o *dbusObject) SetWishlist(ids []string) *dbus.Error {
-	var items []media.ItemID
-	for _, s := range ids {
-		it, derr := parseItem(s)
-		if derr != nil {
-			return derr
-		}
-		items = append(items, it)
+func (o *dbusObject) SetWishlist(msg dbus.Message, list []string) *dbus.Error {
+	items, derr := parseItems(msg, list...)
+	if derr != nil {
+		return derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
@@ -268,152 +317,94 @@ func (o *dbusObject) SetWishlist(ids []string) *dbus.Error {
 }
 
 // MoveWish puts a title at a position of the wishlist (1 = most wanted), adding it if needed.
-func (o *dbusObject) MoveWish(id string, position int32) *dbus.Error {
-	item, derr := parseItem(id)
+func (o *dbusObject) MoveWish(msg dbus.Message, id string, position int32) *dbus.Error {
+	item, derr := parseItems(msg, id)
 	if derr != nil {
 		return derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	if err := o.api.MoveWish(ctx, item, int(position)); err != nil {
-		return dbusError(fmt.Errorf("%w: %w", errInvalidArgs, err))
-	}
-	return nil
+	return dbusError(o.api.MoveWish(ctx, item[0], int(position)))
 }
 
 // RemoveWish takes a title off the wishlist.
-func (o *dbusObject) RemoveWish(id string) *dbus.Error {
-	item, derr := parseItem(id)
+func (o *dbusObject) RemoveWish(msg dbus.Message, id string) *dbus.Error {
+	item, derr := parseItems(msg, id)
 	if derr != nil {
 		return derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	return dbusError(o.api.RemoveWish(ctx, item))
+	return dbusError(o.api.RemoveWish(ctx, item[0]))
 }
 
 // Buy buys or rents a title; it returns the license id, its expiry (Unix seconds), what was
 // charged and the balance left, in cents.
-func (o *dbusObject) Buy(id string, rent bool) (string, int64, int64, int64, *dbus.Error) {
-	item, derr := parseItem(id)
+func (o *dbusObject) Buy(msg dbus.Message, id string, rent bool) (string, int64, int64, int64, *dbus.Error) {
+	item, derr := parseItems(msg, id)
 	if derr != nil {
 		return "", 0, 0, 0, derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	p, err := o.api.Buy(ctx, item, rent)
+	p, err := o.api.Buy(ctx, item[0], rent)
 	if err != nil {
 		return "", 0, 0, 0, dbusError(err)
 	}
-	return p.License.ID, p.License.Expires.Unix(), p.ChargedCents, p.BalanceCents, nil
+	return p.Licence, p.Expires, p.ChargedCents, p.BalanceCents, nil
 }
 
-// Play checks the license and serves the decrypted title on a loopback-only HTTP URL with Range
-// support, for a media player that seeks. One title plays at a time.
-func (o *dbusObject) Play(id string) (string, *dbus.Error) {
-	item, derr := parseItem(id)
+// Play serves a bought title on a loopback URL (API.Play).
+func (o *dbusObject) Play(msg dbus.Message, id string) (string, *dbus.Error) {
+	item, derr := parseItems(msg, id)
 	if derr != nil {
 		return "", derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	t, err := o.api.Open(ctx, item)
-	if err != nil {
-		return "", dbusError(err)
-	}
-	release, err := o.api.Hold(context.Background(), item)
-	if err != nil {
-		t.Close()
-		return "", dbusError(err)
-	}
-	p, err := startPlayback(t)
-	if err != nil {
-		release()
-		t.Close()
-		return "", dbusError(err)
-	}
-	p.release = release
-	o.mu.Lock()
-	old := o.play
-	o.play = p
-	o.mu.Unlock()
-	if old != nil {
-		old.stop()
-	}
-	return p.url, nil
+	url, err := o.api.Play(ctx, item[0])
+	return url, dbusError(err)
 }
 
 // Stop ends playback.
-func (o *dbusObject) Stop() *dbus.Error {
-	o.mu.Lock()
-	p := o.play
-	o.play = nil
-	o.mu.Unlock()
-	if p != nil {
-		p.stop()
+func (o *dbusObject) Stop(msg dbus.Message) *dbus.Error {
+	if derr := checkArgs(msg); derr != nil {
+		return derr
 	}
-	return nil
+	ctx, cancel := callCtx()
+	defer cancel()
+	return dbusError(o.api.Stop(ctx))
 }
 
 // Account returns the household's account status and balance in cents, as of the box's last
 // sync; org.swarmbox.Error.AccountUnknown before the first.
-func (o *dbusObject) Account() (string, int64, *dbus.Error) {
-	ai, err := o.api.AccountInfo()
-	if err != nil {
-		return "", 0, dbusError(err)
+func (o *dbusObject) Account(msg dbus.Message) (string, int64, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return "", 0, derr
 	}
-	return ai.Status, ai.BalanceCents, nil
+	ai, err := o.api.Account()
+	return ai.Status, ai.BalanceCents, dbusError(err)
 }
 
 // Status returns the box id, its account and head-end, and every local title's progress.
-func (o *dbusObject) Status() (string, string, string, []StatusEntry, *dbus.Error) {
+func (o *dbusObject) Status(msg dbus.Message) (string, string, string, []boxbus.Local, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return "", "", "", nil, derr
+	}
 	ctx, cancel := callCtx()
 	defer cancel()
-	id, err := o.api.Store.Identity(ctx)
-	if err != nil {
-		return "", "", "", nil, dbusError(err)
-	}
-	items, err := o.api.Store.Items(ctx)
-	if err != nil {
-		return "", "", "", nil, dbusError(err)
-	}
-	out := []StatusEntry{}
-	for _, it := range items {
-		out = append(out, StatusEntry{it.ID.String(), it.Complete, int32(it.Pieces), int32(it.Total), it.BytesFromServer, it.BytesFromPeers})
-	}
-	return id.Box.String(), id.Account, id.HeadendURL, out, nil
+	s, err := o.api.Status(ctx)
+	return s.Box, s.Account, s.Headend, s.Items, dbusError(err)
 }
 
-// playback serves one open title over loopback HTTP.
-type playback struct {
-	url     string
-	srv     *http.Server
-	title   *player.Title
-	release func() // ends the play lease that keeps the title from eviction
-}
-
-func startPlayback(t *player.Title) (*playback, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// Holdings returns the titles on the disk with their areas, the areas' room, past evictions
+// and the titles refused for lack of space.
+func (o *dbusObject) Holdings(msg dbus.Message) ([]boxbus.Holding, []boxbus.Space, []boxbus.Note, []boxbus.Note, *dbus.Error) {
+	if derr := checkArgs(msg); derr != nil {
+		return nil, nil, nil, nil, derr
 	}
-	tok := make([]byte, 12)
-	rand.Read(tok)
-	path := "/play/" + hex.EncodeToString(tok) // unguessable, so other local users cannot watch along
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(t, 0, t.Size()))
-	})
-	p := &playback{url: "http://" + ln.Addr().String() + path, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, title: t}
-	go p.srv.Serve(ln)
-	return p, nil
-}
-
-func (p *playback) stop() {
-	p.srv.Close()
-	p.title.Close()
-	if p.release != nil {
-		p.release()
-	}
+	ctx, cancel := callCtx()
+	defer cancel()
+	d, err := o.api.Holdings(ctx)
+	return d.Holdings, d.Areas, d.Evictions, d.Refused, dbusError(err)
 }

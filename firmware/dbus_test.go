@@ -4,19 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
 
 	"swarmbox/cloud/headend/headendtest"
+	"swarmbox/firmware/boxbus"
 	"swarmbox/internal/testenv"
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
@@ -55,98 +57,109 @@ func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 	os.WriteFile(st.ContainerPath(it.ID), b, 0o600)
 	st.AddItem(ctx, it.ID, it.InfoHash, it.Torrent, it.Pieces, time.Now())
 	st.UpdateItem(ctx, it.ID, it.Pieces, true, 0, int64(len(b)), time.Now())
-	return &API{Store: st, Now: time.Now}
+	return NewAPI(st, Options{})
+}
+
+// serveOnBus serves api on a private bus daemon and returns a client of it.
+func serveOnBus(t *testing.T, api *API) (*boxbus.Client, *dbus.Conn) {
+	t.Helper()
+	addr := testenv.DBusDaemon(t)
+	srvConn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srvConn.Close() })
+	svc, err := ServeDBus(srvConn, api, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return boxbus.NewClient(conn, ""), conn
 }
 
 func TestDBusAPI(t *testing.T) {
 	plain := make([]byte, 200_000)
 	rand.Read(plain)
-	h := headendtest.New(t, headendtest.Title{Name: "Film", Category: "Films/Drama", Price: 300, Data: plain})
+	h := headendtest.New(t, headendtest.Title{Name: "Film", Category: "Films/Drama", Price: 300, Data: plain},
+		headendtest.Title{Name: "Other", Category: "Films/Drama", Price: 100, Data: []byte("other")})
 	api := boxWithTitle(t, h)
-	// The daemon sets Account from its syncs; here the test does, before the service starts.
-	var acct atomic.Pointer[protocol.AccountInfo]
-	api.Account = func() (protocol.AccountInfo, bool) {
-		if a := acct.Load(); a != nil {
-			return *a, true
-		}
-		return protocol.AccountInfo{}, false
-	}
-	addr := testenv.DBusDaemon(t)
+	box, conn := serveOnBus(t, api)
+	ctx := context.Background()
+	refused := func(err error, name boxbus.ErrorName) bool { return errors.Is(err, boxbus.Refusal(name)) }
+	id, other := h.Items[0].ID.String(), h.Items[1].ID.String()
 
-	srvConn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srvConn.Close()
-	svc, err := ServeDBus(srvConn, api, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	obj := conn.Object(DBusName, DBusPath)
-	call := func(method string, out []any, args ...any) error {
-		t.Helper()
-		c := obj.Call(DBusInterface+"."+method, 0, args...)
-		if c.Err != nil {
-			return c.Err
-		}
-		return c.Store(out...)
-	}
-	errName := func(err error) string {
-		if e, ok := err.(dbus.Error); ok {
-			return e.Name
-		}
-		return fmt.Sprintf("%T %v", err, err)
-	}
-	id := h.Items[0].ID.String()
-
-	t.Run("introspection lists methods and signals", func(t *testing.T) {
+	t.Run("introspection has named arguments, signals and properties", func(t *testing.T) {
 		var xml string
-		if err := obj.Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
+		if err := conn.Object(boxbus.Name, boxbus.Path).Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{DBusInterface, "Catalog", "Categories", "Item", "Wishlist", "SetWishlist", "MoveWish", "RemoveWish", "Buy", "Play", "Stop", "Status", "Account", `signal name="Progress"`, `signal name="ItemState"`} {
+		for _, want := range []string{boxbus.Interface, `<method name="Items">`, `<arg name="item" type="s" direction="in">`, `<signal name="ItemChanged">`,
+			`<arg name="bytes_from_peers" type="x">`, `<property name="NowPlaying" type="s" access="read">`, "org.freedesktop.DBus.Properties"} {
 			if !strings.Contains(xml, want) {
 				t.Errorf("introspection lacks %q", want)
 			}
 		}
 	})
-	t.Run("catalog and item", func(t *testing.T) {
-		var cat []CatalogEntry
-		if err := call("Catalog", []any{&cat}); err != nil || len(cat) != 1 || cat[0].ID != id || cat[0].Title != "Film" || cat[0].Category != "films/drama" {
+	t.Run("catalog, item and items", func(t *testing.T) {
+		cat, err := box.Catalog(ctx)
+		i := slices.IndexFunc(cat, func(c boxbus.Title) bool { return c.ID == id })
+		if err != nil || len(cat) != 2 || i < 0 || cat[i].Title != "Film" || cat[i].Category != "films/drama" {
 			t.Fatalf("catalog %+v, %v", cat, err)
 		}
-		var it ItemEntry
-		if err := call("Item", []any{&it}, id); err != nil || it.State != StateReadyToBuy || it.Category != "films/drama" {
-			t.Fatalf("item %+v, %v; want ready to buy, in films/drama", it, err)
+		it, err := box.Item(ctx, id)
+		if err != nil || it.State != boxbus.ReadyToBuy || it.Category != "films/drama" || it.Pieces == 0 || it.Pieces != it.TotalPieces {
+			t.Fatalf("item %+v, %v; want ready to buy, complete, in films/drama", it, err)
 		}
-		if err := call("Item", []any{&it}, "nothex"); errName(err) != "org.swarmbox.Error.InvalidArgs" {
+		all, err := box.Items(ctx)
+		if err != nil || len(all) != 2 || all[i].State != boxbus.ReadyToBuy || all[1-i].ID != other || all[1-i].State != boxbus.NotWished {
+			t.Fatalf("items %+v, %v", all, err)
+		}
+		if _, err := box.Item(ctx, "nothex"); !refused(err, boxbus.ErrInvalidArgs) {
 			t.Fatalf("bad id: %v", err)
 		}
-		if err := call("Item", []any{&it}, strings.Repeat("0", 32)); errName(err) != "org.swarmbox.Error.UnknownItem" {
+		if _, err := box.Item(ctx, strings.Repeat("0", 32)); !refused(err, boxbus.ErrUnknownItem) {
 			t.Fatalf("unknown id: %v", err)
+		}
+	})
+	t.Run("wrong argument types are refused, not converted", func(t *testing.T) {
+		obj := conn.Object(boxbus.Name, boxbus.Path)
+		for _, c := range []struct {
+			method string
+			args   []any
+		}{
+			{boxbus.MethodItem, []any{int32(5)}},
+			{boxbus.MethodItem, []any{id, id}},
+			{boxbus.MethodMoveWish, []any{id, int64(1)}},
+			{boxbus.MethodMoveWish, []any{id, "1"}},
+			{boxbus.MethodWishlist, []any{id}},
+			{boxbus.MethodBuy, []any{id, int32(0)}},
+		} {
+			err := obj.Call(c.method, 0, c.args...).Err
+			var de dbus.Error
+			if !errors.As(err, &de) || de.Name != boxbus.DBusInvalidArgs {
+				t.Errorf("%s%v: %v, want %s", c.method, c.args, err, boxbus.DBusInvalidArgs)
+			}
 		}
 	})
 	t.Run("categories", func(t *testing.T) {
 		for _, c := range []struct {
-			kind, want, errName string
+			kind, want string
+			refusal    boxbus.ErrorName
 		}{
-			{"", "[{films 1} {films/drama 1}]", ""},
-			{"video", "[{films 1} {films/drama 1}]", ""},
+			{"", "[{films 2} {films/drama 2}]", ""},
+			{"video", "[{films 2} {films/drama 2}]", ""},
 			{"audio", "[]", ""},
-			{"hologram", "", "org.swarmbox.Error.InvalidArgs"},
+			{"hologram", "", boxbus.ErrInvalidArgs},
 		} {
-			var cats []CategoryEntry
-			err := call("Categories", []any{&cats}, c.kind)
-			if c.errName != "" {
-				if errName(err) != c.errName {
-					t.Errorf("Categories(%q): %v, want %s", c.kind, err, c.errName)
+			cats, err := box.Categories(ctx, c.kind)
+			if c.refusal != "" {
+				if !refused(err, c.refusal) {
+					t.Errorf("Categories(%q): %v, want %s", c.kind, err, c.refusal)
 				}
 				continue
 			}
@@ -156,54 +169,62 @@ func TestDBusAPI(t *testing.T) {
 		}
 	})
 	t.Run("wishlist", func(t *testing.T) {
-		other := strings.Repeat("ab", 16)
-		if err := call("SetWishlist", nil, []string{other, id}); err != nil {
+		if err := box.SetWishlist(ctx, []string{other, id}); err != nil {
 			t.Fatal(err)
 		}
-		if err := call("MoveWish", nil, id, int32(1)); err != nil {
+		if err := box.MoveWish(ctx, id, 1); err != nil {
 			t.Fatal(err)
 		}
-		var w []string
-		if err := call("Wishlist", []any{&w}); err != nil || !slices.Equal(w, []string{id, other}) {
+		if w, err := box.Wishlist(ctx); err != nil || !slices.Equal(w, []string{id, other}) {
 			t.Fatalf("after move: %v, %v", w, err)
 		}
-		if err := call("RemoveWish", nil, other); err != nil {
+		if err := box.RemoveWish(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		call("Wishlist", []any{&w})
-		if !slices.Equal(w, []string{id}) {
+		if w, _ := box.Wishlist(ctx); !slices.Equal(w, []string{id}) {
 			t.Fatalf("after remove: %v", w)
 		}
-		if err := call("MoveWish", nil, id, int32(0)); errName(err) != "org.swarmbox.Error.InvalidArgs" {
+		if err := box.MoveWish(ctx, id, 0); !refused(err, boxbus.ErrInvalidArgs) {
 			t.Fatalf("position 0: %v", err)
+		}
+		if err := box.SetWishlist(ctx, []string{id, strings.Repeat("ab", 16)}); !refused(err, boxbus.ErrUnknownItem) {
+			t.Fatalf("an id the catalog does not list: %v, want UnknownItem", err)
+		}
+		if err := box.MoveWish(ctx, strings.Repeat("ab", 16), 1); !refused(err, boxbus.ErrUnknownItem) {
+			t.Fatalf("moving an id the catalog does not list: %v, want UnknownItem", err)
+		}
+		if w, _ := box.Wishlist(ctx); !slices.Equal(w, []string{id}) {
+			t.Fatalf("after refusals: %v", w)
 		}
 	})
 	t.Run("play refuses before buying", func(t *testing.T) {
-		var url string
-		if err := call("Play", []any{&url}, id); errName(err) != "org.swarmbox.Error.NotBought" {
+		if _, err := box.Play(ctx, id); !refused(err, boxbus.ErrNotBought) {
 			t.Fatalf("play unbought: %v", err)
 		}
 	})
 	t.Run("buy, then play with seeking, then stop", func(t *testing.T) {
-		var lic string
-		var expires, charged, balance int64
-		if err := call("Buy", []any{&lic, &expires, &charged, &balance}, id, false); err != nil {
+		p, err := box.Buy(ctx, id, false)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if lic == "" || charged != 300 || balance != headendtest.Credit-300 || expires <= time.Now().Unix() {
-			t.Fatalf("buy: license %q expires %d charged %d balance %d", lic, expires, charged, balance)
+		if p.Licence == "" || p.ChargedCents != 300 || p.BalanceCents != headendtest.Credit-300 || p.Expires <= time.Now().Unix() {
+			t.Fatalf("buy: %+v", p)
 		}
-		var it ItemEntry
-		call("Item", []any{&it}, id)
-		if it.State != StateBought {
-			t.Fatalf("state after buying: %q", it.State)
+		if it, _ := box.Item(ctx, id); it.State != boxbus.Bought || it.LicenceKind != "owned" || it.Expires != p.Expires {
+			t.Fatalf("after buying: %+v", it)
 		}
-		var url string
-		if err := call("Play", []any{&url}, id); err != nil {
+		url, err := box.Play(ctx, id)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(url, "http://127.0.0.1:") {
 			t.Fatalf("play URL %q is not loopback", url)
+		}
+		if it, _ := box.Item(ctx, id); it.State != boxbus.Playing {
+			t.Fatalf("while playing: %q", it.State)
+		}
+		if v, err := box.Property(ctx, boxbus.PropNowPlaying); err != nil || v.Value() != id {
+			t.Fatalf("NowPlaying while playing: %v, %v", v, err)
 		}
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Range", "bytes=100000-100099")
@@ -216,50 +237,110 @@ func TestDBusAPI(t *testing.T) {
 		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, plain[100000:100100]) {
 			t.Fatalf("seek: status %d, %d bytes, equal %v", resp.StatusCode, len(got), bytes.Equal(got, plain[100000:100100]))
 		}
-		if err := call("Stop", nil); err != nil {
+		if err := box.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := http.Get(url); err == nil {
 			t.Fatal("playback URL still served after Stop")
 		}
+		if api.NowPlaying() != "" {
+			t.Fatalf("NowPlaying after Stop: %q", api.NowPlaying())
+		}
 	})
 	t.Run("account", func(t *testing.T) {
-		var status string
-		var balance int64
-		if err := call("Account", []any{&status, &balance}); errName(err) != "org.swarmbox.Error.AccountUnknown" {
+		if _, _, err := box.Account(ctx); !refused(err, boxbus.ErrAccountUnknown) {
 			t.Fatalf("Account before any sync: %v, want AccountUnknown", err)
 		}
-		acct.Store(&protocol.AccountInfo{Status: "active", BalanceCents: 1234})
-		if err := call("Account", []any{&status, &balance}); err != nil || status != "active" || balance != 1234 {
+		api.setAccount(protocol.AccountInfo{Status: "active", BalanceCents: 1234})
+		if status, balance, err := box.Account(ctx); err != nil || status != "active" || balance != 1234 {
 			t.Fatalf("Account = %q, %d, %v", status, balance, err)
 		}
 	})
-	t.Run("status", func(t *testing.T) {
-		var box, account, headendURL string
-		var items []StatusEntry
-		if err := call("Status", []any{&box, &account, &headendURL, &items}); err != nil {
+	t.Run("status and holdings", func(t *testing.T) {
+		s, err := box.Status(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if account != headendtest.Account || headendURL != h.URL || len(items) != 1 || !items[0].Complete {
-			t.Fatalf("status: %s %s %s %+v", box, account, headendURL, items)
+		if s.Account != headendtest.Account || s.Headend != h.URL || len(s.Items) != 1 || !s.Items[0].Complete {
+			t.Fatalf("status: %+v", s)
+		}
+		d, err := box.Holdings(ctx)
+		if err != nil || len(d.Holdings) != 1 || d.Holdings[0].ID != id || d.Holdings[0].Area != "wishlist" || len(d.Areas) == 0 {
+			t.Fatalf("holdings: %+v, %v", d, err)
 		}
 	})
-	t.Run("progress signal", func(t *testing.T) {
-		if err := conn.AddMatchSignal(dbus.WithMatchInterface(DBusInterface), dbus.WithMatchMember("Progress")); err != nil {
+	t.Run("changes are signalled", func(t *testing.T) {
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		events, err := box.Follow(fctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		ch := make(chan *dbus.Signal, 4)
-		conn.Signal(ch)
-		svc.Progress(h.Items[0].ID, 3, 7, 10, 20)
-		select {
-		case s := <-ch:
-			if s.Name != DBusInterface+".Progress" || len(s.Body) != 5 || s.Body[0] != id || s.Body[1] != int32(3) || s.Body[4] != int64(20) {
-				t.Fatalf("signal %s %v", s.Name, s.Body)
+		if err := box.SetWishlist(ctx, []string{other}); err != nil {
+			t.Fatal(err)
+		}
+		var sawItem, sawWishlist bool
+		for ev := range events {
+			if ev.Item != nil && ev.Item.Item == other && ev.Item.State == boxbus.Wished {
+				sawItem = true
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no Progress signal")
+			if v, ok := ev.Properties[boxbus.PropWishlist]; ok && fmt.Sprint(v.Value()) == fmt.Sprint([]string{other}) {
+				sawWishlist = true
+			}
+			if sawItem && sawWishlist {
+				return
+			}
 		}
+		t.Fatalf("after SetWishlist: ItemChanged seen %v, Wishlist PropertiesChanged seen %v", sawItem, sawWishlist)
 	})
+}
+
+// TestDBusMethodsMatchTheContract: the exported object's methods are exactly boxbus.Methods,
+// argument types and directions included (the names come from the contract).
+func TestDBusMethodsMatchTheContract(t *testing.T) {
+	got := introspect.Methods(&dbusObject{})
+	key := func(ms []introspect.Method) []string {
+		var out []string
+		for _, m := range ms {
+			sig := m.Name + "("
+			for _, a := range m.Args {
+				sig += a.Direction + " " + a.Type + ","
+			}
+			out = append(out, sig+")")
+		}
+		slices.Sort(out)
+		return out
+	}
+	if g, w := key(got), key(boxbus.Methods); !slices.Equal(g, w) {
+		t.Errorf("exported methods:\n%s\nthe contract:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+}
+
+// TestSubscribeNeverBlocks: a subscriber that does not read is cut off (its channel closed)
+// once its buffer is full; publishing goes on for the others.
+func TestSubscribeNeverBlocks(t *testing.T) {
+	var a API
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slow, fast := a.Subscribe(ctx), a.Subscribe(ctx)
+	got := 0
+	for i := range subscriberBuffer + 10 {
+		a.hub.publish(Change{Kind: CatalogChanged, CatalogVersion: int64(i)})
+		if c, ok := <-fast; !ok || c.CatalogVersion != int64(i) {
+			t.Fatalf("change %d: the reading subscriber got %+v, %v", i, c, ok)
+		}
+		got++
+	}
+	n := 0
+	for range slow {
+		n++
+	}
+	if n != subscriberBuffer {
+		t.Errorf("the slow subscriber got %d changes before it was cut off, want %d", n, subscriberBuffer)
+	}
+	if got != subscriberBuffer+10 {
+		t.Errorf("the reading subscriber got %d changes, want %d", got, subscriberBuffer+10)
+	}
 }
 
 func TestDBusNameIsExclusive(t *testing.T) {

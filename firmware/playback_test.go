@@ -19,6 +19,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"swarmbox/cloud/headend/headendtest"
+	"swarmbox/firmware/boxbus"
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 	"swarmbox/player"
@@ -91,7 +92,7 @@ func playOverDBus(t *testing.T, api *API, item string) string {
 	}
 	t.Cleanup(func() { conn.Close() })
 	var url string
-	if err := conn.Object(DBusName, DBusPath).Call(DBusInterface+".Play", 0, item).Store(&url); err != nil {
+	if err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.MethodPlay, 0, item).Store(&url); err != nil {
 		t.Fatalf("Play: %v", err)
 	}
 	return url
@@ -170,16 +171,16 @@ func TestPlaybackWhileDownloading(t *testing.T) {
 	}
 	pieces := info.NumPieces()
 	half := int64(pieces/2) * info.PieceLength
-	if err := os.WriteFile(api.Store.ContainerPath(it.ID), sealed[:half], 0o600); err != nil {
+	if err := os.WriteFile(api.store.ContainerPath(it.ID), sealed[:half], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	api.Store.UpdateItem(ctx, it.ID, pieces/2, false, 0, half, time.Now())
-	pc := api.Store.PieceCompletion()
+	api.store.UpdateItem(ctx, it.ID, pieces/2, false, 0, half, time.Now())
+	pc := api.store.PieceCompletion()
 	for i := range pieces {
 		pc.Set(metainfo.PieceKey{InfoHash: metainfo.NewHashFromHex(it.InfoHash), Index: i}, i < pieces/2)
 	}
 
-	eng, err := transfer.New(transfer.Config{MediaDir: api.Store.MediaDir(), ListenAddr: "127.0.0.1:0", Completion: api.Store.PieceCompletion()})
+	eng, err := transfer.New(transfer.Config{MediaDir: api.store.MediaDir(), ListenAddr: "127.0.0.1:0", Completion: api.store.PieceCompletion()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestPlaybackWhileDownloading(t *testing.T) {
 	if err := eng.Fetch(it.ID, it.Torrent, protocol.Fetch{Item: it.ID}); err != nil {
 		t.Fatal(err)
 	}
-	api.Stream = func(item media.ItemID) (player.Container, int64, error) {
+	api.stream = func(item media.ItemID) (player.Container, int64, error) {
 		s, err := eng.Stream(item)
 		if err != nil {
 			return nil, 0, err
@@ -238,18 +239,18 @@ func TestPlayHoldsTheTitleAgainstEviction(t *testing.T) {
 	defer svc.Close()
 	conn, _ := dbus.Connect(addr)
 	defer conn.Close()
-	obj := conn.Object(DBusName, DBusPath)
+	obj := conn.Object(boxbus.Name, boxbus.Path)
 	var url string
-	if err := obj.Call(DBusInterface+".Play", 0, item.String()).Store(&url); err != nil {
+	if err := obj.Call(boxbus.MethodPlay, 0, item.String()).Store(&url); err != nil {
 		t.Fatal(err)
 	}
-	if err := api.Store.Evict(ctx, item, time.Now()); !errors.Is(err, storage.ErrNotEvictable) {
+	if err := api.store.Evict(ctx, item, time.Now()); !errors.Is(err, storage.ErrNotEvictable) {
 		t.Fatalf("evicting a title while it plays: %v, want ErrNotEvictable", err)
 	}
-	if err := obj.Call(DBusInterface+".Stop", 0).Err; err != nil {
+	if err := obj.Call(boxbus.MethodStop, 0).Err; err != nil {
 		t.Fatal(err)
 	}
-	if err := api.Store.Evict(ctx, item, time.Now()); err != nil {
+	if err := api.store.Evict(ctx, item, time.Now()); err != nil {
 		t.Fatalf("after Stop the title still cannot be evicted: %v", err)
 	}
 }

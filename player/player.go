@@ -114,12 +114,18 @@ func open(key media.ContentKey, lic media.License, item media.ItemID, c Containe
 // WriteFile decrypts the whole title into path. It writes a temporary file beside path and
 // renames it only when every chunk authenticated, so a damaged container leaves nothing behind.
 func WriteFile(ctx context.Context, t *Title, path string) error {
+	return WriteAtomically(path, func(w io.Writer) error { return Copy(ctx, w, t) })
+}
+
+// WriteAtomically writes what fill writes to a temporary file beside path and renames it to
+// path only when fill succeeded, so a playback that fails half way leaves nothing behind.
+func WriteAtomically(path string, fill func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".play-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := Copy(ctx, tmp, t); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -40,6 +40,7 @@ const (
 	MethodStop        = Interface + ".Stop"
 	MethodAccount     = Interface + ".Account"
 	MethodStatus      = Interface + ".Status"
+	MethodHoldings    = Interface + ".Holdings"
 )
 
 // SignalItemChanged is emitted for every change of an item's state or progress on this box:
@@ -94,6 +95,9 @@ func ParseState(s string) (State, error) {
 	return "", fmt.Errorf("unknown item state %q: the box runs newer software than this client", s)
 }
 
+// Complete says whether an item in this state is whole and verified on the box's disk.
+func (s State) Complete() bool { return s == ReadyToBuy || s == Bought || s == Playing || s == Expired }
+
 // Playable says whether the household may play an item in this state.
 func (s State) Playable() bool { return s == Bought || s == Playing }
 
@@ -139,6 +143,41 @@ type Local struct {
 type Status struct {
 	Box, Account, Headend string
 	Items                 []Local
+}
+
+// Holding is one title on the box's disk with its storage area, in Holdings: (sbiixxsxii).
+type Holding struct {
+	ID              string
+	Complete        bool
+	Pieces, Total   int32
+	BytesFromServer int64
+	BytesFromPeers  int64
+	Area            string // preload, wishlist or cache
+	Size            int64  // bytes reserved in the area
+	// RangeBegin and RangeEnd (exclusive) are the pieces a range placement holds; both 0 for
+	// the whole title.
+	RangeBegin, RangeEnd int32
+}
+
+// Space is one storage area's room, in Holdings: (sxxxb).
+type Space struct {
+	Area              string
+	Quota, Used, Free int64 // bytes; Quota 0 = bounded by the disk only
+	Full              bool  // nothing more fits without an eviction
+}
+
+// Note says why a title left the disk or was not taken in, in Holdings: (sss).
+type Note struct {
+	Item, Area, Reason string
+}
+
+// Disk is what Holdings returns: the titles on the disk, the areas, past evictions and the
+// titles refused for lack of space.
+type Disk struct {
+	Holdings  []Holding
+	Areas     []Space
+	Evictions []Note
+	Refused   []Note
 }
 
 // Purchase is what Buy returns: (sxxx).

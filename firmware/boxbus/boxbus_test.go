@@ -79,3 +79,12 @@ func TestDecodeSignal(t *testing.T) {
 		t.Errorf("PropertiesChanged decoded as %+v, %v", ev, ok)
 	}
 }
+
+func TestStateComplete(t *testing.T) {
+	complete := map[State]bool{ReadyToBuy: true, Bought: true, Playing: true, Expired: true}
+	for _, s := range States {
+		if got := s.Complete(); got != complete[s] {
+			t.Errorf("%q.Complete() = %v", s, got)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package boxbus
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -14,7 +16,38 @@ type Client struct {
 	conn *dbus.Conn
 	name string
 	obj  dbus.BusObject
+	peer bool // a peer-to-peer connection to the daemon itself, no bus daemon between
 }
+
+// DialSocket connects to the daemon's own API socket (peer-to-peer D-Bus, no bus daemon: the
+// box's state folder's api.sock). It fails when no daemon answers there. Close the client.
+func DialSocket(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the box's API at %s: %w", path, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	} else {
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	conn, err := dbus.NewConn(nc)
+	if err == nil {
+		err = conn.Auth(nil)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("authenticate to the box's API at %s (run as the daemon's user or root): %w", path, err)
+	}
+	nc.SetDeadline(time.Time{})
+	c := NewClient(conn, "")
+	c.peer = true
+	return c, nil
+}
+
+// Close closes the client's connection.
+func (c *Client) Close() error { return c.conn.Close() }
 
 // NewClient talks to the daemon owning name (Name when empty) on conn.
 func NewClient(conn *dbus.Conn, name string) *Client {
@@ -41,8 +74,12 @@ func (c *Client) call(ctx context.Context, method string, out []any, args ...any
 	return nil
 }
 
-// Running reports whether a daemon owns the client's bus name.
+// Running reports whether a daemon owns the client's bus name (or, on the daemon's own socket,
+// answers a ping).
 func (c *Client) Running(ctx context.Context) bool {
+	if c.peer {
+		return c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Peer.Ping", 0).Err == nil
+	}
 	var has bool
 	err := c.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, c.name).Store(&has)
 	return err == nil && has
@@ -124,6 +161,13 @@ func (c *Client) Status(ctx context.Context) (s Status, err error) {
 	return
 }
 
+// Holdings returns the titles on the box's disk with their areas, the areas' room, past
+// evictions and the titles refused for lack of space.
+func (c *Client) Holdings(ctx context.Context) (d Disk, err error) {
+	err = c.call(ctx, "Holdings", []any{&d.Holdings, &d.Areas, &d.Evictions, &d.Refused})
+	return
+}
+
 // Property reads one of Interface's properties.
 func (c *Client) Property(ctx context.Context, name string) (dbus.Variant, error) {
 	var v dbus.Variant
@@ -150,6 +194,9 @@ func (c *Client) Follow(ctx context.Context) (<-chan Event, error) {
 		{dbus.WithMatchSender(c.name), dbus.WithMatchObjectPath(Path), dbus.WithMatchInterface(Interface), dbus.WithMatchMember(SignalItemChanged)},
 		{dbus.WithMatchSender(c.name), dbus.WithMatchObjectPath(Path), dbus.WithMatchInterface("org.freedesktop.DBus.Properties"), dbus.WithMatchMember("PropertiesChanged")},
 		{dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchInterface("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, c.name)},
+	}
+	if c.peer {
+		rules = nil // the daemon sends its signals to every peer; there is no bus to ask
 	}
 	for i, r := range rules {
 		if err := c.conn.AddMatchSignalContext(ctx, r...); err != nil {

@@ -15,6 +15,9 @@ const (
 	sigItem  = "(sssxxssiiixxxs)"
 	sigShelf = "(si)"
 	sigLocal = "(sbiixx)"
+	sigHold  = "(sbiixxsxii)"
+	sigSpace = "(sxxxb)"
+	sigNote  = "(sss)"
 )
 
 // Methods is Interface's methods with named arguments, as the daemon's introspection shows
@@ -34,6 +37,7 @@ var Methods = []introspect.Method{
 	{Name: "Stop"},
 	{Name: "Account", Args: []introspect.Arg{out("status", "s"), out("balance_cents", "x")}},
 	{Name: "Status", Args: []introspect.Arg{out("box", "s"), out("account", "s"), out("headend", "s"), out("items", "a"+sigLocal)}},
+	{Name: "Holdings", Args: []introspect.Arg{out("holdings", "a"+sigHold), out("areas", "a"+sigSpace), out("evictions", "a"+sigNote), out("refused", "a"+sigNote)}},
 }
 
 // Signals is Interface's signals with named arguments.

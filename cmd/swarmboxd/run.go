@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"strings"
+
+	"swarmbox/firmware"
+	"swarmbox/firmware/boxbus"
+	"swarmbox/internal/cmdline"
+	"swarmbox/storage"
+)
+
+// run is the supervisor daemon: `swarmboxd run`.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "state folder")
+	headendURL := fs.String("headend", "", "head-end URL (first start)")
+	acct := fs.String("account", "", "customer account (first start)")
+	listen := fs.String("listen", "0.0.0.0:6881", "BitTorrent listen address")
+	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
+	bus := fs.String("dbus", "", `publish the box's API on D-Bus: "system", "session" or a bus address`)
+	busName := fs.String("dbus-name", boxbus.Name, "well-known D-Bus name to own")
+	quotas := map[string]*int64{}
+	for _, a := range storage.Areas {
+		quotas[a] = fs.Int64("quota-"+a, 0, "byte quota of the "+a+" area (0 = the disk)")
+	}
+	lanIf := fs.String("lan-if", "", "interfaces for LAN discovery (mDNS), comma-separated; empty = off")
+	up := fs.Int64("uplink", 0, "upload cap in bytes per second (0 = none)")
+	down := fs.Int64("downlink", 0, "download cap in bytes per second (0 = none)")
+	network := fs.String("network", "", "ISP or network label reported to the head-end")
+	nat := fs.Bool("behind-nat", false, "the box cannot accept incoming connections")
+	planPeers := fs.Bool("plan-peers", true, "fetch from the peers the plan names (false: LAN neighbours and web seed only, for tests)")
+	if _, err := cmdline.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg := firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName,
+		Quotas: map[string]int64{}, UplinkBytesPerSecond: *up, DownlinkBytesPerSecond: *down, Network: *network, BehindNAT: *nat, IgnorePlanPeers: !*planPeers}
+	for a, q := range quotas {
+		cfg.Quotas[a] = *q
+	}
+	if *lanIf != "" {
+		cfg.LANInterfaces = strings.Split(*lanIf, ",")
+	}
+	return firmware.Run(ctx, cfg)
+}
