@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,4 +153,47 @@ func (u *tmuxUI) pid() int {
 		u.t.Fatalf("the pane's process is %q, not swarmboxd", comm)
 	}
 	return pid
+}
+
+// TestTVSaysTheBoxIsNotAnswering pauses the real daemon with SIGSTOP under a running TV: a
+// stopped process keeps its bus name, so only the UI's deadlines can tell. The TV says so,
+// keeps moving between the screens it has, and recovers by itself after SIGCONT.
+func TestTVSaysTheBoxIsNotAnswering(t *testing.T) {
+	bus := testenv.DBusDaemon(t)
+	c := startCloud(t)
+	film := filepath.Join(t.TempDir(), "film.avi")
+	must(t, "swarmbox-cloud", "testcard", "-kind", "video", "-seconds", "2", film)
+	filmID, _ := c.ingest(t, film, "Sample Film", "video")
+	b := startBox(t, c, 1, "-dbus", bus)
+	ui := startUI(t, bus, 100, 30)
+	ui.see(20*time.Second, "Browse the catalog", "My wishlist")
+
+	pid := b.proc.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// A failed test must not leave a stopped process behind for the cleanup to wait on.
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	ui.see(20*time.Second, "The box is not answering")
+	ui.keys("Down", "Enter") // My wishlist: the TV still navigates what it has
+	ui.see(5*time.Second, "Wishlist — most wanted first", "Your wishlist is empty", "The box is not answering")
+
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the TV to notice the box answers again", 20*time.Second, func() bool {
+		return !strings.Contains(ui.screen(), "not answering")
+	})
+	// And it follows the box again: a wish made over the bus reaches the wishlist screen.
+	conn, err := dbus.Connect(bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := conn.Object("org.swarmbox.Box", "/org/swarmbox/Box1").CallWithContext(ctx, "org.swarmbox.Box1.SetWishlist", 0, []string{filmID}).Err; err != nil {
+		t.Fatal(err)
+	}
+	ui.see(10*time.Second, "1. Sample Film")
 }
