@@ -249,7 +249,7 @@ func TestNetbedFullDisk(t *testing.T) {
 	dst.waitComplete(t, ids[0])
 	dst.waitComplete(t, ids[1])
 	// The disk is full for the third item. Either the head-end's planner, which knows the box's
-	// free space, never plans it (c12), or the box refuses it for space; either way the box's
+	// free space, never plans it (SCHED-6), or the box refuses it for space; either way the box's
 	// status says the disk is full and nothing of the item is on disk.
 	var st fullStatus
 	waitFor(t, "the box to report its disk full for the third item", 30*time.Second, func() bool {

@@ -30,19 +30,19 @@ func TestLicenseRefusals(t *testing.T) {
 		status    int
 		reason    string
 	}{
-		{name: "suspended account (c49)", kind: media.Owned, status: 403, reason: sales.ReasonAccountInactive,
+		{name: "suspended account (LIC-1)", kind: media.Owned, status: 403, reason: sales.ReasonAccountInactive,
 			prepare: func(t *testing.T, f *fixture) { setStatus(t, f, store.StatusSuspended) }},
-		{name: "closed account (c49)", kind: media.Rental, status: 403, reason: sales.ReasonAccountInactive,
+		{name: "closed account (LIC-1)", kind: media.Rental, status: 403, reason: sales.ReasonAccountInactive,
 			prepare: func(t *testing.T, f *fixture) { setStatus(t, f, store.StatusClosed) }},
-		{name: "title not licensed in the box's region (c50)", kind: media.Owned, status: 403, reason: sales.ReasonItemRegion,
+		{name: "title not licensed in the box's region (LIC-2)", kind: media.Owned, status: 403, reason: sales.ReasonItemRegion,
 			prepare: func(t *testing.T, f *fixture) {
 				if err := f.st.SetItemRegions(context.Background(), f.item.ID, []string{"us", "uk"}); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "request from another region's network (c50)", kind: media.Owned, status: 403, reason: sales.ReasonNetworkRegion,
+		{name: "request from another region's network (LIC-2)", kind: media.Owned, status: 403, reason: sales.ReasonNetworkRegion,
 			regionMap: []sales.RegionNet{{Prefix: loopback, Region: "us"}}},
-		{name: "request from an unmapped network (c50)", kind: media.Owned, status: 403, reason: sales.ReasonUnknownNetwork,
+		{name: "request from an unmapped network (LIC-2)", kind: media.Owned, status: 403, reason: sales.ReasonUnknownNetwork,
 			regionMap: []sales.RegionNet{{Prefix: netip.MustParsePrefix("198.18.0.0/15"), Region: "eu"}}},
 		{name: "balance too low", kind: media.Owned, status: 402, reason: sales.ReasonBalance,
 			prepare: func(t *testing.T, f *fixture) {
@@ -93,7 +93,7 @@ func TestLicenseRefusals(t *testing.T) {
 	}
 }
 
-// TestOwnedRenewalAndExpiry (c51): every license expires; an owned title renews for free while
+// TestOwnedRenewalAndExpiry (LIC-3): every license expires; an owned title renews for free while
 // the account is active and not once it is suspended; an expired rental no longer plays.
 func TestOwnedRenewalAndExpiry(t *testing.T) {
 	now := time.Now()

@@ -11,10 +11,10 @@ import (
 
 // Reasons a license is refused; each is a label of the refusal metric and a row in the audit log.
 const (
-	ReasonAccountInactive = "account_inactive"     // c49: the account is suspended or closed
-	ReasonItemRegion      = "item_region"          // c50: the title is not licensed in the box's region
-	ReasonNetworkRegion   = "network_region"       // c50: the request came from another region's network
-	ReasonUnknownNetwork  = "network_unknown"      // c50: a region map is set and the network is on none of it
+	ReasonAccountInactive = "account_inactive"     // LIC-1: the account is suspended or closed
+	ReasonItemRegion      = "item_region"          // LIC-2: the title is not licensed in the box's region
+	ReasonNetworkRegion   = "network_region"       // LIC-2: the request came from another region's network
+	ReasonUnknownNetwork  = "network_unknown"      // LIC-2: a region map is set and the network is on none of it
 	ReasonBalance         = "insufficient_balance" // not a policy: the account cannot pay
 )
 
@@ -32,7 +32,7 @@ type RegionNet struct {
 	Region string
 }
 
-// Policy decides whether a license may be issued (claims c49–c51). Expiry (c51) is applied by
+// Policy decides whether a license may be issued (requirements LIC-1, LIC-2, LIC-3). Expiry (LIC-3) is applied by
 // the issuer: every license carries an end, rentals after their window and owned titles after
 // the renewal period; a renewal passes through this same policy, so a suspended account cannot
 // renew.

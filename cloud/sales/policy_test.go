@@ -20,14 +20,14 @@ func TestPolicyRefusals(t *testing.T) {
 		reason string // "" = issued
 	}{
 		{"active, anywhere", Policy{}, Request{AccountStatus: "active", BoxRegion: "eu", Source: other}, ""},
-		{"suspended (c49)", Policy{}, Request{AccountStatus: "suspended", BoxRegion: "eu"}, ReasonAccountInactive},
-		{"closed (c49)", Policy{}, Request{AccountStatus: "closed", BoxRegion: "eu"}, ReasonAccountInactive},
+		{"suspended (LIC-1)", Policy{}, Request{AccountStatus: "suspended", BoxRegion: "eu"}, ReasonAccountInactive},
+		{"closed (LIC-1)", Policy{}, Request{AccountStatus: "closed", BoxRegion: "eu"}, ReasonAccountInactive},
 		{"item allowed in the region", Policy{}, Request{AccountStatus: "active", BoxRegion: "eu", ItemRegions: []string{"us", "eu"}}, ""},
-		{"item not in the region (c50)", Policy{}, Request{AccountStatus: "active", BoxRegion: "eu", ItemRegions: []string{"us"}}, ReasonItemRegion},
+		{"item not in the region (LIC-2)", Policy{}, Request{AccountStatus: "active", BoxRegion: "eu", ItemRegions: []string{"us"}}, ReasonItemRegion},
 		{"network in the box's region", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: eu}, ""},
 		{"longest prefix wins", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "uk", Source: uk}, ""},
-		{"network of another region (c50)", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: uk}, ReasonNetworkRegion},
-		{"network on no line of the map (c50)", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: other}, ReasonUnknownNetwork},
+		{"network of another region (LIC-2)", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: uk}, ReasonNetworkRegion},
+		{"network on no line of the map (LIC-2)", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: other}, ReasonUnknownNetwork},
 		{"IPv4-mapped IPv6 source", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: netip.MustParseAddr("::ffff:198.18.1.1")}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

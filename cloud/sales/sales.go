@@ -87,7 +87,7 @@ func Price(owned int64, kind media.LicenseKind) int64 {
 	return owned
 }
 
-// Expiry is when a license of kind issued at now ends. Every license expires (c51): a rental
+// Expiry is when a license of kind issued at now ends. Every license expires (LIC-3): a rental
 // after its window, an owned title when it is due for renewal, which only an active account gets.
 func (s *Seller) Expiry(kind media.LicenseKind, now time.Time) time.Time {
 	if kind == media.Rental {

@@ -12,7 +12,7 @@ type shortfall struct {
 	supply int
 }
 
-// placeCache lends boxes' cache space to their region (c19, c20): an item whose regional demand
+// placeCache lends boxes' cache space to their region (CACHE-1, CACHE-2): an item whose regional demand
 // (open wishes plus the forecast) outgrows its copies there by more than CacheFanout is pulled
 // from peers into the cache of boxes that do not wish it, so later wishes find it nearby instead
 // of on the server. Cache items nobody in the region wants are evicted to make room. Cache

@@ -233,7 +233,7 @@ func unixNano(t time.Time) int64 {
 }
 
 // sortHolders orders a holder list best source first for an unknown receiver: fastest uplink,
-// then least recently uploading (c66), then id.
+// then least recently uploading (SCHED-9), then id.
 func (ix *index) sortHolders(list []boxIdx) {
 	slices.SortFunc(list, func(a, b boxIdx) int {
 		x, y := &ix.boxes[a], &ix.boxes[b]
@@ -254,7 +254,7 @@ func tier(src, dst *boxInfo) int {
 	return tierOther
 }
 
-// Source tiers by network cost, cheapest first (c9, c62, c65); the server comes after all.
+// Source tiers by network cost, cheapest first (SCHED-3); the server comes after all.
 const (
 	tierLAN = iota
 	tierNetwork

@@ -177,7 +177,7 @@ func (l *ledger) unlistRelay(b boxIdx, region regionIdx, it itemIdx) {
 	l.relaysAll[it] = slices.DeleteFunc(l.relaysAll[it], func(x boxIdx) bool { return x == b })
 }
 
-// serverSlot finds when the server may send bytes (c70): a top wish now, anything else in the
+// serverSlot finds when the server may send bytes (SCHED-11): a top wish now, anything else in the
 // first off-peak slot with budget left, and charges that slot. No calendar means now, without a
 // budget.
 func (l *ledger) serverSlot(now time.Time, bytes int64, top bool) (time.Time, bool) {

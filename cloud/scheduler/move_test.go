@@ -58,7 +58,7 @@ func TestUpdateMovesBox(t *testing.T) {
 	}
 }
 
-// TestBusyHoldersPastHorizonServer (c10, c11): the region's only holder is booked by another
+// TestBusyHoldersPastHorizonServer (SCHED-2, SCHED-4): the region's only holder is booked by another
 // box for 1,000 s and would then need 1,000 s more: with a 5,000 s horizon the box waits for it
 // (no server); with a 1,500 s horizon the region cannot supply it in time, so the server sends.
 func TestBusyHoldersPastHorizonServer(t *testing.T) {

@@ -5,12 +5,12 @@ import (
 	"slices"
 )
 
-// Range placements (c19, c20, c67–c69): when many boxes of a region wish an item at once (a
+// Range placements (CACHE-1, CACHE-2, SCHED-10): when many boxes of a region wish an item at once (a
 // flash crowd), the wishing boxes' uplinks alone cannot keep up with their downlinks. Idle boxes
 // of the region then receive one piece range each of the item into their cache space and serve
 // it to the wishing boxes: an idle box pays for its range once and uploads it many times, so
 // the region's copies of each range multiply while the crowd lasts, and every wishing box gets
-// sources for several ranges (piece ranges of several sources, c67–c69).
+// sources for several ranges (piece ranges of several sources, SCHED-10).
 
 // rangeFull says h is a range placement that holds its whole range.
 func rangeFull(h Holding) bool {
@@ -288,7 +288,7 @@ func (st *State) sharedRange(i boxIdx, it itemIdx) []PieceRange {
 
 // importShares adds to a sharer's sources the sharers of other LANs whose shares it brings
 // into its LAN: the LAN's sharers take the other LANs' shares in turn, so each share crosses
-// into a LAN once and moves on inside it (c9, c62); a box on no LAN takes every share itself.
+// into a LAN once and moves on inside it (SCHED-3); a box on no LAN takes every share itself.
 func (st *State) importShares(i boxIdx, it itemIdx, limit int64, chosen []srcRec, rate int64) ([]srcRec, int64) {
 	b := &st.idx.boxes[i]
 	var mine, foreign []boxIdx

@@ -42,7 +42,7 @@ func rangeFetches(p Plan, item int) map[media.BoxID]Fetch {
 	return out
 }
 
-// TestServerSeedsACrowdByRanges (c10, c19, c20, c67–c69): nobody in the region holds an item
+// TestServerSeedsACrowdByRanges (SCHED-2, CACHE-1, CACHE-2, SCHED-10): nobody in the region holds an item
 // that many boxes wish: the server's one copy goes out as ranges, each to another idle box, so
 // the region holds the whole item after a tenth of the time one box would take; the wishers
 // get no server copy of their own. Without ranges the server feeds one wisher at its downlink.
@@ -122,7 +122,7 @@ func TestRangePlacementsMultiplyCopies(t *testing.T) {
 	}
 }
 
-// TestRangeHolderServesItsRange (c67–c69): a box holding a whole range serves that range, and
+// TestRangeHolderServesItsRange (SCHED-10): a box holding a whole range serves that range, and
 // only it; a box still fetching its range serves nothing.
 func TestRangeHolderServesItsRange(t *testing.T) {
 	full := bx(2, "r", "n", "")
@@ -185,7 +185,7 @@ func TestRangeHoldersBeyondTheLAN(t *testing.T) {
 	}
 }
 
-// TestSyncKeepsPlacements (c19, c20): a box learns of a cache placement only from the answer to
+// TestSyncKeepsPlacements (CACHE-1, CACHE-2): a box learns of a cache placement only from the answer to
 // its sync, which re-plans it (Update); the round's placements into it, whole or range, survive
 // that, and are let go once the box wishes the item instead.
 func TestSyncKeepsPlacements(t *testing.T) {

@@ -80,7 +80,7 @@ func fetchOf(t *testing.T, p Plan, box, item int) Fetch {
 	return f
 }
 
-func TestNeedIsWishlistMinusHoldings(t *testing.T) { // c54
+func TestNeedIsWishlistMinusHoldings(t *testing.T) { // SCHED-1
 	p := mustPlan(t, snap(wish(hold(bx(1, "r", "n", ""), 1), 1, 2), hold(bx(2, "r", "n", ""), 1, 2)))
 	if _, ok := p.For(bid(1), iid(1)); ok {
 		t.Error("box 1 fetches item 1, which it holds")
@@ -88,7 +88,7 @@ func TestNeedIsWishlistMinusHoldings(t *testing.T) { // c54
 	fetchOf(t, p, 1, 2)
 }
 
-func TestLeastFromServer(t *testing.T) { // c10, c63
+func TestLeastFromServer(t *testing.T) { // SCHED-2
 	tests := []struct {
 		name       string
 		boxes      []Box
@@ -152,7 +152,7 @@ func TestLeastFromServer(t *testing.T) { // c10, c63
 	}
 }
 
-func TestSourceOrderByNetworkCost(t *testing.T) { // c9, c62, c65
+func TestSourceOrderByNetworkCost(t *testing.T) { // SCHED-3
 	// Box 1 (region r, network n, LAN l) wants item 1; holders at every distance.
 	lan, isp, region, other := hold(bx(2, "r", "n", "l"), 1), hold(bx(3, "r", "n", "k"), 1), hold(bx(4, "r", "m", ""), 1), hold(bx(5, "q", "n", ""), 1)
 	tests := []struct {
@@ -177,7 +177,7 @@ func TestSourceOrderByNetworkCost(t *testing.T) { // c9, c62, c65
 	}
 }
 
-func TestCostlierTierOnlyToFinishWithinHorizon(t *testing.T) { // c11
+func TestCostlierTierOnlyToFinishWithinHorizon(t *testing.T) { // SCHED-4
 	// The region's only holder sends 1,000 B/s: 1 MB in 1,000 s. Box 1's downlink takes 2,000.
 	recv := wish(bx(1, "r", "n", ""), 1)
 	recv.Downlink = 2000
@@ -195,7 +195,7 @@ func TestCostlierTierOnlyToFinishWithinHorizon(t *testing.T) { // c11
 	}
 }
 
-func TestLeastTransferTime(t *testing.T) { // c60, c61, c64
+func TestLeastTransferTime(t *testing.T) { // SCHED-5
 	slow, fast := hold(bx(2, "r", "n", ""), 1), hold(bx(3, "r", "n", ""), 1)
 	fast.Uplink = 900
 	slow.Uplink = 500
@@ -218,7 +218,7 @@ func TestLeastTransferTime(t *testing.T) { // c60, c61, c64
 	}
 }
 
-func TestStorage(t *testing.T) { // c12
+func TestStorage(t *testing.T) { // SCHED-6
 	tests := []struct {
 		name string
 		free int64
@@ -250,7 +250,7 @@ func TestStorage(t *testing.T) { // c12
 	}
 }
 
-func TestCachePlacement(t *testing.T) { // c19, c20
+func TestCachePlacement(t *testing.T) { // CACHE-1, CACHE-2
 	forecast := map[string]map[media.ItemID]float64{"r": {iid(1): 20}}
 	spare := bx(1, "r", "n", "")
 	spare.FreeCache = 2_000_000
@@ -288,7 +288,7 @@ func TestCachePlacement(t *testing.T) { // c19, c20
 // oneSlotSource is a holder that can serve exactly one receiver at full speed.
 func oneSlotSource(id int) Box { b := hold(bx(id, "r", "n", ""), 1, 2); b.Uplink = 1000; return b }
 
-func TestPriorityBeforeOtherBoxesLowerWishes(t *testing.T) { // c59
+func TestPriorityBeforeOtherBoxesLowerWishes(t *testing.T) { // SCHED-7
 	a := wish(bx(1, "r", "n", ""), 1, 2) // item 2 is its second wish
 	b := wish(bx(3, "r", "n", ""), 2)    // item 2 is its top wish
 	holder1 := hold(bx(4, "r", "n", ""), 1)
@@ -302,7 +302,7 @@ func TestPriorityBeforeOtherBoxesLowerWishes(t *testing.T) { // c59
 	}
 }
 
-func TestLeastRecentlyServedFirst(t *testing.T) { // c58
+func TestLeastRecentlyServedFirst(t *testing.T) { // SCHED-8
 	a, b := wish(bx(1, "r", "n", ""), 1), wish(bx(3, "r", "n", ""), 1)
 	a.LastServed, b.LastServed = t0.Add(-time.Minute), t0.Add(-time.Hour)
 	s := snap(a, b, oneSlotSource(2))
@@ -316,7 +316,7 @@ func TestLeastRecentlyServedFirst(t *testing.T) { // c58
 	}
 }
 
-func TestLeastRecentlyUploadingServes(t *testing.T) { // c66
+func TestLeastRecentlyUploadingServes(t *testing.T) { // SCHED-9
 	busy, idle := hold(bx(2, "r", "n", ""), 1), hold(bx(3, "r", "n", ""), 1)
 	busy.LastUploaded, idle.LastUploaded = t0.Add(-time.Minute), t0.Add(-time.Hour)
 	s := snap(wish(bx(1, "r", "n", ""), 1), busy, idle)
@@ -326,7 +326,7 @@ func TestLeastRecentlyUploadingServes(t *testing.T) { // c66
 	}
 }
 
-func TestSeveralSourcesByPieceRanges(t *testing.T) { // c67, c68, c69
+func TestSeveralSourcesByPieceRanges(t *testing.T) { // SCHED-10
 	recv := wish(bx(1, "r", "n", ""), 1)
 	recv.Downlink = 4000
 	a, b := hold(bx(2, "r", "n", ""), 1), hold(bx(3, "r", "n", ""), 1)
@@ -364,7 +364,7 @@ func TestUploadCapNeverExceeded(t *testing.T) {
 	}
 }
 
-func TestStartTimes(t *testing.T) { // c70
+func TestStartTimes(t *testing.T) { // SCHED-11
 	offPeak := t0.Add(4 * time.Hour)
 	slots := []Slot{{Start: t0.Add(-time.Hour), End: offPeak, Budget: 1 << 40, Peak: true}, {Start: offPeak, End: offPeak.Add(6 * time.Hour), Budget: 1_500_000}}
 	tests := []struct {
@@ -399,7 +399,7 @@ func TestStartTimes(t *testing.T) { // c70
 	}
 }
 
-func TestWhoDials(t *testing.T) { // c71
+func TestWhoDials(t *testing.T) { // SCHED-12
 	open := func(id int) Box { return bx(id, "r", "n", "") }
 	natted := func(id int) Box { b := bx(id, "r", "n", ""); b.NAT = true; return b }
 	tests := []struct {
@@ -589,7 +589,7 @@ func TestValidate(t *testing.T) {
 // TestLANSourceKeepsTransferInsideLAN: with a LAN neighbour holding or receiving the item, a box
 // takes no source outside its LAN (the item enters each LAN once) unless the LAN alone cannot
 // finish within the horizon.
-func TestLANSourceKeepsTransferInsideLAN(t *testing.T) { // c9, c11
+func TestLANSourceKeepsTransferInsideLAN(t *testing.T) { // SCHED-3, SCHED-4
 	recv := wish(bx(1, "r", "n", "l"), 1)
 	recv.Downlink = 5000
 	lan, isp := hold(bx(2, "r", "n", "l"), 1), hold(bx(3, "r", "n", "k"), 1)
@@ -637,7 +637,7 @@ func TestLANRelaysFeedingEachOtherStillReachOut(t *testing.T) {
 	}
 }
 
-func TestSharedServerCopy(t *testing.T) { // c10, c11, c67–c69
+func TestSharedServerCopy(t *testing.T) { // SCHED-2, SCHED-4, SCHED-10
 	// Four boxes of a region wish item 1 and nobody holds it; downlinks 4,000 B/s, uplinks
 	// 1,000 B/s. Sent whole to the first, the copy would reach the others through its uplink
 	// alone; shared, each takes a quarter from the server and the rest from the others.
@@ -712,7 +712,7 @@ func TestSharedServerCopy(t *testing.T) { // c10, c11, c67–c69
 	}
 }
 
-func TestSharedServerCopyCrossesIntoEachLANOnce(t *testing.T) { // c9, c62, c67–c69
+func TestSharedServerCopyCrossesIntoEachLANOnce(t *testing.T) { // SCHED-3, SCHED-10
 	// Two LANs of three boxes in one region wish item 1. The server's one copy is shared by all
 	// six; each LAN takes every share of the other LAN once: one of its boxes names that
 	// sharer, for that sharer's pieces only, and the LAN passes them on inside.
@@ -780,7 +780,7 @@ func TestSharedServerCopyCrossesIntoEachLANOnce(t *testing.T) { // c9, c62, c67�
 	}
 }
 
-func TestSharedServerCopyKeepsOffPeakSlots(t *testing.T) { // c70
+func TestSharedServerCopyKeepsOffPeakSlots(t *testing.T) { // SCHED-11
 	// Two boxes' second wish needs the server: it waits for the off-peak slot with shared
 	// copies on, as without (only a copy already flowing is joined at once).
 	a, b := wish(bx(1, "r", "n", ""), 2, 1), wish(bx(2, "r", "n", ""), 3, 1)

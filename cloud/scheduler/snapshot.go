@@ -63,7 +63,7 @@ type Config struct {
 	RangePlacements bool
 	// RangeParts is how many piece ranges an item is cut into for range placements: a flash
 	// crowd's item is placed range by range into idle boxes' cache, so each idle uplink serves
-	// its range to many receivers after fetching only a fraction of the item (c19, c20, c67–c69).
+	// its range to many receivers after fetching only a fraction of the item (CACHE-1, CACHE-2, SCHED-10).
 	RangeParts int
 	// RangeDemand is the least number of open wishes for an item in a region, and the least
 	// number per supplying copy there, that makes the planner place ranges of it.
@@ -75,7 +75,7 @@ type Config struct {
 	// SharedServerCopy splits the server's one copy of an item into a region among the region's
 	// receivers, each taking a range of it from the server and the rest from the others (see
 	// ledger.shared), instead of sending it all to the first receiver, whose uplink would then be
-	// the only way in for the rest (c10, c11, c67–c69). Whoever carries the plan must honour
+	// the only way in for the rest (SCHED-2, SCHED-4, SCHED-10). Whoever carries the plan must honour
 	// Fetch.ServerRanges, or each receiver would take a whole copy from the server.
 	SharedServerCopy bool
 }

@@ -15,7 +15,7 @@ func (st *State) usable(src, dst boxIdx, it itemIdx) (cand, bool) {
 		return cand{}, false
 	}
 	s, d := &st.idx.boxes[src], &st.idx.boxes[dst]
-	if s.Offline || (s.NAT && d.NAT) { // two NATed boxes cannot reach each other (c71)
+	if s.Offline || (s.NAT && d.NAT) { // two NATed boxes cannot reach each other (SCHED-12)
 		return cand{}, false
 	}
 	sl := &st.led.boxes[src]
@@ -43,7 +43,7 @@ func (st *State) usable(src, dst boxIdx, it itemIdx) (cand, bool) {
 	default:
 		return cand{}, false
 	}
-	// Measured throughput beats the caps when the receiver has reported it (c60, c61).
+	// Measured throughput beats the caps when the receiver has reported it (SCHED-5).
 	est := min(s.up, d.down)
 	if m, ok := st.idx.measured[dst][src]; ok && m > 0 {
 		est = m
@@ -96,8 +96,8 @@ func (st *State) exhausted(src boxIdx, it itemIdx) bool {
 	return s.Offline || st.led.upSpare(src, s.up) < st.cfg.MinRate || (!s.held[it].Complete && !rangeFull(s.held[it]) && sl.relay[it] == 0)
 }
 
-// candidates returns usable sources of one tier for dst, best first: fastest estimate (c64),
-// then least recently uploading (c66), then id.
+// candidates returns usable sources of one tier for dst, best first: fastest estimate (SCHED-5),
+// then least recently uploading (SCHED-9), then id.
 func (st *State) candidates(dst boxIdx, it itemIdx, t int) []cand {
 	d := &st.idx.boxes[dst]
 	want := 2 * st.cfg.MaxSources
@@ -122,7 +122,7 @@ func (st *State) candidates(dst boxIdx, it itemIdx, t int) []cand {
 		out = st.gather(st.led.relays[k], relayList(k), dst, it, want, out)
 	case tierOther:
 		// Complete holders elsewhere, then boxes elsewhere already receiving it: following an
-		// in-flight copy from another region beats a new copy from the server (c9).
+		// in-flight copy from another region beats a new copy from the server (SCHED-3).
 		out = st.gather(st.idx.holdAll[it], allList(it), dst, it, want, out)
 		out = st.gather(st.led.relaysAll[it], relaysAllList(it), dst, it, want, out)
 	}
@@ -176,7 +176,7 @@ func (st *State) reachesLAN(src, dst boxIdx, it itemIdx, seen map[boxIdx]bool) b
 
 // regionSupplied says whether a box of dst's region other than dst holds the item complete and
 // is online, or is receiving it from a fed source, or the region holds (or the server is
-// sending it) range by range: then the server need not send it there (c10).
+// sending it) range by range: then the server need not send it there (SCHED-2).
 func (st *State) regionSupplied(dst boxIdx, it itemIdx) bool {
 	return st.suppliedIn(st.idx.boxes[dst].region, it, dst)
 }

@@ -80,8 +80,8 @@ func (st *State) Round() {
 		reqs = st.needs(boxIdx(i), reqs)
 	}
 	// Continuing server transfers first, so their boxes become fed relays before anyone asks
-	// whether the region has the item; then by priority (c59), least recently served first
-	// (c58).
+	// whether the region has the item; then by priority (SCHED-7), least recently served first
+	// (SCHED-8).
 	slices.SortFunc(reqs, func(a, b request) int {
 		return cmp.Or(-cmpBool(a.serving, b.serving), cmp.Compare(a.rank, b.rank), cmp.Compare(a.served, b.served), cmpID(st.idx.boxes[a.box].ID, st.idx.boxes[b.box].ID))
 	})
@@ -101,8 +101,8 @@ func (st *State) Round() {
 	st.inRound = false
 }
 
-// needs appends a box's requests: its wishes it does not hold complete (c54), in priority order,
-// as many as fit its free wishlist space (c12), at most MaxFetches. Partial holders of a wished
+// needs appends a box's requests: its wishes it does not hold complete (SCHED-1), in priority order,
+// as many as fit its free wishlist space (SCHED-6), at most MaxFetches. Partial holders of a wished
 // item are marked as unfed relays: they hold pieces others can use.
 func (st *State) needs(i boxIdx, reqs []request) []request {
 	b := &st.idx.boxes[i]
@@ -190,7 +190,7 @@ func (st *State) Update(b Box, now time.Time) (BoxPlan, error) {
 	return st.boxPlan(i), nil
 }
 
-// keepPlacements plans again the cache placements the round gave box i (c19, c20), which a sync
+// keepPlacements plans again the cache placements the round gave box i (CACHE-1, CACHE-2), which a sync
 // re-plans: the box learns of a placement only from its sync's answer, so one dropped there would
 // never start. A placement the box now wishes, holds or has no room for is let go; a range the
 // box already reports is continueRange's.

@@ -78,7 +78,7 @@ func (st *State) sizeRequest(r request) (draft, bool) {
 		limit = spare / 2
 	}
 	// Range holders of a whole-item fetch come on top of MaxSources, one per range, each with
-	// an equal share of the downlink, so the receiver gets every range at once (c67–c69).
+	// an equal share of the downlink, so the receiver gets every range at once (SCHED-10).
 	return draft{r: r, bytes: bytes, spare: spare, limit: limit, sk: sk, joining: joining, parts: st.parts(it)}, true
 }
 
@@ -135,7 +135,7 @@ func (st *State) takeRegion(q *draft) {
 		return
 	}
 	// A LAN neighbour holding or receiving the item brings it into the LAN once; the rest
-	// moves inside the LAN, so costlier tiers only to finish within the horizon (c9, c11).
+	// moves inside the LAN, so costlier tiers only to finish within the horizon (SCHED-3, SCHED-4).
 	// A sharer of the server's copy has every piece coming: its share from the server, the
 	// rest from its LAN and the other LANs' sharers.
 	inside := q.joining || slices.ContainsFunc(q.chosen, func(c srcRec) bool { return st.reachesLAN(c.box, q.r.box, q.r.item, nil) })
@@ -151,9 +151,9 @@ func (st *State) takeRegion(q *draft) {
 	}
 }
 
-// takeOtherRegions takes sources in other regions, which cost more than this one (c9): only to
-// finish within the horizon (c11) or to keep the server away when the region cannot supply the
-// item (c10).
+// takeOtherRegions takes sources in other regions, which cost more than this one (SCHED-3): only to
+// finish within the horizon (SCHED-4) or to keep the server away when the region cannot supply the
+// item (SCHED-2).
 func (st *State) takeOtherRegions(q *draft) {
 	q.supplied = st.regionSupplied(q.r.box, q.r.item)
 	if q.spare >= st.cfg.MinRate && !q.joining && (!q.supplied || eta(q.bytes, q.rate) > st.cfg.Horizon) {
@@ -168,7 +168,7 @@ func (st *State) decideServer(q *draft) {
 	r, it := q.r, q.r.item
 	if q.supplied && q.rate == 0 && r.rank == 0 && st.suppliersBusy(r.box, it, q.bytes) {
 		// A top wish, and every box of the region that could send it is booked past the
-		// horizon: the region cannot supply it within the horizon (c10, c11).
+		// horizon: the region cannot supply it within the horizon (SCHED-2, SCHED-4).
 		q.supplied = false
 	}
 	keepServer := r.serving && !st.idx.regionHasComplete(r.box, it)
@@ -182,7 +182,7 @@ func (st *State) decideServer(q *draft) {
 	q.f = fetchRec{item: it, bytes: q.bytes, rank: r.rank, start: st.now, cache: r.cache(), rng: r.rng}
 }
 
-// bookServer finds the server's bytes a slot (c70): now, with the peers making room, or an
+// bookServer finds the server's bytes a slot (SCHED-11): now, with the peers making room, or an
 // off-peak slot later, without them. No slot leaves the fetch to its peers.
 func (st *State) bookServer(q *draft) {
 	if !q.server {
@@ -193,7 +193,7 @@ func (st *State) bookServer(q *draft) {
 	if q.share {
 		charge = q.bytes / int64(len(st.led.shared[q.sk])+1) // its part of the one copy
 	}
-	// A joiner's copy is already flowing: it needs no off-peak slot of its own (c70).
+	// A joiner's copy is already flowing: it needs no off-peak slot of its own (SCHED-11).
 	start, ok := st.led.serverSlot(st.now, charge, r.rank == 0 || r.rng != (PieceRange{}) || q.joining)
 	q.f.charged = charge
 	switch {

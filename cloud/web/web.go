@@ -1,4 +1,4 @@
-// Package web is the customers' catalog in the browser (claim c40): browse and search titles by
+// Package web is the customers' catalog in the browser (requirement CAT-4): browse and search titles by
 // kind, item pages, sign-in, the customer's boxes and their wishlists (add, remove, reorder; the
 // box adopts the change on its next sync), purchase history and active rentals. Pages are
 // server-rendered with html/template and work without JavaScript; every control has a label

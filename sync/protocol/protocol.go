@@ -119,7 +119,7 @@ type TransferReport struct {
 	BytesFromServer int64        `json:"bytes_from_server"`
 	BytesFromPeers  int64        `json:"bytes_from_peers"`
 	Complete        bool         `json:"complete"`
-	// HashFailures counts pieces that failed verification and were fetched again (c73).
+	// HashFailures counts pieces that failed verification and were fetched again (XFER-4).
 	HashFailures int64 `json:"hash_failures,omitempty"`
 }
 
@@ -183,7 +183,7 @@ type Fetch struct {
 	Area string `json:"area,omitempty"`
 	// Range, when set, limits the fetch to these pieces: a range placement into the cache
 	// area. When many boxes of a region wish an item at once, idle boxes each take one range
-	// and serve it to them (c19, c20, c67–c69). Nil means the whole item, and widens an
+	// and serve it to them (CACHE-1, CACHE-2, SCHED-10). Nil means the whole item, and widens an
 	// earlier range placement of it to the whole item.
 	Range *PieceRange `json:"range,omitempty"`
 }

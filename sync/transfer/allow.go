@@ -135,7 +135,7 @@ type PeerRate struct {
 }
 
 // PeerRates returns the measured throughput per peer address since the engine started, for the
-// head-end (c60, c61), in address order.
+// head-end (SCHED-5), in address order.
 func (e *Engine) PeerRates() []PeerRate {
 	e.mu.Lock()
 	defer e.mu.Unlock()
