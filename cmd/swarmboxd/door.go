@@ -236,5 +236,5 @@ func writeOut(path string, fill func(io.Writer) error) error {
 	if path == "-" {
 		return fill(os.Stdout)
 	}
-	return player.WriteAtomically(path, fill)
+	return player.WriteOut(path, fill)
 }
