@@ -39,7 +39,10 @@ type Socket struct {
 // ServeSocket listens on path. A socket file left by a daemon that died is replaced; one a live
 // daemon answers on is not.
 func ServeSocket(ctx context.Context, path string, api *API) (*Socket, error) {
-	if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s is in the way of the API socket and is not a socket: move it out of the state folder", path)
+		}
 		var d net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		c, err := d.DialContext(dctx, "unix", path)

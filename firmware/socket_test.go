@@ -1,6 +1,8 @@
 package firmware
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -80,4 +82,24 @@ func TestSocket(t *testing.T) {
 	if _, err := boxbus.DialSocket(ctx, path); err == nil {
 		t.Error("dialled a closed socket")
 	}
+}
+
+// FuzzHandshake feeds the API socket's authentication arbitrary bytes: it ends (accepting,
+// or refusing with an error) without panicking, and never answers more than its 16 lines.
+func FuzzHandshake(f *testing.F) {
+	f.Add([]byte("\x00AUTH EXTERNAL 30\r\nBEGIN\r\n"))
+	f.Add([]byte("\x00AUTH EXTERNAL\r\nDATA\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n"))
+	f.Add([]byte("\x00AUTH DBUS_COOKIE_SHA1 726f6f74\r\nCANCEL\r\n"))
+	f.Add([]byte("AUTH EXTERNAL 30\r\n"))
+	f.Add([]byte("\x00\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		err := handshake(bufio.NewReader(bytes.NewReader(in)), &out)
+		if err == nil && !bytes.Contains(in, []byte("BEGIN")) {
+			t.Fatalf("accepted %q without BEGIN", in)
+		}
+		if n := bytes.Count(out.Bytes(), []byte("\r\n")); n > 16 {
+			t.Fatalf("%d answers to %q", n, in)
+		}
+	})
 }
