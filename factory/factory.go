@@ -21,8 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"swarmbox/cloud/forecast"
 	"swarmbox/media"
 	"swarmbox/storage"
@@ -233,28 +231,26 @@ func preloadOne(ctx context.Context, client *cloudclient.Client, st *storage.Sto
 	if err != nil {
 		return fmt.Errorf("its torrent: %w", err)
 	}
-	ih, _, err := transfer.ParseTorrent(tb)
+	m, err := transfer.ParseMeta(tb)
 	if err != nil {
 		return err
 	}
-	if ih != it.InfoHash {
-		return fmt.Errorf("the torrent's info hash %s differs from the catalog's %s", ih, it.InfoHash)
+	if !m.Private {
+		return fmt.Errorf("the torrent is not marked private: refusing a public torrent")
 	}
-	mi, err := metainfo.Load(bytes.NewReader(tb))
-	if err != nil {
-		return err
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		return err
+	if m.InfoHash != it.InfoHash {
+		return fmt.Errorf("the torrent's info hash %s differs from the catalog's %s", m.InfoHash, it.InfoHash)
 	}
 	name := it.ID.String() + ".sbx"
 	dst := filepath.Join(pre, name)
-	if err := copyVerified(filepath.Join(o.Repository, name), dst, &info); err != nil {
+	if err := copyVerified(filepath.Join(o.Repository, name), dst, m); err != nil {
 		return err
 	}
 	// The box's storage finds containers in its preload area and seeds them from first boot.
-	if err := st.AddPreloaded(ctx, it.ID, tb, o.Now()); err != nil {
+	// Storage reads no torrents: it records the item only once transfer re-read the copy in place.
+	p := storage.Preload{InfoHash: m.InfoHash, Torrent: tb, Pieces: m.Pieces, Size: m.Length}
+	verify := func(ctx context.Context, path string) error { return transfer.VerifyFile(ctx, path, m) }
+	if err := st.AddPreloaded(ctx, it.ID, p, verify, o.Now()); err != nil {
 		os.Remove(dst)
 		return err
 	}
@@ -263,7 +259,7 @@ func preloadOne(ctx context.Context, client *cloudclient.Client, st *storage.Sto
 
 // copyVerified copies src to dst (temp file, fsync, rename) and fails unless every piece
 // matches the torrent's SHA-1.
-func copyVerified(src, dst string, info *metainfo.Info) error {
+func copyVerified(src, dst string, m transfer.Meta) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("the sealed container: %w (is -repository the head-end's repository folder?)", err)
@@ -276,25 +272,24 @@ func copyVerified(src, dst string, info *metainfo.Info) error {
 	}
 	defer os.Remove(tmp)
 	w := bufio.NewWriterSize(out, 1<<20)
-	buf := make([]byte, info.PieceLength)
+	buf := make([]byte, m.PieceLength)
 	var total int64
-	for i := 0; i < info.NumPieces(); i++ {
+	for i, want := range m.PieceHashes {
 		n, err := io.ReadFull(in, buf)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 			out.Close()
-			return fmt.Errorf("the sealed container ends at piece %d of %d: %w", i, info.NumPieces(), err)
+			return fmt.Errorf("the sealed container ends at piece %d of %d: %w", i, m.Pieces, err)
 		}
-		sum := sha1.Sum(buf[:n])
-		if !bytes.Equal(sum[:], info.Piece(i).V1Hash().Unwrap().Bytes()) {
+		if sha1.Sum(buf[:n]) != want {
 			out.Close()
 			return fmt.Errorf("piece %d of the sealed container does not match its torrent: the repository copy is damaged", i)
 		}
 		w.Write(buf[:n])
 		total += int64(n)
 	}
-	if extra, _ := in.Read(buf[:1]); extra > 0 || total != info.TotalLength() {
+	if extra, _ := in.Read(buf[:1]); extra > 0 || total != m.Length {
 		out.Close()
-		return fmt.Errorf("the sealed container is %d bytes or more, its torrent says %d", total+int64(extra), info.TotalLength())
+		return fmt.Errorf("the sealed container is %d bytes or more, its torrent says %d", total+int64(extra), m.Length)
 	}
 	if err := w.Flush(); err != nil {
 		out.Close()

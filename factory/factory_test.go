@@ -9,11 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/anacrolix/torrent/metainfo"
 
 	"swarmbox/cloud/headend/headendtest"
 	"swarmbox/cloud/store"
@@ -102,10 +101,9 @@ func TestPreload(t *testing.T) {
 		if p := st.ContainerPath(want.ID); filepath.Dir(p) != st.PreloadDir() {
 			t.Errorf("the box finds %s at %s, not in its preload area", want.Title, p)
 		}
-		ih := metainfo.NewHashFromHex(want.InfoHash)
 		for i := 0; i < want.Pieces; i++ {
-			if c, err := st.PieceCompletion().Get(metainfo.PieceKey{InfoHash: ih, Index: i}); err != nil || !c.Ok || !c.Complete {
-				t.Fatalf("item %s piece %d not recorded complete: %+v %v", want.Title, i, c, err)
+			if known, done, err := st.PieceDone(ctx, want.InfoHash, i); err != nil || !known || !done {
+				t.Fatalf("item %s piece %d not recorded complete: known %v done %v, %v", want.Title, i, known, done, err)
 			}
 		}
 	}
@@ -152,6 +150,12 @@ func TestPreloadRefusals(t *testing.T) {
 			}
 			if files, _ := filepath.Glob(filepath.Join(dir, PreloadDir, "*.part")); len(files) > 0 {
 				t.Errorf("a partial container was left behind: %v", files)
+			}
+			if st, err := storage.Open(context.Background(), dir); err == nil {
+				defer st.Close()
+				if items, err := st.Items(context.Background()); err != nil || slices.ContainsFunc(items, func(it storage.Item) bool { return it.ID == h.Items[1].ID }) {
+					t.Errorf("the refused title B was recorded: %+v %v", items, err)
+				}
 			}
 		})
 	}

@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The catalog first, so a household's wishes right after start are checked against it.
 	b.fetchCatalog(ctx, 0)
 	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
-		Completion: st.PieceCompletion(), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
+		Completion: transfer.Completion(st), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
 		return err
 	}

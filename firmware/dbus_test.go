@@ -23,6 +23,7 @@ import (
 	"swarmbox/storage"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
+	"swarmbox/sync/transfer"
 )
 
 // boxWithTitle makes a registered box whose catalog replica lists the head-end's title and
@@ -55,7 +56,11 @@ func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 	it := h.Items[0]
 	b, _ := os.ReadFile(h.Repo.Path(it.ID))
 	os.WriteFile(st.ContainerPath(it.ID), b, 0o600)
-	st.AddItem(ctx, it.ID, it.InfoHash, it.Torrent, it.Pieces, time.Now())
+	m, err := transfer.ParseMeta(it.Torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AddItem(ctx, it.ID, it.InfoHash, it.Torrent, it.Pieces, m.Length, time.Now())
 	st.UpdateItem(ctx, it.ID, it.Pieces, true, 0, int64(len(b)), time.Now())
 	return NewAPI(st, Options{})
 }

@@ -175,12 +175,12 @@ func TestPlaybackWhileDownloading(t *testing.T) {
 		t.Fatal(err)
 	}
 	api.store.UpdateItem(ctx, it.ID, pieces/2, false, 0, half, time.Now())
-	pc := api.store.PieceCompletion()
+	pc := transfer.Completion(api.store)
 	for i := range pieces {
 		pc.Set(metainfo.PieceKey{InfoHash: metainfo.NewHashFromHex(it.InfoHash), Index: i}, i < pieces/2)
 	}
 
-	eng, err := transfer.New(transfer.Config{MediaDir: api.store.MediaDir(), ListenAddr: "127.0.0.1:0", Completion: api.store.PieceCompletion()})
+	eng, err := transfer.New(transfer.Config{MediaDir: api.store.MediaDir(), ListenAddr: "127.0.0.1:0", Completion: transfer.Completion(api.store)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,34 +284,56 @@ func TestSchedulerEvictionHonouredButNotWhilePlaying(t *testing.T) {
 	}
 }
 
+// preloadOf is what the factory gives AddPreloaded for the torrent tb: its figures, and
+// transfer's check of the container against it.
+func preloadOf(t *testing.T, tb []byte) (Preload, func(context.Context, string) error) {
+	t.Helper()
+	m, err := transfer.ParseMeta(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Preload{InfoHash: m.InfoHash, Torrent: tb, Pieces: m.Pieces, Size: m.Length},
+		func(ctx context.Context, path string) error { return transfer.VerifyFile(ctx, path, m) }
+}
+
 func TestPreloadedItems(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	data := make([]byte, 50000)
 	rand.Read(data)
 	tb := torrentFor(t, item(1), data)
-	if err := s.AddPreloaded(ctx, item(1), tb, time.Now()); err == nil {
+	p, verify := preloadOf(t, tb)
+	if err := s.AddPreloaded(ctx, item(1), p, verify, time.Now()); err == nil {
 		t.Fatal("preload without its file accepted")
 	}
 	path := filepath.Join(s.PreloadDir(), item(1).String()+".sbx")
 	bad := slices.Clone(data)
 	bad[40000] ^= 1
 	os.WriteFile(path, bad, 0o600)
-	if err := s.AddPreloaded(ctx, item(1), tb, time.Now()); err == nil {
+	if err := s.AddPreloaded(ctx, item(1), p, verify, time.Now()); err == nil {
 		t.Fatal("a damaged preload was accepted")
+	}
+	if err := s.AddPreloaded(ctx, item(1), p, nil, time.Now()); err == nil {
+		t.Fatal("a preload nobody verified was accepted")
 	}
 	if _, err := s.GetItem(ctx, item(1)); !errors.Is(err, ErrNotFound) {
 		t.Fatal("a refused preload left a row")
 	}
+	if n := must(s.VerifiedPieces(ctx, p.InfoHash)); n != 0 {
+		t.Fatalf("a refused preload left %d verified pieces", n)
+	}
 	os.WriteFile(path, data, 0o600)
 	for range 2 { // twice: idempotent
-		if err := s.AddPreloaded(ctx, item(1), tb, time.Now()); err != nil {
+		if err := s.AddPreloaded(ctx, item(1), p, verify, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	it, err := s.GetItem(ctx, item(1))
 	if err != nil || !it.Complete || it.Area != AreaPreload || it.Pieces != it.Total || it.Size != 50000 {
 		t.Fatalf("preloaded item %+v, %v", it, err)
+	}
+	if n := must(s.VerifiedPieces(ctx, p.InfoHash)); n != p.Pieces {
+		t.Fatalf("%d pieces recorded verified, want %d", n, p.Pieces)
 	}
 	if s.ContainerPath(item(1)) != path {
 		t.Fatalf("container path %s, want %s", s.ContainerPath(item(1)), path)
@@ -322,7 +344,7 @@ func TestPreloadedItems(t *testing.T) {
 	if sp := must(s.Spaces(ctx)); sp[0].Used != 50000 || sp[0].Free != 0 {
 		t.Fatalf("preload area %+v", sp[0])
 	}
-	if err := s.AddPreloaded(ctx, item(2), tb, time.Now()); err == nil {
+	if err := s.AddPreloaded(ctx, item(2), p, verify, time.Now()); err == nil {
 		t.Fatal("a torrent for another item was accepted")
 	}
 }

@@ -4,38 +4,30 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-
-	"github.com/anacrolix/torrent/metainfo"
-	tstorage "github.com/anacrolix/torrent/storage"
+	"fmt"
 )
 
-// PieceCompletion returns anacrolix/torrent's piece-completion store, kept in the box database so
-// that which pieces are verified is committed in the same place as everything else, and survives
-// a power cut: a piece is marked complete only after its hash verified.
-func (s *Store) PieceCompletion() tstorage.PieceCompletion { return pieceCompletion{s} }
-
-type pieceCompletion struct{ s *Store }
-
-func (p pieceCompletion) Get(k metainfo.PieceKey) (tstorage.Completion, error) {
-	var c bool
-	err := p.s.db.QueryRow(`SELECT complete FROM pieces WHERE info_hash = ? AND idx = ?`, k.InfoHash.HexString(), k.Index).Scan(&c)
+// PieceDone says whether piece index of the torrent with infoHash (hex) is recorded (known) and,
+// if so, whether it verified. The engine keeps its piece completion here (transfer.Completion),
+// so that it is committed with everything else and survives a power cut.
+func (s *Store) PieceDone(ctx context.Context, infoHash string, index int) (known, done bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT complete FROM pieces WHERE info_hash = ? AND idx = ?`, infoHash, index).Scan(&done)
 	if errors.Is(err, sql.ErrNoRows) {
-		// Unknown: the torrent client will check the data itself.
-		return tstorage.Completion{}, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return tstorage.Completion{Err: err}, err
+		return false, false, fmt.Errorf("piece %d of %s: %w", index, infoHash, err)
 	}
-	return tstorage.Completion{Ok: true, Complete: c}, nil
+	return true, done, nil
 }
 
-func (p pieceCompletion) Set(k metainfo.PieceKey, complete bool) error {
-	_, err := p.s.db.Exec(`INSERT OR REPLACE INTO pieces (info_hash, idx, complete) VALUES (?, ?, ?)`, k.InfoHash.HexString(), k.Index, complete)
-	return err
+// SetPiece records whether piece index of the torrent with infoHash (hex) verified.
+func (s *Store) SetPiece(ctx context.Context, infoHash string, index int, done bool) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO pieces (info_hash, idx, complete) VALUES (?, ?, ?)`, infoHash, index, done); err != nil {
+		return fmt.Errorf("record piece %d of %s: %w", index, infoHash, err)
+	}
+	return nil
 }
-
-// Close is a no-op: the database belongs to the Store.
-func (p pieceCompletion) Close() error { return nil }
 
 // VerifiedPieces counts the pieces of the torrent with infoHash (hex) recorded as verified.
 func (s *Store) VerifiedPieces(ctx context.Context, infoHash string) (int, error) {

@@ -320,9 +320,9 @@ type Item struct {
 }
 
 // AddItem records a title in the wishlist area without a quota check (Reserve checks quotas and
-// makes room). Adding it again keeps its progress.
-func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, now time.Time) error {
-	size, _ := torrentLength(torrent)
+// makes room). size is the container's length (transfer.ParseMeta). Adding it again keeps its
+// progress.
+func (s *Store) AddItem(ctx context.Context, id media.ItemID, infoHash string, torrent []byte, total int, size int64, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO items (id, info_hash, torrent, total, updated, area, size) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		id.String(), infoHash, torrent, total, now.UnixMilli(), AreaWishlist, size)
 	return err

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"swarmbox/media"
 )
 
@@ -80,22 +78,31 @@ func TestWishlistVersionAndOrder(t *testing.T) {
 	}
 }
 
-func TestPieceCompletionSurvivesRestart(t *testing.T) {
+func TestPieceRecordSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	s := open(t, dir)
-	pc := s.PieceCompletion()
-	k := metainfo.PieceKey{Index: 7}
-	k.InfoHash[0] = 9
-	if c, err := pc.Get(k); err != nil || c.Ok {
-		t.Fatalf("unknown piece: %+v, %v; want not Ok", c, err)
+	if known, done, err := s.PieceDone(ctx, "09", 7); err != nil || known || done {
+		t.Fatalf("unknown piece: known %v done %v, %v; want not known", known, done, err)
 	}
-	if err := pc.Set(k, true); err != nil {
+	if err := s.SetPiece(ctx, "09", 7, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPiece(ctx, "09", 8, false); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	s = open(t, dir)
-	if c, err := s.PieceCompletion().Get(k); err != nil || !c.Ok || !c.Complete {
-		t.Fatalf("after restart: %+v, %v; want complete", c, err)
+	for _, tc := range []struct {
+		index       int
+		known, done bool
+	}{{7, true, true}, {8, true, false}, {9, false, false}} {
+		if known, done, err := s.PieceDone(ctx, "09", tc.index); err != nil || known != tc.known || done != tc.done {
+			t.Errorf("piece %d after restart: known %v done %v, %v; want %v %v", tc.index, known, done, err, tc.known, tc.done)
+		}
+	}
+	if n := must(s.VerifiedPieces(ctx, "09")); n != 1 {
+		t.Errorf("%d verified pieces, want 1", n)
 	}
 }
 
@@ -104,13 +111,13 @@ func TestItemsAndLicenses(t *testing.T) {
 	s := open(t, t.TempDir())
 	it := media.ItemID{3}
 	now := time.Now()
-	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, now); err != nil {
+	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, 1000, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.UpdateItem(ctx, it, 5, false, 100, 0, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, now); err != nil { // again: keeps progress
+	if err := s.AddItem(ctx, it, "ab", []byte("torrent"), 9, 1000, now); err != nil { // again: keeps progress
 		t.Fatal(err)
 	}
 	if err := s.UpdateItem(ctx, it, 9, true, 0, 50, now); err != nil {
@@ -120,8 +127,8 @@ func TestItemsAndLicenses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Pieces != 9 || got.Total != 9 || !got.Complete || got.BytesFromServer != 100 || got.BytesFromPeers != 50 {
-		t.Fatalf("item %+v: want 9 pieces, complete, 100 from server, 50 from peers", got)
+	if got.Pieces != 9 || got.Total != 9 || !got.Complete || got.BytesFromServer != 100 || got.BytesFromPeers != 50 || got.Size != 1000 {
+		t.Fatalf("item %+v: want 9 pieces, complete, 100 from server, 50 from peers, 1000 bytes", got)
 	}
 	if _, err := s.License(ctx, it); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("license before buying: %v", err)

@@ -2,6 +2,13 @@ package transfer
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +34,9 @@ func metaBytes(t testing.TB, info metainfo.Info) []byte {
 
 func TestParseMeta(t *testing.T) {
 	const pieceLen = 16 << 10
-	tb := torrenttest.Private(t, t.TempDir(), "x.sbx", make([]byte, 9*pieceLen+5000), pieceLen)
+	data := make([]byte, 9*pieceLen+5000)
+	rand.Read(data)
+	tb := torrenttest.Private(t, t.TempDir(), "x.sbx", data, pieceLen)
 	m, err := ParseMeta(tb)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +46,10 @@ func TestParseMeta(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Meta{InfoHash: ih, Name: "x.sbx", Private: true, Length: 9*pieceLen + 5000, PieceLength: pieceLen, Pieces: 10}
-	if m != want || pieces != 10 {
+	for p := range slices.Chunk(data, pieceLen) {
+		want.PieceHashes = append(want.PieceHashes, sha1.Sum(p))
+	}
+	if !reflect.DeepEqual(m, want) || pieces != 10 {
 		t.Fatalf("ParseMeta = %+v, want %+v (ParseTorrent: %d pieces)", m, want, pieces)
 	}
 
@@ -55,6 +67,7 @@ func TestParseMeta(t *testing.T) {
 		{"no piece length", metainfo.Info{Name: "a", PieceLength: 0, Length: 30, Pieces: hashes(3)}, "piece length of 0"},
 		{"negative length", metainfo.Info{Name: "a", PieceLength: 10, Length: -5}, "length of -5"},
 		{"files", metainfo.Info{Name: "d", PieceLength: 10, Files: []metainfo.FileInfo{{Length: 15, Path: []string{"a"}}, {Length: 6, Path: []string{"b"}}}, Pieces: hashes(3)}, ""},
+		{"torn hashes", metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: hashes(4)[:61]}, "61 bytes of piece hashes for 3 pieces"},
 		{"negative file", metainfo.Info{Name: "d", PieceLength: 10, Files: []metainfo.FileInfo{{Length: 25, Path: []string{"a"}}, {Length: -5, Path: []string{"b"}}}, Pieces: hashes(2)}, "file length of -5"},
 	} {
 		m, err := ParseMeta(metaBytes(t, tc.info))
@@ -94,4 +107,53 @@ func FuzzParseMeta(f *testing.F) {
 			t.Fatalf("accepted %+v: no pieces for %d bytes", m, m.Length)
 		}
 	})
+}
+
+// TestVerifyFile: only the torrent's own single file, whole and undamaged, passes; a damaged
+// preload must never be recorded as verified.
+func TestVerifyFile(t *testing.T) {
+	const pieceLen = 16 << 10
+	data := make([]byte, 3*pieceLen+100)
+	rand.Read(data)
+	m, err := ParseMeta(torrenttest.Private(t, t.TempDir(), "x.sbx", data, pieceLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(i int) []byte { b := slices.Clone(data); b[i] ^= 1; return b }
+	folder := m
+	folder.Folder = true
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		file string
+		data []byte // nil: no file
+		meta Meta
+		ctx  context.Context
+		err  string // "" = passes
+	}{
+		{"whole", "x.sbx", data, m, context.Background(), ""},
+		{"missing", "x.sbx", nil, m, context.Background(), "no such file"},
+		{"damaged first piece", "x.sbx", flip(0), m, context.Background(), "piece 0 "},
+		{"damaged last piece", "x.sbx", flip(len(data) - 1), m, context.Background(), "piece 3 "},
+		{"short", "x.sbx", data[:len(data)-1], m, context.Background(), "the torrent says"},
+		{"long", "x.sbx", append(slices.Clone(data), 0), m, context.Background(), "the torrent says"},
+		{"another name", "y.sbx", data, m, context.Background(), `want the single file "y.sbx"`},
+		{"a folder torrent", "x.sbx", data, folder, context.Background(), "single file"},
+		{"cancelled", "x.sbx", data, m, cancelled, "context canceled"},
+	} {
+		path := filepath.Join(t.TempDir(), tc.file)
+		if tc.data != nil {
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := VerifyFile(tc.ctx, path, tc.meta)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: err = %v, want one saying %q", tc.name, err, tc.err)
+		}
+	}
 }

@@ -92,7 +92,7 @@ func TestFetchChainWithSQLiteCompletion(t *testing.T) {
 		if i == 0 {
 			os.Rename(filepath.Join(d, item.String()+".sbx"), st.ContainerPath(item))
 		}
-		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: st.PieceCompletion()})
+		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: Completion(st)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestWebSeedThenPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: st.PieceCompletion()})
+		e, err := New(Config{MediaDir: st.MediaDir(), ListenAddr: "127.0.0." + string(rune('2'+i)) + ":0", Completion: Completion(st)})
 		if err != nil {
 			t.Fatal(err)
 		}
