@@ -7,19 +7,14 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
-
-	"swarmbox/internal/cmdline"
 )
 
 // transfers prints what boxes reported receiving, from the server and from peers.
 func transfers(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("transfers", flag.ExitOnError)
-	sf := addStoreFlags(fs)
-	jsonOut := fs.Bool("json", false, `print one JSON line {"transfers":[...]}`)
-	if _, err := cmdline.Parse(fs, args); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	var jsonOut bool
+	st, _, err := storeCommand(ctx, "transfers", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&jsonOut, "json", false, `print one JSON line {"transfers":[...]}`)
+	})
 	if err != nil {
 		return err
 	}
@@ -28,7 +23,7 @@ func transfers(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if jsonOut {
 		type row struct {
 			Box             string `json:"box"`
 			Item            string `json:"item"`

@@ -24,6 +24,12 @@ func Private(t testing.TB, dir, name string, data []byte, pieceLen int64) []byte
 	if err := info.BuildFromFilePath(path); err != nil {
 		t.Fatal(err)
 	}
+	return Encode(t, info)
+}
+
+// Encode is the metainfo bytes of info as it is, however inconsistent (for tests of parsers).
+func Encode(t testing.TB, info metainfo.Info) []byte {
+	t.Helper()
 	ib, err := bencode.Marshal(info)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
@@ -12,25 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 
 	"swarmbox/internal/torrenttest"
 )
-
-// metaBytes is metainfo for info as it is, however inconsistent.
-func metaBytes(t testing.TB, info metainfo.Info) []byte {
-	t.Helper()
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := (&metainfo.MetaInfo{InfoBytes: ib}).Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func TestParseMeta(t *testing.T) {
 	const pieceLen = 16 << 10
@@ -70,7 +54,7 @@ func TestParseMeta(t *testing.T) {
 		{"torn hashes", metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: hashes(4)[:61]}, "61 bytes of piece hashes for 3 pieces"},
 		{"negative file", metainfo.Info{Name: "d", PieceLength: 10, Files: []metainfo.FileInfo{{Length: 25, Path: []string{"a"}}, {Length: -5, Path: []string{"b"}}}, Pieces: hashes(2)}, "file length of -5"},
 	} {
-		m, err := ParseMeta(metaBytes(t, tc.info))
+		m, err := ParseMeta(torrenttest.Encode(t, tc.info))
 		switch {
 		case tc.err == "" && err != nil:
 			t.Errorf("%s: refused: %v", tc.name, err)
@@ -86,9 +70,9 @@ func TestParseMeta(t *testing.T) {
 // FuzzParseMeta checks that ParseMeta never panics and that what it accepts is consistent: the
 // pieces cover the length, the last one not empty.
 func FuzzParseMeta(f *testing.F) {
-	f.Add(metaBytes(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 31, Pieces: make([]byte, 80)}))
-	f.Add(metaBytes(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: make([]byte, 80)}))
-	f.Add(metaBytes(f, metainfo.Info{Name: "d", PieceLength: 1 << 20, Files: []metainfo.FileInfo{{Length: 5, Path: []string{"a"}}}, Pieces: make([]byte, 20)}))
+	f.Add(torrenttest.Encode(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 31, Pieces: make([]byte, 80)}))
+	f.Add(torrenttest.Encode(f, metainfo.Info{Name: "a", PieceLength: 10, Length: 30, Pieces: make([]byte, 80)}))
+	f.Add(torrenttest.Encode(f, metainfo.Info{Name: "d", PieceLength: 1 << 20, Files: []metainfo.FileInfo{{Length: 5, Path: []string{"a"}}}, Pieces: make([]byte, 20)}))
 	f.Add([]byte("d4:infod6:lengthi-1e4:name1:a12:piece lengthi0e6:pieces0:ee"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseMeta(b)
