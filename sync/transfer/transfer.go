@@ -220,6 +220,7 @@ const redialEvery = 2 * time.Second
 func (e *Engine) redial() {
 	tick := time.NewTicker(redialEvery)
 	defer tick.Stop()
+	idle := map[*torrent.PeerConn]connIdle{}
 	for {
 		select {
 		case <-e.stop:
@@ -242,11 +243,59 @@ func (e *Engine) redial() {
 			default:
 				continue
 			}
-			if !e.wantsMore(items[i], t) || len(t.PeerConns()) > 0 {
+			if !e.wantsMore(items[i], t) {
+				continue
+			}
+			if conns := t.PeerConns(); len(conns) > 0 {
+				closeStuck(conns, idle, time.Now())
 				continue
 			}
 			t.AddPeers(ps[i])
 		}
+		for pc := range idle { // forget connections the client has closed
+			if pc.Torrent() == nil || !slices.Contains(pc.Torrent().PeerConns(), pc) {
+				delete(idle, pc)
+			}
+		}
+	}
+}
+
+// stuckAfter is how long an item's connections may all carry no data either way, while a peer
+// shows pieces and the item still wants some, before they are closed and dialled afresh.
+const stuckAfter = 10 * time.Second
+
+// connIdle is what closeStuck last saw of a connection.
+type connIdle struct {
+	read, written int64
+	since         time.Time // when the counts last moved
+}
+
+// closeStuck closes an item's connections when none of them moved data either way for
+// stuckAfter although a peer shows pieces. The torrent client now and then leaves such a
+// connection uninterested for good (seen under load: the peer's pieces registered, the item's
+// pieces wanted, no request ever sent); fresh connections are judged and requested from anew,
+// and redial makes them at its next tick. Data moving on any of them, to us or from us, leaves
+// them all be: a box serving a neighbour is not cut off.
+func closeStuck(conns []*torrent.PeerConn, idle map[*torrent.PeerConn]connIdle, now time.Time) {
+	stuck, shows := true, false
+	for _, pc := range conns {
+		st := pc.Stats()
+		read, written := st.BytesReadData.Int64(), st.BytesWrittenData.Int64()
+		shows = shows || st.RemotePieceCount > 0
+		last, seen := idle[pc]
+		if !seen || last.read != read || last.written != written {
+			idle[pc] = connIdle{read: read, written: written, since: now}
+			stuck = false
+			continue
+		}
+		stuck = stuck && now.Sub(last.since) >= stuckAfter
+	}
+	if !stuck || !shows {
+		return
+	}
+	for _, pc := range conns {
+		pc.Close()
+		delete(idle, pc)
 	}
 }
 
