@@ -139,25 +139,6 @@ func (s *Store) usedByArea(ctx context.Context, db querier) (map[string]int64, e
 	return used, rows.Err()
 }
 
-// fillSizes sets the size of rows written before sizes were kept (schema version 2).
-func (s *Store) fillSizes(ctx context.Context) error {
-	items, err := s.Items(ctx)
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if it.Size != 0 {
-			continue
-		}
-		if n, err := torrentLength(it.Torrent); err == nil && n > 0 {
-			if _, err := s.db.ExecContext(ctx, `UPDATE items SET size = ? WHERE id = ?`, n, it.ID.String()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // sweepOrphans removes container files in the media folder that no item row owns: an eviction
 // deletes the row first, so a crash before the file went leaves only such an orphan.
 func (s *Store) sweepOrphans(ctx context.Context) error {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -104,4 +105,23 @@ func bdecode(b []byte, depth int) (v any, rest []byte, err error) {
 	default:
 		return nil, nil, fmt.Errorf("bencode: unexpected byte %q", c)
 	}
+}
+
+// fillSizes sets the size of rows written before sizes were kept (schema version 2).
+func (s *Store) fillSizes(ctx context.Context) error {
+	items, err := s.Items(ctx)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.Size != 0 {
+			continue
+		}
+		if n, err := torrentLength(it.Torrent); err == nil && n > 0 {
+			if _, err := s.db.ExecContext(ctx, `UPDATE items SET size = ? WHERE id = ?`, n, it.ID.String()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

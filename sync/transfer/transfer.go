@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
@@ -211,94 +210,6 @@ func (e *Engine) MaxRequestsOutstanding() int {
 	return e.maxRequested
 }
 
-// redialEvery is how often the peers of an incomplete item are offered to the client again.
-const redialEvery = 2 * time.Second
-
-// redial offers the named peers of every incomplete item to the torrent client again: the client
-// forgets a peer whose connection closed (it restarted, or had not verified its data yet when we
-// connected), and would otherwise wait for the next plan to dial it again.
-func (e *Engine) redial() {
-	tick := time.NewTicker(redialEvery)
-	defer tick.Stop()
-	idle := map[*torrent.PeerConn]connIdle{}
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-tick.C:
-		}
-		e.mu.Lock()
-		var items []media.ItemID
-		var ts []*torrent.Torrent
-		var ps [][]torrent.PeerInfo
-		for item, peers := range e.dial {
-			if t := e.torrents[item]; t != nil && len(peers) > 0 {
-				items, ts, ps = append(items, item), append(ts, t), append(ps, peers)
-			}
-		}
-		e.mu.Unlock()
-		for i, t := range ts {
-			select {
-			case <-t.GotInfo():
-			default:
-				continue
-			}
-			if !e.wantsMore(items[i], t) {
-				continue
-			}
-			if conns := t.PeerConns(); len(conns) > 0 {
-				closeStuck(conns, idle, time.Now())
-				continue
-			}
-			t.AddPeers(ps[i])
-		}
-		for pc := range idle { // forget connections the client has closed
-			if pc.Torrent() == nil || !slices.Contains(pc.Torrent().PeerConns(), pc) {
-				delete(idle, pc)
-			}
-		}
-	}
-}
-
-// stuckAfter is how long an item's connections may all carry no data either way, while a peer
-// shows pieces and the item still wants some, before they are closed and dialled afresh.
-const stuckAfter = 10 * time.Second
-
-// connIdle is what closeStuck last saw of a connection.
-type connIdle struct {
-	read, written int64
-	since         time.Time // when the counts last moved
-}
-
-// closeStuck closes an item's connections when none of them moved data either way for
-// stuckAfter although a peer shows pieces. The torrent client now and then leaves such a
-// connection uninterested for good (seen under load: the peer's pieces registered, the item's
-// pieces wanted, no request ever sent); fresh connections are judged and requested from anew,
-// and redial makes them at its next tick. Data moving on any of them, to us or from us, leaves
-// them all be: a box serving a neighbour is not cut off.
-func closeStuck(conns []*torrent.PeerConn, idle map[*torrent.PeerConn]connIdle, now time.Time) {
-	stuck, shows := true, false
-	for _, pc := range conns {
-		st := pc.Stats()
-		read, written := st.BytesReadData.Int64(), st.BytesWrittenData.Int64()
-		shows = shows || st.RemotePieceCount > 0
-		last, seen := idle[pc]
-		if !seen || last.read != read || last.written != written {
-			idle[pc] = connIdle{read: read, written: written, since: now}
-			stuck = false
-			continue
-		}
-		stuck = stuck && now.Sub(last.since) >= stuckAfter
-	}
-	if !stuck || !shows {
-		return
-	}
-	for _, pc := range conns {
-		pc.Close()
-		delete(idle, pc)
-	}
-}
-
 // Addr is the address the engine accepts peers on.
 func (e *Engine) Addr() string {
 	for _, l := range e.cl.ListenAddrs() {
@@ -443,68 +354,6 @@ func (e *Engine) mayFetchFrom(ih metainfo.Hash, ip netip.Addr) (bool, []protocol
 		}
 	}
 	return false, nil
-}
-
-// standing is how a peer's haves are shown to the client, as a comparable string: "none",
-// "any", or the piece ranges.
-func standing(ok bool, ranges []protocol.PieceRange) string {
-	switch {
-	case !ok:
-		return "none"
-	case ranges == nil:
-		return "any"
-	}
-	return fmt.Sprint(ranges)
-}
-
-// inRanges says whether piece i lies in one of the ranges.
-func inRanges(i int, ranges []protocol.PieceRange) bool {
-	return slices.ContainsFunc(ranges, func(r protocol.PieceRange) bool { return r.Begin <= i && i < r.End })
-}
-
-// filterHaves is the torrent client's callback for every message read. The client requests
-// from any connected peer that has what it lacks, and a connection carries both directions: a
-// box the plan sends to us to fetch would also become our source, pulling bytes across a WAN
-// link the plan meant to spare. So the pieces a peer announces (have, bitfield, have-all) are
-// hidden from the client unless the plan names the peer as a source of the item or it is a LAN
-// neighbour, and shown only for the pieces the plan names it for; the peer is still served.
-// Fetch closes connections whose standing changed, so the peer's next handshake is judged
-// afresh.
-func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
-	if m.Keepalive || (m.Type != pp.Have && m.Type != pp.Bitfield && m.Type != pp.HaveAll) {
-		return
-	}
-	t := pc.Torrent()
-	ap, err := netip.ParseAddrPort(pc.RemoteAddr.String())
-	if t == nil || err != nil {
-		return
-	}
-	e.mu.Lock()
-	ok, ranges := e.mayFetchFrom(t.InfoHash(), ap.Addr().Unmap())
-	e.judged[pc] = standing(ok, ranges)
-	e.mu.Unlock()
-	if ok && ranges == nil {
-		return
-	}
-	switch m.Type {
-	case pp.Have:
-		if !inRanges(int(m.Index), ranges) {
-			m.Keepalive = true // the client skips keepalives
-		}
-	case pp.Bitfield:
-		for i := range m.Bitfield {
-			m.Bitfield[i] = m.Bitfield[i] && inRanges(i, ranges)
-		}
-	case pp.HaveAll:
-		if !ok || t.Info() == nil { // without a piece count, nothing until the next handshake
-			m.Type = pp.HaveNone
-			return
-		}
-		m.Type, m.Bitfield = pp.Bitfield, make([]bool, t.NumPieces())
-		for i := range m.Bitfield {
-			m.Bitfield[i] = inRanges(i, ranges)
-		}
-	}
 }
 
 // restand closes t's connections whose peers' haves were judged under another plan: hidden
