@@ -31,14 +31,7 @@ func TestPolicyRefusals(t *testing.T) {
 		{"IPv4-mapped IPv6 source", Policy{regionMap}, Request{AccountStatus: "active", BoxRegion: "eu", Source: netip.MustParseAddr("::ffff:198.18.1.1")}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := c.policy.Check(c.req)
-			var ref *Refusal
-			switch {
-			case c.reason == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case c.reason != "" && (!errors.As(err, &ref) || ref.Reason != c.reason):
-				t.Fatalf("err %v, want refusal %s", err, c.reason)
-			}
+			wantRefusal(t, c.policy.Check(c.req), c.reason)
 		})
 	}
 }
@@ -64,4 +57,16 @@ func FuzzParseRegionMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// wantRefusal checks err is nil when reason is "", else a *Refusal for reason.
+func wantRefusal(t *testing.T, err error, reason string) {
+	t.Helper()
+	var ref *Refusal
+	switch {
+	case reason == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case reason != "" && (!errors.As(err, &ref) || ref.Reason != reason):
+		t.Fatalf("err %v, want refusal %s", err, reason)
+	}
 }

@@ -74,14 +74,7 @@ func TestDecide(t *testing.T) {
 		{"network unknown", Policy{euNet}, Decision{Account: acct("active", 100), Source: elsewhere, Price: 100}, ReasonUnknownNetwork},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := (&Seller{Policy: c.policy}).Decide(c.d)
-			var ref *Refusal
-			switch {
-			case c.reason == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case c.reason != "" && (!errors.As(err, &ref) || ref.Reason != c.reason):
-				t.Fatalf("err %v, want refusal %s", err, c.reason)
-			}
+			wantRefusal(t, (&Seller{Policy: c.policy}).Decide(c.d), c.reason)
 		})
 	}
 	err := (&Seller{}).Decide(Decision{Account: acct("active", 50), Price: 100})
