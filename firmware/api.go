@@ -39,6 +39,8 @@ type API struct {
 	playing *playback // nil when nothing plays
 	expiry  map[media.ItemID]*time.Timer
 	watch   bool // licence expiries are timed (the daemon's API)
+
+	link linkState // the head-end link, followed by the daemon (online.go)
 }
 
 // Options are the optional parts of an API.
@@ -300,9 +302,18 @@ func (a *API) Wishlist(ctx context.Context) ([]media.ItemID, error) {
 	return w, err
 }
 
-// SetWishlist replaces the wishlist; the daemon syncs it at once. Every id must be in the
-// catalog (ErrUnknownItem).
+// SetWishlist replaces the wishlist; the daemon syncs it at once (or, offline, when the
+// head-end is back: the edit is kept on the disk). Every id must be in the catalog
+// (ErrUnknownItem).
 func (a *API) SetWishlist(ctx context.Context, items []media.ItemID) error {
+	if err := a.inCatalog(ctx, items...); err != nil {
+		return err
+	}
+	return a.editWishlist(ctx, storage.WishEdit{Op: storage.EditSet, List: items})
+}
+
+// inCatalog checks that every id is in the catalog replica.
+func (a *API) inCatalog(ctx context.Context, items ...media.ItemID) error {
 	cat, err := a.catalog(ctx)
 	if err != nil {
 		return err
@@ -312,22 +323,41 @@ func (a *API) SetWishlist(ctx context.Context, items []media.ItemID) error {
 			return fmt.Errorf("%s: %w: the box's catalog (%d titles) does not list it; is the box synced?", id, ErrUnknownItem, len(cat.Items))
 		}
 	}
-	return a.setWishlist(ctx, items)
+	return nil
 }
 
-// setWishlist stores the wishlist and announces it and the items it took in or let go.
-func (a *API) setWishlist(ctx context.Context, items []media.ItemID) error {
+// editWishlist applies the household's edit, keeps it for the head-end, and announces the list
+// and the items it took in or let go.
+func (a *API) editWishlist(ctx context.Context, e storage.WishEdit) error {
 	old, err := a.Wishlist(ctx)
 	if err != nil {
 		return err
 	}
-	if err := a.store.SetWishlist(ctx, items); err != nil {
-		return err
-	}
-	now, err := a.Wishlist(ctx)
+	now, err := a.store.EditWishlist(ctx, e)
 	if err != nil {
 		return err
 	}
+	a.wishlistChanged(ctx, old, now)
+	return nil
+}
+
+// adoptWishlist takes the head-end's newer list (the customer changed it in the browser) with
+// the household's pending edits on top, and announces the result.
+func (a *API) adoptWishlist(ctx context.Context, version int64, list []media.ItemID) ([]media.ItemID, error) {
+	old, err := a.Wishlist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now, err := a.store.AdoptWishlist(ctx, version, list)
+	if err != nil {
+		return nil, err
+	}
+	a.wishlistChanged(ctx, old, now)
+	return now, nil
+}
+
+// wishlistChanged announces the list and the items it took in or let go.
+func (a *API) wishlistChanged(ctx context.Context, old, now []media.ItemID) {
 	a.hub.publish(Change{Kind: WishlistChanged, Wishlist: now})
 	for _, id := range old {
 		if !slices.Contains(now, id) {
@@ -339,7 +369,6 @@ func (a *API) setWishlist(ctx context.Context, items []media.ItemID) error {
 			a.announce(ctx, id)
 		}
 	}
-	return nil
 }
 
 // ErrBadPosition is returned for a wishlist position below 1.
@@ -351,22 +380,15 @@ func (a *API) MoveWish(ctx context.Context, item media.ItemID, pos int) error {
 	if pos < 1 {
 		return fmt.Errorf("position %d: %w", pos, ErrBadPosition)
 	}
-	w, err := a.Wishlist(ctx)
-	if err != nil {
+	if err := a.inCatalog(ctx, item); err != nil {
 		return err
 	}
-	w = slices.DeleteFunc(w, func(x media.ItemID) bool { return x == item })
-	w = slices.Insert(w, min(pos-1, len(w)), item)
-	return a.SetWishlist(ctx, w)
+	return a.editWishlist(ctx, storage.WishEdit{Op: storage.EditMove, Item: item, Pos: pos})
 }
 
 // RemoveWish takes item off the wishlist.
 func (a *API) RemoveWish(ctx context.Context, item media.ItemID) error {
-	w, err := a.Wishlist(ctx)
-	if err != nil {
-		return err
-	}
-	return a.setWishlist(ctx, slices.DeleteFunc(w, func(x media.ItemID) bool { return x == item }))
+	return a.editWishlist(ctx, storage.WishEdit{Op: storage.EditRemove, Item: item})
 }
 
 // Status returns the box, its account and head-end, and every local title's progress.
@@ -379,7 +401,7 @@ func (a *API) Status(ctx context.Context) (boxbus.Status, error) {
 	if err != nil {
 		return boxbus.Status{}, err
 	}
-	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}}
+	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}, Link: a.Link()}
 	for _, it := range items {
 		s.Items = append(s.Items, boxbus.Local{ID: it.ID.String(), Complete: it.Complete, Pieces: int32(it.Pieces), Total: int32(it.Total),
 			BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers})
@@ -431,6 +453,9 @@ func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Pur
 	if err != nil {
 		return boxbus.Purchase{}, err
 	}
+	if err := a.offline(); err != nil {
+		return boxbus.Purchase{}, err
+	}
 	if id.HeadendKey == nil {
 		return boxbus.Purchase{}, errors.New("the box has not registered with its head-end yet: start it with 'swarmboxd run'")
 	}
@@ -451,6 +476,9 @@ func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Pur
 			break
 		}
 		time.Sleep(time.Second)
+	}
+	if errors.Is(err, cloudclient.ErrUnreachable) {
+		return boxbus.Purchase{}, fmt.Errorf("cannot buy %s: %w: %w", item, ErrOffline, err)
 	}
 	if err != nil {
 		return boxbus.Purchase{}, fmt.Errorf("cannot buy %s: %w", item, err)

@@ -6,7 +6,6 @@ package firmware
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -73,10 +72,10 @@ type Box struct {
 	peerBox  map[string]media.BoxID            // peer address -> box, from the plan, for logs
 	planned  map[media.ItemID]string           // last logged plan per item, to log changes only
 	catalogV int64
-	// wishV is the head-end's wishlist version this box last adopted; kept in memory only, so
-	// after a restart the box adopts the head-end's list once (the last one it synced or the
-	// customer's newer one).
-	wishV int64
+
+	registered bool   // the head-end enrolled this box
+	failures   int    // tries in a row that did not reach the head-end
+	keptPlan   string // the plan peers last kept on the disk (lastplan.go)
 
 	lan       *lan.Discovery                  // nil without LAN interfaces
 	lanSeen   string                          // neighbour set last given to the engine
@@ -84,13 +83,21 @@ type Box struct {
 	hashFails map[media.ItemID]int64          // pieces that failed verification, per item
 }
 
-// Run starts the box and blocks until ctx ends.
+// Run starts the box and blocks until ctx ends. Everything that needs no head-end starts at
+// once, in this order: storage, the API (licence timers), the transfer engine seeding what the
+// disk holds, the last plan's peers (served and fetched from, see lastplan.go), LAN discovery,
+// the API socket and D-Bus. Then the loop reaches the head-end in the background (registration
+// on a first start, the catalog, syncs; see online.go), backing off while it cannot; when the
+// head-end returns, nothing needs a restart.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := CheckLinkCaps(cfg.UplinkBytesPerSecond, cfg.DownlinkBytesPerSecond); err != nil {
+		return err
 	}
 	st, err := storage.Open(ctx, cfg.Dir)
 	if err != nil {
@@ -105,22 +112,21 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	b := &Box{
-		cfg: cfg, store: st, id: id, log: cfg.Log.With("box", id.Box.String()[:8]),
+		cfg: cfg, store: st, id: id, log: cfg.Log.With("box", id.Box.String()[:8]), registered: id.Registered,
 		client:  cloudclient.New(id.HeadendURL, id.SignKey),
 		counted: map[media.ItemID][2]int64{}, fromPeer: map[media.ItemID]map[string]int64{}, peerBox: map[string]media.BoxID{}, planned: map[media.ItemID]string{},
 		pending: map[media.ItemID]protocol.Fetch{}, hashFails: map[media.ItemID]int64{},
 	}
 	b.client.Now = cfg.Now
-	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
-	defer b.api.Close()
-	if err := b.register(ctx); err != nil {
+	if b.catalogV, _, err = st.Catalog(ctx); err != nil {
 		return err
 	}
+	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
+	defer b.api.Close()
+	b.api.followLink(cfg.Now(), id.Registered)
 	if err := b.api.watchLicences(ctx); err != nil {
 		return err
 	}
-	// The catalog first, so a household's wishes right after start are checked against it.
-	b.fetchCatalog(ctx, 0)
 	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
 		Completion: transfer.Completion(st), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
@@ -128,6 +134,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer b.engine.Close()
 	if err := b.resume(ctx); err != nil {
+		return err
+	}
+	if err := b.restorePlan(ctx); err != nil {
 		return err
 	}
 	if len(cfg.LANInterfaces) > 0 {
@@ -157,7 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer bus.Close()
 	}
-	b.log.Info("box up", "id", id.Box, "headend", id.HeadendURL, "bittorrent", b.engine.Addr())
+	b.log.Info("box up", "id", id.Box, "headend", id.HeadendURL, "bittorrent", b.engine.Addr(), "registered", id.Registered)
 	go b.dumpOnSignal(ctx)
 	return b.loop(ctx)
 }
@@ -202,33 +211,6 @@ func ConnectBus(which string) (*dbus.Conn, error) {
 		return nil, fmt.Errorf("connect to D-Bus (%s): %w", which, err)
 	}
 	return conn, nil
-}
-
-// register enrolls the box, retrying while the head-end cannot be reached.
-func (b *Box) register(ctx context.Context) error {
-	delay := time.Second
-	for {
-		resp, err := b.client.Register(ctx, b.id.Account, b.id.KEMKey.PublicKey().Bytes())
-		if err == nil {
-			if err := b.store.SetRegistered(ctx, resp.HeadendKey); err != nil {
-				return err
-			}
-			b.id.HeadendKey = resp.HeadendKey
-			b.log.Info("registered", "account", b.id.Account, "region", resp.Region)
-			return nil
-		}
-		var api *cloudclient.APIError
-		if errors.As(err, &api) && api.Status/100 == 4 {
-			return fmt.Errorf("registration refused: %w", err)
-		}
-		b.log.Warn("head-end unreachable; retrying", "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, time.Minute)
-	}
 }
 
 // resume puts every local item back into the engine: held ones to seed, partial ones to be
@@ -322,12 +304,7 @@ func (b *Box) loop(ctx context.Context) error {
 		}
 		if changed || wished || !now.Before(nextSync) {
 			wished = false
-			after, err := b.sync(ctx)
-			if err != nil {
-				b.log.Warn("sync failed; will retry", "err", err)
-				after = 5 * time.Second
-			}
-			nextSync = time.Now().Add(after)
+			nextSync = time.Now().Add(b.reach(ctx))
 		}
 		// Wait for the next tick, or for the household's wishes: they are synced at once.
 		for turn := false; !turn; {
@@ -425,7 +402,7 @@ func (b *Box) describePeers(from map[string]int64) string {
 
 // sync reports the box's state and carries out the plan it gets back. It returns when to sync next.
 func (b *Box) sync(ctx context.Context) (time.Duration, error) {
-	wish, _, err := b.store.Wishlist(ctx)
+	wish, wishV, edits, err := b.wishReport(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -434,7 +411,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	req := protocol.SyncRequest{
-		PeerAddr: b.cfg.AdvertiseAddr, Wishlist: wish, FreeBytes: b.store.FreeBytes(), WishlistVersion: b.wishV,
+		PeerAddr: b.cfg.AdvertiseAddr, Wishlist: wish, FreeBytes: b.store.FreeBytes(), WishlistVersion: wishV,
 		Holdings: []protocol.Holding{}, Transfers: []protocol.TransferReport{},
 		UplinkBytesPerSecond: b.cfg.UplinkBytesPerSecond, DownlinkBytesPerSecond: b.cfg.DownlinkBytesPerSecond,
 		Network: b.cfg.Network, BehindNAT: b.cfg.BehindNAT,
@@ -465,15 +442,10 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if resp.Account != nil {
 		b.api.setAccount(*resp.Account)
 	}
-	if resp.WishlistVersion > b.wishV {
-		// The customer changed the list in the browser: it replaces ours (the next loop turn
-		// syncs again and reports it at the new version).
-		if err := b.api.setWishlist(ctx, resp.Wishlist); err != nil {
-			return 0, fmt.Errorf("adopt the wishlist from the head-end: %w", err)
-		}
-		b.wishV = resp.WishlistVersion
-		b.log.Info("wishlist changed in the browser adopted", "items", len(resp.Wishlist), "version", b.wishV)
+	if err := b.wishesSynced(ctx, resp, wishV, edits); err != nil {
+		return 0, err
 	}
+	b.keepPlan(ctx, resp)
 	if resp.Accept != nil {
 		b.engine.StrictPeers(true)
 		for _, a := range resp.Accept {

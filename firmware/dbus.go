@@ -82,6 +82,7 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	ai, _ := api.Account()
 	wish, _ := api.Wishlist(ctx)
 	cv, _ := api.CatalogVersion(ctx)
+	link := api.Link()
 	// DBusService.set announces changes itself: prop's own announcement panics on a closed
 	// connection.
 	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
@@ -94,6 +95,9 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropWishlist:       ro(ids(wish)),
 		boxbus.PropCatalogVersion: ro(cv),
 		boxbus.PropNowPlaying:     ro(api.NowPlaying()),
+		boxbus.PropOnline:         ro(link.Online),
+		boxbus.PropOfflineSince:   ro(link.OfflineSince),
+		boxbus.PropRegistered:     ro(link.Registered),
 	}
 }
 
@@ -134,6 +138,10 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 			s.set(boxbus.PropBalanceCents, c.Account.BalanceCents)
 		case CatalogChanged:
 			s.set(boxbus.PropCatalogVersion, c.CatalogVersion)
+		case LinkChanged:
+			s.set(boxbus.PropOnline, c.Link.Online)
+			s.set(boxbus.PropOfflineSince, c.Link.OfflineSince)
+			s.set(boxbus.PropRegistered, c.Link.Registered)
 		}
 	}
 }
@@ -213,6 +221,8 @@ func dbusError(err error) *dbus.Error {
 		name = boxbus.ErrInvalidArgs
 	case errors.Is(err, ErrAccountUnknown):
 		name = boxbus.ErrAccountUnknown
+	case errors.Is(err, ErrOffline):
+		name = boxbus.ErrOffline
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":

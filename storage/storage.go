@@ -76,7 +76,7 @@ CREATE INDEX catalog_items_shelf ON catalog_items (category, kind);
 `, `
 ALTER TABLE items ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
-`}
+`, pendingSchema}
 
 // Store is a box's disk.
 type Store struct {
@@ -255,22 +255,7 @@ func (s *Store) SetWishlist(ctx context.Context, items []media.ItemID) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM wishlist`); err != nil {
-		return err
-	}
-	seen := map[media.ItemID]bool{}
-	rank := 0
-	for _, it := range items {
-		if seen[it] {
-			continue
-		}
-		seen[it] = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wishlist (item, rank) VALUES (?, ?)`, it.String(), rank); err != nil {
-			return err
-		}
-		rank++
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'wish_version'`); err != nil {
+	if err := writeWishlist(ctx, tx, items); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -80,6 +80,11 @@ type Config struct {
 	SharedServerCopy bool
 }
 
+// MinPlannedRate (bytes/s) is the default Config.MinRate: the smallest share the planner plans.
+// A box whose own link cap is below it would never be planned a transfer, so the box refuses
+// such a cap at start.
+const MinPlannedRate = 16_000
+
 // DefaultConfig is what zero Config fields become.
 var DefaultConfig = Config{
 	Horizon:            6 * time.Hour,
@@ -87,7 +92,7 @@ var DefaultConfig = Config{
 	MaxFetches:         3,
 	DefaultUplink:      625_000,   // 5 Mbit/s
 	DefaultDownlink:    3_125_000, // 25 Mbit/s
-	MinRate:            16_000,
+	MinRate:            MinPlannedRate,
 	CacheFanout:        8,
 	MaxPlacements:      32,
 	RangeParts:         64,

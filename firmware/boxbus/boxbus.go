@@ -59,6 +59,15 @@ const (
 	PropWishlist       = "Wishlist"       // as: item ids, most wanted first
 	PropCatalogVersion = "CatalogVersion" // x: the local catalog replica's version; 0 = none yet
 	PropNowPlaying     = "NowPlaying"     // s: the item being played; "" when none
+	// PropOnline says the box reached its head-end at its last try (b). The box works offline:
+	// the catalog replica, playback of bought titles, wishes (kept and sent on reconnect) and
+	// sharing with LAN neighbours; buying needs the connection.
+	PropOnline = "Online"
+	// PropOfflineSince is when the box last lost its head-end, Unix seconds (x); 0 while online.
+	PropOfflineSince = "OfflineSince"
+	// PropRegistered says the head-end has enrolled this box (b); false on a first start until
+	// the head-end is reached: the box then waits for it.
+	PropRegistered = "Registered"
 )
 
 // State is where an item stands on this box. The TV, the command line and the bus use these
@@ -139,10 +148,21 @@ type Local struct {
 	BytesFromPeers  int64
 }
 
-// Status is what Status returns: the box, its account and head-end, and every local title.
+// Status is what Status returns: the box, its account and head-end, and every local title;
+// Client.Status also fills in the connection from the properties Online, OfflineSince and
+// Registered.
 type Status struct {
 	Box, Account, Headend string
 	Items                 []Local
+	Link
+}
+
+// Link is the box's connection to its head-end, as the properties Online, OfflineSince and
+// Registered tell it.
+type Link struct {
+	Online       bool
+	OfflineSince int64 // Unix seconds; 0 while online
+	Registered   bool
 }
 
 // Holding is one title on the box's disk with its storage area, in Holdings: (sbiixxsxii).

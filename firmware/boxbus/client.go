@@ -155,10 +155,38 @@ func (c *Client) Account(ctx context.Context) (status string, balanceCents int64
 	return
 }
 
-// Status returns the box, its account and head-end, and every local title's progress.
+// Status returns the box, its account and head-end, every local title's progress, and its
+// connection to the head-end (from the properties; a daemon without them counts as online).
 func (c *Client) Status(ctx context.Context) (s Status, err error) {
-	err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items})
-	return
+	if err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items}); err != nil {
+		return s, err
+	}
+	s.Link, err = c.Link(ctx)
+	return s, err
+}
+
+// Link reads the box's connection to its head-end from its properties. A daemon that predates
+// them counts as online and registered.
+func (c *Client) Link(ctx context.Context) (Link, error) {
+	l := Link{Online: true, Registered: true}
+	var all map[string]dbus.Variant
+	call := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, Interface)
+	if call.Err != nil {
+		return l, fromCall("GetAll", call.Err)
+	}
+	if err := call.Store(&all); err != nil {
+		return l, err
+	}
+	if v, ok := all[PropOnline].Value().(bool); ok {
+		l.Online = v
+	}
+	if v, ok := all[PropOfflineSince].Value().(int64); ok {
+		l.OfflineSince = v
+	}
+	if v, ok := all[PropRegistered].Value().(bool); ok {
+		l.Registered = v
+	}
+	return l, nil
 }
 
 // Holdings returns the titles on the box's disk with their areas, the areas' room, past

@@ -31,6 +31,7 @@ const (
 	ErrAccountInactive     ErrorName = "AccountInactive"     // the account is suspended or closed
 	ErrHeadendRefused      ErrorName = "HeadendRefused"      // the head-end said no for another reason
 	ErrHeadendUnreachable  ErrorName = "HeadendUnreachable"  // the head-end could not be reached
+	ErrOffline             ErrorName = "Offline"             // buying needs the connection, and the box is offline
 	ErrNotPlaying          ErrorName = "NotPlaying"          // nothing plays
 	ErrFailed              ErrorName = "Failed"              // anything else; the message says what
 )

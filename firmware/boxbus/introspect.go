@@ -57,6 +57,9 @@ var Properties = []introspect.Property{
 	{Name: PropWishlist, Type: "as", Access: "read"},
 	{Name: PropCatalogVersion, Type: "x", Access: "read"},
 	{Name: PropNowPlaying, Type: "s", Access: "read"},
+	{Name: PropOnline, Type: "b", Access: "read"},
+	{Name: PropOfflineSince, Type: "x", Access: "read"},
+	{Name: PropRegistered, Type: "b", Access: "read"},
 }
 
 // Introspection is Interface as the daemon describes it.
