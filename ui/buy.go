@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gdamore/tcell/v2"
@@ -49,6 +50,8 @@ func (b *buyScreen) Update(s *snapshot) {
 	price, verb := b.price()
 	text := fmt.Sprintf("%s %s for %s?", verb, b.it.Title, money(price))
 	switch {
+	case offlineBuy(s.link) != "":
+		text += "\n\n" + offlineBuy(s.link) + " Your titles still play."
 	case s.accountStatus == "":
 		text += "\n\nYour balance is not known yet; the purchase is refused if it is too low."
 	case s.accountStatus != "active":
@@ -79,6 +82,10 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		a.model.refresh(ctx, false, it.ID)
 		return nil
 	}, func(err error) {
+		if errors.Is(err, boxbus.Refusal(boxbus.ErrOffline)) {
+			a.say(offlineRefusal(a.snap.link)) // the box's sentence is too long for one line
+			return
+		}
 		if err != nil {
 			a.fail(err)
 			return

@@ -26,10 +26,12 @@ type fakeBox struct {
 	hold     chan struct{}
 	events   chan boxbus.Event
 	calls    int
+	link     boxbus.Link // the head-end connection Status reports
+	buyErr   error       // what Buy answers instead of buying, when set
 }
 
 func newFakeBox(titles ...boxbus.Item) *fakeBox {
-	b := &fakeBox{items: titles, account: "active", balance: 1000, events: make(chan boxbus.Event, 64)}
+	b := &fakeBox{items: titles, account: "active", balance: 1000, events: make(chan boxbus.Event, 64), link: boxbus.Link{Online: true, Registered: true}}
 	for i := range b.items {
 		if b.items[i].State == "" {
 			b.items[i].State = boxbus.NotWished
@@ -212,6 +214,9 @@ func (b *fakeBox) Buy(ctx context.Context, id string, rent bool) (boxbus.Purchas
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.buyErr != nil {
+		return boxbus.Purchase{}, b.buyErr
+	}
 	i := slices.IndexFunc(b.items, func(t boxbus.Item) bool { return t.ID == id })
 	if i < 0 || b.items[i].State != boxbus.ReadyToBuy {
 		return boxbus.Purchase{}, &boxbus.Error{Name: boxbus.ErrNotDownloaded, Message: "not on the box yet"}
@@ -249,7 +254,7 @@ func (b *fakeBox) Status(ctx context.Context) (boxbus.Status, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local)}, nil
+	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Link: b.link}, nil
 }
 
 func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {

@@ -25,6 +25,8 @@ type snapshot struct {
 	wishlist []string
 	local    []string // titles with pieces on the box's disk, in the box's order
 
+	link boxbus.Link // the box's connection to its head-end
+
 	accountStatus string // "" while unknown
 	balanceCents  int64
 	nowPlaying    string
@@ -257,6 +259,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 			for _, l := range st.Items {
 				s.local = append(s.local, l.ID)
 			}
+			s.link = st.Link
 			return err
 		},
 		func(ctx context.Context) error {
@@ -357,6 +360,18 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			}
 		case boxbus.PropCatalogVersion:
 			m.stale = true
+		case boxbus.PropOnline:
+			if on, ok := val.(bool); ok {
+				s.link.Online = on
+			}
+		case boxbus.PropOfflineSince:
+			if t, ok := val.(int64); ok {
+				s.link.OfflineSince = t
+			}
+		case boxbus.PropRegistered:
+			if r, ok := val.(bool); ok {
+				s.link.Registered = r
+			}
 		}
 	}
 }
@@ -373,7 +388,8 @@ func (m *model) heartbeat(ctx context.Context) {
 		return
 	}
 	next := m.snap.clone()
-	changed := false
+	changed := next.link != st.Link
+	next.link = st.Link
 	for _, l := range st.Items {
 		it, ok := next.item(l.ID)
 		if !ok {

@@ -2,6 +2,7 @@ package boxbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -172,10 +173,14 @@ func (c *Client) Link(ctx context.Context) (Link, error) {
 	var all map[string]dbus.Variant
 	call := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, Interface)
 	if call.Err != nil {
-		return l, fromCall("GetAll", call.Err)
+		err := fromCall("GetAll", call.Err)
+		if errors.Is(err, ErrUnanswered) {
+			return l, err
+		}
+		return l, nil // a daemon without the properties
 	}
 	if err := call.Store(&all); err != nil {
-		return l, err
+		return l, nil
 	}
 	if v, ok := all[PropOnline].Value().(bool); ok {
 		l.Online = v
