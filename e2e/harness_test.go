@@ -236,7 +236,17 @@ func startBox(t *testing.T, c *cloud, n int, extra ...string) *box {
 	return b
 }
 
+// start starts the box and waits until it is up and has reached its head-end (registered,
+// catalog fetched, synced).
 func (b *box) start(t *testing.T) {
+	t.Helper()
+	b.startOffline(t)
+	waitFor(t, fmt.Sprintf("box %d to reach its head-end", b.n), 60*time.Second, func() bool { return strings.Contains(b.proc.Log(), "head-end reached") })
+}
+
+// startOffline starts the box and waits only until it is up: its API serves, with or without
+// a head-end.
+func (b *box) startOffline(t *testing.T) {
 	t.Helper()
 	b.proc = start(t, "swarmboxd", b.args...)
 	waitFor(t, fmt.Sprintf("box %d to come up", b.n), 30*time.Second, func() bool { return strings.Contains(b.proc.Log(), "box up") })

@@ -103,6 +103,7 @@ func (b *box) startIn(t *testing.T, ns string) {
 	t.Helper()
 	b.proc = startIn(t, ns, "swarmboxd", b.args...)
 	waitFor(t, fmt.Sprintf("box %d to come up", b.n), 30*time.Second, func() bool { return strings.Contains(b.proc.Log(), "box up") })
+	waitFor(t, fmt.Sprintf("box %d to reach its head-end", b.n), 60*time.Second, func() bool { return strings.Contains(b.proc.Log(), "head-end reached") })
 }
 
 // ingestRandom ingests size random bytes as a file item; it returns the id and the container's

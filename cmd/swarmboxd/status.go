@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
+	"swarmbox/firmware/boxbus"
 	"swarmbox/media"
 )
 
@@ -31,6 +33,10 @@ func status(ctx context.Context, args []string) error {
 		return err
 	}
 	disk, err := box.Holdings(ctx)
+	if err != nil {
+		return err
+	}
+	catalog, err := box.Catalog(ctx)
 	if err != nil {
 		return err
 	}
@@ -68,7 +74,13 @@ func status(ctx context.Context, args []string) error {
 		Areas     []areaJSON `json:"areas"`
 		Evictions []noteJSON `json:"evictions"`
 		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
-	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
+		// The link to the head-end: the box works offline from its local catalog replica.
+		Online        bool  `json:"online"`
+		OfflineSince  int64 `json:"offline_since"` // Unix seconds; 0 while online
+		Registered    bool  `json:"registered"`
+		CatalogTitles int   `json:"catalog_titles"` // titles in the local catalog replica
+	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{},
+		Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -90,6 +102,7 @@ func status(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
 	fmt.Printf("via %s\n", out.Via)
+	fmt.Println(linkLine(st.Link, len(catalog)))
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)
 	}
@@ -114,4 +127,17 @@ func status(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
 	}
 	return tw.Flush()
+}
+
+// linkLine says how the box stands with its head-end and what works meanwhile.
+func linkLine(l boxbus.Link, titles int) string {
+	switch {
+	case l.Online:
+		return fmt.Sprintf("online; catalog replica of %d titles", titles)
+	case !l.Registered:
+		return fmt.Sprintf("waiting for the head-end (not registered yet); catalog replica of %d titles", titles)
+	default:
+		return fmt.Sprintf("offline since %s; catalog replica of %d titles; bought titles play, wishes are kept and sent when the head-end is back, buying needs the connection",
+			time.Unix(l.OfflineSince, 0).Format("15:04"), titles)
+	}
 }
