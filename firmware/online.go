@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -108,6 +109,10 @@ func (b *Box) reach(ctx context.Context) time.Duration {
 	after, err := b.reachOnce(ctx)
 	now := b.cfg.Now()
 	if err != nil {
+		var api *cloudclient.APIError
+		if errors.As(err, &api) && api.Status == http.StatusUnauthorized {
+			b.registered = false // the head-end does not know this box (any more): enrol again, a no-op if it does
+		}
 		b.failures++
 		wait := backoff(b.failures, rand.Int64N)
 		if b.api.setLink(reachable(err), b.registered, now) {
