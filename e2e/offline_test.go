@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,29 +44,45 @@ func (b *box) linkStatus(t *testing.T) offlineStatus {
 }
 
 // TestBoxStartsOffline: a registered box started while its head-end is down answers `swarmboxd
-// status` through its daemon's socket with its offline state and its local catalog, keeps a
-// wish, refuses a purchase with a plain sentence, and when the head-end starts, syncs without
-// a restart: the wish kept offline is fetched.
+// status` through its daemon's socket with its offline state and its local catalog, plays the
+// title it bought, keeps a wish, refuses a purchase with a plain sentence, and when the
+// head-end starts, syncs without a restart: the wish kept offline is fetched.
 func TestBoxStartsOffline(t *testing.T) {
 	hostPort := freePort(t, "127.0.0.1")
 	c := startCloud(t, "-listen", hostPort)
+	film := filepath.Join(t.TempDir(), "bought.bin")
+	data := make([]byte, 200_000)
+	rand.Read(data)
+	if err := os.WriteFile(film, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bought, _ := c.ingest(t, film, "bought-title", "file")
 	x, _ := ingestRandom(t, c, "offline-title", 300_000)
 	b := startBox(t, c, 1)
-	if s := b.linkStatus(t); !s.Online || s.CatalogTitles != 1 {
+	if s := b.linkStatus(t); !s.Online || s.CatalogTitles != 2 {
 		t.Fatalf("online box: %+v", s)
 	}
+	b.cmd(t, "wish", bought)
+	b.waitComplete(t, bought)
+	b.cmd(t, "buy", bought)
 	b.proc.stop()
 	c.proc.stop()
 
 	b.startOffline(t)
 	s := b.linkStatus(t)
-	if !strings.Contains(s.Via, "running daemon") || s.Online || s.OfflineSince == 0 || !s.Registered || s.CatalogTitles != 1 {
-		t.Fatalf("box started with its head-end down: %+v; want via the daemon, offline since a time, registered, 1 title", s)
+	if !strings.Contains(s.Via, "running daemon") || s.Online || s.OfflineSince == 0 || !s.Registered || s.CatalogTitles != 2 {
+		t.Fatalf("box started with its head-end down: %+v; want via the daemon, offline since a time, registered, 2 titles", s)
 	}
-	if out := b.cmd(t, "status"); !strings.Contains(out, "offline since") || !strings.Contains(out, "catalog replica of 1 titles") {
+	if out := b.cmd(t, "status"); !strings.Contains(out, "offline since") || !strings.Contains(out, "catalog replica of 2 titles") {
 		t.Errorf("status text lacks the offline line:\n%s", out)
 	}
-	b.cmd(t, "wish", x)
+	// The bought title plays, through the daemon, with the head-end down.
+	played := filepath.Join(t.TempDir(), "played.bin")
+	b.cmd(t, "play", bought, "--out", played)
+	if !sameFile(t, film, played) {
+		t.Error("the bought title played offline differs from the ingested file")
+	}
+	b.cmd(t, "wish", bought, x)
 	out, errs, code := b.try(t, "buy", x)
 	if code == 0 || !strings.Contains(errs, "buying needs the connection") {
 		t.Errorf("buy offline: exit %d, %s%s; want a refusal saying buying needs the connection", code, out, errs)
