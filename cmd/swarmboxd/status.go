@@ -102,7 +102,11 @@ func status(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
 	fmt.Printf("via %s\n", out.Via)
-	fmt.Println(linkLine(st.Link, len(catalog)))
+	if _, inProcess := box.(localDoor); inProcess {
+		fmt.Printf("no daemon runs, so nothing follows the head-end; catalog replica of %d titles\n", len(catalog))
+	} else {
+		fmt.Println(linkLine(st.Link, len(catalog)))
+	}
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)
 	}
