@@ -310,6 +310,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_key", "kem_key must be an X25519 public key")
 		return
 	}
+	if !checkNewBoxKeys(w, req) {
+		return
+	}
 	// Proof of possession: the request is signed with the key it registers.
 	id := media.BoxIDFromKey(req.SignKey)
 	if _, err := protocol.Verify(r, body, func(claimed media.BoxID) (ed25519.PublicKey, error) {
