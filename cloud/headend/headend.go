@@ -82,6 +82,8 @@ type Server struct {
 	// syncFrom is the address each box last synced from, which its web seed grants are bound
 	// to (seedgrant.go).
 	syncFrom sync.Map // media.BoxID → netip.Addr
+	// itemIndex has the catalog's item sizes that sync reports are checked against.
+	itemIndex itemIndex
 }
 
 // New makes a Server; zero durations get defaults. Start its planning before serving syncs.
@@ -356,6 +358,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := checkReport(req); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
+		return
+	}
+	if !s.admitReport(w, r, b, &req) { // bounds, unknown items (reportcheck.go)
 		return
 	}
 	now := s.cfg.Now()
