@@ -74,7 +74,9 @@ func TestBadReportsRefusedOrBounded(t *testing.T) {
 		t.Fatalf("peer bytes after refused syncs: %d, %v; want 0", n, err)
 	}
 	// 1000 transfers of made-up items and one real one: the made-up ones are dropped, counted.
-	junk := many(1000, func(i int) protocol.TransferReport { return protocol.TransferReport{Item: unknown(i), BytesFromPeers: 1 << 30} })
+	junk := many(1000, func(i int) protocol.TransferReport {
+		return protocol.TransferReport{Item: unknown(i), BytesFromPeers: 1 << 30}
+	})
 	junk = append(junk, protocol.TransferReport{Item: it, BytesFromPeers: size})
 	holdings := []protocol.Holding{{Item: unknown(1), Pieces: 5}, {Item: it, Pieces: 1}}
 	if _, err := f.client.Sync(ctx, protocol.SyncRequest{FreeBytes: 1 << 30, Transfers: junk, Holdings: holdings}); err != nil {
