@@ -19,7 +19,7 @@ import (
 
 // sharedGrants syncs two boxes wishing f.item until the plan shares the server's copy between
 // them, and returns their fetches (each with one range of WebSeedPieces).
-func sharedGrants(t *testing.T, f *fixture) []protocol.Fetch {
+func sharedGrants(t testing.TB, f *fixture) []protocol.Fetch {
 	t.Helper()
 	ctx := context.Background()
 	boxes := []*cloudclient.Client{f.client, registerBox(t, f, "acct")}
