@@ -93,8 +93,18 @@ type Store struct {
 // and brings the schema up to date. It also finishes what a crash may have interrupted: a
 // container file whose database row is gone (an eviction cut short) is removed.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("box state folder: %w", err)
+	}
 	for _, sub := range []string{"media", "preload"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("box state folder: %w", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "box.db")); err == nil {
+		// A state folder of an older version: it holds the box's private keys, so only the
+		// owner may list it (a new one is made 0700 above).
+		if err := sqlitedb.MakeFolderPrivate(dir); err != nil {
 			return nil, fmt.Errorf("box state folder: %w", err)
 		}
 	}

@@ -22,6 +22,9 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, body, &req) {
 		return
 	}
+	if !s.checkStoredKEMKey(w, r, b) {
+		return
+	}
 	source := sourceAddr(r.RemoteAddr)
 	out, err := s.sales.Buy(r.Context(), sales.Order{Box: b, Item: req.Item, Kind: req.Kind, RequestID: req.RequestID,
 		Source: source, Now: s.cfg.Now().UTC()})

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +79,11 @@ type Server struct {
 	// boxes caches registered boxes for signature checks: a box's keys, account and region
 	// never change once registered (a second registration with other keys is refused).
 	boxes sync.Map // media.BoxID → store.Box
+	// syncFrom is the address each box last synced from, which its web seed grants are bound
+	// to (seedgrant.go).
+	syncFrom sync.Map // media.BoxID → netip.Addr
+	// itemIndex has the catalog's item sizes that sync reports are checked against.
+	itemIndex itemIndex
 }
 
 // New makes a Server; zero durations get defaults. Start its planning before serving syncs.
@@ -308,6 +312,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_key", "kem_key must be an X25519 public key")
 		return
 	}
+	if !checkNewBoxKeys(w, req) {
+		return
+	}
 	// Proof of possession: the request is signed with the key it registers.
 	id := media.BoxIDFromKey(req.SignKey)
 	if _, err := protocol.Verify(r, body, func(claimed media.BoxID) (ed25519.PublicKey, error) {
@@ -353,13 +360,17 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
 		return
 	}
+	if !s.admitReport(w, r, b, &req) { // bounds, unknown items (reportcheck.go)
+		return
+	}
 	now := s.cfg.Now()
+	s.noteSyncAddr(b.ID, r.RemoteAddr)
 	// Only syncs need replay protection: a replayed sync would put back a box's old state,
 	// while a replayed buy is answered like a retry (same license, no charge) and must stay
 	// possible for a box whose answer was lost. The key lives in the store, so a request
 	// replayed to another instance is refused too; it is kept while the request's date is
 	// within protocol.MaxSkew of now, plus a minute for instances whose clocks differ.
-	key := sha256.Sum256([]byte(r.Header.Get(protocol.HeaderSignature)))
+	key := protocol.ReplayKey(b.ID, r, body) // what was signed, not how the signature is written
 	until := now.Add(2 * protocol.MaxSkew)
 	if date, err := strconv.ParseInt(r.Header.Get(protocol.HeaderDate), 10, 64); err == nil { // Verify parsed it already
 		until = time.Unix(date, 0).Add(protocol.MaxSkew + time.Minute)
@@ -445,7 +456,7 @@ func withinPieces(begin, end, size int64, n int, ranges []scheduler.PieceRange) 
 }
 
 func (s *Server) seedURL(box media.BoxID, item media.ItemID) string {
-	return fmt.Sprintf("%s%s%s/%s/%s%s", s.cfg.PublicURL, protocol.PathSeed, box, s.cfg.Vault.Token("seed", box.String(), item.String()), item, repository.Ext)
+	return fmt.Sprintf("%s%s%s/%s/%s%s", s.cfg.PublicURL, protocol.PathSeed, box, s.seedToken(box, item, s.cfg.Now()), item, repository.Ext)
 }
 
 // seed is the web seed: it serves a container only to a box whose current plan lets the server
@@ -461,8 +472,8 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_id", err.Error())
 		return
 	}
-	if !s.cfg.Vault.CheckToken(r.PathValue("token"), "seed", box.String(), item.String()) {
-		writeError(w, http.StatusUnauthorized, "unauthorized", "web seed URL is not valid")
+	if err := s.checkSeedGrant(r.PathValue("token"), box, item, r.RemoteAddr, s.cfg.Now()); err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
 		return
 	}
 	it, ok := s.loadItem(w, r, item)
@@ -484,6 +495,7 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("the plan lets the server send only pieces %v of this item to this box (one byte range per request); fetch the rest from the named peers", pieces))
 			return
 		}
+		pinServedRange(r, begin, end) // serve exactly the range checked, whatever If-Range says
 	}
 	s.cfg.Repo.ServeContainer(w, r, item, func(n int64) {
 		s.metrics.egress.Add(float64(n))

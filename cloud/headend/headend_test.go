@@ -159,8 +159,6 @@ func TestBadRequestsGet4xxJSON(t *testing.T) {
 		{"register malformed", plain("POST", protocol.PathRegister, []byte(`{"account":`)), 400},
 		{"register bad key", plain("POST", protocol.PathRegister, []byte(`{"account":"acct","sign_key":"AAAA","kem_key":"AAAA"}`)), 400},
 		{"register unsigned", plain("POST", protocol.PathRegister, mustJSON(protocol.RegisterRequest{Account: "acct", SignKey: make([]byte, 32), KEMKey: f.kem.PublicKey().Bytes()})), 401},
-		{"announce without token", plain("GET", protocol.PathAnnounce+"?info_hash=aaaaaaaaaaaaaaaaaaaa", nil), 401},
-		{"announce forged token", plain("GET", protocol.PathAnnounce+"?box="+f.client.Box.String()+"&token=abc&info_hash=aaaaaaaaaaaaaaaaaaaa", nil), 401},
 		{"web seed forged token", plain("GET", protocol.PathSeed+f.client.Box.String()+"/abc/"+f.item.ID.String()+".sbx", nil), 401},
 		{"no such endpoint", plain("GET", "/v2/everything", nil), 404},
 	}

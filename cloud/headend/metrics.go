@@ -20,6 +20,10 @@ type metrics struct {
 	licenses   *prometheus.CounterVec
 	requests   *prometheus.CounterVec
 	signInFail prometheus.Counter
+	// reportRefused counts syncs refused for numbers out of bounds; reportDropped the holdings
+	// and transfers of unknown items dropped from syncs (reportcheck.go).
+	reportRefused prometheus.Counter
+	reportDropped prometheus.Counter
 }
 
 // peerBytes reads the bytes boxes reported receiving from peers, summed over their latest
@@ -45,8 +49,12 @@ func newMetrics(st peerBytes) *metrics {
 			Help: "Box requests refused before reaching a handler, by reason."}, []string{"reason"}),
 		signInFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_signin_failures_total",
 			Help: "Failed or rate-limited customer sign-ins."}),
+		reportRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_sync_reports_refused_total",
+			Help: "Box syncs refused because a reported number was negative or out of bounds."}),
+		reportDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_sync_report_entries_dropped_total",
+			Help: "Holdings and transfers of items the catalog does not know, dropped from box syncs."}),
 	}
-	m.reg.MustRegister(m.syncs, m.planTime, m.roundTime, m.egress, m.licenses, m.requests, m.signInFail,
+	m.reg.MustRegister(m.syncs, m.planTime, m.roundTime, m.egress, m.licenses, m.requests, m.signInFail, m.reportRefused, m.reportDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "swarmbox_peer_bytes_reported",
 			Help: "Bytes boxes report having received from other boxes (sum of their latest reports)."},
 			func() float64 {

@@ -6,7 +6,6 @@ package tracker
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -47,22 +46,22 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	box, err := t.Authorize(q)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		writeFailure(w, "unauthorized: "+err.Error())
 		return
 	}
 	ih := q.Get("info_hash")
 	if len(ih) != 20 {
-		writeError(w, http.StatusBadRequest, "bad_request", "info_hash must be 20 bytes")
+		writeFailure(w, "bad request: info_hash must be 20 bytes")
 		return
 	}
 	peers, err := t.Peers.PeersFor(r.Context(), box, hex.EncodeToString([]byte(ih)))
 	if errors.Is(err, ErrUnknownTorrent) {
-		writeError(w, http.StatusNotFound, "unknown_torrent", "no such torrent in the catalog")
+		writeFailure(w, "unknown torrent: no such torrent in the catalog")
 		return
 	}
 	if err != nil {
 		t.Log.Error("announce", "box", box, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not plan peers; try again")
+		writeFailure(w, "internal error: could not plan peers; try again at the next interval")
 		return
 	}
 	var compact []byte
@@ -77,15 +76,28 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	iv := int(t.Interval / time.Second)
 	b, err := bencode.Marshal(response{Interval: iv, MinInterval: iv, Peers: compact})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		t.Log.Error("announce answer", "box", box, "err", err)
+		writeFailure(w, "internal error: could not encode the answer; try again at the next interval")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg, "code": code})
+// failure is a tracker's refusal in BEP 3 form: a bencoded dictionary whose only key is
+// "failure reason".
+type failure struct {
+	Reason string `bencode:"failure reason"`
+}
+
+// writeFailure answers a refused announce the way BEP 3 says: 200 OK with a bencoded
+// dictionary holding "failure reason", which standard clients show to their user (most of them
+// treat any other HTTP status as a bare transport error and never read the body).
+func writeFailure(w http.ResponseWriter, reason string) {
+	b, err := bencode.Marshal(failure{Reason: reason})
+	if err != nil { // a struct of one string always encodes; keep the form regardless
+		b = []byte("d14:failure reason8:internale")
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(b)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+	httpTracker "github.com/anacrolix/torrent/tracker/http"
 
 	"swarmbox/media"
 )
@@ -21,6 +22,9 @@ import (
 type fakePeers map[string][]netip.AddrPort // info hash (hex) → peers; unit-test fake
 
 func (f fakePeers) PeersFor(_ context.Context, _ media.BoxID, ih string) ([]netip.AddrPort, error) {
+	if ih == strings.Repeat("03", 20) {
+		return nil, errors.New("the plan store is down")
+	}
 	p, ok := f[ih]
 	if !ok {
 		return nil, ErrUnknownTorrent
@@ -28,7 +32,10 @@ func (f fakePeers) PeersFor(_ context.Context, _ media.BoxID, ih string) ([]neti
 	return p, nil
 }
 
-func TestAnnounce(t *testing.T) {
+// TestAnnounceAndBEP3Failures: an announce gets the compact IPv4 peers the scheduler chose;
+// a refused one (bad token, short info hash, unknown torrent, planning failure) gets 200 with a
+// bencoded dictionary holding only "failure reason" (BEP 3), as anacrolix's client decodes it.
+func TestAnnounceAndBEP3Failures(t *testing.T) {
 	ih := strings.Repeat("\x01", 20)
 	ihHex := strings.Repeat("01", 20)
 	tr := &Tracker{
@@ -56,15 +63,25 @@ func TestAnnounce(t *testing.T) {
 	tests := []struct {
 		name   string
 		q      url.Values
-		status int
+		reason string
 	}{
-		{"bad token", url.Values{"token": {"no"}, "info_hash": {ih}}, 401},
-		{"short info hash", url.Values{"token": {"ok"}, "info_hash": {"abc"}}, 400},
-		{"unknown torrent", url.Values{"token": {"ok"}, "info_hash": {strings.Repeat("\x02", 20)}}, 404},
+		{"bad token", url.Values{"token": {"no"}, "info_hash": {ih}}, "unauthorized: bad token"},
+		{"short info hash", url.Values{"token": {"ok"}, "info_hash": {"abc"}}, "info_hash must be 20 bytes"},
+		{"unknown torrent", url.Values{"token": {"ok"}, "info_hash": {strings.Repeat("\x02", 20)}}, "unknown torrent"},
+		{"planning failed", url.Values{"token": {"ok"}, "info_hash": {strings.Repeat("\x03", 20)}}, "internal error"},
 	}
 	for _, tc := range tests {
-		if code, body := get(tc.q); code != tc.status {
-			t.Errorf("%s: status %d (%s), want %d", tc.name, code, body, tc.status)
+		// BEP 3: a refusal is 200 with a bencoded dictionary holding only "failure reason",
+		// which a standard client (here anacrolix's decoder and its tracker response type)
+		// reads and shows.
+		code, body := get(tc.q)
+		var r httpTracker.HttpResponse
+		if err := bencode.Unmarshal(body, &r); code != http.StatusOK || err != nil || !strings.Contains(r.FailureReason, tc.reason) {
+			t.Errorf("%s: status %d, body %q (decoded %+v, %v); want 200 with a failure reason saying %q", tc.name, code, body, r, err, tc.reason)
+		}
+		var raw map[string]any
+		if err := bencode.Unmarshal(body, &raw); err != nil || len(raw) != 1 {
+			t.Errorf("%s: body %q decodes to %v, %v; want a dictionary of only the failure reason", tc.name, body, raw, err)
 		}
 	}
 	code, body := get(url.Values{"token": {"ok"}, "info_hash": {ih}})

@@ -29,10 +29,14 @@ func Open(ctx context.Context, path string, migrations []string) (*sql.DB, error
 }
 
 // Connect opens the database like Open but leaves its schema alone, for a caller that runs its
-// own migrations (the head-end's store).
+// own migrations (the head-end's store). The database file and its -wal and -shm files are
+// private to their owner (PrivateMode), existing ones narrowed to it.
 func Connect(ctx context.Context, path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
+	}
+	if err := makePrivate(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")

@@ -64,9 +64,10 @@ func Verify(req *http.Request, body []byte, keyFor func(media.BoxID) (ed25519.Pu
 	if d := now.Sub(time.Unix(unix, 0)); d > MaxSkew || d < -MaxSkew {
 		return media.BoxID{}, fmt.Errorf("%w (off by %s): check the box's clock", ErrStale, d.Round(time.Second))
 	}
-	sig, err := base64.StdEncoding.DecodeString(sigHdr)
-	if err != nil {
-		return media.BoxID{}, fmt.Errorf("%w: signature is not base64", ErrBadSignature)
+	// Strict: one signature has one text, so a copy with other unused low bits is refused.
+	sig, err := base64.StdEncoding.Strict().DecodeString(sigHdr)
+	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != sigHdr {
+		return media.BoxID{}, fmt.Errorf("%w: signature is not %d bytes in canonical base64", ErrBadSignature, ed25519.SignatureSize)
 	}
 	pub, err := keyFor(box)
 	if err != nil {
