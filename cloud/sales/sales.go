@@ -39,6 +39,7 @@ type Tx interface {
 	BoxAccount(ctx context.Context, box media.BoxID) (store.Account, error)
 	LicenseByRequest(ctx context.Context, box media.BoxID, requestID string) (store.IssuedLicense, bool, error)
 	HasLicense(ctx context.Context, box media.BoxID, item media.ItemID, kind media.LicenseKind) (bool, error)
+	ValidLicense(ctx context.Context, box media.BoxID, item media.ItemID, kind media.LicenseKind, now time.Time) (store.IssuedLicense, bool, error)
 	Record(ctx context.Context, s store.Sale) error
 }
 
@@ -145,11 +146,13 @@ type Outcome struct {
 }
 
 // Buy sells the box a license: it checks the order, prices it, and in one store transaction
-// returns the stored license for a request id the box used before (charging nothing, deciding
-// nothing again), or applies the policy and, when it allows, issues the license, charges the
-// account and records both. An owned title the box already owns is renewed for free; a rental is
-// charged again. A refusal is audited and comes back in Outcome.Refusal with a nil error; an error
-// is a bad order (ErrBadKind, ErrBadRequestID, ErrUnknownItem) or a failure.
+// returns the stored license for a request id the box used before, or the box's rental of the
+// title that is still valid (charging nothing, deciding nothing again: idempotent.go), or applies
+// the policy and, when it allows, issues the license, charges the account and records both. An
+// owned title the box already owns is renewed for free; a rental is charged again only once the
+// last one has expired. A refusal is audited and comes back in Outcome.Refusal with a nil error;
+// an error is a bad order (ErrBadKind, ErrBadRequestID, ErrUnknownItem, ErrRequestIDReused) or a
+// failure.
 func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 	var out Outcome
 	if o.Kind != media.Rental && o.Kind != media.Owned {
@@ -179,10 +182,10 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 			return err
 		}
 		out.Account, out.Balance = acct.ID, acct.BalanceCents
-		if lic, ok, err := tx.LicenseByRequest(ctx, o.Box.ID, o.RequestID); err != nil {
+		if lic, why, err := earlier(ctx, tx, o, it.ID); err != nil {
 			return err
-		} else if ok {
-			out.License, out.Why = lic, WhyRetry
+		} else if why != "" {
+			out.License, out.Why = lic, why
 			return nil
 		}
 		renewal := false

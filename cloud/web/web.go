@@ -606,12 +606,19 @@ func (s *Server) wishlist(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, sess, http.StatusNotFound, "No such title")
 		return
 	}
-	list, err := editWishlist(b.Wishlist, r.PostFormValue("action"), item)
-	if err != nil {
+	action := r.PostFormValue("action")
+	if _, err := editWishlist(nil, action, item); err != nil {
 		s.fail(w, r, sess, http.StatusBadRequest, "Unknown wishlist action")
 		return
 	}
-	if _, err := s.cfg.Store.SetWishlist(r.Context(), sess.Account, b.ID, list); err != nil {
+	// The list is read and written in one transaction: an edit made at the same time in another
+	// browser is kept, not overwritten with the list this page showed.
+	if _, err := s.cfg.Store.EditWishlist(r.Context(), sess.Account, b.ID, func(list []media.ItemID) ([]media.ItemID, error) {
+		return editWishlist(list, action, item)
+	}); errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
+		return
+	} else if err != nil {
 		s.internal(w, r, sess, err)
 		return
 	}
