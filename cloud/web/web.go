@@ -59,8 +59,8 @@ type Config struct {
 
 // Server serves the pages.
 type Server struct {
-	cfg       Config
-	pages     map[string]*template.Template
+	cfg    Config
+	pages  map[string]*template.Template
 	delays signInDelays
 }
 
@@ -384,7 +384,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	addr := clientAddr(r)
 	if next := s.delays.next(r.Context(), account, addr, now); next.After(now) {
-		wait := int(next.Sub(now).Seconds()+0.999) // whole seconds, rounded up
+		wait := int(next.Sub(now).Seconds() + 0.999) // whole seconds, rounded up
 		s.cfg.OnSignInFailure()
 		w.Header().Set("Retry-After", fmt.Sprint(wait))
 		s.signinForm(w, r, http.StatusTooManyRequests, account, fmt.Sprintf("Too many failed sign-ins; wait %d seconds and try again.", wait))
