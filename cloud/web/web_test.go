@@ -31,7 +31,7 @@ type site struct {
 	clock *testClock // the server's clock: stands still unless a test moves it
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "headend.db"))
@@ -82,13 +82,13 @@ func newSite(t *testing.T) *site {
 }
 
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	c    *http.Client
 	base string
 	last string // body of the last page
 }
 
-func (s *site) browser(t *testing.T) *browser {
+func (s *site) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: s.srv.URL, c: &http.Client{Jar: jar}}
 }
