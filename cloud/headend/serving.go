@@ -13,7 +13,7 @@ import (
 )
 
 // Serving is how the head-end's HTTP server (the boxes' API, the web seed and the browser
-// catalog on one port) guards itself against slow and greedy clients (requirement SEC-9): a
+// catalog on one port) guards itself against slow and greedy clients (requirement SRV-1): a
 // client that sends its request slowly, reads its answer slowly or holds many connections is
 // dropped or refused, and everyone else goes on being served. Zero fields take the defaults.
 type Serving struct {

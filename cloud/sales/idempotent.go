@@ -10,7 +10,7 @@ import (
 )
 
 // WhyStillValid is Outcome.Why for a rental the box asked for while it still holds a valid
-// rental of the title: the held license comes back and nothing is charged (LIC-7).
+// rental of the title: the held license comes back and nothing is charged (BUY-3).
 const WhyStillValid = "still_valid"
 
 // ErrRequestIDReused is a request id the box used before for another title or kind. The box
@@ -18,7 +18,7 @@ const WhyStillValid = "still_valid"
 var ErrRequestIDReused = errors.New("request_id was used before for another purchase")
 
 // earlier finds the license an order already has, so that one household action is charged once
-// however often it arrives (LIC-7): the license bought under the order's request id (WhyRetry;
+// however often it arrives (BUY-3): the license bought under the order's request id (WhyRetry;
 // ErrRequestIDReused when that request was for another item or kind), or for a rental, the
 // box's rental of the item that is still valid at the order's time (WhyStillValid). It returns
 // why "" when the order is a new purchase. It runs inside the sale's transaction, after

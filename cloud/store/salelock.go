@@ -9,7 +9,7 @@ import (
 	"swarmbox/media"
 )
 
-// Purchases are idempotent per household action (requirement LIC-7): a retried request id
+// Purchases are idempotent per household action (requirement BUY-3): a retried request id
 // returns the license it bought, and a rental of a title the box already holds a valid rental
 // of returns that rental. Both checks read the licenses table inside the sale's transaction, so
 // two sales of one household must not interleave between the check and the charge. On SQLite

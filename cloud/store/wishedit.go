@@ -10,7 +10,7 @@ import (
 // EditWishlist applies edit to a box's wishlist on behalf of its account's customer, reading and
 // writing the list in one transaction, and bumps the box's wishlist version so the box adopts
 // the list on its next sync. Edits made at once in several browsers are each applied to the list
-// as the one before left it, so none is lost (requirement WEB-6); SetWishlist, by contrast,
+// as the one before left it, so none is lost (requirement WISH-2); SetWishlist, by contrast,
 // replaces the list with one its caller read earlier. The first statement updates the box's
 // row, which holds it (PostgreSQL's row lock; SQLite's transactions run one at a time) until the
 // edit commits. A box of another account is ErrNotFound, like a box that does not exist; an
