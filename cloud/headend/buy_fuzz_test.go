@@ -20,7 +20,7 @@ func FuzzBuyRequest(f *testing.F) {
 	item := fx.item.ID.String()
 	for _, body := range []string{
 		`{"item":"` + item + `","kind":"rental","request_id":"r1"}`,
-		`{"item":"` + item + `","kind":"owned","request_id":"r1"}`, // the same id for another kind: 409
+		`{"item":"` + item + `","kind":"owned","request_id":"r1"}`,  // the same id for another kind: 409
 		`{"item":"` + item + `","kind":"rental","request_id":"r2"}`, // still valid: returned
 		`{"item":"` + item + `","kind":"lease","request_id":"x"}`,
 		`{"item":"` + item + `","kind":"owned","request_id":""}`,

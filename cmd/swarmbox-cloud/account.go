@@ -52,8 +52,8 @@ func account(ctx context.Context, args []string) error {
 			err = st.CreateAccount(ctx, id, *region, *credit, now)
 			break
 		}
-		h, err := readPassword(os.Stdin)
-		if err != nil {
+		var h string
+		if h, err = readPassword(os.Stdin); err != nil {
 			return err
 		}
 		err = st.CreateCustomer(ctx, id, *region, *credit, h, now)

@@ -53,11 +53,15 @@ func TestAccountCreateIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	if a, err := st.Account(ctx, "alice"); err != nil || a.BalanceCents != 500 {
 		t.Fatalf("account %+v %v", a, err)
 	}
 	if h, err := st.PasswordHash(ctx, "alice"); err != nil || !strings.HasPrefix(h, "$argon2id$") {
 		t.Fatalf("password hash %q %v", h, err)
+	}
+	st.Close()
+	// Creating it again fails (it exists) and says so, whatever the password.
+	if err := create("another long password"); err == nil || !strings.Contains(err.Error(), "exist") {
+		t.Fatalf("creating an existing account: %v, want an error", err)
 	}
 }
