@@ -44,3 +44,27 @@ func earlier(ctx context.Context, tx Tx, o Order, item media.ItemID) (store.Issu
 	}
 	return lic, WhyStillValid, nil
 }
+
+// saleLanes is how many lanes queue sales in one process: sales of one box always take the same
+// lane, so a burst of presses from one box waits here, cheaply and in order, instead of each
+// holding a database connection while it waits for the household's row locks (PostgreSQL) or
+// the write lock (SQLite, whose busy timeout would fail the last of a long queue). Sales of
+// other boxes share a lane only by chance. The database's locks still keep sales right across
+// several head-end instances.
+const saleLanes = 64
+
+// lane waits for the box's lane and returns the function that frees it, or ctx's error.
+func (s *Seller) lane(ctx context.Context, box media.BoxID) (func(), error) {
+	s.lanesOnce.Do(func() {
+		for i := range s.lanes {
+			s.lanes[i] = make(chan struct{}, 1)
+		}
+	})
+	l := s.lanes[(uint(box[0])<<8|uint(box[1]))%saleLanes]
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the box's earlier purchases: %w", ctx.Err())
+	}
+}

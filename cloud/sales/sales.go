@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"swarmbox/cloud/store"
@@ -76,6 +77,9 @@ type Seller struct {
 	RentalWindow time.Duration // how long a rental plays
 	OwnedRenewal time.Duration // how often an owned title's license must be renewed
 	Log          *slog.Logger  // where a failed audit write of a refusal is reported
+
+	lanesOnce sync.Once
+	lanes     [saleLanes]chan struct{} // idempotent.go
 }
 
 // Price is what a first license of kind costs for a title whose owned price is owned: a rental
@@ -173,6 +177,17 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
+	// Read before the transaction: a read on the pool from inside it could wait forever for a
+	// connection that the sales queued behind this one's row locks hold (PostgreSQL).
+	wrapped, err := s.Store.WrappedKey(ctx, it.ID)
+	if err != nil {
+		return out, err
+	}
+	release, err := s.lane(ctx, o.Box.ID)
+	if err != nil {
+		return out, err
+	}
+	defer release()
 	price := Price(it.PriceCents, o.Kind)
 	var refusal *Refusal
 	err = s.Store.Sale(ctx, func(tx Tx) error {
@@ -202,7 +217,7 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 			errors.As(err, &refusal)
 			return err // roll back: nothing of this sale is kept
 		}
-		lic, err := s.issue(ctx, o, it, acct)
+		lic, err := s.issue(o, it, acct, wrapped)
 		if err != nil {
 			return err
 		}
@@ -234,11 +249,7 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 
 // issue makes the license: a fresh id, the kind's expiry, the content key wrapped to the box and
 // the envelope signed by the vault.
-func (s *Seller) issue(ctx context.Context, o Order, it store.Item, acct store.Account) (store.IssuedLicense, error) {
-	wrapped, err := s.Store.WrappedKey(ctx, it.ID)
-	if err != nil {
-		return store.IssuedLicense{}, err
-	}
+func (s *Seller) issue(o Order, it store.Item, acct store.Account, wrapped []byte) (store.IssuedLicense, error) {
 	key, err := s.Vault.Unwrap(it.ID, wrapped)
 	if err != nil {
 		return store.IssuedLicense{}, err
