@@ -35,6 +35,9 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, sales.ErrBadRequestID):
 		writeError(w, http.StatusBadRequest, "bad_request_id", err.Error())
 		return
+	case errors.Is(err, sales.ErrRequestIDReused):
+		writeError(w, http.StatusConflict, "request_id_reused", err.Error())
+		return
 	case errors.Is(err, sales.ErrUnknownItem):
 		writeError(w, http.StatusNotFound, "unknown_item", "no item "+req.Item.String()+" in the catalog")
 		return
@@ -57,7 +60,7 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	if why == sales.WhyPurchase && out.Charged == 0 {
 		why = sales.WhyRetry // as the handler always did: a free title's first license is counted and logged like a retry
 	}
-	if why != sales.WhyRetry {
+	if why != sales.WhyRetry && why != sales.WhyStillValid {
 		s.metrics.licenses.WithLabelValues(store.AuditIssued, why).Inc()
 	}
 	s.cfg.Log.Info("license issued", "box", b.ID, "item", it.ID, "kind", req.Kind, "why", why, "charged_cents", out.Charged, "expires", out.License.Expires)

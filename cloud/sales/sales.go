@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"swarmbox/cloud/store"
@@ -39,6 +40,7 @@ type Tx interface {
 	BoxAccount(ctx context.Context, box media.BoxID) (store.Account, error)
 	LicenseByRequest(ctx context.Context, box media.BoxID, requestID string) (store.IssuedLicense, bool, error)
 	HasLicense(ctx context.Context, box media.BoxID, item media.ItemID, kind media.LicenseKind) (bool, error)
+	ValidLicense(ctx context.Context, box media.BoxID, item media.ItemID, kind media.LicenseKind, now time.Time) (store.IssuedLicense, bool, error)
 	Record(ctx context.Context, s store.Sale) error
 }
 
@@ -75,6 +77,9 @@ type Seller struct {
 	RentalWindow time.Duration // how long a rental plays
 	OwnedRenewal time.Duration // how often an owned title's license must be renewed
 	Log          *slog.Logger  // where a failed audit write of a refusal is reported
+
+	lanesOnce sync.Once
+	lanes     [saleLanes]chan struct{} // idempotent.go
 }
 
 // Price is what a first license of kind costs for a title whose owned price is owned: a rental
@@ -145,11 +150,13 @@ type Outcome struct {
 }
 
 // Buy sells the box a license: it checks the order, prices it, and in one store transaction
-// returns the stored license for a request id the box used before (charging nothing, deciding
-// nothing again), or applies the policy and, when it allows, issues the license, charges the
-// account and records both. An owned title the box already owns is renewed for free; a rental is
-// charged again. A refusal is audited and comes back in Outcome.Refusal with a nil error; an error
-// is a bad order (ErrBadKind, ErrBadRequestID, ErrUnknownItem) or a failure.
+// returns the stored license for a request id the box used before, or the box's rental of the
+// title that is still valid (charging nothing, deciding nothing again: idempotent.go), or applies
+// the policy and, when it allows, issues the license, charges the account and records both. An
+// owned title the box already owns is renewed for free; a rental is charged again only once the
+// last one has expired. A refusal is audited and comes back in Outcome.Refusal with a nil error;
+// an error is a bad order (ErrBadKind, ErrBadRequestID, ErrUnknownItem, ErrRequestIDReused) or a
+// failure.
 func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 	var out Outcome
 	if o.Kind != media.Rental && o.Kind != media.Owned {
@@ -170,6 +177,17 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
+	// Read before the transaction: a read on the pool from inside it could wait forever for a
+	// connection that the sales queued behind this one's row locks hold (PostgreSQL).
+	wrapped, err := s.Store.WrappedKey(ctx, it.ID)
+	if err != nil {
+		return out, err
+	}
+	release, err := s.lane(ctx, o.Box.ID)
+	if err != nil {
+		return out, err
+	}
+	defer release()
 	price := Price(it.PriceCents, o.Kind)
 	var refusal *Refusal
 	err = s.Store.Sale(ctx, func(tx Tx) error {
@@ -179,10 +197,10 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 			return err
 		}
 		out.Account, out.Balance = acct.ID, acct.BalanceCents
-		if lic, ok, err := tx.LicenseByRequest(ctx, o.Box.ID, o.RequestID); err != nil {
+		if lic, why, err := earlier(ctx, tx, o, it.ID); err != nil {
 			return err
-		} else if ok {
-			out.License, out.Why = lic, WhyRetry
+		} else if why != "" {
+			out.License, out.Why = lic, why
 			return nil
 		}
 		renewal := false
@@ -199,7 +217,7 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 			errors.As(err, &refusal)
 			return err // roll back: nothing of this sale is kept
 		}
-		lic, err := s.issue(ctx, o, it, acct)
+		lic, err := s.issue(o, it, acct, wrapped)
 		if err != nil {
 			return err
 		}
@@ -231,11 +249,7 @@ func (s *Seller) Buy(ctx context.Context, o Order) (Outcome, error) {
 
 // issue makes the license: a fresh id, the kind's expiry, the content key wrapped to the box and
 // the envelope signed by the vault.
-func (s *Seller) issue(ctx context.Context, o Order, it store.Item, acct store.Account) (store.IssuedLicense, error) {
-	wrapped, err := s.Store.WrappedKey(ctx, it.ID)
-	if err != nil {
-		return store.IssuedLicense{}, err
-	}
+func (s *Seller) issue(o Order, it store.Item, acct store.Account, wrapped []byte) (store.IssuedLicense, error) {
 	key, err := s.Vault.Unwrap(it.ID, wrapped)
 	if err != nil {
 		return store.IssuedLicense{}, err

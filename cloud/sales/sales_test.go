@@ -146,6 +146,7 @@ func testBuy(t *testing.T, st *store.Store) {
 	order := func(item media.ItemID, kind media.LicenseKind, req string) Order {
 		return Order{Box: box, Item: item, Kind: kind, RequestID: req, Source: src, Now: now}
 	}
+	later := func(o Order, d time.Duration) Order { o.Now = o.Now.Add(d); return o }
 	licenses := map[string]store.IssuedLicense{}
 	for _, step := range []struct {
 		name    string
@@ -161,9 +162,10 @@ func testBuy(t *testing.T, st *store.Store) {
 		{name: "retry", order: order(film, media.Rental, "r1"), why: WhyRetry, charged: 0, balance: 400, sameAs: "r1"},
 		{name: "buy", order: order(film, media.Owned, "o1"), why: WhyPurchase, charged: 300, balance: 100},
 		{name: "renew owned: free", order: order(film, media.Owned, "o2"), why: WhyRenewal, charged: 0, balance: 100},
-		{name: "rent again: charged again", order: order(film, media.Rental, "r2"), why: WhyPurchase, charged: 100, balance: 0},
+		{name: "rent again while the rental is valid: the same rental, free", order: order(film, media.Rental, "r2"), why: WhyStillValid, charged: 0, balance: 100, sameAs: "r1"},
+		{name: "rent again after it expired: charged again", order: later(order(film, media.Rental, "r4"), 49*time.Hour), why: WhyPurchase, charged: 100, balance: 0},
 		{name: "free title with no money", order: order(free, media.Owned, "f1"), why: WhyPurchase, charged: 0, balance: 0},
-		{name: "cannot pay", order: order(film, media.Rental, "r3"), reason: ReasonBalance},
+		{name: "cannot pay", order: later(order(film, media.Rental, "r3"), 100*time.Hour), reason: ReasonBalance},
 		{name: "not licensed in eu", order: order(usOnly, media.Rental, "u1"), reason: ReasonItemRegion},
 		{name: "suspended: no renewal", order: order(film, media.Owned, "o3"), suspend: true, reason: ReasonAccountInactive},
 		{name: "suspended: a retry still answers", order: order(film, media.Owned, "o1"), why: WhyRetry, charged: 0, balance: 0, sameAs: "o1"},
@@ -196,7 +198,7 @@ func testBuy(t *testing.T, st *store.Store) {
 		if step.order.Kind == media.Owned {
 			window = 720 * time.Hour
 		}
-		if !out.License.Expires.Equal(now.Add(window)) {
+		if !out.License.Expires.Equal(step.order.Now.Add(window)) {
 			t.Fatalf("%s: expires %v", step.name, out.License.Expires)
 		}
 		licenses[step.order.RequestID] = out.License
@@ -234,6 +236,8 @@ func testBuy(t *testing.T, st *store.Store) {
 		{order(film, media.Rental, ""), ErrBadRequestID},
 		{order(film, media.Rental, string(bytes.Repeat([]byte("x"), 65))), ErrBadRequestID},
 		{order(media.ItemID{9}, media.Rental, "x"), ErrUnknownItem},
+		{order(free, media.Rental, "r1"), ErrRequestIDReused}, // r1 rented the film
+		{order(film, media.Owned, "r1"), ErrRequestIDReused},  // the same film, but r1 rented it
 	} {
 		if _, err := seller.Buy(ctx, c.o); !errors.Is(err, c.want) {
 			t.Errorf("%+v: err %v, want %v", c.o, err, c.want)

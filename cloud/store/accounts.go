@@ -186,6 +186,10 @@ type IssuedLicense struct {
 	ID       string
 	Expires  time.Time
 	Envelope []byte
+	// Item and Kind are what the license is for; the store fills them when it reads a license
+	// back (LicenseByRequest, ValidLicense), Record does not read them.
+	Item media.ItemID
+	Kind media.LicenseKind
 }
 
 // SaleTx is the transaction one sale runs in (Store.Sale): cloud/sales reads the box's account
@@ -198,10 +202,11 @@ func (s *Store) Sale(ctx context.Context, f func(*SaleTx) error) error {
 	return s.tx(ctx, func(t *tx) error { return f(&SaleTx{t: t}) })
 }
 
-// BoxAccount returns the account box belongs to (ErrNotFound for an unknown box).
+// BoxAccount returns the account box belongs to (ErrNotFound for an unknown box), and holds the
+// box's and the account's rows until the sale ends (salelock.go).
 func (t *SaleTx) BoxAccount(ctx context.Context, box media.BoxID) (Account, error) {
 	var acct Account
-	if err := t.t.QueryRowContext(ctx, `SELECT a.id, a.status, a.region, a.balance_cents FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`,
+	if err := t.t.QueryRowContext(ctx, `SELECT a.id, a.status, a.region, a.balance_cents FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`+t.t.d.forUpdate(),
 		box.String()).Scan(&acct.ID, &acct.Status, &acct.Region, &acct.BalanceCents); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return acct, fmt.Errorf("box %s: %w", box, ErrNotFound)
@@ -215,15 +220,19 @@ func (t *SaleTx) BoxAccount(ctx context.Context, box media.BoxID) (Account, erro
 func (t *SaleTx) LicenseByRequest(ctx context.Context, box media.BoxID, requestID string) (IssuedLicense, bool, error) {
 	var lic IssuedLicense
 	var exp int64
-	err := t.t.QueryRowContext(ctx, `SELECT id, expires, envelope FROM licenses WHERE box = ? AND request_id = ?`,
-		box.String(), requestID).Scan(&lic.ID, &exp, &lic.Envelope)
+	var item, kind string
+	err := t.t.QueryRowContext(ctx, `SELECT id, expires, envelope, item, kind FROM licenses WHERE box = ? AND request_id = ?`,
+		box.String(), requestID).Scan(&lic.ID, &exp, &lic.Envelope, &item, &kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return IssuedLicense{}, false, nil
 	}
 	if err != nil {
 		return IssuedLicense{}, false, err
 	}
-	lic.Expires = time.UnixMilli(exp).UTC()
+	lic.Expires, lic.Kind = time.UnixMilli(exp).UTC(), media.LicenseKind(kind)
+	if lic.Item, err = media.ParseItemID(item); err != nil {
+		return IssuedLicense{}, false, err
+	}
 	return lic, true, nil
 }
 

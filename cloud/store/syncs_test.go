@@ -228,6 +228,9 @@ func testSignInFailures(t *testing.T, s *Store) {
 	if n, first, err := s.SignInFailures(ctx, "acct:h", t0.Add(-time.Minute)); err != nil || n != 3 || !first.Equal(t0) {
 		t.Fatalf("failures %d since %v, %v", n, first, err)
 	}
+	if n, last, err := s.SignInFailuresSince(ctx, "acct:h", t0.Add(-time.Minute)); err != nil || n != 3 || !last.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("failures %d, last at %v, %v", n, last, err)
+	}
 	if n, _, _ := s.SignInFailures(ctx, "acct:h", t0); n != 2 {
 		t.Fatalf("failures after the first: %d", n)
 	}

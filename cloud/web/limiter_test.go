@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// TestSignInLimitAcrossInstances: failures counted by one head-end instance limit the account
+// TestSignInLimitAcrossInstances: failures counted by one head-end instance delay the account
 // on another instance on the same store.
 func TestSignInLimitAcrossInstances(t *testing.T) {
 	s := newSite(t)
-	w, err := New(Config{Store: s.st})
+	w, err := New(Config{Store: s.st, Now: s.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,10 +43,14 @@ type Config struct {
 	// Secure marks cookies Secure (set it when the head-end is reached over HTTPS).
 	Secure     bool
 	SessionTTL time.Duration // how long a sign-in lasts; default 12 h
-	// MaxFailures sign-in failures per account, and 4× that per client address, are allowed
-	// within FailureWindow; then sign-in is refused until the window passes. Defaults 5, 15 min.
+	// MaxFailures failed sign-ins to one account from one address, and 4× that from one address
+	// or to one account, cost nothing within FailureWindow; after them each failure doubles the
+	// wait before the next attempt, from 1 s up to FailureWindow, or up to AccountDelay for an
+	// account's failures from every address together (limiter.go). Nobody is locked out.
+	// Defaults 5, 15 min, 10 s.
 	MaxFailures   int
 	FailureWindow time.Duration
+	AccountDelay  time.Duration
 	// OnSignInFailure is called for every failed or refused sign-in (for metrics).
 	OnSignInFailure func()
 	Now             func() time.Time
@@ -55,10 +59,9 @@ type Config struct {
 
 // Server serves the pages.
 type Server struct {
-	cfg       Config
-	pages     map[string]*template.Template
-	byAccount *limiter
-	byAddr    *limiter
+	cfg    Config
+	pages  map[string]*template.Template
+	delays signInDelays
 }
 
 const (
@@ -76,6 +79,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.FailureWindow <= 0 {
 		cfg.FailureWindow = 15 * time.Minute
+	}
+	if cfg.AccountDelay <= 0 {
+		cfg.AccountDelay = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -102,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		},
 	}
 	s := &Server{cfg: cfg, pages: map[string]*template.Template{},
-		byAccount: newLimiter(cfg.Store, cfg.MaxFailures, cfg.FailureWindow), byAddr: newLimiter(cfg.Store, 4*cfg.MaxFailures, cfg.FailureWindow)}
+		delays: newSignInDelays(cfg.Store, cfg.MaxFailures, cfg.FailureWindow, cfg.AccountDelay)}
 	for _, p := range []string{"catalog", "item", "signin", "account", "box", "error"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
@@ -377,14 +383,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	account, password := strings.TrimSpace(r.PostFormValue("account")), r.PostFormValue("password")
 	now := s.cfg.Now()
 	addr := clientAddr(r)
-	if b1, until1 := s.byAccount.blocked("acct:"+account, now); b1 || s.isBlocked(addr, now) {
-		until := until1
-		if !b1 {
-			_, until = s.byAddr.blocked(addr, now)
-		}
+	if next := s.delays.next(r.Context(), account, addr, now); next.After(now) {
+		wait := int(next.Sub(now).Seconds() + 0.999) // whole seconds, rounded up
 		s.cfg.OnSignInFailure()
-		w.Header().Set("Retry-After", fmt.Sprint(int(until.Sub(now).Seconds())+1))
-		s.signinForm(w, r, http.StatusTooManyRequests, account, fmt.Sprintf("Too many failed sign-ins; try again after %s.", until.UTC().Format("15:04 UTC")))
+		w.Header().Set("Retry-After", fmt.Sprint(wait))
+		s.signinForm(w, r, http.StatusTooManyRequests, account, fmt.Sprintf("Too many failed sign-ins; wait %d seconds and try again.", wait))
 		return
 	}
 	hash, err := s.cfg.Store.PasswordHash(r.Context(), account)
@@ -402,14 +405,13 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok || !known {
-		s.byAccount.fail("acct:"+account, now)
-		s.byAddr.fail(addr, now)
+		s.delays.fail(r.Context(), account, addr, now)
 		s.cfg.OnSignInFailure()
 		s.cfg.Log.Info("sign-in failed", "account", account, "from", addr)
 		s.signinForm(w, r, http.StatusUnauthorized, account, "Wrong account or password.")
 		return
 	}
-	s.byAccount.reset("acct:" + account)
+	s.delays.succeed(r.Context(), account, addr)
 	tok := randomToken()
 	sess := store.Session{Account: account, CSRF: randomToken(), Expires: now.Add(s.cfg.SessionTTL)}
 	if err := s.cfg.Store.CreateSession(r.Context(), hashToken(tok), sess); err != nil {
@@ -419,11 +421,6 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(sessionCookie, tok, int(s.cfg.SessionTTL.Seconds())))
 	http.SetCookie(w, s.cookie(preCSRFCookie, "", -1))
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
-}
-
-func (s *Server) isBlocked(addr string, now time.Time) bool {
-	b, _ := s.byAddr.blocked(addr, now)
-	return b
 }
 
 // postSession authenticates a form post: signed in, and the form's CSRF token matches.
@@ -606,12 +603,19 @@ func (s *Server) wishlist(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, sess, http.StatusNotFound, "No such title")
 		return
 	}
-	list, err := editWishlist(b.Wishlist, r.PostFormValue("action"), item)
-	if err != nil {
+	action := r.PostFormValue("action")
+	if _, err := editWishlist(nil, action, item); err != nil {
 		s.fail(w, r, sess, http.StatusBadRequest, "Unknown wishlist action")
 		return
 	}
-	if _, err := s.cfg.Store.SetWishlist(r.Context(), sess.Account, b.ID, list); err != nil {
+	// The list is read and written in one transaction: an edit made at the same time in another
+	// browser is kept, not overwritten with the list this page showed.
+	if _, err := s.cfg.Store.EditWishlist(r.Context(), sess.Account, b.ID, func(list []media.ItemID) ([]media.ItemID, error) {
+		return editWishlist(list, action, item)
+	}); errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, sess, http.StatusNotFound, "No such box on your account")
+		return
+	} else if err != nil {
 		s.internal(w, r, sess, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -45,14 +46,17 @@ func account(ctx context.Context, args []string) error {
 	now := time.Now()
 	switch args[0] {
 	case "create":
-		if err := st.CreateAccount(ctx, id, *region, *credit, now); err != nil {
+		// The password is read and checked before anything is written, and the account, its
+		// credit and the password are stored together: a refused password leaves nothing behind.
+		if !*pwStdin {
+			err = st.CreateAccount(ctx, id, *region, *credit, now)
+			break
+		}
+		var h string
+		if h, err = readPassword(os.Stdin); err != nil {
 			return err
 		}
-		if *pwStdin {
-			if err := setPassword(ctx, st, id); err != nil {
-				return err
-			}
-		}
+		err = st.CreateCustomer(ctx, id, *region, *credit, h, now)
 	case "suspend":
 		_, err = st.SetStatus(ctx, id, store.StatusSuspended, now)
 	case "resume":
@@ -95,13 +99,22 @@ func account(ctx context.Context, args []string) error {
 
 // setPassword reads one line from stdin and stores its hash as the customer's web password.
 func setPassword(ctx context.Context, st *store.Store, id string) error {
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("read the password from stdin: %w", err)
-	}
-	h, err := web.HashPassword(strings.TrimRight(line, "\r\n"))
+	h, err := readPassword(os.Stdin)
 	if err != nil {
 		return err
 	}
 	return st.SetPassword(ctx, id, h)
+}
+
+// readPassword reads one line from r and hashes it as a web password (which checks its length).
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	h, err := web.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return "", fmt.Errorf("%w: nothing was changed, run the command again with a longer password", err)
+	}
+	return h, nil
 }

@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string) error {
 	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
 	flashDemand := fs.Int("flash-demand", scheduler.DefaultConfig.RangeDemand, "open wishes for one title in a region that make a flash crowd: idle boxes then take a piece range of it each and serve it")
 	flashParts := fs.Int("flash-parts", scheduler.DefaultConfig.RangeParts, "piece ranges a flash crowd's title is cut into")
+	connsPerAddr := fs.Int("conns-per-addr", 64, "connections one client address may hold open at once (boxes behind one NAT share an address)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
@@ -82,7 +83,9 @@ func serve(ctx context.Context, args []string) error {
 	}
 	srv.Start(ctx)
 	defer srv.Close()
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts by route and a per-address connection limit (cloud/headend/serving.go).
+	hs := headend.NewHTTPServer(srv.Handler(), headend.Serving{ConnsPerAddr: *connsPerAddr}, slog.Default())
+	ln = headend.LimitConns(ln, *connsPerAddr, slog.Default())
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
