@@ -241,6 +241,7 @@ func TestSuspendedAccountRenewalRefused(t *testing.T) {
 	if _, err := h.Store.SetStatus(ctx, headendtest.Account, store.StatusSuspended, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
+	accountIs(t, c, film, "suspended")
 	clock.Add(25 * 24 * time.Hour)
 	eventually(t, "the box shows the refused renewal", func() bool { return item(t, c, film).RenewalRefused != "" })
 	it := item(t, c, film)
@@ -278,11 +279,24 @@ func TestSuspendedAccountRenewalRefused(t *testing.T) {
 	if _, err := h.Store.SetStatus(ctx, headendtest.Account, store.StatusActive, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c.MoveWish(ctx, film.String(), 1) // a sync, which brings the active account to the box
+	accountIs(t, c, film, "active")
 	eventually(t, "the title is renewed once the account is active", func() bool { return item(t, c, film).State == boxbus.Bought })
 	if it := item(t, c, film); it.RenewalRefused != "" {
 		t.Errorf("renewed, yet the refusal %q is still shown", it.RenewalRefused)
 	}
+}
+
+// accountIs makes the box sync (a wish does at once) until it has the account's status.
+func accountIs(t *testing.T, c *boxbus.Client, id media.ItemID, status string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.MoveWish(ctx, id.String(), 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the box has the account "+status, func() bool {
+		st, _, err := c.Account(ctx)
+		return err == nil && st == status
+	})
 }
 
 // TestClockRollbackRefused: after the head-end vouched for a time past a rental's end, setting
