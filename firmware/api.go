@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +30,8 @@ import (
 type API struct {
 	store  *storage.Store
 	owned  bool // the store was opened by OpenAPI and is closed by Close
-	now    func() time.Time
+	clock  *secureClock
+	now    func() time.Time // clock.Now: never earlier than what the head-end vouched for
 	stream func(item media.ItemID) (player.Container, int64, error)
 
 	account atomic.Pointer[protocol.AccountInfo]
@@ -58,7 +60,8 @@ func NewAPI(store *storage.Store, opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{store: store, now: opts.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}}
+	clock := &secureClock{wall: opts.Now, store: store, log: slog.Default()}
+	return &API{store: store, clock: clock, now: clock.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}}
 }
 
 // OpenAPI opens the box's state folder for in-process use, when no daemon runs. Close it.
@@ -249,6 +252,9 @@ func (a *API) where(ctx context.Context, id media.ItemID, wish []media.ItemID, i
 	if lic, err := a.license(ctx, id); err == nil {
 		info.Expires, info.LicenceKind = lic.Expires.Unix(), string(lic.Kind)
 		info.State = boxbus.Bought
+		if err := a.renewalNote(ctx, id, lic, info); err != nil {
+			return err
+		}
 		if !a.now().Before(lic.Expires) {
 			info.State = boxbus.Expired
 		} else if a.NowPlaying() == id.String() {
@@ -467,7 +473,7 @@ func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Pur
 	rand.Read(reqID)
 	req := protocol.BuyRequest{Item: item, Kind: kind, RequestID: hex.EncodeToString(reqID)}
 	client := cloudclient.New(id.HeadendURL, id.SignKey)
-	client.Now = a.now
+	client.Now, client.OnAnswer = a.now, a.clock.answer
 	var resp protocol.BuyResponse
 	for attempt := 0; ; attempt++ {
 		resp, err = client.Buy(ctx, req)

@@ -52,8 +52,10 @@ type Config struct {
 	// IgnorePlanPeers makes the box fetch only from LAN neighbours and the web seed, never from
 	// the peers the plan names nor the tracker's: for testing LAN discovery on its own.
 	IgnorePlanPeers bool
-	Log             *slog.Logger
-	Now             func() time.Time
+	// RenewPoll is how often the box looks for owned licences due for renewal (default 1 min).
+	RenewPoll time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Box is a running box.
@@ -123,6 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
 	defer b.api.Close()
+	defer b.keepLicences(ctx)() // renewals and the secure clock (renew.go)
 	b.api.followLink(cfg.Now(), id.Registered)
 	if err := b.api.watchLicences(ctx); err != nil {
 		return err

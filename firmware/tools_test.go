@@ -58,7 +58,7 @@ func TestDBusWithStandardTools(t *testing.T) {
 	obj := []string{boxbus.Name, string(boxbus.Path), boxbus.Interface}
 
 	out := run(gdbus, "introspect", "--address", addr, "--dest", boxbus.Name, "--object-path", string(boxbus.Path))
-	for _, want := range []string{"Item(in  s item,", "out (sssxxssiiixxxs) info);", "ItemChanged(s item,", "readonly as Wishlist"} {
+	for _, want := range []string{"Item(in  s item,", "out (sssxxssiiixxxss) info);", "ItemChanged(s item,", "readonly as Wishlist"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("gdbus introspect lacks %q:\n%s", want, out)
 		}

@@ -314,7 +314,8 @@ func TestRangePlacementPersistsAndEvicts(t *testing.T) {
 func TestMigrationAddsRange(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations[:4]) // before range placements (version 5)
+	before := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN range_begin") })
+	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations[:before])
 	if err != nil {
 		t.Fatal(err)
 	}

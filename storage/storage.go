@@ -76,7 +76,9 @@ CREATE INDEX catalog_items_shelf ON catalog_items (category, kind);
 `, `
 ALTER TABLE items ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
-`, pendingSchema}
+`, pendingSchema, `
+CREATE TABLE renewal_refusals (item TEXT PRIMARY KEY, code TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL);
+`}
 
 // Store is a box's disk.
 type Store struct {
@@ -85,6 +87,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	quotas map[string]int64 // area -> bytes; 0 or missing = bounded by the disk only
+	floor  time.Time        // TimeFloor, kept in meta
 	// diskFree reports the bytes still writable on the media filesystem; a test replaces it.
 	diskFree func() int64
 }
@@ -119,6 +122,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.sweepOrphans(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadTimeFloor(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

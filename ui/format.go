@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -79,17 +78,6 @@ func clock(sec float64) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
-}
-
-func expiry(unix int64) string {
-	if unix == 0 {
-		return ""
-	}
-	d := time.Until(time.Unix(unix, 0)).Round(time.Minute)
-	if d > 48*time.Hour {
-		return "licence renews by " + time.Unix(unix, 0).Format("2 Jan")
-	}
-	return "expires in " + d.String()
 }
 
 // sources reads as the share of bytes from neighbours (the rest came from the operator).

@@ -24,14 +24,18 @@ func (h *homeScreen) Name() string               { return "Home" }
 func (h *homeScreen) Primitive() tview.Primitive { return h.list }
 func (h *homeScreen) Keys() []keyHelp            { return commonKeys }
 
-// continueWatching groups bought titles with a resume point.
-const continueWatching boxbus.State = "continue"
+// continueWatching groups bought titles with a resume point; lapsed, owned titles whose
+// licence ran out (never "Rental ended": the household owns them).
+const (
+	continueWatching boxbus.State = "continue"
+	lapsed           boxbus.State = "lapsed"
+)
 
 // homeGroups are Home's title groups, in order.
 var homeGroups = []struct {
 	state boxbus.State
 	label string
-}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {boxbus.Expired, "Rental ended"}}
+}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
 
 func (h *homeScreen) Update(s *snapshot) {
 	a := h.a
@@ -50,6 +54,9 @@ func (h *homeScreen) Update(s *snapshot) {
 		state := it.State
 		if _, ok := a.resume.m[id]; ok && state == boxbus.Bought {
 			state = continueWatching
+		}
+		if state == boxbus.Expired && owned(it) {
+			state = lapsed
 		}
 		groups[state] = append(groups[state], it)
 	}

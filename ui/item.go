@@ -45,7 +45,11 @@ func (s *itemScreen) stateText(it boxbus.Item) string {
 		// Rate and sources on rows of their own: one row would not fit 80 columns.
 		return text + fmt.Sprintf("\n            %s\n            %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
 	case boxbus.Bought:
-		return "bought — " + expiry(it.Expires)
+		return "bought — " + licenceText(it, time.Now())
+	case boxbus.Expired:
+		if owned(it) {
+			return lapsedText(it)
+		}
 	case boxbus.Kept:
 		return "kept for neighbours (not on your list)"
 	}
@@ -75,6 +79,9 @@ func (s *itemScreen) Update(snap *snapshot) {
 			add("▶ Play", func() { a.play(it.ID, it.Title, 0) })
 		}
 	case boxbus.ReadyToBuy, boxbus.Expired:
+		if owned(it) {
+			break // never offer to buy again what the household owns
+		}
 		add(fmt.Sprintf("Buy for %s", money(it.PriceCents)), func() { a.push(newBuy(a, it, false)) })
 		add(fmt.Sprintf("Rent for %s", money(rentPrice(it.PriceCents))), func() { a.push(newBuy(a, it, true)) })
 	}

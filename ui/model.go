@@ -325,10 +325,11 @@ func (m *model) applyChange(ctx context.Context, s *snapshot, c boxbus.Change) {
 		s.setWishlist(slices.DeleteFunc(s.wishlist, func(id string) bool { return id == c.Item }))
 		return
 	}
-	newState := it.State != c.State
+	// A new state may bring a licence or a wishlist rank the signal does not carry; a complete
+	// title announced in the same state changed its licence (a renewal, or one refused).
+	reread := it.State != c.State || (c.State.Complete() && c.Pieces == it.Pieces)
 	it.State, it.Pieces, it.TotalPieces, it.BytesFromServer, it.BytesFromPeers = c.State, c.Pieces, c.Total, c.BytesFromServer, c.BytesFromPeers
-	if newState {
-		// A new state may bring a licence or a wishlist rank the signal does not carry.
+	if reread {
 		if err := m.call(ctx, func(ctx context.Context) (err error) { it, err = m.box.Item(ctx, c.Item); return }); err != nil {
 			if errors.Is(err, boxbus.ErrUnanswered) {
 				s.trust = err

@@ -133,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathRegister, s.register)
 	mux.HandleFunc("POST "+protocol.PathSync, s.sync)
 	mux.HandleFunc("POST "+protocol.PathBuy, s.buy)
+	mux.HandleFunc("POST "+protocol.PathRenew, s.renew)
 	mux.HandleFunc("GET "+PathForecast, s.forecast)
 	mux.Handle("GET "+protocol.PathAnnounce, &tracker.Tracker{
 		Authorize: s.authorizeAnnounce, Peers: s, Interval: s.cfg.SyncInterval, Log: s.cfg.Log,
@@ -235,6 +236,7 @@ func (s *Server) boxRequest(w http.ResponseWriter, r *http.Request) (store.Box, 
 		s.internal(w, r, err)
 		return b, nil, false
 	}
+	protocol.VouchTime(w.Header(), r, b.ID, s.cfg.Now(), s.cfg.Vault.SignStatement) // the box's secure clock (LIC-5)
 	return b, body, true
 }
 

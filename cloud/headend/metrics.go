@@ -18,6 +18,7 @@ type metrics struct {
 	roundTime  prometheus.Histogram
 	egress     prometheus.Counter
 	licenses   *prometheus.CounterVec
+	renewals   *prometheus.CounterVec // owned licences renewed or refused (LIC-4)
 	requests   *prometheus.CounterVec
 	signInFail prometheus.Counter
 	// reportRefused counts syncs refused for numbers out of bounds; reportDropped the holdings
@@ -45,6 +46,8 @@ func newMetrics(st peerBytes) *metrics {
 			Help: "Bytes the web seed sent to boxes."}),
 		licenses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "swarmbox_licenses_total",
 			Help: "License decisions by outcome (issued, refused) and reason."}, []string{"outcome", "reason"}),
+		renewals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "swarmbox_renewals_total",
+			Help: "Owned licence renewals by outcome (issued, refused) and reason."}, []string{"outcome", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "swarmbox_box_requests_refused_total",
 			Help: "Box requests refused before reaching a handler, by reason."}, []string{"reason"}),
 		signInFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_signin_failures_total",
@@ -54,7 +57,7 @@ func newMetrics(st peerBytes) *metrics {
 		reportDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmbox_sync_report_entries_dropped_total",
 			Help: "Holdings and transfers of items the catalog does not know, dropped from box syncs."}),
 	}
-	m.reg.MustRegister(m.syncs, m.planTime, m.roundTime, m.egress, m.licenses, m.requests, m.signInFail, m.reportRefused, m.reportDropped,
+	m.reg.MustRegister(m.syncs, m.planTime, m.roundTime, m.egress, m.licenses, m.renewals, m.requests, m.signInFail, m.reportRefused, m.reportDropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "swarmbox_peer_bytes_reported",
 			Help: "Bytes boxes report having received from other boxes (sum of their latest reports)."},
 			func() float64 {

@@ -201,6 +201,11 @@ func (v *Vault) Issue(l media.License, boxKEM []byte, key media.ContentKey) ([]b
 	return l.Sign(v.signing)
 }
 
+// SignStatement signs a head-end statement (protocol.TimeStatement: the time it vouches for in
+// an answer) with the licence-signing key, which boxes pinned at registration. Statements begin
+// with their own "swarmbox-…-v1" line, so none can pass for a licence payload (JSON).
+func (v *Vault) SignStatement(msg []byte) []byte { return ed25519.Sign(v.signing, msg) }
+
 // Token returns a MAC over parts, for URLs the head-end hands to one box (its announce URL, its
 // web seed URLs), so that nobody else can use them. It is derived from the signing key, so it
 // survives restarts without another secret to keep.

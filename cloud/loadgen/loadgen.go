@@ -1,7 +1,8 @@
 // Package loadgen measures how many box syncs a head-end answers per second, and how long the
 // slowest of them take: simulated boxes, each with its own key, register and then sync in a
 // closed loop over HTTP on loopback, against a head-end started in this process (on SQLite or
-// PostgreSQL) or one already running.
+// PostgreSQL) or one already running. A share of the boxes own a title and renew its licence
+// instead of syncing (POST /v1/renew, each a new licence), so renewal load is in the figures.
 package loadgen
 
 import (
@@ -43,6 +44,10 @@ type Options struct {
 	URL      string
 	Account  string // account the boxes register under (created in process)
 	Database string
+	// RenewShare is the share of boxes (0..1) that buy one owned title at registration and then
+	// renew its licence on every turn instead of syncing. With URL, the account must be able to
+	// pay for those purchases.
+	RenewShare float64
 }
 
 // Result is what loadgen prints.
@@ -56,6 +61,11 @@ type Result struct {
 	Syncs          int     `json:"syncs"`
 	Errors         int     `json:"errors"`
 	Seconds        float64 `json:"seconds"`
+	// Renewals of owned licences, by the RenewShare of boxes, in the same run.
+	RenewingBoxes     int     `json:"renewing_boxes"`
+	Renewals          int     `json:"renewals"`
+	RenewalsPerSecond float64 `json:"renewals_per_second"`
+	RenewalP99ms      float64 `json:"renewal_p99_ms"`
 }
 
 // Run registers the boxes, lets them sync for the duration and reports.
@@ -74,6 +84,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Account == "" {
 		o.Account = "loadgen"
+	}
+	if o.RenewShare < 0 || o.RenewShare > 1 {
+		return Result{}, fmt.Errorf("renew share %v: give a share of the boxes between 0 and 1", o.RenewShare)
 	}
 	res := Result{Boxes: o.Boxes, Concurrency: o.Concurrency, Store: "remote"}
 	var items []media.ItemID
@@ -101,12 +114,20 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := parallel(ctx, o.Concurrency, o.Boxes, func(i int) error {
 		b, err := newBox(ctx, o.URL, o.Account, hc, items, uint64(i))
 		boxes[i] = b
+		if err == nil && float64(i) < o.RenewShare*float64(o.Boxes) {
+			err = b.own(ctx)
+		}
 		return err
 	}); err != nil {
 		return res, fmt.Errorf("register boxes: %w", err)
 	}
+	for _, b := range boxes {
+		if b.owned != (media.ItemID{}) {
+			res.RenewingBoxes++
+		}
+	}
 	var mu sync.Mutex
-	var lat []time.Duration
+	var lat, renewLat []time.Duration
 	errs := 0
 	var firstErr error
 	stop := time.Now().Add(o.Duration)
@@ -116,7 +137,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
+			var mine, renewed []time.Duration
 			bad := 0
 			var werr error
 			for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += o.Concurrency {
@@ -125,6 +146,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				}
 				b := boxes[i]
 				t0 := time.Now()
+				if b.owned != (media.ItemID{}) {
+					if err := b.renew(ctx); err != nil {
+						bad++
+						werr = err
+						continue
+					}
+					renewed = append(renewed, time.Since(t0))
+					continue
+				}
 				if err := b.sync(ctx); err != nil {
 					bad++
 					werr = err
@@ -134,6 +164,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			renewLat = append(renewLat, renewed...)
 			errs += bad
 			if firstErr == nil {
 				firstErr = werr
@@ -143,14 +174,21 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
-	res.Syncs, res.Errors = len(lat), errs
-	if len(lat) == 0 {
+	res.Syncs, res.Errors, res.Renewals = len(lat), errs, len(renewLat)
+	if len(lat) == 0 && len(renewLat) == 0 {
 		return res, fmt.Errorf("no sync succeeded: %v", firstErr)
 	}
-	slices.Sort(lat)
-	res.SyncsPerSecond = round(float64(len(lat)) / res.Seconds)
-	res.P50ms = round(ms(lat[len(lat)/2]))
-	res.P99ms = round(ms(lat[min(len(lat)-1, int(math.Ceil(float64(len(lat))*0.99))-1)]))
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.SyncsPerSecond = round(float64(len(lat)) / res.Seconds)
+		res.P50ms = round(ms(lat[len(lat)/2]))
+		res.P99ms = round(ms(p99(lat)))
+	}
+	if len(renewLat) > 0 {
+		slices.Sort(renewLat)
+		res.RenewalsPerSecond = round(float64(len(renewLat)) / res.Seconds)
+		res.RenewalP99ms = round(ms(p99(renewLat)))
+	}
 	if errs > 0 {
 		slog.Warn("some syncs failed", "failed", errs, "example", firstErr)
 	}
@@ -158,7 +196,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-func round(f float64) float64    { return math.Round(f*100) / 100 }
+
+// p99 is the 99th percentile of sorted latencies.
+func p99(lat []time.Duration) time.Duration {
+	return lat[min(len(lat)-1, int(math.Ceil(float64(len(lat))*0.99))-1)]
+}
+func round(f float64) float64 { return math.Round(f*100) / 100 }
 
 // parallel runs f(0..n-1) on up to k goroutines and returns the first error.
 func parallel(ctx context.Context, k, n int, f func(int) error) error {
@@ -206,6 +249,8 @@ type box struct {
 	wish  []media.ItemID
 	n     int64
 	wishV int64
+	items []media.ItemID
+	owned media.ItemID // the title it renews; zero for a box that only syncs
 }
 
 func newBox(ctx context.Context, url, account string, hc *http.Client, items []media.ItemID, seed uint64) (*box, error) {
@@ -223,7 +268,7 @@ func newBox(ctx context.Context, url, account string, hc *http.Client, items []m
 		return nil, err
 	}
 	r := mrand.New(mrand.NewPCG(seed, 7))
-	b := &box{c: c}
+	b := &box{c: c, items: items}
 	for _, it := range items {
 		if r.IntN(3) == 0 {
 			b.wish = append(b.wish, it)
@@ -241,6 +286,26 @@ func (b *box) sync(ctx context.Context) error {
 	if err == nil && resp.WishlistVersion > b.wishV {
 		b.wish, b.wishV = resp.Wishlist, resp.WishlistVersion
 	}
+	return err
+}
+
+// own buys one title to own, to renew it from then on.
+func (b *box) own(ctx context.Context) error {
+	if len(b.items) == 0 {
+		return errors.New("no titles to own: renewing boxes need a catalog")
+	}
+	item := b.items[int(b.c.Box[0])%len(b.items)]
+	if _, err := b.c.Buy(ctx, protocol.BuyRequest{Item: item, Kind: media.Owned, RequestID: "loadgen-own"}); err != nil {
+		return fmt.Errorf("a renewing box buys its title (credit the account, or -renew-share 0): %w", err)
+	}
+	b.owned = item
+	return nil
+}
+
+// renew renews the owned title's licence: a new request id each time, so each is a new licence.
+func (b *box) renew(ctx context.Context) error {
+	b.n++
+	_, err := b.c.Renew(ctx, protocol.RenewRequest{Item: b.owned, RequestID: fmt.Sprintf("loadgen-renew-%d", b.n)})
 	return err
 }
 
@@ -302,7 +367,8 @@ func startHeadend(ctx context.Context, o *Options) (*inProcess, error) {
 		}
 		h.items = append(h.items, it.ID)
 	}
-	if err := st.CreateAccount(ctx, o.Account, "eu", 0, time.Now()); err != nil {
+	credit := int64(math.Ceil(o.RenewShare*float64(o.Boxes))) * 300 // the renewing boxes' purchases
+	if err := st.CreateAccount(ctx, o.Account, "eu", credit, time.Now()); err != nil {
 		return fail(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

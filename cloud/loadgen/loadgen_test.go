@@ -36,3 +36,18 @@ func TestLoadgenBadOptions(t *testing.T) {
 		t.Fatal("ran against nothing")
 	}
 }
+
+// TestLoadgenRenewals: with a renew share, that many boxes buy a title and renew its licence
+// while the others sync; both are measured, nothing fails.
+func TestLoadgenRenewals(t *testing.T) {
+	res, err := Run(context.Background(), Options{Boxes: 6, Duration: 400 * time.Millisecond, Concurrency: 3, Titles: 2, RenewShare: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RenewingBoxes != 3 || res.Renewals == 0 || res.RenewalsPerSecond <= 0 || res.Syncs == 0 || res.Errors != 0 || res.RenewalP99ms <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if _, err := Run(context.Background(), Options{Boxes: 1, Duration: time.Second, RenewShare: 2}); err == nil {
+		t.Fatal("ran with a renew share of 2")
+	}
+}

@@ -25,6 +25,7 @@ func loadgen(ctx context.Context, args []string) error {
 	fs.StringVar(&o.URL, "url", "", "a running head-end (default: start one in this process)")
 	fs.StringVar(&o.Account, "account", "loadgen", "account the boxes register under (must exist with -url)")
 	fs.StringVar(&o.Database, "database", "", "in-process head-end's database: SQLite path or postgres:// URL (default a temporary SQLite file)")
+	fs.Float64Var(&o.RenewShare, "renew-share", 0.1, "share of boxes (0..1) that own a title and renew its licence instead of syncing")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (in-process head-end included) to FILE, for go tool pprof")
 	if _, err := cmdline.Parse(fs, args); err != nil {
@@ -49,7 +50,8 @@ func loadgen(ctx context.Context, args []string) error {
 	if *jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
-	fmt.Printf("%s: %d boxes, %d in flight: %.0f syncs/s, p50 %.2f ms, p99 %.2f ms (%d syncs, %d errors, %.1f s)\n",
-		res.Store, res.Boxes, res.Concurrency, res.SyncsPerSecond, res.P50ms, res.P99ms, res.Syncs, res.Errors, res.Seconds)
+	fmt.Printf("%s: %d boxes, %d in flight: %.0f syncs/s, p50 %.2f ms, p99 %.2f ms (%d syncs, %d errors, %.1f s); %d boxes renewing: %.0f renewals/s, p99 %.2f ms (%d renewals)\n",
+		res.Store, res.Boxes, res.Concurrency, res.SyncsPerSecond, res.P50ms, res.P99ms, res.Syncs, res.Errors, res.Seconds,
+		res.RenewingBoxes, res.RenewalsPerSecond, res.RenewalP99ms, res.Renewals)
 	return nil
 }

@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string) error {
 	public := fs.String("public-url", "", "URL boxes use to reach this head-end (default http://LISTEN)")
 	syncEvery := fs.Duration("sync-interval", 30*time.Second, "how often idle boxes sync")
 	rental := fs.Duration("rental-window", 48*time.Hour, "how long a rental plays")
+	owned := fs.Duration("owned-renewal", 30*24*time.Hour, "how long an owned title's licence lasts; boxes renew it, free, while online (also the longest an owned title plays with no head-end contact)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
 	regionMap := fs.String("region-map", "", `file of "CIDR REGION" lines: licenses only for requests from the box's region's networks`)
@@ -74,7 +75,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
 	srv, err := newHeadend(st, headend.Config{
-		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, Log: slog.Default(), Policy: policy,
+		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
 		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)

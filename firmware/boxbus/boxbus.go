@@ -117,7 +117,7 @@ type Title struct {
 	Category         string // e.g. "films/drama"; "" = uncategorised
 }
 
-// Item is a title and where it stands on this box: (sssxxssiiixxxs).
+// Item is a title and where it stands on this box: (sssxxssiiixxxss).
 type Item struct {
 	ID, Title, Kind  string
 	Size, PriceCents int64
@@ -130,6 +130,10 @@ type Item struct {
 	BytesFromPeers   int64
 	Expires          int64  // the licence's expiry, Unix seconds; 0 when not bought
 	LicenceKind      string // "owned", "rental"; "" when not bought
+	// RenewalRefused is why the head-end last refused to renew this owned title's licence:
+	// its reason code, ": ", and its sentence (e.g. "account_inactive: the account is
+	// suspended: …"); the title plays until Expires. "" when renewals pass or it is not owned.
+	RenewalRefused string
 }
 
 // Shelf is one category and how many titles it holds (those beneath it included): (si).

@@ -12,7 +12,7 @@ func out(name, typ string) introspect.Arg {
 // Wire signatures of the structs above.
 const (
 	sigTitle = "(sssxxs)"
-	sigItem  = "(sssxxssiiixxxs)"
+	sigItem  = "(sssxxssiiixxxss)"
 	sigShelf = "(si)"
 	sigLocal = "(sbiixx)"
 	sigHold  = "(sbiixxsxii)"

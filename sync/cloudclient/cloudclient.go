@@ -25,6 +25,9 @@ type Client struct {
 	Key     ed25519.PrivateKey
 	HTTP    *http.Client
 	Now     func() time.Time
+	// OnAnswer, when set, sees each answer's headers with the signed request they answer: the
+	// box's secure clock reads the time the head-end vouched for there (protocol.VouchedTime).
+	OnAnswer func(req *http.Request, h http.Header)
 }
 
 // New returns a client with a sensible HTTP timeout.
@@ -75,6 +78,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
+	if c.OnAnswer != nil {
+		c.OnAnswer(req, resp.Header)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("reading head-end answer: %w", err)
@@ -138,5 +144,12 @@ func (c *Client) Torrent(ctx context.Context, item media.ItemID) ([]byte, error)
 func (c *Client) Buy(ctx context.Context, req protocol.BuyRequest) (protocol.BuyResponse, error) {
 	var out protocol.BuyResponse
 	err := c.do(ctx, http.MethodPost, protocol.PathBuy, req, &out)
+	return out, err
+}
+
+// Renew asks for a fresh licence of a title this box owns (free; refused for rentals).
+func (c *Client) Renew(ctx context.Context, req protocol.RenewRequest) (protocol.RenewResponse, error) {
+	var out protocol.RenewResponse
+	err := c.do(ctx, http.MethodPost, protocol.PathRenew, req, &out)
 	return out, err
 }

@@ -46,6 +46,20 @@ type Title struct {
 // New starts a head-end with the titles ingested; everything stops when the test ends.
 func New(t testing.TB, titles ...Title) *Headend {
 	t.Helper()
+	return Start(t, Options{}, titles...)
+}
+
+// Options are a test head-end's settings beyond the defaults: its clock (shared with a box's
+// in tests of licence periods) and the periods themselves.
+type Options struct {
+	Now          func() time.Time
+	RentalWindow time.Duration
+	OwnedRenewal time.Duration
+}
+
+// Start is New with options.
+func Start(t testing.TB, o Options, titles ...Title) *Headend {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := store.Open(ctx, filepath.Join(dir, "headend.db"))
@@ -87,7 +101,7 @@ func New(t testing.TB, titles ...Title) *Headend {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	hs := headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: public})
+	hs := headend.New(headend.Config{Store: st, Vault: v, Repo: repo, PublicURL: public, Now: o.Now, RentalWindow: o.RentalWindow, OwnedRenewal: o.OwnedRenewal})
 	hs.Start(context.Background())
 	t.Cleanup(hs.Close)
 	srv.Config.Handler = hs.Handler()
