@@ -33,7 +33,9 @@ import (
 type Config struct {
 	Dir        string // state folder: box.db and media/
 	HeadendURL string // needed on first start; later it is stored
-	Account    string // needed on first start
+	// Enroll is an enrollment token ('swarmbox-cloud account enroll'): the box is paired to
+	// its household as it registers. Without one the box registers unpaired and shows a code.
+	Enroll     string
 	ListenAddr string // BitTorrent host:port
 	// AdvertiseAddr is the host:port other boxes dial; empty means the listen address.
 	AdvertiseAddr string
@@ -100,7 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.SetQuotas(cfg.Quotas); err != nil {
 		return err
 	}
-	id, err := st.EnsureIdentity(ctx, cfg.HeadendURL, cfg.Account)
+	id, err := st.EnsureIdentity(ctx, cfg.HeadendURL, "")
 	if err != nil {
 		return err
 	}
@@ -116,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := b.register(ctx); err != nil {
 		return err
 	}
+	go b.pollPairing(ctx)
 	if err := b.api.watchLicences(ctx); err != nil {
 		return err
 	}
@@ -208,13 +211,14 @@ func ConnectBus(which string) (*dbus.Conn, error) {
 func (b *Box) register(ctx context.Context) error {
 	delay := time.Second
 	for {
-		resp, err := b.client.Register(ctx, b.id.Account, b.id.KEMKey.PublicKey().Bytes())
+		resp, err := b.client.Register(ctx, b.cfg.Enroll, b.id.KEMKey.PublicKey().Bytes())
 		if err == nil {
 			if err := b.store.SetRegistered(ctx, resp.HeadendKey); err != nil {
 				return err
 			}
 			b.id.HeadendKey = resp.HeadendKey
-			b.log.Info("registered", "account", b.id.Account, "region", resp.Region)
+			b.registeredPairing(ctx, resp)
+			b.log.Info("registered", "account", resp.Account, "region", resp.Region)
 			return nil
 		}
 		var api *cloudclient.APIError
@@ -465,6 +469,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if resp.Account != nil {
 		b.api.setAccount(*resp.Account)
 	}
+	b.syncedAccount(ctx, resp.Account)
 	if resp.WishlistVersion > b.wishV {
 		// The customer changed the list in the browser: it replaces ours (the next loop turn
 		// syncs again and reports it at the new version).

@@ -82,6 +82,7 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	ai, _ := api.Account()
 	wish, _ := api.Wishlist(ctx)
 	cv, _ := api.CatalogVersion(ctx)
+	pp, _ := api.Pairing(ctx)
 	// DBusService.set announces changes itself: prop's own announcement panics on a closed
 	// connection.
 	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
@@ -94,6 +95,9 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropWishlist:       ro(ids(wish)),
 		boxbus.PropCatalogVersion: ro(cv),
 		boxbus.PropNowPlaying:     ro(api.NowPlaying()),
+		boxbus.PropPaired:         ro(pp.Paired),
+		boxbus.PropPairingCode:    ro(pp.Code),
+		boxbus.PropPairingURL:     ro(pp.URL),
 	}
 }
 
@@ -134,6 +138,11 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 			s.set(boxbus.PropBalanceCents, c.Account.BalanceCents)
 		case CatalogChanged:
 			s.set(boxbus.PropCatalogVersion, c.CatalogVersion)
+		case PairingChanged:
+			s.set(boxbus.PropAccount, c.PairedAccount)
+			s.set(boxbus.PropPaired, c.Pairing.Paired)
+			s.set(boxbus.PropPairingCode, c.Pairing.Code)
+			s.set(boxbus.PropPairingURL, c.Pairing.URL)
 		}
 	}
 }
@@ -213,12 +222,16 @@ func dbusError(err error) *dbus.Error {
 		name = boxbus.ErrInvalidArgs
 	case errors.Is(err, ErrAccountUnknown):
 		name = boxbus.ErrAccountUnknown
+	case errors.Is(err, ErrNotPaired):
+		name = boxbus.ErrNotPaired
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":
 			name = boxbus.ErrInsufficientBalance
 		case "account_inactive":
 			name = boxbus.ErrAccountInactive
+		case "not_paired":
+			name = boxbus.ErrNotPaired
 		case "unknown_item":
 			name = boxbus.ErrUnknownItem
 		default:

@@ -19,6 +19,7 @@ const (
 	NowPlayingChanged                       // Change.NowPlaying: the item playing, "" for none
 	AccountChanged                          // Change.Account: the account as of the last sync
 	CatalogChanged                          // Change.CatalogVersion: the replica's new version
+	PairingChanged                          // Change.Pairing, Change.PairedAccount: paired, unpaired or a new code
 )
 
 // Change is one change of the box's state, as the API announces it.
@@ -29,6 +30,8 @@ type Change struct {
 	NowPlaying     string
 	Account        protocol.AccountInfo
 	CatalogVersion int64
+	Pairing        boxbus.Pairing
+	PairedAccount  string // the household when paired, "" when not
 }
 
 // subscriberBuffer is how many changes a subscriber may fall behind before it is cut off.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"swarmbox/firmware"
 	"swarmbox/media"
 )
 
@@ -31,6 +32,10 @@ func status(ctx context.Context, args []string) error {
 		return err
 	}
 	disk, err := box.Holdings(ctx)
+	if err != nil {
+		return err
+	}
+	pairing, err := box.Pairing(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,16 +64,17 @@ func status(ctx context.Context, args []string) error {
 		Reason string `json:"reason"`
 	}
 	out := struct {
-		Box       string     `json:"box"`
-		Account   string     `json:"account"`
-		Headend   string     `json:"headend"`
-		Via       string     `json:"via"` // the running daemon, or in process
-		Wishlist  []string   `json:"wishlist"`
-		Items     []itemJSON `json:"items"`
-		Areas     []areaJSON `json:"areas"`
-		Evictions []noteJSON `json:"evictions"`
-		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
-	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
+		Box       string      `json:"box"`
+		Account   string      `json:"account"`
+		Headend   string      `json:"headend"`
+		Via       string      `json:"via"` // the running daemon, or in process
+		Wishlist  []string    `json:"wishlist"`
+		Items     []itemJSON  `json:"items"`
+		Areas     []areaJSON  `json:"areas"`
+		Evictions []noteJSON  `json:"evictions"`
+		Refused   []noteJSON  `json:"refused"` // items not taken in for lack of space, and why
+		Pairing   pairingJSON `json:"pairing"`
+	}{Pairing: pairingOf(pairing), Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -90,6 +96,9 @@ func status(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
 	fmt.Printf("via %s\n", out.Via)
+	if !pairing.Paired {
+		fmt.Println(firmware.PairingHint(pairing))
+	}
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)
 	}

@@ -41,6 +41,7 @@ const (
 	MethodAccount     = Interface + ".Account"
 	MethodStatus      = Interface + ".Status"
 	MethodHoldings    = Interface + ".Holdings"
+	MethodPairing     = Interface + ".Pairing"
 )
 
 // SignalItemChanged is emitted for every change of an item's state or progress on this box:
@@ -59,6 +60,9 @@ const (
 	PropWishlist       = "Wishlist"       // as: item ids, most wanted first
 	PropCatalogVersion = "CatalogVersion" // x: the local catalog replica's version; 0 = none yet
 	PropNowPlaying     = "NowPlaying"     // s: the item being played; "" when none
+	PropPaired         = "Paired"         // b: the box is paired to a household (Account) and may buy
+	PropPairingCode    = "PairingCode"    // s: XXXX-XXXX to enter at PairingURL while not paired; "" when paired
+	PropPairingURL     = "PairingURL"     // s: where the household enters the code; "" when paired
 )
 
 // State is where an item stands on this box. The TV, the command line and the bus use these
