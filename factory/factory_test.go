@@ -339,4 +339,3 @@ func TestFactoryPairsPreloadedBox(t *testing.T) {
 		t.Fatalf("a second box with the same one-box token: %v, want refused", err)
 	}
 }
-

@@ -40,11 +40,11 @@ type Options struct {
 	Titles      int           // titles ingested in process (default 8)
 	// URL of a running head-end; empty starts one in this process on Database (a SQLite path,
 	// empty = a temporary file, or a postgres:// URL).
-	URL      string
-	Account  string // account the boxes are paired to (created in process)
+	URL     string
+	Account string // account the boxes are paired to (created in process)
 	// Enroll is an enrollment token pairing Boxes boxes ('swarmbox-cloud account enroll
 	// -boxes N'), needed with URL; in process one is made for Account.
-	Enroll string
+	Enroll   string
 	Database string
 }
 
