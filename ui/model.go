@@ -27,6 +27,7 @@ type snapshot struct {
 
 	accountStatus string // "" while unknown
 	balanceCents  int64
+	pairing       *boxbus.Pairing // nil while unknown; replaced, never changed (pairing.go)
 	nowPlaying    string
 
 	loaded bool  // everything was loaded once
@@ -244,6 +245,7 @@ func (m *model) reload(ctx context.Context) {
 func (m *model) load(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{index: map[string]int{}, shelves: map[string][]boxbus.Shelf{}, loaded: true}
 	steps := []func(ctx context.Context) error{
+		func(ctx context.Context) error { return m.loadPairing(ctx, s) },
 		func(ctx context.Context) error {
 			items, err := m.box.Items(ctx)
 			for i := range items {
@@ -357,6 +359,8 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			}
 		case boxbus.PropCatalogVersion:
 			m.stale = true
+		case boxbus.PropPaired, boxbus.PropPairingCode, boxbus.PropPairingURL:
+			s.applyPairing(name, val)
 		}
 	}
 }
