@@ -18,7 +18,8 @@ import (
 // file name order); their numbers are the schema versions databases record.
 func TestMigrationOrder(t *testing.T) {
 	want := []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports",
-		"ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin"}
+		"ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin",
+		"CREATE TABLE pairing_codes"}
 	if len(migrations) < len(want) {
 		t.Fatalf("%d migrations, want at least %d", len(migrations), len(want))
 	}
