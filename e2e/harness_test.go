@@ -230,7 +230,9 @@ func startBox(t *testing.T, c *cloud, n int, extra ...string) *box {
 	b := &box{n: n, dir: filepath.Join(t.TempDir(), fmt.Sprintf("box%d", n))}
 	account := fmt.Sprintf("household-%d", n)
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", account)
-	b.args = []string{"run", "-dir", b.dir, "-headend", c.url, "-account", account, "-listen", fmt.Sprintf("127.0.0.%d:0", n+1)}
+	// The household's box is paired as it registers, with a one-time token the operator makes
+	// (as the factory does); TestPairingRequiresCode starts boxes unpaired instead.
+	b.args = []string{"run", "-dir", b.dir, "-headend", c.url, "-enroll", c.enroll(t, account), "-listen", fmt.Sprintf("127.0.0.%d:0", n+1)}
 	b.args = append(b.args, extra...)
 	b.start(t)
 	return b

@@ -73,7 +73,7 @@ func startBedBox(t *testing.T, n *netbed.Net, c *cloud, l, i int, extra ...strin
 	b := &box{n: num, dir: filepath.Join(t.TempDir(), fmt.Sprintf("box%d", num))}
 	account := fmt.Sprintf("household-%d", num)
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", account)
-	b.args = append([]string{"run", "-dir", b.dir, "-headend", c.url, "-account", account, "-listen", n.Addrs[l][i] + ":6881", "-lan-if", "eth0"}, extra...)
+	b.args = append([]string{"run", "-dir", b.dir, "-headend", c.url, "-enroll", c.enroll(t, account), "-listen", n.Addrs[l][i] + ":6881", "-lan-if", "eth0"}, extra...)
 	b.startIn(t, n.Hosts[l][i])
 	return b
 }
@@ -244,7 +244,7 @@ func TestNetbedFullDisk(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", "-l", disk).Run() })
 	dst := &box{n: 12, dir: filepath.Join(disk, "box")}
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-12")
-	dst.args = []string{"run", "-dir", dst.dir, "-headend", c.url, "-account", "household-12", "-listen", n.Addrs[0][1] + ":6881", "-lan-if", "eth0"}
+	dst.args = []string{"run", "-dir", dst.dir, "-headend", c.url, "-enroll", c.enroll(t, "household-12"), "-listen", n.Addrs[0][1] + ":6881", "-lan-if", "eth0"}
 	dst.startIn(t, n.Hosts[0][1])
 	dst.cmd(t, append([]string{"wish"}, ids...)...)
 	dst.waitComplete(t, ids[0])

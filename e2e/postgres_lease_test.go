@@ -49,10 +49,11 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	it := cat.Items[0]
 
 	// Boxes are plain clients here: what matters is which instance answers.
+	token := strings.TrimSpace(a.cmd(t, "account", "enroll", "-boxes", "2", "acct"))
 	register := func(url string) ed25519.PrivateKey {
 		_, sk, _ := ed25519.GenerateKey(rand.Reader)
 		kem, _ := ecdh.X25519().GenerateKey(rand.Reader)
-		if _, err := cloudclient.New(url, sk).Register(ctx, "acct", kem.PublicKey().Bytes()); err != nil {
+		if _, err := cloudclient.New(url, sk).Register(ctx, token, kem.PublicKey().Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		return sk

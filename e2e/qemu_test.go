@@ -191,7 +191,7 @@ func TestQEMUBoot(t *testing.T) {
 	headend := guestHeadend(t, c)
 	g := bootGuest(t, emulator.Config{
 		ImageDir: img, Disk: guestDisk(t, img), DBusTCP: true, DebugShell: true,
-		Append: []string{"swarmbox.headend=" + headend, "swarmbox.account=household-q1"},
+		Append: []string{"swarmbox.headend=" + headend, "swarmbox.enroll=" + c.enroll(t, "household-q1")},
 	})
 	uiPID := waitSerial(t, g, 90*time.Second, `swarmbox: ui up pid (\d+)`)[1]
 	uiAt := time.Since(g.Started())
@@ -280,7 +280,7 @@ func TestQEMUPreloadedBoot(t *testing.T) {
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-q4")
 	disk := guestDisk(t, img)
 	out := must(t, "swarmbox-preload", "-image", disk, "-headend", c.url, "-box-headend", guestHeadend(t, c),
-		"-account", "household-q4", "-repository", filepath.Join(c.state, "repository"), "-extra", "1", "Chosen Film")
+		"-enroll", c.enroll(t, "household-q4"), "-account", "household-q4", "-repository", filepath.Join(c.state, "repository"), "-extra", "1", "Chosen Film")
 	for _, want := range []string{"[1/2] Chosen Film", "[2/2] Popular Film", "writing the preload partition"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("swarmbox-preload output lacks %q:\n%s", want, out)
@@ -359,7 +359,7 @@ func TestQEMURemote(t *testing.T) {
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-q2")
 	g := bootGuest(t, emulator.Config{
 		ImageDir: img, Disk: guestDisk(t, img), DBusTCP: true, DebugShell: true,
-		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-q2"},
+		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.enroll=" + c.enroll(t, "household-q2")},
 	})
 	waitSerial(t, g, 90*time.Second, `msg="box up"`)
 	conn := guestBus(t, g, 30*time.Second)
@@ -492,12 +492,12 @@ func TestQEMULANFetch(t *testing.T) {
 	}
 	disk1 := guestDisk(t, img)
 	must(t, "swarmbox-preload", "-image", disk1, "-headend", c.url, "-box-headend", guestHeadend(t, c),
-		"-account", "household-l1", "-repository", filepath.Join(c.state, "repository"), "LAN Film")
+		"-enroll", c.enroll(t, "household-l1"), "-account", "household-l1", "-repository", filepath.Join(c.state, "repository"), "LAN Film")
 	g1 := bootGuest(t, emulator.Config{ImageDir: img, Disk: disk1, Dir: filepath.Join(t.ArtifactDir(), "box1"),
 		LAN: lan, LANAddr: "198.18.0.1/24", MAC: "52:54:00:12:34:01"})
 	g2 := bootGuest(t, emulator.Config{ImageDir: img, Disk: guestDisk(t, img), Dir: filepath.Join(t.ArtifactDir(), "box2"), DBusTCP: true,
 		LAN: lan, LANAddr: "198.18.0.2/24", MAC: "52:54:00:12:34:02",
-		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-l2", "swarmbox.plan_peers=0"}})
+		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.enroll=" + c.enroll(t, "household-l2"), "swarmbox.plan_peers=0"}})
 	box1 := waitSerial(t, g1, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
 	box2 := waitSerial(t, g2, 120*time.Second, `msg="box up" box=\S+ id=([0-9a-f]+)`)[1]
 	var on []string

@@ -38,6 +38,10 @@ type Order struct {
 	BoxDir     string // the box's state folder to fill (box.db, media/, preload/)
 	Headend    string // the head-end URL the factory uses
 	BoxHeadend string // the head-end URL stored on the box (default: Headend)
+	// Enroll is the order's enrollment token ('swarmbox-cloud account enroll ACCOUNT'): the
+	// box registers with it and is paired to the ordering household before it leaves the
+	// factory. Account, when given, must be the household the token pairs to.
+	Enroll     string
 	Account    string
 	Titles     []string // chosen by the customer: item ids, unique id prefixes, or titles
 	Extra      int      // how many more titles from the region's demand forecast
@@ -51,10 +55,11 @@ type Order struct {
 
 // Result is what was preloaded.
 type Result struct {
-	Box    media.BoxID
-	Region string
-	Items  []protocol.CatalogItem // in preload order: chosen, then forecast
-	Bytes  int64
+	Box     media.BoxID
+	Account string // the household the box is paired to
+	Region  string
+	Items   []protocol.CatalogItem // in preload order: chosen, then forecast
+	Bytes   int64
 }
 
 // ErrFull is returned when the titles do not fit the preload area.
@@ -73,8 +78,8 @@ func Preload(ctx context.Context, o Order) (Result, error) {
 	if o.BoxHeadend == "" {
 		o.BoxHeadend = o.Headend
 	}
-	if o.Headend == "" || o.Account == "" || o.Repository == "" {
-		return res, errors.New("give the head-end URL, the customer's account and the head-end's repository folder")
+	if o.Headend == "" || o.Enroll == "" || o.Repository == "" {
+		return res, errors.New("give the head-end URL, the order's enrollment token ('swarmbox-cloud account enroll ACCOUNT') and the head-end's repository folder")
 	}
 	if o.Extra < 0 {
 		return res, fmt.Errorf("extra titles: %d is negative", o.Extra)
@@ -89,7 +94,7 @@ func Preload(ctx context.Context, o Order) (Result, error) {
 		return res, err
 	}
 	defer st.Close()
-	id, err := st.EnsureIdentity(ctx, o.BoxHeadend, o.Account)
+	id, err := st.EnsureIdentity(ctx, o.BoxHeadend, "")
 	if err != nil {
 		return res, err
 	}
@@ -98,15 +103,21 @@ func Preload(ctx context.Context, o Order) (Result, error) {
 
 	client := cloudclient.New(o.Headend, id.SignKey)
 	client.Now = o.Now
-	reg, err := client.Register(ctx, o.Account, id.KEMKey.PublicKey().Bytes())
+	reg, err := client.Register(ctx, o.Enroll, id.KEMKey.PublicKey().Bytes())
 	if err != nil {
 		return res, fmt.Errorf("register the box with the head-end: %w", err)
+	}
+	if reg.Account == "" || (o.Account != "" && reg.Account != o.Account) {
+		return res, fmt.Errorf("the head-end paired the box to account %q, not the order's %q: check the enrollment token", reg.Account, o.Account)
 	}
 	if err := st.SetRegistered(ctx, reg.HeadendKey); err != nil {
 		return res, err
 	}
-	res.Region = reg.Region
-	say("box %s: registered to account %s (region %s), head-end key pinned", id.Box, o.Account, reg.Region)
+	if err := st.SetPairing(ctx, storage.Pairing{Paired: true, Account: reg.Account}); err != nil {
+		return res, err
+	}
+	res.Region, res.Account = reg.Region, reg.Account
+	say("box %s: registered and paired to account %s (region %s), head-end key pinned", id.Box, reg.Account, reg.Region)
 
 	cat, raw, err := client.Catalog(ctx)
 	if err != nil {

@@ -42,8 +42,8 @@ func newHeadend(t *testing.T) *headendtest.Headend {
 	return h
 }
 
-func order(h *headendtest.Headend, dir string, titles ...string) Order {
-	return Order{BoxDir: dir, Headend: h.URL, Account: headendtest.Account, Titles: titles, Extra: 1, Repository: filepath.Dir(h.Repo.Path(h.Items[0].ID))}
+func order(t *testing.T, h *headendtest.Headend, dir string, titles ...string) Order {
+	return Order{BoxDir: dir, Headend: h.URL, Enroll: h.Enroll(t), Account: headendtest.Account, Titles: titles, Extra: 1, Repository: filepath.Dir(h.Repo.Path(h.Items[0].ID))}
 }
 
 // TestPreload: the chosen title and the forecast's best other title are copied into the preload
@@ -53,7 +53,7 @@ func TestPreload(t *testing.T) {
 	h := newHeadend(t)
 	dir := t.TempDir()
 	var progress bytes.Buffer
-	o := order(h, dir, "A")
+	o := order(t, h, dir, "A")
 	o.Progress = &progress
 	res, err := Preload(context.Background(), o)
 	if err != nil {
@@ -126,8 +126,9 @@ func TestPreloadRefusals(t *testing.T) {
 		{"unknown title", func(o *Order) { o.Titles = []string{"A", "No Such Film"} }, ErrUnknownTitle, "No Such Film", true},
 		{"full", func(o *Order) { o.Capacity = 500_000 }, ErrFull, "choose fewer titles", true},
 		{"negative extra", func(o *Order) { o.Extra = -1 }, nil, "negative", true},
-		{"no account", func(o *Order) { o.Account = "" }, nil, "account", true},
-		{"unknown account", func(o *Order) { o.Account = "nobody" }, nil, "does not exist", true},
+		{"no enrollment token", func(o *Order) { o.Enroll = "" }, nil, "enrollment token", true},
+		{"made-up token", func(o *Order) { o.Enroll = "made-up" }, nil, "unknown, used up or expired", true},
+		{"token of another household", func(o *Order) { o.Account = "nobody" }, nil, "not the order's", true},
 		{"damaged container", func(o *Order) {
 			p := h.Repo.Path(h.Items[1].ID)
 			b, _ := os.ReadFile(p)
@@ -139,7 +140,7 @@ func TestPreloadRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			o := order(h, dir, "A")
+			o := order(t, h, dir, "A")
 			c.edit(&o)
 			_, err := Preload(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), c.msg) || (c.isErr != nil && !errors.Is(err, c.isErr)) {
@@ -187,19 +188,19 @@ func TestPreloadImage(t *testing.T) {
 	if err != nil || len(parts) != 4 || parts[1].Name != "preload" || parts[1].Start != 10240*512 || parts[1].Size != 8<<20 {
 		t.Fatalf("ReadGPT: %+v %v", parts, err)
 	}
-	res, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), false)
+	res, err := PreloadImage(context.Background(), img, order(t, h, "", "A", "B"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Again on the same image: it holds a box now, refused unless forced, and left as it was.
 	before, _ := os.ReadFile(img)
-	if _, err := PreloadImage(context.Background(), img, order(h, "", "C"), false); !errors.Is(err, ErrProvisioned) || !strings.Contains(err.Error(), "-force") {
+	if _, err := PreloadImage(context.Background(), img, order(t, h, "", "C"), false); !errors.Is(err, ErrProvisioned) || !strings.Contains(err.Error(), "-force") {
 		t.Fatalf("second preload: %v, want ErrProvisioned naming -force", err)
 	}
 	if after, _ := os.ReadFile(img); !bytes.Equal(before, after) {
 		t.Fatal("a refused preload changed the image")
 	}
-	if _, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), true); err != nil {
+	if _, err := PreloadImage(context.Background(), img, order(t, h, "", "A", "B"), true); err != nil {
 		t.Fatalf("forced preload: %v", err)
 	}
 	fs := filepath.Join(t.TempDir(), "preload.ext4")
@@ -230,14 +231,14 @@ func TestPreloadImageFull(t *testing.T) {
 		t.Fatalf("sfdisk: %v %s", err, out)
 	}
 	before, _ := os.ReadFile(img)
-	_, err := PreloadImage(context.Background(), img, order(h, "", "A", "B"), false)
+	_, err := PreloadImage(context.Background(), img, order(t, h, "", "A", "B"), false)
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("error %v, want ErrFull", err)
 	}
 	if after, _ := os.ReadFile(img); !bytes.Equal(before, after) {
 		t.Fatal("a refused preload changed the image")
 	}
-	if _, err := PreloadImage(context.Background(), filepath.Join(t.TempDir(), "none.img"), order(h, "", "A"), false); err == nil {
+	if _, err := PreloadImage(context.Background(), filepath.Join(t.TempDir(), "none.img"), order(t, h, "", "A"), false); err == nil {
 		t.Fatal("a missing image was accepted")
 	}
 }
@@ -305,4 +306,36 @@ func BenchmarkPreload(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFactoryPairsPreloadedBox: the factory registers the box with the order's enrollment
+// token, so the box leaves paired to the ordering household (on the head-end and in the box's
+// own store) and can buy from its first boot; the token is used up, so a second box cannot
+// join the household with it.
+func TestFactoryPairsPreloadedBox(t *testing.T) {
+	h := newHeadend(t)
+	ctx := context.Background()
+	o := order(t, h, t.TempDir(), "A")
+	res, err := Preload(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.Store.Box(ctx, res.Box)
+	if err != nil || b.Account != headendtest.Account || b.Paired.IsZero() || res.Account != headendtest.Account {
+		t.Fatalf("head-end's box %+v (%v), result %+v: want paired to %s", b, err, res, headendtest.Account)
+	}
+	st, err := storage.Open(ctx, o.BoxDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Pairing(ctx)
+	st.Close()
+	if err != nil || !p.Paired || p.Account != headendtest.Account {
+		t.Fatalf("box's own pairing %+v (%v), want paired to %s", p, err, headendtest.Account)
+	}
+	again := o
+	again.BoxDir = t.TempDir()
+	if _, err := Preload(ctx, again); err == nil || !strings.Contains(err.Error(), "used up") {
+		t.Fatalf("a second box with the same one-box token: %v, want refused", err)
+	}
 }

@@ -67,7 +67,7 @@ func NewAPI(store *storage.Store, opts Options) *API {
 // OpenAPI opens the box's state folder for in-process use, when no daemon runs. Close it.
 func OpenAPI(ctx context.Context, dir string) (*API, error) {
 	if _, err := os.Stat(filepath.Join(dir, "box.db")); err != nil {
-		return nil, fmt.Errorf("no box state in %s: start the box first with 'swarmboxd run -dir %s -headend URL -account ID'", dir, dir)
+		return nil, fmt.Errorf("no box state in %s: start the box first with 'swarmboxd run -dir %s -headend URL'", dir, dir)
 	}
 	st, err := storage.Open(ctx, dir)
 	if err != nil {
@@ -464,6 +464,9 @@ func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Pur
 	}
 	if id.HeadendKey == nil {
 		return boxbus.Purchase{}, errors.New("the box has not registered with its head-end yet: start it with 'swarmboxd run'")
+	}
+	if err := a.checkPaired(ctx); err != nil {
+		return boxbus.Purchase{}, err
 	}
 	kind := media.Owned
 	if rent {

@@ -32,7 +32,9 @@ import (
 type Config struct {
 	Dir        string // state folder: box.db and media/
 	HeadendURL string // needed on first start; later it is stored
-	Account    string // needed on first start
+	// Enroll is an enrollment token ('swarmbox-cloud account enroll'): the box is paired to
+	// its household as it registers. Without one the box registers unpaired and shows a code.
+	Enroll     string
 	ListenAddr string // BitTorrent host:port
 	// AdvertiseAddr is the host:port other boxes dial; empty means the listen address.
 	AdvertiseAddr string
@@ -109,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.SetQuotas(cfg.Quotas); err != nil {
 		return err
 	}
-	id, err := st.EnsureIdentity(ctx, cfg.HeadendURL, cfg.Account)
+	id, err := st.EnsureIdentity(ctx, cfg.HeadendURL, "")
 	if err != nil {
 		return err
 	}
@@ -127,6 +129,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer b.api.Close()
 	defer b.keepLicences(ctx)() // renewals and the secure clock (renew.go)
 	b.api.followLink(cfg.Now(), id.Registered)
+	go b.pollPairing(ctx)
 	if err := b.api.watchLicences(ctx); err != nil {
 		return err
 	}
@@ -445,6 +448,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if resp.Account != nil {
 		b.api.setAccount(*resp.Account)
 	}
+	b.syncedAccount(ctx, resp.Account)
 	if err := b.wishesSynced(ctx, resp, wishV, edits); err != nil {
 		return 0, err
 	}

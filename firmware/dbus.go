@@ -83,6 +83,7 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	wish, _ := api.Wishlist(ctx)
 	cv, _ := api.CatalogVersion(ctx)
 	link := api.Link()
+	pp, _ := api.Pairing(ctx)
 	// DBusService.set announces changes itself: prop's own announcement panics on a closed
 	// connection.
 	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
@@ -98,6 +99,9 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropOnline:         ro(link.Online),
 		boxbus.PropOfflineSince:   ro(link.OfflineSince),
 		boxbus.PropRegistered:     ro(link.Registered),
+		boxbus.PropPaired:         ro(pp.Paired),
+		boxbus.PropPairingCode:    ro(pp.Code),
+		boxbus.PropPairingURL:     ro(pp.URL),
 	}
 }
 
@@ -142,6 +146,11 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 			s.set(boxbus.PropOnline, c.Link.Online)
 			s.set(boxbus.PropOfflineSince, c.Link.OfflineSince)
 			s.set(boxbus.PropRegistered, c.Link.Registered)
+		case PairingChanged:
+			s.set(boxbus.PropAccount, c.PairedAccount)
+			s.set(boxbus.PropPaired, c.Pairing.Paired)
+			s.set(boxbus.PropPairingCode, c.Pairing.Code)
+			s.set(boxbus.PropPairingURL, c.Pairing.URL)
 		}
 	}
 }
@@ -223,12 +232,16 @@ func dbusError(err error) *dbus.Error {
 		name = boxbus.ErrAccountUnknown
 	case errors.Is(err, ErrOffline):
 		name = boxbus.ErrOffline
+	case errors.Is(err, ErrNotPaired):
+		name = boxbus.ErrNotPaired
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":
 			name = boxbus.ErrInsufficientBalance
 		case "account_inactive":
 			name = boxbus.ErrAccountInactive
+		case "not_paired":
+			name = boxbus.ErrNotPaired
 		case "unknown_item":
 			name = boxbus.ErrUnknownItem
 		default:

@@ -41,7 +41,7 @@ func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 		t.Fatal(err)
 	}
 	c := cloudclient.New(h.URL, id.SignKey)
-	reg, err := c.Register(ctx, id.Account, id.KEMKey.PublicKey().Bytes())
+	reg, err := c.Register(ctx, h.Enroll(t), id.KEMKey.PublicKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}

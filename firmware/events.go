@@ -20,6 +20,7 @@ const (
 	AccountChanged                          // Change.Account: the account as of the last sync
 	CatalogChanged                          // Change.CatalogVersion: the replica's new version
 	LinkChanged                             // Change.Link: the box reached or lost its head-end
+	PairingChanged                          // Change.Pairing, Change.PairedAccount: paired, unpaired or a new code
 )
 
 // Change is one change of the box's state, as the API announces it.
@@ -31,6 +32,8 @@ type Change struct {
 	Account        protocol.AccountInfo
 	CatalogVersion int64
 	Link           boxbus.Link
+	Pairing        boxbus.Pairing
+	PairedAccount  string // the household when paired, "" when not
 }
 
 // subscriberBuffer is how many changes a subscriber may fall behind before it is cut off.

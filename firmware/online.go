@@ -144,11 +144,11 @@ func (b *Box) reachOnce(ctx context.Context) (time.Duration, error) {
 
 // register enrolls the box with its head-end, once; reach tries again later.
 func (b *Box) register(ctx context.Context) error {
-	resp, err := b.client.Register(ctx, b.id.Account, b.id.KEMKey.PublicKey().Bytes())
+	resp, err := b.client.Register(ctx, b.cfg.Enroll, b.id.KEMKey.PublicKey().Bytes())
 	if err != nil {
 		var api *cloudclient.APIError
 		if errors.As(err, &api) && api.Status/100 == 4 {
-			return fmt.Errorf("registration refused (check the account with the operator): %w", err)
+			return fmt.Errorf("registration refused (a refused enrollment token: ask the operator for a new one, or start without it and pair with the code the TV shows): %w", err)
 		}
 		return err
 	}
@@ -157,6 +157,7 @@ func (b *Box) register(ctx context.Context) error {
 	}
 	b.id.HeadendKey = resp.HeadendKey
 	b.registered = true
-	b.log.Info("registered", "account", b.id.Account, "region", resp.Region)
+	b.registeredPairing(ctx, resp)
+	b.log.Info("registered", "account", resp.Account, "region", resp.Region)
 	return nil
 }

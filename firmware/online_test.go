@@ -72,13 +72,13 @@ type runningBox struct {
 	c      *boxbus.Client
 }
 
-func startRun(t *testing.T, dir, headendURL string) *runningBox {
+func startRun(t *testing.T, dir, headendURL, enroll string) *runningBox {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rb := &runningBox{dir: dir, cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	go func() {
-		rb.done <- Run(ctx, Config{Dir: dir, HeadendURL: headendURL, Account: headendtest.Account, ListenAddr: "127.0.0.1:0", Log: log})
+		rb.done <- Run(ctx, Config{Dir: dir, HeadendURL: headendURL, Enroll: enroll, ListenAddr: "127.0.0.1:0", Log: log})
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -167,7 +167,7 @@ func strs(ids []media.ItemID) []string {
 // catalog; it returns the box and its id.
 func onlineWithCatalog(t *testing.T, h *headendtest.Headend, g *gate, dir string) (*runningBox, media.BoxID) {
 	t.Helper()
-	rb := startRun(t, dir, g.srv.URL)
+	rb := startRun(t, dir, g.srv.URL, h.Enroll(t))
 	waitUntil(t, "the box online with the catalog", 30*time.Second, func() bool {
 		items, err := rb.c.Items(context.Background())
 		return err == nil && len(items) == len(h.Items) && rb.link(t).Online
@@ -220,7 +220,7 @@ func TestBoxEditSurvivesRestart(t *testing.T) {
 	}
 	rb.stop()
 
-	rb = startRun(t, dir, "")
+	rb = startRun(t, dir, "", "")
 	if l := rb.link(t); l.Online {
 		t.Errorf("a box restarted with its head-end down says it is online: %+v", l)
 	}
@@ -265,7 +265,7 @@ func TestOfflineEditsArriveInOrderOnce(t *testing.T) {
 	must(rb.c.MoveWish(ctx, it(1), 1)) // [1 0]
 	must(rb.c.MoveWish(ctx, it(2), 1)) // [2 1 0]
 	rb.stop()
-	rb = startRun(t, dir, "")
+	rb = startRun(t, dir, "", "")
 	must(rb.c.RemoveWish(ctx, it(0)))  // [2 1]
 	must(rb.c.MoveWish(ctx, it(1), 3)) // [2 1]: past the end is last
 	// Meanwhile the customer changes the list in the browser.
@@ -291,7 +291,7 @@ func TestOfflineEditsArriveInOrderOnce(t *testing.T) {
 	if len(pend) != 0 {
 		t.Errorf("%d edits still pending after the head-end took them: %+v", len(pend), pend)
 	}
-	rb = startRun(t, dir, "")
+	rb = startRun(t, dir, "", "")
 	waitUntil(t, "the box online after a restart", 60*time.Second, func() bool { return rb.link(t).Online })
 	must(rb.c.MoveWish(ctx, it(0), 4)) // a sync at once, carrying one more edit
 	want = append(want, it(0))
@@ -331,7 +331,7 @@ func TestNeverRegisteredBoxServesItsAPI(t *testing.T) {
 	h := headendtest.New(t, titles(2)...)
 	g := newGate(t, h.URL)
 	g.set(true)
-	rb := startRun(t, t.TempDir(), g.srv.URL)
+	rb := startRun(t, t.TempDir(), g.srv.URL, h.Enroll(t))
 	if l := rb.link(t); l.Online || l.Registered {
 		t.Errorf("first start, head-end down: link %+v, want offline and not registered", l)
 	}

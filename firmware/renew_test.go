@@ -83,7 +83,7 @@ func licenceBox(t *testing.T, h *headendtest.Headend, dir string, clock *testClo
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(runCtx, Config{Dir: dir, HeadendURL: h.URL, Account: headendtest.Account, ListenAddr: "127.0.0.1:0",
+		done <- Run(runCtx, Config{Dir: dir, HeadendURL: h.URL, Enroll: h.Enroll(t), ListenAddr: "127.0.0.1:0",
 			Now: clock.Now, RenewPoll: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	stopped := false

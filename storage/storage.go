@@ -78,6 +78,10 @@ ALTER TABLE items ADD COLUMN range_begin INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN range_end INTEGER NOT NULL DEFAULT 0;
 `, pendingSchema, `
 CREATE TABLE renewal_refusals (item TEXT PRIMARY KEY, code TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL);
+`, `
+ALTER TABLE identity ADD COLUMN pairing_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity ADD COLUMN pairing_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity ADD COLUMN pairing_expires INTEGER NOT NULL DEFAULT 0;
 `}
 
 // Store is a box's disk.
@@ -174,12 +178,14 @@ type Identity struct {
 	KEMKey     *ecdh.PrivateKey
 	HeadendURL string
 	HeadendKey ed25519.PublicKey // nil until the first registration
+	// Account is the household the head-end last said the box is paired to; empty while it
+	// is not paired (pairing.go).
 	Account    string
 	Registered bool
 }
 
 // ErrNoIdentity is returned by Identity before the box's first start.
-var ErrNoIdentity = errors.New("this box has no identity yet: start it once with 'swarmboxd run -headend URL -account ID'")
+var ErrNoIdentity = errors.New("this box has no identity yet: start it once with 'swarmboxd run -headend URL'")
 
 // Identity returns the box's identity.
 func (s *Store) Identity(ctx context.Context) (Identity, error) {
@@ -207,14 +213,16 @@ func (s *Store) Identity(ctx context.Context) (Identity, error) {
 	return id, nil
 }
 
-// EnsureIdentity returns the box's identity, making new key pairs on first start. headendURL
-// and account, when not empty, replace the stored ones (a box can be moved to another head-end
-// address); on first start they are required.
+// EnsureIdentity returns the box's identity, making new key pairs on first start. headendURL,
+// when not empty, replaces the stored one (a box can be moved to another head-end address); on
+// first start it is required. account is what the box starts believing it belongs to (tests;
+// the daemon and the factory pass "" and learn it from the head-end when paired); when not
+// empty later, it must be the stored one.
 func (s *Store) EnsureIdentity(ctx context.Context, headendURL, account string) (Identity, error) {
 	id, err := s.Identity(ctx)
 	if errors.Is(err, ErrNoIdentity) {
-		if headendURL == "" || account == "" {
-			return id, errors.New("first start: give the head-end URL and the account (-headend, -account)")
+		if headendURL == "" {
+			return id, errors.New("first start: give the head-end URL (-headend)")
 		}
 		_, sk, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {

@@ -46,12 +46,17 @@ func (b *buyScreen) Name() string               { return "Title" }
 func (b *buyScreen) Primitive() tview.Primitive { return b.modal }
 func (b *buyScreen) Keys() []keyHelp            { return commonKeys }
 
-func (b *buyScreen) Update(s *snapshot) {
+func (b *buyScreen) Update(s *snapshot) { b.modal.SetText(b.text(s)) }
+
+// text is the dialog's question with what the household should know before answering.
+func (b *buyScreen) text(s *snapshot) string {
 	price, verb := b.price()
 	text := fmt.Sprintf("%s %s for %s?", verb, b.it.Title, money(price))
-	switch {
+	switch banner := pairingBanner(s); {
 	case offlineBuy(s.link) != "":
 		text += "\n\n" + offlineBuy(s.link) + " Your titles still play."
+	case banner != "":
+		text += "\n\n" + banner + "."
 	case s.accountStatus == "":
 		text += "\n\nYour balance is not known yet; the purchase is refused if it is too low."
 	case s.accountStatus != "active":
@@ -61,7 +66,7 @@ func (b *buyScreen) Update(s *snapshot) {
 	default:
 		text += fmt.Sprintf("\n\nBalance %s, after %s.", money(s.balanceCents), money(s.balanceCents-price))
 	}
-	b.modal.SetText(text)
+	return text
 }
 
 // buy buys or rents it; the head-end answers through the box, so it has the longer deadline.

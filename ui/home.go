@@ -66,5 +66,9 @@ func (h *homeScreen) Update(s *snapshot) {
 			open = append(open, func() { a.push(newItem(a, it.ID)) })
 		}
 	}
+	if banner := pairingBanner(s); banner != "" {
+		entries = append([]string{"[yellow]" + tview.Escape(banner)}, entries...)
+		open = append([]func(){func() { a.say(banner) }}, open...)
+	}
 	fill(h.list, entries, func(i int) { open[i]() })
 }

@@ -29,6 +29,7 @@ type snapshot struct {
 
 	accountStatus string // "" while unknown
 	balanceCents  int64
+	pairing       *boxbus.Pairing // nil while unknown; replaced, never changed (pairing.go)
 	nowPlaying    string
 
 	loaded bool  // everything was loaded once
@@ -246,6 +247,7 @@ func (m *model) reload(ctx context.Context) {
 func (m *model) load(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{index: map[string]int{}, shelves: map[string][]boxbus.Shelf{}, loaded: true}
 	steps := []func(ctx context.Context) error{
+		func(ctx context.Context) error { return m.loadPairing(ctx, s) },
 		func(ctx context.Context) error {
 			items, err := m.box.Items(ctx)
 			for i := range items {
@@ -373,6 +375,8 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			if r, ok := val.(bool); ok {
 				s.link.Registered = r
 			}
+		case boxbus.PropPaired, boxbus.PropPairingCode, boxbus.PropPairingURL:
+			s.applyPairing(name, val)
 		}
 	}
 }

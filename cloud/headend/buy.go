@@ -19,7 +19,7 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req protocol.BuyRequest
-	if !decode(w, body, &req) {
+	if !decode(w, body, &req) || !s.checkPaired(w, r, b) {
 		return
 	}
 	if !s.checkStoredKEMKey(w, r, b) {

@@ -53,7 +53,7 @@ func FuzzRegisterBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, account string, kemKey, raw []byte) {
 		// A well-signed registration with fuzzed fields reaches the checks past the signature.
 		pub, sk, _ := ed25519.GenerateKey(rand.Reader)
-		body, _ := json.Marshal(protocol.RegisterRequest{Account: account, SignKey: pub, KEMKey: kemKey})
+		body, _ := json.Marshal(protocol.RegisterRequest{Enroll: account, SignKey: pub, KEMKey: kemKey})
 		req := httptest.NewRequest("POST", protocol.PathRegister, bytes.NewReader(body))
 		// The box id is the signing key's hash: register proves possession with it.
 		protocol.Sign(req, body, media.BoxIDFromKey(pub), sk, time.Now())

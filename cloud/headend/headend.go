@@ -76,8 +76,10 @@ type Server struct {
 	planner planner
 	metrics *metrics
 	sales   *sales.Seller
-	// boxes caches registered boxes for signature checks: a box's keys, account and region
-	// never change once registered (a second registration with other keys is refused).
+	// boxes caches registered boxes for signature checks: a box's keys never change once
+	// registered (a second registration with other keys is refused); its account and region
+	// change when it is paired or unpaired, so whatever depends on them reads the box afresh
+	// (pairing.go: checkPaired, syncedBox).
 	boxes sync.Map // media.BoxID → store.Box
 	// syncFrom is the address each box last synced from, which its web seed grants are bound
 	// to (seedgrant.go).
@@ -134,6 +136,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+protocol.PathSync, s.sync)
 	mux.HandleFunc("POST "+protocol.PathBuy, s.buy)
 	mux.HandleFunc("POST "+protocol.PathRenew, s.renew)
+	mux.HandleFunc("POST "+protocol.PathPairing, s.pairing)
 	mux.HandleFunc("GET "+PathForecast, s.forecast)
 	mux.Handle("GET "+protocol.PathAnnounce, &tracker.Tracker{
 		Authorize: s.authorizeAnnounce, Peers: s, Interval: s.cfg.SyncInterval, Log: s.cfg.Log,
@@ -328,10 +331,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
 		return
 	}
-	b, err := s.cfg.Store.RegisterBox(r.Context(), store.Box{ID: id, Account: req.Account, SignKey: req.SignKey, KEMKey: req.KEMKey, Registered: s.cfg.Now()})
+	b, err := s.enroll(r, store.Box{ID: id, SignKey: req.SignKey, KEMKey: req.KEMKey, Registered: s.cfg.Now()}, req.Enroll)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "unknown_account", fmt.Sprintf("account %q does not exist: ask the operator to create it", req.Account))
+	case errors.Is(err, store.ErrEnrollRefused):
+		writeError(w, http.StatusForbidden, "enroll_refused", err.Error())
 		return
 	case errors.Is(err, store.ErrKeyMismatch):
 		writeError(w, http.StatusConflict, "key_mismatch", err.Error())
@@ -340,8 +343,13 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.cfg.Log.Info("box registered", "box", id, "account", b.Account, "region", b.Region)
-	writeJSON(w, protocol.RegisterResponse{Box: id, Region: b.Region, HeadendKey: s.cfg.Vault.PublicKey()})
+	resp, err := s.registered(r.Context(), b)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.cfg.Log.Info("box registered", "box", id, "account", b.Account, "region", b.Region, "paired", b.Account != store.Unpaired)
+	writeJSON(w, resp)
 }
 
 func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
@@ -389,16 +397,22 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	resp, err := s.answer(b, addr, req, saved, now)
-	if err != nil {
+	if b, err = s.syncedBox(r.Context(), b, saved.Account); err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	resp := s.unpairedAnswer(saved)
+	if saved.Account != store.Unpaired {
+		if resp, err = s.answer(b, addr, req, saved, now); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		resp.Account = &protocol.AccountInfo{Status: saved.AccountStatus, BalanceCents: saved.BalanceCents, ID: saved.Account}
 	}
 	resp.WishlistVersion = saved.WishlistVersion
 	if saved.Adopt {
 		resp.Wishlist = saved.Wishlist
 	}
-	resp.Account = &protocol.AccountInfo{Status: saved.AccountStatus, BalanceCents: saved.BalanceCents}
 	s.metrics.syncs.Inc()
 	writeJSON(w, resp)
 }

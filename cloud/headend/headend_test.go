@@ -98,7 +98,7 @@ func registerBox(t testing.TB, f *fixture, account string) *cloudclient.Client {
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	f.kem, _ = ecdh.X25519().GenerateKey(rand.Reader)
 	c := cloudclient.New(f.srv.URL, sk)
-	if _, err := c.Register(context.Background(), account, f.kem.PublicKey().Bytes()); err != nil {
+	if _, err := c.Register(context.Background(), enrollToken(t, f.st, account), f.kem.PublicKey().Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -158,7 +158,7 @@ func TestBadRequestsGet4xxJSON(t *testing.T) {
 		{"torrent unknown", signed("GET", protocol.PathItems+unknownItem+"/torrent", nil), 404},
 		{"register malformed", plain("POST", protocol.PathRegister, []byte(`{"account":`)), 400},
 		{"register bad key", plain("POST", protocol.PathRegister, []byte(`{"account":"acct","sign_key":"AAAA","kem_key":"AAAA"}`)), 400},
-		{"register unsigned", plain("POST", protocol.PathRegister, mustJSON(protocol.RegisterRequest{Account: "acct", SignKey: make([]byte, 32), KEMKey: f.kem.PublicKey().Bytes()})), 401},
+		{"register unsigned", plain("POST", protocol.PathRegister, mustJSON(protocol.RegisterRequest{SignKey: make([]byte, 32), KEMKey: f.kem.PublicKey().Bytes()})), 401},
 		{"web seed forged token", plain("GET", protocol.PathSeed+f.client.Box.String()+"/abc/"+f.item.ID.String()+".sbx", nil), 401},
 		{"no such endpoint", plain("GET", "/v2/everything", nil), 404},
 	}

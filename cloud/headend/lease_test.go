@@ -115,7 +115,7 @@ func TestPostgresTwoInstancesSharePlanning(t *testing.T) {
 		_, sk, _ := ed25519.GenerateKey(rand.Reader)
 		kem, _ := ecdh.X25519().GenerateKey(rand.Reader)
 		cl := in.client(t, sk)
-		if _, err := cl.Register(ctx, "acct", kem.PublicKey().Bytes()); err != nil {
+		if _, err := cl.Register(ctx, enrollToken(t, in.hs.cfg.Store, "acct"), kem.PublicKey().Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		return cl

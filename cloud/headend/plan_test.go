@@ -22,7 +22,7 @@ func (f *fixture) register(t *testing.T) *cloudclient.Client {
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	kem, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	c := cloudclient.New(f.srv.URL, sk)
-	if _, err := c.Register(context.Background(), "acct", kem.PublicKey().Bytes()); err != nil {
+	if _, err := c.Register(context.Background(), enrollToken(t, f.st, "acct"), kem.PublicKey().Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	return c

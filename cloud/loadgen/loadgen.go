@@ -41,8 +41,11 @@ type Options struct {
 	Titles      int           // titles ingested in process (default 8)
 	// URL of a running head-end; empty starts one in this process on Database (a SQLite path,
 	// empty = a temporary file, or a postgres:// URL).
-	URL      string
-	Account  string // account the boxes register under (created in process)
+	URL     string
+	Account string // account the boxes are paired to (created in process)
+	// Enroll is an enrollment token pairing Boxes boxes ('swarmbox-cloud account enroll
+	// -boxes N'), needed with URL; in process one is made for Account.
+	Enroll   string
 	Database string
 	// RenewShare is the share of boxes (0..1) that buy one owned title at registration and then
 	// renew its licence on every turn instead of syncing. With URL, the account must be able to
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	boxes := make([]*box, o.Boxes)
 	if err := parallel(ctx, o.Concurrency, o.Boxes, func(i int) error {
-		b, err := newBox(ctx, o.URL, o.Account, hc, items, uint64(i))
+		b, err := newBox(ctx, o.URL, o.Enroll, hc, items, uint64(i))
 		boxes[i] = b
 		if err == nil && float64(i) < o.RenewShare*float64(o.Boxes) {
 			err = b.own(ctx)
@@ -253,7 +256,7 @@ type box struct {
 	owned media.ItemID // the title it renews; zero for a box that only syncs
 }
 
-func newBox(ctx context.Context, url, account string, hc *http.Client, items []media.ItemID, seed uint64) (*box, error) {
+func newBox(ctx context.Context, url, enroll string, hc *http.Client, items []media.ItemID, seed uint64) (*box, error) {
 	_, sk, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -264,7 +267,7 @@ func newBox(ctx context.Context, url, account string, hc *http.Client, items []m
 	}
 	c := cloudclient.New(url, sk)
 	c.HTTP = hc
-	if _, err := c.Register(ctx, account, kem.PublicKey().Bytes()); err != nil {
+	if _, err := c.Register(ctx, enroll, kem.PublicKey().Bytes()); err != nil {
 		return nil, err
 	}
 	r := mrand.New(mrand.NewPCG(seed, 7))
@@ -369,6 +372,9 @@ func startHeadend(ctx context.Context, o *Options) (*inProcess, error) {
 	}
 	credit := int64(math.Ceil(o.RenewShare*float64(o.Boxes))) * 300 // the renewing boxes' purchases
 	if err := st.CreateAccount(ctx, o.Account, "eu", credit, time.Now()); err != nil {
+		return fail(err)
+	}
+	if o.Enroll, err = st.CreateEnrollment(ctx, o.Account, o.Boxes, 24*time.Hour, time.Now()); err != nil {
 		return fail(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

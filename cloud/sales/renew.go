@@ -15,7 +15,6 @@ import (
 // holds only a rental (rentals are never renewed; they end as bought).
 const ReasonNotOwned = "not_owned"
 
-
 // RenewTx is what a renewal needs of the store's transaction (store.SaleTx): Tx, and the license
 // a request id already produced with its title.
 type RenewTx interface {

@@ -26,52 +26,62 @@ type Box struct {
 	FreeBytes  int64
 	Registered time.Time
 	LastSync   time.Time
+	Paired     time.Time // when it was paired to Account; zero while Unpaired
 }
 
-// RegisterBox records a box under an existing account. Registering the same box with the same
+// RegisterBox records a box under an existing account, or under no household (Unpaired) when
+// b.Account is empty: such a box pairs later (pairing.go). Registering the same box with the same
 // keys again is a no-op, so a box can retry after a lost answer.
 func (s *Store) RegisterBox(ctx context.Context, b Box) (Box, error) {
-	err := s.tx(ctx, func(tx *tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM accounts WHERE id = ?`, b.Account).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("account %q: %w", b.Account, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		var sk, kk []byte
-		err = tx.QueryRowContext(ctx, `SELECT sign_key, kem_key FROM boxes WHERE id = ?`, b.ID.String()).Scan(&sk, &kk)
-		switch {
-		case err == nil:
-			if !bytes.Equal(sk, b.SignKey) || !bytes.Equal(kk, b.KEMKey) {
-				return ErrKeyMismatch
-			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO boxes (id, account, sign_key, kem_key, registered) VALUES (?, ?, ?, ?, ?)`,
-			b.ID.String(), b.Account, b.SignKey, b.KEMKey, b.Registered.UnixMilli())
-		return err
-	})
-	if err != nil {
+	if err := s.tx(ctx, func(tx *tx) error { return registerIn(ctx, tx, b) }); err != nil {
 		return Box{}, err
 	}
 	return s.Box(ctx, b.ID)
 }
 
+func registerIn(ctx context.Context, tx *tx, b Box) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM accounts WHERE id = ?`, b.Account).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("account %q: %w", b.Account, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	var sk, kk []byte
+	err = tx.QueryRowContext(ctx, `SELECT sign_key, kem_key FROM boxes WHERE id = ?`, b.ID.String()).Scan(&sk, &kk)
+	switch {
+	case err == nil:
+		if !bytes.Equal(sk, b.SignKey) || !bytes.Equal(kk, b.KEMKey) {
+			return ErrKeyMismatch
+		}
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	var paired int64
+	if b.Account != Unpaired {
+		paired = b.Registered.UnixMilli()
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO boxes (id, account, sign_key, kem_key, registered, paired) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.ID.String(), b.Account, b.SignKey, b.KEMKey, b.Registered.UnixMilli(), paired)
+	return err
+}
+
 // Box returns a registered box.
 func (s *Store) Box(ctx context.Context, id media.BoxID) (Box, error) {
 	b := Box{ID: id}
-	var reg, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync
+	var reg, last, paired int64
+	err := s.db.QueryRowContext(ctx, `SELECT b.account, a.region, b.sign_key, b.kem_key, b.peer_addr, b.free_bytes, b.registered, b.last_sync, b.paired
 		FROM boxes b JOIN accounts a ON a.id = b.account WHERE b.id = ?`, id.String()).
-		Scan(&b.Account, &b.Region, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last)
+		Scan(&b.Account, &b.Region, &b.SignKey, &b.KEMKey, &b.PeerAddr, &b.FreeBytes, &reg, &last, &paired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("box %s: %w", id, ErrNotFound)
 	}
 	b.Registered, b.LastSync = time.UnixMilli(reg).UTC(), time.UnixMilli(last).UTC()
+	if paired != 0 {
+		b.Paired = time.UnixMilli(paired).UTC()
+	}
 	return b, err
 }
 

@@ -18,7 +18,8 @@ import (
 // file name order); their numbers are the schema versions databases record.
 func TestMigrationOrder(t *testing.T) {
 	want := []string{"CREATE TABLE meta", "CREATE TABLE audit", "CREATE TABLE leases", "CREATE TABLE box_reports",
-		"ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin"}
+		"ADD COLUMN category", "CREATE TABLE signin_failures", "ADD COLUMN wish_hash", "ADD COLUMN range_begin",
+		"CREATE TABLE pairing_codes"}
 	if len(migrations) < len(want) {
 		t.Fatalf("%d migrations, want at least %d", len(migrations), len(want))
 	}
@@ -115,10 +116,13 @@ func testUpgrades(t *testing.T, fresh func(t *testing.T) upgradeDB) {
 				t.Fatal(err)
 			}
 			id := media.ItemID{1, 2, 3}
+			oldBox := media.BoxID{4, 5, 6}
 			for _, q := range []string{
 				`INSERT INTO items (id, title, kind, price_cents, size, sealed_size, info_hash, pieces, torrent, added)
 				VALUES ('` + id.String() + `', 'Old Film', 'video', 100, 1, 2, 'abc', 1, '', 0)`,
 				`INSERT INTO accounts (id, status, region, balance_cents) VALUES ('old', 'active', 'eu', 1234)`,
+				// a box registered under its account before pairing existed stays paired to it
+				`INSERT INTO boxes (id, account, sign_key, kem_key, registered) VALUES ('` + oldBox.String() + `', 'old', '', '', 5000)`,
 			} {
 				if _, err := old.ExecContext(ctx, q); err != nil {
 					t.Fatal(err)
@@ -142,6 +146,9 @@ func testUpgrades(t *testing.T, fresh func(t *testing.T) upgradeDB) {
 			}
 			if err := s.SetItemCategory(ctx, id, "documentary"); err != nil {
 				t.Fatal(err)
+			}
+			if b, err := s.Box(ctx, oldBox); err != nil || b.Account != "old" || b.Paired.IsZero() {
+				t.Fatalf("box after the upgrade: %+v %v, want paired to old", b, err)
 			}
 			if a, err := s.Account(ctx, "old"); err != nil || a.BalanceCents != 1234 || a.Region != "eu" {
 				t.Fatalf("account after the upgrade: %+v %v", a, err)

@@ -43,6 +43,9 @@ var suite = []struct {
 	{"SignInFailures", testSignInFailures},
 	{"FailedJobUndoneAlone", testFailedJobUndoneAlone},
 	{"Categories", testCategories},
+	{"Pairing", testPairing},
+	{"PairingGuessesLimited", testPairingGuessesLimited},
+	{"PairingClosedAccountRefused", testPairingClosedAccountRefused},
 }
 
 func TestSQLite(t *testing.T) {

@@ -53,6 +53,7 @@ type SyncResult struct {
 	// AccountStatus and BalanceCents are the box's account's, as the sync was saved.
 	AccountStatus string
 	BalanceCents  int64
+	Account       string // the box's account as the sync was saved; Unpaired until it is paired
 }
 
 // SaveSync records a sync without a replay key (see RecordSync).
@@ -86,9 +87,9 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 	var wishH, holdH, nbrH, served, uploaded int64
 	err := tx.QueryRowContext(ctx, `SELECT b.wish_version, b.wish_hash, b.hold_hash, b.nbr_hash,
 		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0),
-		(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'), a.status, a.balance_cents
+		(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'), a.status, a.balance_cents, a.id
 		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id WHERE b.id = ?`, id).
-		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion, &res.AccountStatus, &res.BalanceCents)
+		Scan(&res.WishlistVersion, &wishH, &holdH, &nbrH, &served, &uploaded, &res.CatalogVersion, &res.AccountStatus, &res.BalanceCents, &res.Account)
 	if errors.Is(err, sql.ErrNoRows) {
 		return res, clean(fmt.Errorf("box %s: %w", r.Box, ErrNotFound))
 	}
@@ -298,9 +299,9 @@ func (s *Store) PruneReplays(ctx context.Context, now time.Time) error {
 	})
 }
 
-// Regions lists the regions of every account.
+// Regions lists the regions of every account (not Unpaired's: unpaired boxes are not planned).
 func (s *Store) Regions(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT region FROM accounts ORDER BY region`)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT region FROM accounts WHERE id <> '' ORDER BY region`)
 	if err != nil {
 		return nil, err
 	}

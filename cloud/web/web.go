@@ -150,6 +150,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /account", s.account)
 	mux.HandleFunc("GET /boxes/{id}", s.box)
 	mux.HandleFunc("POST /boxes/wishlist", s.wishlist)
+	mux.HandleFunc("GET /pair", s.pairPage)
+	mux.HandleFunc("POST /pair", s.pair)
+	mux.HandleFunc("POST /boxes/unpair", s.unpair)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -462,6 +465,12 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
+	s.accountPage(w, r, sess, http.StatusOK, "", "")
+}
+
+// accountPage renders the account page with a message: flash for what just worked, errMsg for
+// what did not (answered with status).
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *store.Session, status int, flash, errMsg string) {
 	ctx := r.Context()
 	acct, err := s.cfg.Store.Account(ctx, sess.Account)
 	if err != nil {
@@ -474,10 +483,13 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		Licenses []store.LicenseRow
 		Rentals  []store.LicenseRow
 		Ledger   []store.LedgerEntry
+		Pairings []store.AuditEntry
 	}{Acct: acct}
 	if d.Boxes, err = s.cfg.Store.AccountBoxes(ctx, sess.Account); err == nil {
 		if d.Licenses, err = s.cfg.Store.Licenses(ctx, sess.Account); err == nil {
-			d.Ledger, err = s.cfg.Store.Ledger(ctx, sess.Account)
+			if d.Ledger, err = s.cfg.Store.Ledger(ctx, sess.Account); err == nil {
+				d.Pairings, err = s.cfg.Store.PairingLog(ctx, sess.Account, 20)
+			}
 		}
 	}
 	if err != nil {
@@ -490,7 +502,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 			d.Rentals = append(d.Rentals, l)
 		}
 	}
-	s.render(w, http.StatusOK, "account", s.view(sess, "My account", d))
+	v := s.view(sess, "My account", d)
+	v.Flash, v.Error = flash, errMsg
+	s.render(w, status, "account", v)
 }
 
 // ownBox finds one of the customer's boxes, answering the request itself when it cannot; another

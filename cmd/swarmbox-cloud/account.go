@@ -21,7 +21,10 @@ import (
 // account creates and manages customer accounts: status, top-ups, the web password, the ledger.
 func account(ctx context.Context, args []string) error {
 	if len(args) < 1 {
-		return errors.New("account needs a subcommand: create, suspend, resume, close, topup, password or show")
+		return errors.New("account needs a subcommand: create, suspend, resume, close, topup, password, enroll or show")
+	}
+	if args[0] == "enroll" {
+		return enroll(ctx, args[1:])
 	}
 	fs := flag.NewFlagSet("account "+args[0], flag.ExitOnError)
 	sf := addStoreFlags(fs)

@@ -23,12 +23,16 @@ Usage:
   swarmbox-cloud account  suspend|resume|close|show [-state DIR] [-json] ID
   swarmbox-cloud account  topup   [-state DIR] -amount CENTS ID
   swarmbox-cloud account  password [-state DIR] ID        (reads the password from stdin)
+  swarmbox-cloud account  enroll  [-state DIR] [-boxes N] [-ttl D] ID   (prints a token for swarmboxd run -enroll)
+  swarmbox-cloud box      pair    [-state DIR] -code XXXX-XXXX -account ID   (the code the box's TV shows)
+  swarmbox-cloud box      unpair  [-state DIR] BOX
+  swarmbox-cloud box      list    [-state DIR] -account ID [-json]
   swarmbox-cloud regions  [-state DIR] ITEM [REGION,...]  (none = licensable everywhere)
   swarmbox-cloud keys     rotate [-state DIR]
   swarmbox-cloud audit    [-state DIR] [-n N] [-json]
   swarmbox-cloud catalog  [-state DIR] [-json]
   swarmbox-cloud transfers [-state DIR] [-json]
-  swarmbox-cloud loadgen  [-boxes N] [-duration D] [-database DSN | -url URL -account A] [-json]
+  swarmbox-cloud loadgen  [-boxes N] [-duration D] [-database DSN | -url URL -enroll TOKEN] [-json]
   swarmbox-cloud testcard -kind video|audio [-seconds N] [-seed N] FILE
 
 The state folder (default $SWARMBOX_CLOUD_STATE or ./cloud-state) holds the database, the key
@@ -54,6 +58,8 @@ func main() {
 		err = ingest(ctx, args)
 	case "account":
 		err = account(ctx, args)
+	case "box":
+		err = boxCommand(ctx, args)
 	case "catalog":
 		err = catalog(ctx, args)
 	case "transfers":

@@ -20,10 +20,12 @@ const usage = `swarmbox-preload — prepare a box at the factory
 
 Usage:
   swarmbox-preload -image DISK.img [-force] | -dir BOXDIR  -headend URL [-box-headend URL]
-                   -account ID -repository DIR [-extra N] [TITLE...]
+                   -enroll TOKEN [-account ID] -repository DIR [-extra N] [TITLE...]
 
 TITLE is an item id, a unique prefix of one, or a title from the head-end's catalog: the titles
-the customer chose. -extra N adds the N titles the head-end forecasts for the account's region.
+the customer chose. -enroll is the order's token from 'swarmbox-cloud account enroll ACCOUNT':
+the box leaves the factory paired to that household (-account, if given, is checked against it).
+-extra N adds the N titles the head-end forecasts for the account's region.
 -image writes the preload, media and state partitions of a fresh disk image from 'make image'
 (one that already holds a box is refused unless -force);
 -dir fills a box state folder instead. -repository is the head-end's folder of sealed
@@ -48,7 +50,8 @@ func run(ctx context.Context, args []string) error {
 	o := factory.Order{Progress: os.Stdout}
 	fs.StringVar(&o.Headend, "headend", "", "head-end URL")
 	fs.StringVar(&o.BoxHeadend, "box-headend", "", "head-end URL as the box sees it")
-	fs.StringVar(&o.Account, "account", "", "the customer's account")
+	fs.StringVar(&o.Enroll, "enroll", "", "the order's enrollment token (swarmbox-cloud account enroll ACCOUNT)")
+	fs.StringVar(&o.Account, "account", "", "the customer's account, checked against the token's")
 	fs.StringVar(&o.Repository, "repository", "", "the head-end's folder of sealed containers")
 	fs.IntVar(&o.Extra, "extra", 0, "titles to add from the region's demand forecast")
 	force := fs.Bool("force", false, "replace a box already on the image (its identity and titles are lost)")

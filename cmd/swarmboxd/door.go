@@ -28,6 +28,7 @@ type boxDoor interface {
 	Buy(ctx context.Context, id string, rent bool) (boxbus.Purchase, error)
 	Status(ctx context.Context) (boxbus.Status, error)
 	Holdings(ctx context.Context) (boxbus.Disk, error)
+	Pairing(ctx context.Context) (boxbus.Pairing, error)
 	// Follow delivers the daemon's signals; without a daemon nothing changes, and it fails.
 	Follow(ctx context.Context) (<-chan boxbus.Event, error)
 	// Watch writes a bought title's plaintext to w.

@@ -18,7 +18,7 @@ import (
 const usage = `swarmboxd — the swarmbox set-top box
 
 Usage:
-  swarmboxd run    [-dir DIR] [-headend URL -account ID] [-listen HOST:PORT] [-advertise HOST:PORT]
+  swarmboxd run    [-dir DIR] [-headend URL] [-enroll TOKEN] [-listen HOST:PORT] [-advertise HOST:PORT]
                    [-dbus system|session|ADDRESS] [-dbus-name NAME]
                    [-quota-preload|-quota-wishlist|-quota-cache BYTES] [-lan-if IF,…]
                    [-uplink B/S] [-downlink B/S] [-network LABEL] [-behind-nat] [-plan-peers=false]

@@ -16,7 +16,8 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	dir := fs.String("dir", defaultDir(), "state folder")
 	headendURL := fs.String("headend", "", "head-end URL (first start)")
-	acct := fs.String("account", "", "customer account (first start)")
+	enroll := fs.String("enroll", "", "enrollment token from 'swarmbox-cloud account enroll ID': pairs the box to that household as it registers")
+	acct := fs.String("account", "", "no longer accepted: a box is paired with the code it shows, or with -enroll")
 	listen := fs.String("listen", "0.0.0.0:6881", "BitTorrent listen address")
 	adv := fs.String("advertise", "", "address other boxes dial (default: the listen address)")
 	bus := fs.String("dbus", "", `publish the box's API on D-Bus: "system", "session" or a bus address`)
@@ -34,7 +35,10 @@ func run(ctx context.Context, args []string) error {
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	cfg := firmware.Config{Dir: *dir, HeadendURL: *headendURL, Account: *acct, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName,
+	if *acct != "" {
+		return errAccountFlag
+	}
+	cfg := firmware.Config{Dir: *dir, HeadendURL: *headendURL, Enroll: *enroll, ListenAddr: *listen, AdvertiseAddr: *adv, DBus: *bus, DBusName: *busName,
 		Quotas: map[string]int64{}, UplinkBytesPerSecond: *up, DownlinkBytesPerSecond: *down, Network: *network, BehindNAT: *nat, IgnorePlanPeers: !*planPeers}
 	for a, q := range quotas {
 		cfg.Quotas[a] = *q

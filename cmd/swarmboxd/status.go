@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"swarmbox/firmware"
 	"swarmbox/firmware/boxbus"
 	"swarmbox/media"
 )
@@ -40,6 +41,10 @@ func status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	pairing, err := box.Pairing(ctx)
+	if err != nil {
+		return err
+	}
 	type itemJSON struct {
 		Item            string `json:"item"`
 		Pieces          int32  `json:"pieces"`
@@ -65,22 +70,23 @@ func status(ctx context.Context, args []string) error {
 		Reason string `json:"reason"`
 	}
 	out := struct {
-		Box       string     `json:"box"`
-		Account   string     `json:"account"`
-		Headend   string     `json:"headend"`
-		Via       string     `json:"via"` // the running daemon, or in process
-		Wishlist  []string   `json:"wishlist"`
-		Items     []itemJSON `json:"items"`
-		Areas     []areaJSON `json:"areas"`
-		Evictions []noteJSON `json:"evictions"`
-		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
+		Box       string      `json:"box"`
+		Account   string      `json:"account"`
+		Headend   string      `json:"headend"`
+		Via       string      `json:"via"` // the running daemon, or in process
+		Wishlist  []string    `json:"wishlist"`
+		Items     []itemJSON  `json:"items"`
+		Areas     []areaJSON  `json:"areas"`
+		Evictions []noteJSON  `json:"evictions"`
+		Refused   []noteJSON  `json:"refused"` // items not taken in for lack of space, and why
+		Pairing   pairingJSON `json:"pairing"`
 		// The link to the head-end: the box works offline from its local catalog replica.
 		Online        bool  `json:"online"`
 		OfflineSince  int64 `json:"offline_since"` // Unix seconds; 0 while online
 		Registered    bool  `json:"registered"`
 		CatalogTitles int   `json:"catalog_titles"` // titles in the local catalog replica
 	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{},
-		Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
+		Pairing: pairingOf(pairing), Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -106,6 +112,9 @@ func status(ctx context.Context, args []string) error {
 		fmt.Printf("no daemon runs, so nothing follows the head-end; catalog replica of %d titles\n", len(catalog))
 	} else {
 		fmt.Println(linkLine(st.Link, len(catalog)))
+	}
+	if !pairing.Paired {
+		fmt.Println(firmware.PairingHint(pairing))
 	}
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)

@@ -41,6 +41,7 @@ const (
 	MethodAccount     = Interface + ".Account"
 	MethodStatus      = Interface + ".Status"
 	MethodHoldings    = Interface + ".Holdings"
+	MethodPairing     = Interface + ".Pairing"
 )
 
 // SignalItemChanged is emitted for every change of an item's state or progress on this box:
@@ -67,7 +68,10 @@ const (
 	PropOfflineSince = "OfflineSince"
 	// PropRegistered says the head-end has enrolled this box (b); false on a first start until
 	// the head-end is reached: the box then waits for it.
-	PropRegistered = "Registered"
+	PropRegistered  = "Registered"
+	PropPaired      = "Paired"      // b: the box is paired to a household (Account) and may buy
+	PropPairingCode = "PairingCode" // s: XXXX-XXXX to enter at PairingURL while not paired; "" when paired
+	PropPairingURL  = "PairingURL"  // s: where the household enters the code; "" when paired
 )
 
 // State is where an item stands on this box. The TV, the command line and the bus use these

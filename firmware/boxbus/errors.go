@@ -29,6 +29,7 @@ const (
 	ErrAccountUnknown      ErrorName = "AccountUnknown"      // the box has not synced yet
 	ErrInsufficientBalance ErrorName = "InsufficientBalance" // the account cannot pay
 	ErrAccountInactive     ErrorName = "AccountInactive"     // the account is suspended or closed
+	ErrNotPaired           ErrorName = "NotPaired"           // the box is not paired to a household: the message says how
 	ErrHeadendRefused      ErrorName = "HeadendRefused"      // the head-end said no for another reason
 	ErrHeadendUnreachable  ErrorName = "HeadendUnreachable"  // the head-end could not be reached
 	ErrOffline             ErrorName = "Offline"             // buying needs the connection, and the box is offline

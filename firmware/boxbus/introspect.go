@@ -37,6 +37,7 @@ var Methods = []introspect.Method{
 	{Name: "Stop"},
 	{Name: "Account", Args: []introspect.Arg{out("status", "s"), out("balance_cents", "x")}},
 	{Name: "Status", Args: []introspect.Arg{out("box", "s"), out("account", "s"), out("headend", "s"), out("items", "a"+sigLocal)}},
+	{Name: "Pairing", Args: []introspect.Arg{out("paired", "b"), out("code", "s"), out("url", "s"), out("expires", "x")}},
 	{Name: "Holdings", Args: []introspect.Arg{out("holdings", "a"+sigHold), out("areas", "a"+sigSpace), out("evictions", "a"+sigNote), out("refused", "a"+sigNote)}},
 }
 
@@ -60,6 +61,9 @@ var Properties = []introspect.Property{
 	{Name: PropOnline, Type: "b", Access: "read"},
 	{Name: PropOfflineSince, Type: "x", Access: "read"},
 	{Name: PropRegistered, Type: "b", Access: "read"},
+	{Name: PropPaired, Type: "b", Access: "read"},
+	{Name: PropPairingCode, Type: "s", Access: "read"},
+	{Name: PropPairingURL, Type: "s", Access: "read"},
 }
 
 // Introspection is Interface as the daemon describes it.

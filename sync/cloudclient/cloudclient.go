@@ -104,11 +104,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-// Register enrolls this box under account.
-func (c *Client) Register(ctx context.Context, account string, kemPub []byte) (protocol.RegisterResponse, error) {
+// Register enrolls this box's keys. With an enrollment token (from the operator's
+// 'swarmbox-cloud account enroll') the box is paired to the token's household at once; with ""
+// it registers unpaired and the answer carries the code to show (see Pairing).
+func (c *Client) Register(ctx context.Context, enroll string, kemPub []byte) (protocol.RegisterResponse, error) {
 	var out protocol.RegisterResponse
 	err := c.do(ctx, http.MethodPost, protocol.PathRegister, protocol.RegisterRequest{
-		Account: account, SignKey: c.Key.Public().(ed25519.PublicKey), KEMKey: kemPub,
+		Enroll: enroll, SignKey: c.Key.Public().(ed25519.PublicKey), KEMKey: kemPub,
 	}, &out)
 	return out, err
 }

@@ -60,18 +60,26 @@ type Catalog struct {
 	Items   []CatalogItem `json:"items"`
 }
 
-// RegisterRequest enrolls a box. Keys are raw public key bytes (Ed25519, X25519).
+// RegisterRequest enrolls a box. Keys are raw public key bytes (Ed25519, X25519). A box names
+// no account: it registers unpaired and a household pairs it with the code it shows
+// (RegisterResponse.Pairing), unless it carries an enrollment token the operator made for an
+// account (Enroll), which pairs it at once.
 type RegisterRequest struct {
-	Account string `json:"account"`
 	SignKey []byte `json:"sign_key"`
 	KEMKey  []byte `json:"kem_key"`
+	Enroll  string `json:"enroll,omitempty"`
 }
 
-// RegisterResponse tells the box who it is and who the head-end is.
+// RegisterResponse tells the box who it is and who the head-end is, and whether it is paired
+// to a household yet.
 type RegisterResponse struct {
 	Box        media.BoxID `json:"box"`
-	Region     string      `json:"region"`
+	Region     string      `json:"region"` // empty while unpaired
 	HeadendKey []byte      `json:"headend_key"`
+	// Account is the household the box is paired to; empty while unpaired, when Pairing says
+	// how to pair it.
+	Account string        `json:"account,omitempty"`
+	Pairing *PairingState `json:"pairing,omitempty"`
 }
 
 // Storage areas of a box's disk.
@@ -212,6 +220,9 @@ type SyncResponse struct {
 type AccountInfo struct {
 	Status       string `json:"status"` // active, suspended or closed
 	BalanceCents int64  `json:"balance_cents"`
+	// ID is the household's account; empty when the box is not paired to one (then Status
+	// and the balance say nothing and the box asks PathPairing for its code).
+	ID string `json:"id,omitempty"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.

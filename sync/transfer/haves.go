@@ -66,9 +66,12 @@ func (e *Engine) filterHaves(pc *torrent.PeerConn, m *pp.Message) {
 			m.Type = pp.HaveNone
 			return
 		}
-		m.Type, m.Bitfield = pp.Bitfield, make([]bool, t.NumPieces())
+		// A bitfield as the wire carries it: whole bytes (the client panics on any other
+		// length), the spare bits at the end clear.
+		n := t.NumPieces()
+		m.Type, m.Bitfield = pp.Bitfield, make([]bool, (n+7)/8*8)
 		for i := range m.Bitfield {
-			m.Bitfield[i] = inRanges(i, ranges)
+			m.Bitfield[i] = i < n && inRanges(i, ranges)
 		}
 	}
 }

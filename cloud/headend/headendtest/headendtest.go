@@ -110,3 +110,14 @@ func Start(t testing.TB, o Options, titles ...Title) *Headend {
 	h.URL = srv.URL
 	return h
 }
+
+// Enroll returns a one-box enrollment token for Account, as 'swarmbox-cloud account enroll'
+// makes: a box registering with it is paired to the household at once.
+func (h *Headend) Enroll(t testing.TB) string {
+	t.Helper()
+	tok, err := h.Store.CreateEnrollment(context.Background(), Account, 1, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
