@@ -101,14 +101,18 @@ func licenceBox(t *testing.T, h *headendtest.Headend, dir string, clock *testClo
 		}
 	}
 	t.Cleanup(stop)
-	eventually(t, "the box answers with its catalog", func() bool {
+	eventually(t, "the box answers with its catalog, online", func() bool {
 		if c == nil {
 			if c, _ = boxbus.DialSocket(ctx, SocketPath(dir)); c == nil {
 				return false
 			}
 		}
 		it, err := c.Item(ctx, h.Items[0].ID.String())
-		return err == nil && it.State != ""
+		if err != nil || it.State == "" {
+			return false
+		}
+		st, err := c.Status(ctx)
+		return err == nil && st.Link.Online // the box starts offline until the head-end answers
 	})
 	return c, stop
 }
