@@ -82,6 +82,7 @@ type Box struct {
 	lanSeen   string                          // neighbour set last given to the engine
 	pending   map[media.ItemID]protocol.Fetch // planned fetches waiting for their start time
 	hashFails map[media.ItemID]int64          // pieces that failed verification, per item
+	proofs    []protocol.Proof                // answers to the last sync's possession challenges
 }
 
 // Run starts the box and blocks until ctx ends.
@@ -111,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		pending: map[media.ItemID]protocol.Fetch{}, hashFails: map[media.ItemID]int64{},
 	}
 	b.client.Now = cfg.Now
+	b.client.HTTP = sourceBound(cfg.ListenAddr, b.client.HTTP)
 	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
 	defer b.api.Close()
 	if err := b.register(ctx); err != nil {
@@ -458,10 +460,12 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	req.PeerRates = b.peerRates()
+	req.Proofs = b.proofs
 	resp, err := b.client.Sync(ctx, req)
 	if err != nil {
 		return 0, err
 	}
+	b.proofs = b.answerChallenges(resp.Challenges)
 	if resp.Account != nil {
 		b.api.setAccount(*resp.Account)
 	}

@@ -143,6 +143,8 @@ type SyncRequest struct {
 	// the head-end holds a newer one (the customer edited the list in the browser) it ignores
 	// Wishlist and sends its list back in SyncResponse.Wishlist.
 	WishlistVersion int64 `json:"wishlist_version,omitempty"`
+	// Proofs answer the possession challenges of the last sync answer.
+	Proofs []Proof `json:"proofs,omitempty"`
 }
 
 // Peer is a box named as a source.
@@ -206,6 +208,9 @@ type SyncResponse struct {
 	// Account is the household's account as of this sync, so the TV can show the balance
 	// before a purchase.
 	Account *AccountInfo `json:"account,omitempty"`
+	// Challenges ask the box to prove holdings the head-end has no evidence of (answered in
+	// the next sync's Proofs).
+	Challenges []Challenge `json:"challenges,omitempty"`
 }
 
 // AccountInfo is what a box may know of its household's account.
