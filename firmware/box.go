@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// The catalog first, so a household's wishes right after start are checked against it.
 	b.fetchCatalog(ctx, 0)
-	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
+	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr, SignKey: id.SignKey,
 		Completion: transfer.Completion(st), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
 		return err
@@ -461,6 +461,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	}
 	req.PeerRates = b.peerRates()
 	req.Proofs = b.proofs
+	req.RefusedPeers = b.engine.RefusedPeers()
 	resp, err := b.client.Sync(ctx, req)
 	if err != nil {
 		return 0, err
@@ -487,6 +488,9 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 				b.log.Warn("plan lets a peer with a bad address connect; skipped", "addr", a, "err", err)
 			}
 		}
+	}
+	if resp.PeerBoxes != nil {
+		b.engine.SetPeerBoxes(b.peerBoxes(resp))
 	}
 	for _, item := range resp.Evict {
 		b.evict(ctx, item)

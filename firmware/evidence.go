@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
 
@@ -58,4 +59,24 @@ func sourceBound(listen string, c *http.Client) *http.Client {
 	out := *c
 	out.Transport = t
 	return &out
+}
+
+// peerBoxes are the boxes the engine admits, by key: those the plan names (its sources and
+// receivers) and the LAN neighbours, whose announcements proved their keys.
+func (b *Box) peerBoxes(resp protocol.SyncResponse) map[media.BoxID]string {
+	out := map[media.BoxID]string{}
+	if b.lan != nil {
+		for _, n := range b.lan.Neighbors() {
+			out[n.Box] = "lan"
+		}
+	}
+	for _, id := range resp.PeerBoxes {
+		out[id] = "plan"
+	}
+	for _, f := range resp.Fetches {
+		for _, p := range f.Peers {
+			out[p.Box] = "plan"
+		}
+	}
+	return out
 }

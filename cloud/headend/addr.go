@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"swarmbox/cloud/scheduler"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -64,4 +65,29 @@ func hostOf(addr string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
+}
+
+// peerBoxes are the boxes a box's plan lets it exchange pieces with: its sources, the
+// receivers it dials and those that dial it. Boxes admit peers by key, not address.
+func peerBoxes(bp scheduler.BoxPlan) []media.BoxID {
+	seen := map[media.BoxID]bool{}
+	out := []media.BoxID{}
+	add := func(b media.BoxID) {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	for _, f := range bp.Fetches {
+		for _, s := range f.Sources {
+			add(s.Box)
+		}
+	}
+	for _, u := range bp.Uploads {
+		add(u.To)
+	}
+	for _, u := range bp.Receivers {
+		add(u.To)
+	}
+	return out
 }

@@ -462,6 +462,11 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
 	}
 	resp.Evict = bp.Evict
+	resp.PeerBoxes = peerBoxes(bp)
+	if len(bp.Receivers) > 0 {
+		// Boxes about to fetch from this one are admitted once it knows them.
+		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
+	}
 	var announce string
 	if len(bp.Fetches) > 0 {
 		announce = s.announceURL(b.ID) // one per box: an HMAC, not worth repeating per fetch
