@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("BitTorrent address %q: %w", b.engine.Addr(), err)
 		}
-		if b.lan, err = lan.Start(ctx, lan.Config{Box: id.Box, Port: int(ap.Port()), Interfaces: cfg.LANInterfaces, Log: b.log}); err != nil {
+		if b.lan, err = lan.Start(ctx, lan.Config{Key: id.SignKey, Port: int(ap.Port()), Interfaces: cfg.LANInterfaces, Log: b.log}); err != nil {
 			return err
 		}
 		defer b.lan.Close()

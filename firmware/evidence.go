@@ -61,15 +61,11 @@ func sourceBound(listen string, c *http.Client) *http.Client {
 	return &out
 }
 
-// peerBoxes are the boxes the engine admits, by key: those the plan names (its sources and
-// receivers) and the LAN neighbours, whose announcements proved their keys.
+// peerBoxes are the boxes the engine admits, by key: those the plan names, its sources and
+// receivers. A LAN neighbour is not admitted for being one: anyone can announce a key of its
+// own on the LAN; the head-end plans LAN transfers once the box reports its neighbours.
 func (b *Box) peerBoxes(resp protocol.SyncResponse) map[media.BoxID]string {
 	out := map[media.BoxID]string{}
-	if b.lan != nil {
-		for _, n := range b.lan.Neighbors() {
-			out[n.Box] = "lan"
-		}
-	}
 	for _, id := range resp.PeerBoxes {
 		out[id] = "plan"
 	}
