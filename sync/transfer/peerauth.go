@@ -117,20 +117,25 @@ func (a *peerAuth) readExtendedHandshake(pc *torrent.PeerConn, m *pp.ExtendedHan
 }
 
 // readMessage keeps a connection that has not proven an allowed box from asking for data or
-// sending any: such a message is turned into a keep-alive (the library then skips it) and the
-// connection is closed.
+// metadata, or sending any: such a message is turned into a keep-alive (the library then skips
+// it) and the connection is closed. Once refused, nothing more of it is read.
 func (a *peerAuth) readMessage(pc *torrent.PeerConn, msg *pp.Message) {
 	if msg.Keepalive {
-		return
-	}
-	switch msg.Type {
-	case pp.Interested, pp.Request, pp.Piece:
-	default:
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.strict {
+		return
+	}
+	if a.refused[pc] {
+		*msg = pp.Message{Keepalive: true}
+		return
+	}
+	switch {
+	case msg.Type == pp.Interested, msg.Type == pp.Request, msg.Type == pp.Piece:
+	case msg.Type == pp.Extended && msg.ExtendedID != pp.HandshakeExtendedID: // ut_metadata, ut_pex…
+	default:
 		return
 	}
 	if _, ok := a.proven[pc]; ok {
