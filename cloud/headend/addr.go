@@ -68,8 +68,9 @@ func hostOf(addr string) (netip.Addr, bool) {
 }
 
 // peerBoxes are the boxes a box's plan lets it exchange pieces with: its sources, the
-// receivers it dials and those that dial it. Boxes admit peers by key, not address.
-func peerBoxes(bp scheduler.BoxPlan) []media.BoxID {
+// receivers it dials and those that dial it, and its LAN neighbours that are boxes of its
+// region (lan). Boxes admit peers by key, not address.
+func peerBoxes(bp scheduler.BoxPlan, lan []media.BoxID) []media.BoxID {
 	seen := map[media.BoxID]bool{}
 	out := []media.BoxID{}
 	add := func(b media.BoxID) {
@@ -88,6 +89,22 @@ func peerBoxes(bp scheduler.BoxPlan) []media.BoxID {
 	}
 	for _, u := range bp.Receivers {
 		add(u.To)
+	}
+	for _, b := range lan {
+		add(b)
+	}
+	return out
+}
+
+// knownNeighbors are the reported LAN neighbours that are registered boxes of the region:
+// anyone can announce a key of its own on a LAN, only the head-end knows which are boxes.
+// rp.mu must be held.
+func (rp *regionPlan) knownNeighbors(ns []protocol.Neighbor) []media.BoxID {
+	var out []media.BoxID
+	for _, n := range ns {
+		if _, known := rp.addrs[n.Box]; known {
+			out = append(out, n.Box)
+		}
 	}
 	return out
 }

@@ -425,6 +425,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 	var bp scheduler.BoxPlan
 	var addrs map[media.BoxID]string
 	var hashes []string
+	var lanPeers []media.BoxID
 	stale := true
 	if rp := s.planner.region(b.Region, false); rp != nil {
 		rp.mu.Lock()
@@ -451,6 +452,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		}
 		addrs = rp.peerAddrs(bp)
 		lanAddrs(addrs, addr, req.Neighbors)
+		lanPeers = rp.knownNeighbors(req.Neighbors)
 		for _, f := range bp.Fetches {
 			hashes = append(hashes, rp.items[f.Item].InfoHash)
 		}
@@ -462,7 +464,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
 	}
 	resp.Evict = bp.Evict
-	resp.PeerBoxes = peerBoxes(bp)
+	resp.PeerBoxes = peerBoxes(bp, lanPeers)
 	if len(bp.Receivers) > 0 {
 		// Boxes about to fetch from this one are admitted once it knows them.
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
