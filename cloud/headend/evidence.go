@@ -288,14 +288,6 @@ func reported(req protocol.SyncRequest) (fromBox map[media.BoxID]int64, pieces m
 	return fromBox, pieces
 }
 
-// isDemoted says whether box is demoted as a source of item now.
-func (e *evidence) isDemoted(box media.BoxID, item media.ItemID, now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	until, ok := e.demoted[boxItem{box, item}]
-	return ok && now.Before(until)
-}
-
 // rawBox is a box as it last synced, before the evidence was applied, with the bytes it
 // reported from peers per item: a demoted source is re-planned from it.
 type rawBox struct {
