@@ -85,6 +85,7 @@ type Box struct {
 	lanSeen   string                          // neighbour set last given to the engine
 	pending   map[media.ItemID]protocol.Fetch // planned fetches waiting for their start time
 	hashFails map[media.ItemID]int64          // pieces that failed verification, per item
+	proofs    []protocol.Proof                // answers to the last sync's possession challenges
 }
 
 // Run starts the box and blocks until ctx ends. Everything that needs no head-end starts at
@@ -122,6 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 		pending: map[media.ItemID]protocol.Fetch{}, hashFails: map[media.ItemID]int64{},
 	}
 	b.client.Now = cfg.Now
+	b.client.HTTP = sourceBound(cfg.ListenAddr, b.client.HTTP)
 	if b.catalogV, _, err = st.Catalog(ctx); err != nil {
 		return err
 	}
@@ -133,7 +135,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := b.api.watchLicences(ctx); err != nil {
 		return err
 	}
-	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr,
+	b.engine, err = transfer.New(transfer.Config{MediaDir: st.MediaDir(), PreloadDir: st.PreloadDir(), ListenAddr: cfg.ListenAddr, SignKey: id.SignKey,
 		Completion: transfer.Completion(st), LoopbackPeers: isLoopback(cfg.ListenAddr), UploadBytesPerSecond: cfg.UplinkBytesPerSecond, DownloadBytesPerSecond: cfg.DownlinkBytesPerSecond, Log: b.log})
 	if err != nil {
 		return err
@@ -150,7 +152,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("BitTorrent address %q: %w", b.engine.Addr(), err)
 		}
-		if b.lan, err = lan.Start(ctx, lan.Config{Box: id.Box, Port: int(ap.Port()), Interfaces: cfg.LANInterfaces, Log: b.log}); err != nil {
+		if b.lan, err = lan.Start(ctx, lan.Config{Key: id.SignKey, Port: int(ap.Port()), Interfaces: cfg.LANInterfaces, Log: b.log}); err != nil {
 			return err
 		}
 		defer b.lan.Close()
@@ -441,10 +443,13 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	req.PeerRates = b.peerRates()
+	req.Proofs = b.proofs
+	req.RefusedPeers = b.engine.RefusedPeers()
 	resp, err := b.client.Sync(ctx, req)
 	if err != nil {
 		return 0, err
 	}
+	b.proofs = b.answerChallenges(resp.Challenges)
 	if resp.Account != nil {
 		b.api.setAccount(*resp.Account)
 	}
@@ -462,6 +467,9 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 				b.log.Warn("plan lets a peer with a bad address connect; skipped", "addr", a, "err", err)
 			}
 		}
+	}
+	if resp.PeerBoxes != nil {
+		b.engine.SetPeerBoxes(b.peerBoxes(resp))
 	}
 	for _, item := range resp.Evict {
 		b.evict(ctx, item)

@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -73,9 +71,10 @@ type Config struct {
 type Server struct {
 	cfg Config
 
-	planner planner
-	metrics *metrics
-	sales   *sales.Seller
+	planner  planner
+	evidence *evidence // what backs the boxes' holdings (evidence.go)
+	metrics  *metrics
+	sales    *sales.Seller
 	// boxes caches registered boxes for signature checks: a box's keys never change once
 	// registered (a second registration with other keys is refused); its account and region
 	// change when it is paired or unpaired, so whatever depends on them reads the box afresh
@@ -118,7 +117,7 @@ func New(cfg Config) *Server {
 	cfg.LeaseTTL = max(cfg.LeaseTTL, 3*cfg.PlanPoll)
 	seller := &sales.Seller{Store: sales.FromStore(cfg.Store), Vault: cfg.Vault, Policy: cfg.Policy,
 		RentalWindow: cfg.RentalWindow, OwnedRenewal: cfg.OwnedRenewal, Log: cfg.Log}
-	return &Server{cfg: cfg, planner: newPlanner(cfg.Instance), metrics: newMetrics(cfg.Store), sales: seller}
+	return &Server{cfg: cfg, planner: newPlanner(cfg.Instance), evidence: newEvidence(), metrics: newMetrics(cfg.Store), sales: seller}
 }
 
 // CountSignInFailure counts a failed or rate-limited customer sign-in on /metrics.
@@ -417,32 +416,6 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, resp)
 }
 
-// peerAddr is where other boxes reach this one: the address it reports, with the address the
-// request came from standing in for an unspecified host.
-func peerAddr(reported, remote string) (string, error) {
-	if reported == "" {
-		return "", nil // not seeding (yet)
-	}
-	host, port, err := net.SplitHostPort(reported)
-	if err != nil {
-		return "", fmt.Errorf("peer_addr %q: %w", reported, err)
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
-		rh, _, err := net.SplitHostPort(remote)
-		if err != nil {
-			return "", err
-		}
-		host = rh
-	} else if err != nil {
-		return "", fmt.Errorf("peer_addr %q: host must be an IP address", reported)
-	}
-	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
-	if err != nil || ap.Port() == 0 {
-		return "", fmt.Errorf("peer_addr %q: bad port", reported)
-	}
-	return ap.String(), nil
-}
-
 func (s *Server) announceURL(box media.BoxID) string {
 	q := url.Values{"box": {box.String()}, "token": {s.cfg.Vault.Token("announce", box.String())}}
 	return s.cfg.PublicURL + protocol.PathAnnounce + "?" + q.Encode()
@@ -515,6 +488,7 @@ func (s *Server) seed(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Repo.ServeContainer(w, r, item, func(n int64) {
 		s.metrics.egress.Add(float64(n))
+		s.evidence.addServed(box, item, n)
 		if err := s.cfg.Store.AddServed(context.WithoutCancel(r.Context()), box, item, n); err != nil {
 			s.cfg.Log.Error("count web seed bytes", "err", err)
 		}

@@ -36,14 +36,12 @@ func TestPlanBecomesSyncFields(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	it := f.item
-	if _, err := f.client.Sync(ctx, protocol.SyncRequest{
+	syncProven(t, f.client, f.hs.cfg.Repo, protocol.SyncRequest{
 		PeerAddr: "127.0.0.2:6881", FreeBytes: 1 << 30, BehindNAT: true, UplinkBytesPerSecond: 1 << 20,
 		Holdings: []protocol.Holding{{Item: it.ID, Pieces: it.Pieces, Complete: true}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	other := f.register(t)
-	resp, err := other.Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.3:6881", FreeBytes: 1 << 30, Wishlist: []media.ItemID{it.ID}})
+	resp, err := other.Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.3:6882", FreeBytes: 1 << 30, Wishlist: []media.ItemID{it.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +53,8 @@ func TestPlanBecomesSyncFields(t *testing.T) {
 		t.Fatalf("fetch %+v, want exactly the holder and no web seed", fe)
 	}
 	p := fe.Peers[0]
-	if p.Box != f.client.Box || p.Addr != "127.0.0.2:6881" || p.Dial {
-		t.Errorf("peer %+v, want the holder at 127.0.0.2:6881, dialling us (Dial false)", p)
+	if p.Box != f.client.Box || p.Addr != "127.0.0.1:6881" || p.Dial {
+		t.Errorf("peer %+v, want the holder at 127.0.0.1:6881 (where its sync came from), dialling us (Dial false)", p)
 	}
 	if len(p.Pieces) != 1 || p.Pieces[0] != (protocol.PieceRange{Begin: 0, End: it.Pieces}) {
 		t.Errorf("peer pieces %v, want [0,%d)", p.Pieces, it.Pieces)
@@ -65,7 +63,7 @@ func TestPlanBecomesSyncFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(peers) != 1 || peers[0].String() != "127.0.0.3:6881" {
+	if len(peers) != 1 || peers[0].String() != "127.0.0.1:6882" {
 		t.Errorf("tracker answer for the NATed holder %v, want the receiver it must dial", peers)
 	}
 	rep, err := f.st.Report(ctx, f.client.Box)

@@ -61,6 +61,7 @@ type regionPlan struct {
 type planItem struct {
 	Pieces   int    `json:"pieces"`
 	InfoHash string `json:"info_hash"`
+	Size     int64  `json:"size,omitempty"` // of the sealed container
 }
 
 // publishedPlan is a region's plan as its lease holder stores it for the other instances.
@@ -272,9 +273,13 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 		rep[r.Box] = r
 	}
 	lan := lanLabels(reports)
+	peerBytes, err := s.roundEvidence(ctx)
+	if err != nil {
+		return err
+	}
 	items := make(map[media.ItemID]planItem, len(cat.Items))
 	for _, it := range cat.Items {
-		items[it.ID] = planItem{Pieces: it.Pieces, InfoHash: it.InfoHash}
+		items[it.ID] = planItem{Pieces: it.Pieces, InfoHash: it.InfoHash, Size: it.SealedSize}
 	}
 	for _, rp := range due {
 		rp.mu.Lock()
@@ -299,7 +304,9 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			}
 			// A box silent for three sync intervals is taken to be off.
 			offline := now.Sub(r.Updated) > 3*s.cfg.SyncInterval
-			snap.Boxes = append(snap.Boxes, schedBox(st, r, lan[st.ID], offline, func(id media.ItemID) int { return items[id].Pieces }))
+			sb := schedBox(st, r, lan[st.ID], offline, func(id media.ItemID) int { return items[id].Pieces })
+			s.evidence.trust(&sb, items, peerBytes[st.ID], now, nil) // only what the evidence supports
+			snap.Boxes = append(snap.Boxes, sb)
 			addrs[st.ID] = st.PeerAddr
 			for _, pr := range r.Rates {
 				if o, known := rep[pr.Box]; known && o.Region == rp.name {
@@ -418,6 +425,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 	var bp scheduler.BoxPlan
 	var addrs map[media.BoxID]string
 	var hashes []string
+	var lanPeers []media.BoxID
 	stale := true
 	if rp := s.planner.region(b.Region, false); rp != nil {
 		rp.mu.Lock()
@@ -427,16 +435,24 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 			stale = stale || unknown || rp.relabel
 			rp.addrs[b.ID] = addr
 			t0 := time.Now()
-			var err error
+			ask, err := s.weigh(rp, &sb, req, now)
+			if err != nil {
+				rp.mu.Unlock()
+				return resp, err
+			}
 			if bp, err = rp.state.Update(sb, now); err != nil {
 				rp.mu.Unlock()
 				return resp, err
 			}
 			s.metrics.planTime.Observe(time.Since(t0).Seconds())
+			s.evidence.record(b.ID, req, bp, now)
+			resp.Challenges = s.evidence.challenges(b.ID, ask, sb.Holdings, rp.items, now)
 		} else {
 			bp = rp.boxPlan(b.ID)
 		}
 		addrs = rp.peerAddrs(bp)
+		lanAddrs(addrs, addr, req.Neighbors)
+		lanPeers = rp.knownNeighbors(req.Neighbors)
 		for _, f := range bp.Fetches {
 			hashes = append(hashes, rp.items[f.Item].InfoHash)
 		}
@@ -448,6 +464,11 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
 	}
 	resp.Evict = bp.Evict
+	resp.PeerBoxes = peerBoxes(bp, lanPeers)
+	if len(bp.Receivers) > 0 {
+		// Boxes about to fetch from this one are admitted once it knows them.
+		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
+	}
 	var announce string
 	if len(bp.Fetches) > 0 {
 		announce = s.announceURL(b.ID) // one per box: an HMAC, not worth repeating per fetch
@@ -484,6 +505,9 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 	if len(resp.Fetches) > 0 {
 		// Report progress often while transferring, so followers learn of new pieces.
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)
+	}
+	if len(resp.Challenges) > 0 {
+		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 1) // the answer makes the box a source
 	}
 	resp.SyncAfterSeconds = max(resp.SyncAfterSeconds, 1)
 	return resp, nil

@@ -33,12 +33,8 @@ func TestFlashCrowdRangePlacements(t *testing.T) {
 	sync := func(c *cloudclient.Client, i int, req protocol.SyncRequest) protocol.SyncResponse {
 		t.Helper()
 		seq++
-		req.FreeBytes, req.PeerAddr = 1<<30+seq, fmt.Sprintf("127.0.0.%d:6881", 10+i) // no two requests alike: replays are refused
-		resp, err := c.Sync(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		req.FreeBytes, req.PeerAddr = 1<<30+seq, fmt.Sprintf("127.0.0.1:%d", 6900+i) // no two requests alike: replays are refused
+		return syncProven(t, c, f.hs.cfg.Repo, req)
 	}
 	var placed protocol.Fetch
 	var holder *cloudclient.Client
@@ -92,7 +88,7 @@ func TestFlashCrowdRangePlacements(t *testing.T) {
 		for i, c := range wishers {
 			for _, fe := range sync(c, i, protocol.SyncRequest{Wishlist: []media.ItemID{f.item.ID}}).Fetches {
 				for _, p := range fe.Peers {
-					if p.Addr != fmt.Sprintf("127.0.0.%d:6881", 10+hi) {
+					if p.Addr != fmt.Sprintf("127.0.0.1:%d", 6900+hi) {
 						continue
 					}
 					named = true
@@ -117,7 +113,7 @@ func TestFlashCrowdRangePlacements(t *testing.T) {
 	}
 }
 
-// placedBox finds the box that reported from address 127.0.0.(10+i).
+// placedBox finds the box that reported port 6900+i.
 func placedBox(t *testing.T, f *fixture, i int) media.BoxID {
 	t.Helper()
 	states, err := f.st.BoxStates(context.Background())
@@ -125,11 +121,11 @@ func placedBox(t *testing.T, f *fixture, i int) media.BoxID {
 		t.Fatal(err)
 	}
 	for _, s := range states {
-		if s.PeerAddr == fmt.Sprintf("127.0.0.%d:6881", 10+i) {
+		if s.PeerAddr == fmt.Sprintf("127.0.0.1:%d", 6900+i) {
 			return s.ID
 		}
 	}
-	t.Fatalf("no box at 127.0.0.%d", 10+i)
+	t.Fatalf("no box at port %d", 6900+i)
 	return media.BoxID{}
 }
 

@@ -6,6 +6,7 @@ package lan
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +29,9 @@ const domain = "local."
 
 // Config sets up discovery.
 type Config struct {
-	Box        media.BoxID
+	// Key is the box's signing key: the announcement carries its public key and a signature
+	// (proof.go); the box id is the key's (media.BoxIDFromKey).
+	Key        ed25519.PrivateKey
 	Port       int      // the BitTorrent port other boxes dial
 	Interfaces []string // interface names to announce and browse on; required
 	// Round is how often the browse starts afresh (zeroconf reports each service once per
@@ -47,6 +50,8 @@ type Neighbor struct {
 // Discovery announces this box and keeps the list of its neighbours.
 type Discovery struct {
 	cfg    Config
+	box    media.BoxID
+	signed time.Time // when the announcement was last signed (browse re-signs it)
 	ifaces []net.Interface
 	server *zeroconf.Server
 	cancel context.CancelFunc
@@ -59,6 +64,9 @@ type Discovery struct {
 
 // Start announces the box on the configured interfaces and browses until Close.
 func Start(ctx context.Context, cfg Config) (*Discovery, error) {
+	if len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("LAN discovery needs the box's signing key: announcements prove it")
+	}
 	if len(cfg.Interfaces) == 0 {
 		return nil, errors.New("LAN discovery needs the interfaces to use (-lan-if eth0,…); it never uses all of them")
 	}
@@ -95,39 +103,18 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	if len(ips) == 0 {
 		return nil, fmt.Errorf("LAN interfaces %s have no IPv4 address to announce", strings.Join(cfg.Interfaces, ","))
 	}
-	host := "swarmbox-" + cfg.Box.String()[:12]
-	server, err := zeroconf.RegisterProxy(cfg.Box.String(), Service, domain, cfg.Port, host, ips, txtRecord(cfg.Box), ifaces)
+	box := media.BoxIDFromKey(cfg.Key.Public().(ed25519.PublicKey))
+	host := "swarmbox-" + box.String()[:12]
+	server, err := zeroconf.RegisterProxy(box.String(), Service, domain, cfg.Port, host, ips, signedTXT(cfg.Key, cfg.Port, time.Now()), ifaces)
 	if err != nil {
 		return nil, fmt.Errorf("announce on the LAN: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	d := &Discovery{cfg: cfg, ifaces: ifaces, server: server, cancel: cancel, done: make(chan struct{}),
+	d := &Discovery{cfg: cfg, box: box, signed: time.Now(), ifaces: ifaces, server: server, cancel: cancel, done: make(chan struct{}),
 		neighbors: map[media.BoxID]Neighbor{}, changed: make(chan struct{})}
 	go d.browse(ctx)
 	cfg.Log.Info("LAN discovery on", "interfaces", strings.Join(cfg.Interfaces, ","), "addrs", strings.Join(ips, ","), "port", cfg.Port)
 	return d, nil
-}
-
-// txtRecord is the TXT data of the box's announcement.
-func txtRecord(box media.BoxID) []string { return []string{"v=1", "box=" + box.String()} }
-
-// parseTXT reads the box id from an announcement's TXT data.
-func parseTXT(txt []string) (media.BoxID, error) {
-	var box string
-	version := ""
-	for _, kv := range txt {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "v":
-			version = v
-		case "box":
-			box = v
-		}
-	}
-	if version != "1" {
-		return media.BoxID{}, fmt.Errorf("announcement version %q, want 1", version)
-	}
-	return media.ParseBoxID(box)
 }
 
 // browse runs one zeroconf browse per round until ctx ends.
@@ -144,6 +131,10 @@ func (d *Discovery) browse(ctx context.Context) {
 			return
 		}
 		d.expire(time.Now().Add(-2 * d.cfg.Round))
+		if time.Since(d.signed) >= resignEvery {
+			d.signed = time.Now()
+			d.server.SetText(signedTXT(d.cfg.Key, d.cfg.Port, d.signed))
+		}
 	}
 }
 
@@ -172,12 +163,15 @@ func (d *Discovery) browseOnce(ctx context.Context) error {
 }
 
 func (d *Discovery) seen(e *zeroconf.ServiceEntry) {
-	box, err := parseTXT(e.Text)
-	if err != nil {
-		d.cfg.Log.Debug("ignoring a LAN announcement", "instance", e.Instance, "err", err)
+	if len(e.AddrIPv4) == 0 || e.Port <= 0 || e.Port > 65535 {
 		return
 	}
-	if box == d.cfg.Box || len(e.AddrIPv4) == 0 || e.Port <= 0 || e.Port > 65535 {
+	box, err := verifyTXT(e.Text, e.Port, time.Now())
+	if err != nil {
+		d.ignored(e, err)
+		return
+	}
+	if box == d.box {
 		return
 	}
 	ip, ok := netip.AddrFromSlice(e.AddrIPv4[0].To4())

@@ -3,9 +3,13 @@ package lan
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,49 +20,75 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grandcat/zeroconf"
+
 	"swarmbox/internal/netbed"
 	"swarmbox/media"
 )
 
-func TestParseTXT(t *testing.T) {
-	var box media.BoxID
-	rand.Read(box[:])
+// TestVerifyTXT: an announcement proves a box only with that box's key, signed over its port
+// and a recent time.
+func TestVerifyTXT(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	box := media.BoxIDFromKey(key.Public().(ed25519.PublicKey))
+	now := time.Now()
+	good := signedTXT(key, 7000, now)
+	set := func(txt []string, k, v string) []string {
+		out := slices.Clone(txt)
+		for i, kv := range out {
+			if strings.HasPrefix(kv, k+"=") {
+				out[i] = k + "=" + v
+			}
+		}
+		return out
+	}
+	forged := set(signedTXT(other, 7000, now), "box", box.String()) // another key, the victim's id
 	cases := []struct {
+		name string
 		txt  []string
+		port int
+		at   time.Time
 		want bool
 	}{
-		{txtRecord(box), true},
-		{[]string{"box=" + box.String(), "v=1", "extra=x"}, true},
-		{[]string{"box=" + box.String()}, false},             // no version
-		{[]string{"v=2", "box=" + box.String()}, false},      // unknown version
-		{[]string{"v=1", "box=zz"}, false},                   // bad id
-		{[]string{"v=1"}, false},                             // no id
-		{[]string{"v=1", "box=" + box.String()[:10]}, false}, // short id
+		{"signed", good, 7000, now, true},
+		{"other port", good, 7001, now, false},
+		{"old", good, 7000, now.Add(maxTXTAge + time.Minute), false},
+		{"future", good, 7000, now.Add(-maxTXTFuture - time.Minute), false},
+		{"victim id, impostor key", forged, 7000, now, false},
+		{"unsigned v1", []string{"v=1", "box=" + box.String()}, 7000, now, false},
+		{"bad signature", set(good, "sig", "AAAA"), 7000, now, false},
+		{"time changed", set(good, "t", "1"), 7000, now, false},
+		{"repeated field", append(slices.Clone(good), "box=00"), 7000, now, false},
+		{"empty", nil, 7000, now, false},
 	}
 	for _, c := range cases {
-		got, err := parseTXT(c.txt)
+		got, err := verifyTXT(c.txt, c.port, c.at)
 		if (err == nil) != c.want || (c.want && got != box) {
-			t.Errorf("parseTXT(%q) = %v, %v; want ok=%v", c.txt, got, err, c.want)
+			t.Errorf("%s: verifyTXT = %v, %v; want ok=%v", c.name, got, err, c.want)
 		}
 	}
 }
 
-func FuzzParseTXT(f *testing.F) {
-	f.Add("v=1", "box=00112233445566778899aabbccddeeff")
-	f.Add("box=", "v=")
-	f.Fuzz(func(t *testing.T, a, b string) {
-		if box, err := parseTXT([]string{a, b}); err == nil && box.IsZero() && !strings.Contains(a+b, "box=00000000") {
-			t.Fatalf("zero box id accepted from %q %q", a, b)
+func FuzzVerifyTXT(f *testing.F) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	txt := signedTXT(key, 7000, time.Now())
+	f.Add(txt[0], txt[1], txt[2], txt[3], txt[4])
+	f.Add("v=1", "box=00112233445566778899aabbccddeeff", "", "", "")
+	f.Fuzz(func(t *testing.T, a, b, c, d, e string) {
+		if box, err := verifyTXT([]string{a, b, c, d, e}, 7000, time.Now()); err == nil && box.IsZero() {
+			t.Fatalf("zero box id accepted from %q", []string{a, b, c, d, e})
 		}
 	})
 }
 
 func TestStartRefusesBadConfig(t *testing.T) {
-	var box media.BoxID
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	for _, c := range []Config{
-		{Box: box, Port: 6881},                                         // no interfaces: never all
-		{Box: box, Port: 0, Interfaces: []string{"lo"}},                // no port
-		{Box: box, Port: 6881, Interfaces: []string{"no-such-iface0"}}, // unknown interface
+		{Key: key, Port: 6881},                                         // no interfaces: never all
+		{Key: key, Port: 0, Interfaces: []string{"lo"}},                // no port
+		{Key: key, Port: 6881, Interfaces: []string{"no-such-iface0"}}, // unknown interface
+		{Port: 6881, Interfaces: []string{"lo"}},                       // no key
 	} {
 		if d, err := Start(context.Background(), c); err == nil {
 			d.Close()
@@ -79,14 +109,19 @@ func TestHelper(t *testing.T) {
 		t.Skip("helper process for TestDiscoveryInNamespaces")
 	}
 	parts := strings.Split(spec, ":")
-	box, err := media.ParseBoxID(parts[0])
-	if err != nil {
-		t.Fatal(err)
+	seed, err := hex.DecodeString(parts[0])
+	if err != nil || len(seed) != ed25519.SeedSize {
+		t.Fatalf("helper seed %q", parts[0])
 	}
 	port, _ := strconv.Atoi(parts[1])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	d, err := Start(ctx, Config{Box: box, Port: port, Interfaces: []string{parts[2]}, Round: 2 * time.Second})
+	if len(parts) > 3 {
+		impostor(t, ctx, ed25519.NewKeyFromSeed(seed), port, parts[2], parts[3])
+		return
+	}
+	log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+	d, err := Start(ctx, Config{Key: ed25519.NewKeyFromSeed(seed), Port: port, Interfaces: []string{parts[2]}, Round: 2 * time.Second, Log: log})
 	if err != nil {
 		fmt.Println("error", err)
 		t.Fatal(err)
@@ -111,19 +146,52 @@ func TestHelper(t *testing.T) {
 
 // helper is a running discovery helper and the last neighbour set it printed.
 type helper struct {
-	box  media.BoxID
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	last string
+	box   media.BoxID
+	seed  string
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	last  string
+	lines []string
+}
+
+// newHelper makes a helper's key.
+func newHelper() *helper {
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	return &helper{seed: hex.EncodeToString(seed), box: media.BoxIDFromKey(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))}
 }
 
 func (h *helper) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		h.mu.Lock()
-		h.last = sc.Text()
+		if strings.HasPrefix(sc.Text(), "neighbors ") {
+			h.last = sc.Text()
+		}
+		h.lines = append(h.lines, sc.Text())
 		h.mu.Unlock()
 	}
+}
+
+// output is every line the helper printed so far.
+func (h *helper) output() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.lines)
+}
+
+// said reports whether the helper printed a line containing every part.
+func (h *helper) said(parts ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.ContainsFunc(h.lines, func(l string) bool {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func (h *helper) neighbors() string {
@@ -141,10 +209,9 @@ func TestDiscoveryInNamespaces(t *testing.T) {
 	for l := range n.Hosts {
 		var row []*helper
 		for i, ns := range n.Hosts[l] {
-			h := &helper{}
-			rand.Read(h.box[:])
+			h := newHelper()
 			h.cmd = n.Command(ns, os.Args[0], "-test.run=^TestHelper$", "-test.v")
-			h.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d:eth0", helperEnv, h.box, 7000+i))
+			h.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d:eth0", helperEnv, h.seed, 7000+i))
 			out, err := h.cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -201,5 +268,81 @@ func TestDiscoveryInNamespaces(t *testing.T) {
 	})
 	if slices.ContainsFunc(hs[1], func(h *helper) bool { return strings.Contains(h.neighbors(), hs[0][0].box.String()) }) {
 		t.Fatal("mDNS crossed from one LAN to the other")
+	}
+}
+
+// impostor publishes, until ctx ends, two announcements that prove no box: the victim's id
+// with the impostor's own key and signature, and the victim's id in the old unsigned form.
+func impostor(t *testing.T, ctx context.Context, key ed25519.PrivateKey, port int, iface, victim string) {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := signedTXT(key, port, time.Now())
+	for i, kv := range forged {
+		if strings.HasPrefix(kv, "box=") {
+			forged[i] = "box=" + victim
+		}
+	}
+	for i, txt := range [][]string{forged, {"v=1", "box=" + victim}} {
+		s, err := zeroconf.Register(fmt.Sprintf("impostor-%d", i), Service, domain, port+i, txt, []net.Interface{*ifi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Shutdown()
+	}
+	fmt.Println("impostor up")
+	<-ctx.Done()
+}
+
+// TestMDNSImpostorIgnored: on a LAN in a network namespace, a host publishes _swarmbox._tcp
+// announcements for a real box's id that it cannot sign (another key; the old unsigned form).
+// The real box logs both as ignored, with the impostor's address, and never takes them as a
+// neighbour, while a real neighbour on the same LAN is found.
+func TestMDNSImpostorIgnored(t *testing.T) {
+	n := netbed.BuildStandard(t, netbed.Standard{LANs: 1, HostsPerLAN: 3})
+	start := func(h *helper, ns string, port int, extra string) {
+		h.cmd = n.Command(ns, os.Args[0], "-test.run=^TestHelper$", "-test.v")
+		h.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d:eth0%s", helperEnv, h.seed, port, extra))
+		out, err := h.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go h.read(out)
+		t.Cleanup(func() { h.cmd.Process.Kill(); h.cmd.Wait() })
+	}
+	victim, real, imp := newHelper(), newHelper(), newHelper()
+	start(victim, n.Hosts[0][0], 7000, "")
+	start(real, n.Hosts[0][1], 7001, "")
+	start(imp, n.Hosts[0][2], 7100, ":"+victim.box.String())
+	impAddr := n.Addrs[0][2]
+	want := "neighbors " + real.box.String() + "@" + n.Addrs[0][1] + ":7001"
+	wantReal := "neighbors " + victim.box.String() + "@" + n.Addrs[0][0] + ":7000"
+	deadline := time.Now().Add(60 * time.Second)
+	for !(victim.said("LAN announcement ignored", "impostor-0", impAddr, "another box's key") &&
+		victim.said("LAN announcement ignored", "impostor-1", impAddr, "version") &&
+		real.said("LAN announcement ignored", "impostor-0") && victim.neighbors() == want && real.neighbors() == wantReal) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the boxes did not log the impostor's announcements as ignored within 60 s; impostor up: %v; victim said:\n%s",
+				imp.said("impostor up"), strings.Join(victim.output(), "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Another round later, still only the real neighbours.
+	n0 := len(victim.output())
+	for !slices.ContainsFunc(victim.output()[n0:], func(l string) bool { return strings.Contains(l, "impostor-0") }) {
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatal("no second browse round")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := victim.neighbors(); got != want {
+		t.Fatalf("the box's neighbours are %q, want only the real one: %q", got, want)
+	}
+	if got := real.neighbors(); got != "neighbors "+victim.box.String()+"@"+n.Addrs[0][0]+":7000" {
+		t.Fatalf("the real neighbour's neighbours are %q, want only the victim at its own address", got)
 	}
 }

@@ -151,6 +151,11 @@ type SyncRequest struct {
 	// the head-end holds a newer one (the customer edited the list in the browser) it ignores
 	// Wishlist and sends its list back in SyncResponse.Wishlist.
 	WishlistVersion int64 `json:"wishlist_version,omitempty"`
+	// Proofs answer the possession challenges of the last sync answer.
+	Proofs []Proof `json:"proofs,omitempty"`
+	// RefusedPeers counts the peer connections the box refused since it started because they
+	// did not prove a key the plan names.
+	RefusedPeers int64 `json:"refused_peers,omitempty"`
 }
 
 // Peer is a box named as a source.
@@ -214,6 +219,14 @@ type SyncResponse struct {
 	// Account is the household's account as of this sync, so the TV can show the balance
 	// before a purchase.
 	Account *AccountInfo `json:"account,omitempty"`
+	// Challenges ask the box to prove holdings the head-end has no evidence of (answered in
+	// the next sync's Proofs).
+	Challenges []Challenge `json:"challenges,omitempty"`
+	// PeerBoxes are the boxes this box may exchange pieces with: the plan's sources and
+	// receivers of its items. Peers prove which box they are by key (a signed token in the
+	// BitTorrent extended handshake); a list, even empty, makes the box refuse every other
+	// peer. JSON null (a head-end that does not fill it) leaves the box open.
+	PeerBoxes []media.BoxID `json:"peer_boxes"`
 }
 
 // AccountInfo is what a box may know of its household's account.

@@ -8,6 +8,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ type Config struct {
 	// LoopbackPeers says the boxes share one machine's loopback (tests, demos), where every
 	// dial comes from 127.0.0.1: that address then counts as any named loopback source.
 	LoopbackPeers bool
+	// SignKey, when set, is the box's signing key: its peer token (PeerToken) goes in every
+	// extended handshake, so peers that admit boxes by key (SetPeerBoxes) admit this one.
+	SignKey ed25519.PrivateKey
 }
 
 // Engine runs the box's torrents.
@@ -49,6 +53,7 @@ type Engine struct {
 	cl      *torrent.Client
 	log     *slog.Logger
 	allow   *Allowlist
+	auth    *peerAuth // who may fetch or be fetched from, by key (peerauth.go)
 	up      *rate.Limiter
 	down    *rate.Limiter
 	preload tstorage.ClientImpl // nil without a preload folder
@@ -122,7 +127,14 @@ func New(cfg Config) (*Engine, error) {
 	// box asks each peer for at most maxRequestsPerPeer chunks instead (a second of a 50 Mbit/s
 	// LAN link, far more than the round trip needs), so a box serving k peers holds about
 	// k × 1 MiB of chunks.
-	tc.Callbacks.ReadExtendedHandshake = capPeerRequests
+	auth := newPeerAuth(cfg.Log)
+	if cfg.SignKey != nil {
+		tc.ExtendedHandshakeClientVersion = PeerToken(cfg.SignKey)
+	}
+	tc.Callbacks.ReadExtendedHandshake = func(pc *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+		capPeerRequests(pc, m)
+		auth.readExtendedHandshake(pc, m)
+	}
 	tc.Callbacks.PeerConnAdded = append(tc.Callbacks.PeerConnAdded, func(pc *torrent.PeerConn) {
 		pc.PeerMaxRequests = min(pc.PeerMaxRequests, maxRequestsPerPeer)
 	})
@@ -149,7 +161,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("the transfer engine needs a piece-completion store")
 	}
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
-	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
+	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, auth: auth, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
@@ -159,8 +171,12 @@ func New(cfg Config) (*Engine, error) {
 	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
 	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
 	tc.Callbacks.PeerClosed = append(tc.Callbacks.PeerClosed, func(p *torrent.Peer) { e.countRequest(p, 0) })
-	tc.Callbacks.ReadMessage = e.filterHaves
+	tc.Callbacks.ReadMessage = func(pc *torrent.PeerConn, m *pp.Message) {
+		auth.readMessage(pc, m)
+		e.filterHaves(pc, m)
+	}
 	tc.Callbacks.PeerConnClosed = func(pc *torrent.PeerConn) {
+		auth.closed(pc)
 		e.mu.Lock()
 		delete(e.judged, pc)
 		e.mu.Unlock()
