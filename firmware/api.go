@@ -39,6 +39,7 @@ type API struct {
 	playing *playback // nil when nothing plays
 	expiry  map[media.ItemID]*time.Timer
 	watch   bool // licence expiries are timed (the daemon's API)
+	disk    string // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go)
 }
 
 // Options are the optional parts of an API.
@@ -312,6 +313,13 @@ func (a *API) SetWishlist(ctx context.Context, items []media.ItemID) error {
 			return fmt.Errorf("%s: %w: the box's catalog (%d titles) does not list it; is the box synced?", id, ErrUnknownItem, len(cat.Items))
 		}
 	}
+	old, err := a.Wishlist(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.checkRoom(ctx, old, items); err != nil {
+		return err
+	}
 	return a.setWishlist(ctx, items)
 }
 
@@ -379,7 +387,7 @@ func (a *API) Status(ctx context.Context) (boxbus.Status, error) {
 	if err != nil {
 		return boxbus.Status{}, err
 	}
-	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}}
+	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}, Disk: a.diskNote()}
 	for _, it := range items {
 		s.Items = append(s.Items, boxbus.Local{ID: it.ID.String(), Complete: it.Complete, Pieces: int32(it.Pieces), Total: int32(it.Total),
 			BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers})

@@ -100,17 +100,17 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations)
 	if err != nil {
-		return nil, err
+		return nil, explainOpen(dir, err) // a full disk says so, in words (fulldisk.go)
 	}
 	s := &Store{db: db, dir: dir, quotas: map[string]int64{}}
 	s.diskFree = s.statfsFree
 	if err := s.fillSizes(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, explainOpen(dir, err)
 	}
 	if err := s.sweepOrphans(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, explainOpen(dir, err)
 	}
 	return s, nil
 }

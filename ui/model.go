@@ -28,6 +28,7 @@ type snapshot struct {
 	accountStatus string // "" while unknown
 	balanceCents  int64
 	nowPlaying    string
+	disk          string // Status.Disk: what a full disk holds up, "" when nothing
 
 	loaded bool  // everything was loaded once
 	trust  error // why the box is not answering (wraps boxbus.ErrUnanswered) or refused to load; nil when it answers
@@ -257,6 +258,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 			for _, l := range st.Items {
 				s.local = append(s.local, l.ID)
 			}
+			s.disk = st.Disk
 			return err
 		},
 		func(ctx context.Context) error {
@@ -373,7 +375,8 @@ func (m *model) heartbeat(ctx context.Context) {
 		return
 	}
 	next := m.snap.clone()
-	changed := false
+	changed := next.disk != st.Disk
+	next.disk = st.Disk
 	for _, l := range st.Items {
 		it, ok := next.item(l.ID)
 		if !ok {

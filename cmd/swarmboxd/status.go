@@ -68,7 +68,8 @@ func status(ctx context.Context, args []string) error {
 		Areas     []areaJSON `json:"areas"`
 		Evictions []noteJSON `json:"evictions"`
 		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
-	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
+		Disk      string     `json:"disk,omitempty"` // what a full disk holds up (Status.Disk)
+	}{Disk: st.Disk, Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -112,6 +113,9 @@ func status(ctx context.Context, args []string) error {
 	}
 	for _, r := range out.Refused {
 		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
+	}
+	if out.Disk != "" {
+		fmt.Fprintf(tw, "\nDISK FULL: %s\n", out.Disk)
 	}
 	return tw.Flush()
 }

@@ -143,6 +143,9 @@ type Local struct {
 type Status struct {
 	Box, Account, Headend string
 	Items                 []Local
+	// Disk says, in a sentence for the household, what a full disk holds up: which area is
+	// full, how much is left, and what the box evicts or refuses. "" when nothing.
+	Disk string
 }
 
 // Holding is one title on the box's disk with its storage area, in Holdings: (sbiixxsxii).

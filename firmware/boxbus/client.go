@@ -157,7 +157,7 @@ func (c *Client) Account(ctx context.Context) (status string, balanceCents int64
 
 // Status returns the box, its account and head-end, and every local title's progress.
 func (c *Client) Status(ctx context.Context) (s Status, err error) {
-	err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items})
+	err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items, &s.Disk})
 	return
 }
 

@@ -32,6 +32,7 @@ const (
 	ErrHeadendRefused      ErrorName = "HeadendRefused"      // the head-end said no for another reason
 	ErrHeadendUnreachable  ErrorName = "HeadendUnreachable"  // the head-end could not be reached
 	ErrNotPlaying          ErrorName = "NotPlaying"          // nothing plays
+	ErrNoSpace             ErrorName = "NoSpace"             // the title is larger than its area can take in
 	ErrFailed              ErrorName = "Failed"              // anything else; the message says what
 )
 

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ type Config struct {
 	// LoopbackPeers says the boxes share one machine's loopback (tests, demos), where every
 	// dial comes from 127.0.0.1: that address then counts as any named loopback source.
 	LoopbackPeers bool
+	// wrapFile, when set, stands between the store and each container file (unit tests).
+	wrapFile func(*os.File) containerFile
 }
 
 // Engine runs the box's torrents.
@@ -82,6 +85,13 @@ type Engine struct {
 	wg         sync.WaitGroup // the fetchers' goroutines
 	closed     bool           // Close was called: no fetcher starts
 	http       *http.Client   // the fetchers' client
+	// rec records verified pieces with the bytes that brought them; paused holds the items
+	// whose download waits for a full disk to take records again (record.go); kick wakes the
+	// retry loop.
+	rec     *recorder
+	paused  map[media.ItemID]bool
+	stalled map[media.ItemID]error // items whose last chunk write failed (ENOSPC); retried
+	kick    chan struct{}
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -148,13 +158,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Completion == nil {
 		return nil, errors.New("the transfer engine needs a piece-completion store")
 	}
-	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
+	rec := newRecorder(cfg.Completion)
+	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, rec: rec, open: cfg.wrapFile}
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		rec:  rec, paused: map[media.ItemID]bool{}, stalled: map[media.ItemID]error{}, kick: make(chan struct{}, 1)}
+	rec.failed = e.unrecordedPiece
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
 	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
 	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
@@ -169,9 +182,10 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
 	if cfg.PreloadDir != "" {
-		e.preload = fileStore{dir: cfg.PreloadDir, completion: cfg.Completion}
+		e.preload = fileStore{dir: cfg.PreloadDir, rec: rec, open: cfg.wrapFile}
 	}
 	go e.redial()
+	go e.recordAgain()
 	return e, nil
 }
 
@@ -285,6 +299,7 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (
 	if err != nil {
 		return nil, err
 	}
+	t.SetOnWriteChunkError(func(err error) { e.writeFailed(t, err) })
 	e.torrents[item] = t
 	return t, nil
 }
@@ -312,9 +327,12 @@ func (e *Engine) Drop(item media.ItemID) {
 	delete(e.wanted, item)
 	delete(e.fromServer, item)
 	delete(e.serverBad, item)
+	delete(e.paused, item)
+	delete(e.stalled, item)
 	e.mu.Unlock()
 	if ok {
 		t.Drop()
+		e.rec.forgetTorrent(t.InfoHash())
 	}
 }
 
@@ -569,13 +587,21 @@ type Status struct {
 	// HashFailures counts pieces that failed verification (their data is fetched again; a peer
 	// that sent them is banned, a server is retried later).
 	HashFailures int64
+	// Unrecorded counts pieces that verified but could not be recorded (a full disk); they do
+	// not count in Pieces, and the download is paused until they are recorded. RecordErr says
+	// why.
+	Unrecorded int
+	RecordErr  error
+	// WriteErr is why the last write of a received chunk failed (a full disk), while the
+	// download waits to try again; nil when writes work.
+	WriteErr error
 }
 
 // Status returns an item's progress; ok is false when the engine does not have it.
 func (e *Engine) Status(item media.ItemID) (Status, bool) {
 	e.mu.Lock()
 	t, ok := e.torrents[item]
-	fromServer, serverBad := e.fromServer[item], e.serverBad[item]
+	fromServer, serverBad, writeErr := e.fromServer[item], e.serverBad[item], e.stalled[item]
 	e.mu.Unlock()
 	if !ok {
 		return Status{}, false
@@ -587,14 +613,16 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 	}
 	st := t.Stats()
 	s := Status{
-		Pieces:          st.PiecesComplete,
+		Pieces:          st.PiecesComplete - e.rec.shownComplete(t),
 		Total:           t.NumPieces(),
-		Complete:        t.Complete().Bool(),
+		Complete:        t.Complete().Bool() && e.rec.shownComplete(t) == 0,
 		BytesFromServer: st.WebSeeds.BytesReadUsefulData.Int64() + fromServer,
 		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
 		FromPeer:        map[string]int64{},
 	}
 	s.HashFailures = st.PiecesDirtiedBad.Int64() + serverBad
+	s.Unrecorded, s.RecordErr = e.rec.unrecorded(t.InfoHash())
+	s.WriteErr = writeErr
 	for _, pc := range t.PeerConns() {
 		ps := pc.Stats()
 		if n := ps.BytesReadUsefulData.Int64(); n > 0 {
