@@ -38,7 +38,7 @@ type API struct {
 	mu      sync.Mutex
 	playing *playback // nil when nothing plays
 	expiry  map[media.ItemID]*time.Timer
-	watch   bool // licence expiries are timed (the daemon's API)
+	watch   bool   // licence expiries are timed (the daemon's API)
 	disk    string // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go)
 }
 

@@ -67,7 +67,7 @@ func status(ctx context.Context, args []string) error {
 		Items     []itemJSON `json:"items"`
 		Areas     []areaJSON `json:"areas"`
 		Evictions []noteJSON `json:"evictions"`
-		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
+		Refused   []noteJSON `json:"refused"`        // items not taken in for lack of space, and why
 		Disk      string     `json:"disk,omitempty"` // what a full disk holds up (Status.Disk)
 	}{Disk: st.Disk, Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
 	for _, it := range disk.Holdings {
