@@ -38,8 +38,9 @@ type API struct {
 	mu      sync.Mutex
 	playing *playback // nil when nothing plays
 	expiry  map[media.ItemID]*time.Timer
-	watch   bool   // licence expiries are timed (the daemon's API)
-	disk    string // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go)
+	watch   bool // licence expiries are timed (the daemon's API)
+
+	disk string // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go); under mu
 }
 
 // Options are the optional parts of an API.
