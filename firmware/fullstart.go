@@ -21,7 +21,8 @@ func serveFullDisk(ctx context.Context, cfg Config, why error) (*storage.Store, 
 	if df := (*storage.DiskFullError)(nil); errors.As(why, &df) {
 		cause = df.Cause
 	}
-	cfg.Log.Error("cannot start: the disk is full", "msg", why.Error(), "dir", cfg.Dir, "free", storage.FreeIn(cfg.Dir), "cause", cause)
+	cfg.Log.Error("cannot start: the disk is full", "msg", why.Error(), "dir", cfg.Dir, "free", storage.FreeIn(cfg.Dir))
+	cfg.Log.Debug("what SQLite said opening box.db on the full disk", "cause", cause) // its codes mean nothing to the household
 	stop := func() {}
 	if ro, err := storage.OpenReadOnly(ctx, cfg.Dir); err != nil {
 		cfg.Log.Warn("the box's state cannot be read either; no API until space returns", "err", err)
