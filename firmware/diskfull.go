@@ -29,6 +29,9 @@ var ErrNoSpace = errors.New("no space")
 // verified: an item never shows further along, or ready, than its record. On a read error the
 // item stays as it was recorded (it).
 func (b *Box) asRecorded(ctx context.Context, it storage.Item, st transfer.Status) transfer.Status {
+	if st.Pieces <= it.Pieces && (!st.Complete || it.Complete) {
+		return st // nothing beyond what the row, itself capped, already shows
+	}
 	n, err := b.store.VerifiedPieces(ctx, it.InfoHash)
 	if err != nil {
 		st.Pieces, st.Complete = it.Pieces, it.Complete
