@@ -65,7 +65,8 @@ func TestChaosShort(t *testing.T) {
 	var rep chaosReport
 	bought := map[string]bool{} // box dir + item: a purchase the household saw succeed
 	seen := map[string]bool{}   // box dir + item: a licence seen on the box
-	for rep.BoxKills < *chaosBoxKills || rep.HeadendKills < *chaosHeadendKills {
+	edits := 0 // buys and wishlist edits: at least 4 per box whatever the kill counts
+	for rep.BoxKills < *chaosBoxKills || rep.HeadendKills < *chaosHeadendKills || edits < 4*len(boxes) {
 		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
 		b := boxes[rng.IntN(len(boxes))]
 		switch r := rng.IntN(100); {
@@ -81,6 +82,7 @@ func TestChaosShort(t *testing.T) {
 			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 			c.serve(t, "-listen", addr)
 		case r < 85:
+			edits++
 			id := ids[rng.IntN(len(ids))]
 			if _, _, code := b.try(t, "buy", id); code == 0 {
 				if !bought[b.dir+id] {
@@ -92,6 +94,7 @@ func TestChaosShort(t *testing.T) {
 				}
 			}
 		default:
+			edits++
 			order := append([]string(nil), ids...)
 			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 			b.try(t, append([]string{"wish"}, order...)...)
