@@ -26,6 +26,7 @@ type fakeBox struct {
 	hold     chan struct{}
 	events   chan boxbus.Event
 	calls    int
+	disk     string // Status.Disk
 }
 
 func newFakeBox(titles ...boxbus.Item) *fakeBox {
@@ -249,7 +250,7 @@ func (b *fakeBox) Status(ctx context.Context) (boxbus.Status, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local)}, nil
+	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Disk: b.disk}, nil
 }
 
 func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {
