@@ -65,7 +65,7 @@ func TestChaosShort(t *testing.T) {
 	var rep chaosReport
 	bought := map[string]bool{} // box dir + item: a purchase the household saw succeed
 	seen := map[string]bool{}   // box dir + item: a licence seen on the box
-	edits := 0 // buys and wishlist edits: at least 4 per box whatever the kill counts
+	edits := 0                  // buys and wishlist edits: at least 4 per box whatever the kill counts
 	for rep.BoxKills < *chaosBoxKills || rep.HeadendKills < *chaosHeadendKills || edits < 4*len(boxes) {
 		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
 		b := boxes[rng.IntN(len(boxes))]
