@@ -111,6 +111,7 @@ func TestStartOnFullDisk(t *testing.T) {
 			exec.Command("umount", "-l", disk).Run()
 		}
 	})
+	id, _ := ingestRandom(t, c, "full-disk-film", 1<<20)
 	b := &box{n: 21, dir: filepath.Join(disk, "box")}
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-21")
 	b.args = []string{"run", "-dir", b.dir, "-headend", c.url, "-account", "household-21", "-listen", "127.0.0.22:0"}
@@ -138,6 +139,10 @@ func TestStartOnFullDisk(t *testing.T) {
 	})
 	if strings.Contains(b.proc.Log(), "box up") {
 		t.Fatal("the box came up on a full disk")
+	}
+	// A wish meanwhile is refused in the same words, and changes nothing.
+	if _, errOut, code := b.try(t, "wish", id); code == 0 || !strings.Contains(errOut, "disk") {
+		t.Errorf("wish on a full disk: exit %d, %q; want a refusal saying the disk is full", code, errOut)
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)

@@ -326,6 +326,9 @@ func (a *API) SetWishlist(ctx context.Context, items []media.ItemID) error {
 
 // setWishlist stores the wishlist and announces it and the items it took in or let go.
 func (a *API) setWishlist(ctx context.Context, items []media.ItemID) error {
+	if err := a.store.Writable(); err != nil {
+		return err // read-only on a full disk (fullstart.go)
+	}
 	old, err := a.Wishlist(ctx)
 	if err != nil {
 		return err
@@ -436,6 +439,9 @@ func (a *API) Holdings(ctx context.Context) (boxbus.Disk, error) {
 // Buy buys (or rents) a title from the head-end and stores the license. A retry after a lost
 // answer reuses the request id, so it never charges twice.
 func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Purchase, error) {
+	if err := a.store.Writable(); err != nil {
+		return boxbus.Purchase{}, fmt.Errorf("not bought, nothing charged: %w", err) // the licence could not be kept
+	}
 	id, err := a.store.Identity(ctx)
 	if err != nil {
 		return boxbus.Purchase{}, err

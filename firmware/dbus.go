@@ -213,7 +213,7 @@ func dbusError(err error) *dbus.Error {
 		name = boxbus.ErrInvalidArgs
 	case errors.Is(err, ErrAccountUnknown):
 		name = boxbus.ErrAccountUnknown
-	case errors.Is(err, ErrNoSpace):
+	case errors.Is(err, ErrNoSpace), errors.Is(err, storage.ErrDiskFull):
 		name = boxbus.ErrNoSpace
 	case errors.As(err, &api):
 		switch api.Code {

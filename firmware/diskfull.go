@@ -84,7 +84,12 @@ func (b *Box) checkDisk(ctx context.Context) {
 	}
 	note += "."
 	cands, err := b.store.EvictionCandidates(ctx, b.cfg.Now())
-	if err == nil && len(cands) > 0 {
+	switch {
+	case b.store.FreeBytes() >= storage.MinFree:
+		// Room has come back (an eviction, or the household freed some): the engine's next
+		// retry records the pieces; nothing more need go.
+		note += " Space is coming back: the pieces are recorded within seconds."
+	case err == nil && len(cands) > 0:
 		c := cands[0]
 		note += fmt.Sprintf(" The box evicts %s from the %s area (%s) to make room.", b.api.titleOf(ctx, c.Item), c.Area, c.Reason)
 		b.engine.Drop(c.Item)
@@ -94,7 +99,7 @@ func (b *Box) checkDisk(ctx context.Context) {
 		} else {
 			b.log.Info("evicted to make room on a full disk", "item", c.Item, "area", c.Area, "reason", c.Reason)
 		}
-	} else {
+	default:
 		note += " Nothing may be evicted (titles wished for, bought or playing are kept): new titles are refused until space returns. Remove a wish, or free space on the disk."
 	}
 	if b.api.setDiskNote(note) {

@@ -83,7 +83,18 @@ func OpenReadOnly(ctx context.Context, dir string) (*Store, error) {
 		}
 		s := &Store{db: db, dir: dir, quotas: map[string]int64{}}
 		s.diskFree = s.statfsFree
+		s.readOnly = &DiskFullError{Dir: dir, Free: max(FreeIn(dir), 0)}
 		return s, nil
 	}
 	return nil, fmt.Errorf("open %s read-only: %w", path, last)
+}
+
+// Writable says whether the store takes writes: nil, or (a store opened with OpenReadOnly on a
+// full disk) a DiskFullError saying why not, for callers to refuse before they start what they
+// could not record (a purchase whose licence could not be kept).
+func (s *Store) Writable() error {
+	if s.readOnly != nil {
+		return s.readOnly
+	}
+	return nil
 }

@@ -87,6 +87,8 @@ type Store struct {
 	quotas map[string]int64 // area -> bytes; 0 or missing = bounded by the disk only
 	// diskFree reports the bytes still writable on the media filesystem; a test replaces it.
 	diskFree func() int64
+	// readOnly is why the store takes no writes (OpenReadOnly on a full disk); nil normally.
+	readOnly error
 }
 
 // Open opens the box state in dir (box.db, media/ and preload/), creating it on first start,
