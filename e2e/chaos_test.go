@@ -21,6 +21,8 @@ import (
 var (
 	chaosBoxKills     = flag.Int("chaos.box-kills", 3, "TestChaosShort: how many times to kill -9 a box")
 	chaosHeadendKills = flag.Int("chaos.headend-kills", 1, "TestChaosShort: how many times to kill -9 the head-end")
+	chaosSize         = flag.Int("chaos.size", 6<<20, "TestChaosShort: bytes per title (two titles)")
+	chaosDownlink     = flag.Int("chaos.downlink", 2<<20, "TestChaosShort: the receiving boxes' download cap, bytes per second")
 )
 
 // chaosReport is the one JSON line TestChaosShort prints (`make chaos`).
@@ -46,7 +48,8 @@ var balanceRe = regexp.MustCompile(`balance=(-?\d+) cents`)
 func TestChaosShort(t *testing.T) {
 	c := startCloud(t)
 	addr := strings.TrimPrefix(c.url, "http://")
-	const size, price, credit = 6 << 20, 399, 2000
+	const price, credit = 399, 2000
+	size := *chaosSize
 	var ids, containers []string
 	for i := range 2 {
 		id, ct := ingestRandom(t, c, fmt.Sprintf("chaos-%d", i), size)
@@ -57,7 +60,8 @@ func TestChaosShort(t *testing.T) {
 	for _, id := range ids {
 		src.waitComplete(t, id)
 	}
-	boxes := []*box{startBox(t, c, 2, "-downlink", fmt.Sprint(2<<20)), startBox(t, c, 3, "-downlink", fmt.Sprint(2<<20))}
+	down := fmt.Sprint(*chaosDownlink)
+	boxes := []*box{startBox(t, c, 2, "-downlink", down), startBox(t, c, 3, "-downlink", down)}
 	for _, b := range boxes {
 		b.cmd(t, append([]string{"wish"}, ids...)...)
 	}
@@ -66,11 +70,18 @@ func TestChaosShort(t *testing.T) {
 	bought := map[string]bool{} // box dir + item: a purchase the household saw succeed
 	seen := map[string]bool{}   // box dir + item: a licence seen on the box
 	edits := 0                  // buys and wishlist edits: at least 4 per box whatever the kill counts
+	midTransfer := 0            // box kills while the box still lacked a title
 	for rep.BoxKills < *chaosBoxKills || rep.HeadendKills < *chaosHeadendKills || edits < 4*len(boxes) {
 		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
 		b := boxes[rng.IntN(len(boxes))]
 		switch r := rng.IntN(100); {
 		case r < 55 && rep.BoxKills < *chaosBoxKills:
+			for _, id := range ids {
+				if _, complete, _, _ := b.item(t, id); !complete {
+					midTransfer++
+					break
+				}
+			}
 			b.proc.cmd.Process.Kill()
 			b.proc.cmd.Wait()
 			rep.BoxKills++
@@ -146,7 +157,7 @@ func TestChaosShort(t *testing.T) {
 	rep.ByteCountError = math.Round(rep.ByteCountError*1e4) / 1e4
 	line, _ := json.Marshal(rep)
 	fmt.Println(string(line))
-	t.Logf("%s (%d purchases acknowledged, %d bytes transferred)", line, rep.AcknowledgedBuys, rep.Transferred)
+	t.Logf("%s (%d box kills during a transfer, %d purchases acknowledged, %d bytes transferred)", line, midTransfer, rep.AcknowledgedBuys, rep.Transferred)
 	if rep.ItemsCorrupt+rep.LicencesLost+rep.PurchasesLost+rep.ChargedTwice > 0 {
 		t.Errorf("chaos lost or broke something: %s", line)
 	}
