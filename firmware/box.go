@@ -412,8 +412,9 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 		b.api.announce(ctx, it.ID)
 		if st.Complete && !it.Complete {
 			completed = true
+			fresh, _ := b.store.GetItem(ctx, it.ID) // the bytes are recorded with the pieces
 			b.log.Info("item complete, every piece verified", "item", it.ID,
-				"bytes_from_server", it.BytesFromServer+dServer, "bytes_from_peers", it.BytesFromPeers+dPeers,
+				"bytes_from_server", fresh.BytesFromServer, "bytes_from_peers", fresh.BytesFromPeers,
 				"from", b.describePeers(seen))
 		}
 	}
