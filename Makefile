@@ -46,6 +46,12 @@ screenshots: build
 clean:
 	rm -rf $(BIN)
 
+# Kill boxes and the head-end at random during transfers, buys and wishlist edits (issue 13);
+# prints one JSON line. BOX_KILLS, HEADEND_KILLS (default 100, 20). `make test` runs it short.
+.PHONY: chaos
+chaos:
+	@BOX_KILLS=$(BOX_KILLS) HEADEND_KILLS=$(HEADEND_KILLS) bash scripts/chaos
+
 # The box's API (issue 11): state change -> TV redraw latency and idle CPU, this tree against a
 # baseline revision (BASE=rev), real processes; docs/benchmarks.md.
 .PHONY: bench-box

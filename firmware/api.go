@@ -43,6 +43,7 @@ type API struct {
 	watch   bool // licence expiries are timed (the daemon's API)
 
 	link linkState // the head-end link, followed by the daemon (online.go)
+	disk string    // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go); under mu
 }
 
 // Options are the optional parts of an API.
@@ -315,6 +316,13 @@ func (a *API) SetWishlist(ctx context.Context, items []media.ItemID) error {
 	if err := a.inCatalog(ctx, items...); err != nil {
 		return err
 	}
+	old, err := a.Wishlist(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.checkRoom(ctx, old, items); err != nil {
+		return err
+	}
 	return a.editWishlist(ctx, storage.WishEdit{Op: storage.EditSet, List: items})
 }
 
@@ -335,6 +343,9 @@ func (a *API) inCatalog(ctx context.Context, items ...media.ItemID) error {
 // editWishlist applies the household's edit, keeps it for the head-end, and announces the list
 // and the items it took in or let go.
 func (a *API) editWishlist(ctx context.Context, e storage.WishEdit) error {
+	if err := a.store.Writable(); err != nil {
+		return err // read-only on a full disk (fullstart.go)
+	}
 	old, err := a.Wishlist(ctx)
 	if err != nil {
 		return err
@@ -389,6 +400,13 @@ func (a *API) MoveWish(ctx context.Context, item media.ItemID, pos int) error {
 	if err := a.inCatalog(ctx, item); err != nil {
 		return err
 	}
+	old, err := a.Wishlist(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.checkRoom(ctx, old, append(slices.Clone(old), item)); err != nil {
+		return err
+	}
 	return a.editWishlist(ctx, storage.WishEdit{Op: storage.EditMove, Item: item, Pos: pos})
 }
 
@@ -407,7 +425,7 @@ func (a *API) Status(ctx context.Context) (boxbus.Status, error) {
 	if err != nil {
 		return boxbus.Status{}, err
 	}
-	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}, Link: a.Link()}
+	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}, Link: a.Link(), Disk: a.diskNote()}
 	for _, it := range items {
 		s.Items = append(s.Items, boxbus.Local{ID: it.ID.String(), Complete: it.Complete, Pieces: int32(it.Pieces), Total: int32(it.Total),
 			BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers})
@@ -455,6 +473,9 @@ func (a *API) Holdings(ctx context.Context) (boxbus.Disk, error) {
 // Buy buys (or rents) a title from the head-end and stores the license. A retry after a lost
 // answer reuses the request id, so it never charges twice.
 func (a *API) Buy(ctx context.Context, item media.ItemID, rent bool) (boxbus.Purchase, error) {
+	if err := a.store.Writable(); err != nil {
+		return boxbus.Purchase{}, fmt.Errorf("not bought, nothing charged: %w", err) // the licence could not be kept
+	}
 	id, err := a.store.Identity(ctx)
 	if err != nil {
 		return boxbus.Purchase{}, err

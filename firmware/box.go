@@ -6,6 +6,7 @@ package firmware
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -105,6 +106,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	st, err := storage.Open(ctx, cfg.Dir)
+	if errors.Is(err, storage.ErrDiskFull) {
+		// Read-only until space returns, then start as usual (fullstart.go).
+		if st, err = serveFullDisk(ctx, cfg, err); st == nil && err == nil {
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -310,6 +317,7 @@ func (b *Box) loop(ctx context.Context) error {
 		if err != nil {
 			b.log.Error("recording progress", "err", err)
 		}
+		b.checkDisk(ctx)
 		if changed || wished || !now.Before(nextSync) {
 			wished = false
 			nextSync = time.Now().Add(b.reach(ctx))
@@ -376,20 +384,23 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 			b.log.Warn("pieces failed verification and are fetched again", "item", it.ID, "failures", st.HashFailures)
 			b.hashFails[it.ID] = st.HashFailures
 		}
+		// Progress as recorded; the bytes are recorded with each piece (diskfull.go).
+		st = b.asRecorded(ctx, it, st)
 		prev := b.counted[it.ID]
 		dServer, dPeers := st.BytesFromServer-prev[0], st.BytesFromPeers-prev[1]
 		if st.Pieces == it.Pieces && st.Complete == it.Complete && dServer == 0 && dPeers == 0 {
 			continue
 		}
-		if err := b.store.UpdateItem(ctx, it.ID, st.Pieces, st.Complete, dServer, dPeers, now); err != nil {
+		if err := b.store.UpdateItem(ctx, it.ID, st.Pieces, st.Complete, 0, 0, now); err != nil {
 			return completed, err
 		}
 		b.counted[it.ID] = [2]int64{st.BytesFromServer, st.BytesFromPeers}
 		b.api.announce(ctx, it.ID)
 		if st.Complete && !it.Complete {
 			completed = true
+			fresh, _ := b.store.GetItem(ctx, it.ID) // the bytes are recorded with the pieces
 			b.log.Info("item complete, every piece verified", "item", it.ID,
-				"bytes_from_server", it.BytesFromServer+dServer, "bytes_from_peers", it.BytesFromPeers+dPeers,
+				"bytes_from_server", fresh.BytesFromServer, "bytes_from_peers", fresh.BytesFromPeers,
 				"from", b.describePeers(seen))
 		}
 	}

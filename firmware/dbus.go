@@ -234,6 +234,8 @@ func dbusError(err error) *dbus.Error {
 		name = boxbus.ErrOffline
 	case errors.Is(err, ErrNotPaired):
 		name = boxbus.ErrNotPaired
+	case errors.Is(err, ErrNoSpace), errors.Is(err, storage.ErrDiskFull):
+		name = boxbus.ErrNoSpace
 	case errors.As(err, &api):
 		switch api.Code {
 		case "insufficient_balance":
@@ -410,14 +412,14 @@ func (o *dbusObject) Account(msg dbus.Message) (string, int64, *dbus.Error) {
 }
 
 // Status returns the box id, its account and head-end, and every local title's progress.
-func (o *dbusObject) Status(msg dbus.Message) (string, string, string, []boxbus.Local, *dbus.Error) {
+func (o *dbusObject) Status(msg dbus.Message) (string, string, string, []boxbus.Local, string, *dbus.Error) {
 	if derr := checkArgs(msg); derr != nil {
-		return "", "", "", nil, derr
+		return "", "", "", nil, "", derr
 	}
 	ctx, cancel := callCtx()
 	defer cancel()
 	s, err := o.api.Status(ctx)
-	return s.Box, s.Account, s.Headend, s.Items, dbusError(err)
+	return s.Box, s.Account, s.Headend, s.Items, s.Disk, dbusError(err)
 }
 
 // Holdings returns the titles on the disk with their areas, the areas' room, past evictions

@@ -94,6 +94,8 @@ type Store struct {
 	floor  time.Time        // TimeFloor, kept in meta
 	// diskFree reports the bytes still writable on the media filesystem; a test replaces it.
 	diskFree func() int64
+	// readOnly is why the store takes no writes (OpenReadOnly on a full disk); nil normally.
+	readOnly error
 }
 
 // Open opens the box state in dir (box.db, media/ and preload/), creating it on first start,
@@ -117,17 +119,17 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "box.db"), migrations)
 	if err != nil {
-		return nil, err
+		return nil, explainOpen(dir, err) // a full disk says so, in words (fulldisk.go)
 	}
 	s := &Store{db: db, dir: dir, quotas: map[string]int64{}}
 	s.diskFree = s.statfsFree
 	if err := s.fillSizes(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, explainOpen(dir, err)
 	}
 	if err := s.sweepOrphans(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, explainOpen(dir, err)
 	}
 	if err := s.loadTimeFloor(ctx); err != nil {
 		db.Close()

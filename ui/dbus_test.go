@@ -76,9 +76,9 @@ func (x busBox) Account() (string, int64, *dbus.Error) {
 	return st, bal, dbusErr(err)
 }
 
-func (x busBox) Status() (string, string, string, []boxbus.Local, *dbus.Error) {
+func (x busBox) Status() (string, string, string, []boxbus.Local, string, *dbus.Error) {
 	st, err := x.b.Status(context.Background())
-	return st.Box, st.Account, st.Headend, st.Items, dbusErr(err)
+	return st.Box, st.Account, st.Headend, st.Items, st.Disk, dbusErr(err)
 }
 
 // TestStoppedDaemonOnTheBus: a box process stopped with SIGSTOP keeps its bus name and never

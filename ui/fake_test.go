@@ -28,6 +28,7 @@ type fakeBox struct {
 	calls    int
 	link     boxbus.Link // the head-end connection Status reports
 	buyErr   error       // what Buy answers instead of buying, when set
+	disk     string      // Status.Disk
 }
 
 func newFakeBox(titles ...boxbus.Item) *fakeBox {
@@ -254,7 +255,7 @@ func (b *fakeBox) Status(ctx context.Context) (boxbus.Status, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Link: b.link}, nil
+	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Link: b.link, Disk: b.disk}, nil
 }
 
 func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {

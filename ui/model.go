@@ -31,6 +31,7 @@ type snapshot struct {
 	balanceCents  int64
 	pairing       *boxbus.Pairing // nil while unknown; replaced, never changed (pairing.go)
 	nowPlaying    string
+	disk          string // Status.Disk: what a full disk holds up, "" when nothing
 
 	loaded bool  // everything was loaded once
 	trust  error // why the box is not answering (wraps boxbus.ErrUnanswered) or refused to load; nil when it answers
@@ -262,6 +263,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 				s.local = append(s.local, l.ID)
 			}
 			s.link = st.Link
+			s.disk = st.Disk
 			return err
 		},
 		func(ctx context.Context) error {
@@ -393,8 +395,9 @@ func (m *model) heartbeat(ctx context.Context) {
 		return
 	}
 	next := m.snap.clone()
-	changed := next.link != st.Link
+	changed := next.link != st.Link || next.disk != st.Disk
 	next.link = st.Link
+	next.disk = st.Disk
 	for _, l := range st.Items {
 		it, ok := next.item(l.ID)
 		if !ok {

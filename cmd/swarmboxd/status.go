@@ -78,7 +78,8 @@ func status(ctx context.Context, args []string) error {
 		Items     []itemJSON  `json:"items"`
 		Areas     []areaJSON  `json:"areas"`
 		Evictions []noteJSON  `json:"evictions"`
-		Refused   []noteJSON  `json:"refused"` // items not taken in for lack of space, and why
+		Refused   []noteJSON  `json:"refused"`        // items not taken in for lack of space, and why
+		Disk      string      `json:"disk,omitempty"` // what a full disk holds up (Status.Disk)
 		Pairing   pairingJSON `json:"pairing"`
 		// The link to the head-end: the box works offline from its local catalog replica.
 		Online        bool  `json:"online"`
@@ -86,7 +87,7 @@ func status(ctx context.Context, args []string) error {
 		Registered    bool  `json:"registered"`
 		CatalogTitles int   `json:"catalog_titles"` // titles in the local catalog replica
 	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{},
-		Pairing: pairingOf(pairing), Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
+		Disk: st.Disk, Pairing: pairingOf(pairing), Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -138,6 +139,9 @@ func status(ctx context.Context, args []string) error {
 	}
 	for _, r := range out.Refused {
 		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
+	}
+	if out.Disk != "" {
+		fmt.Fprintf(tw, "\nDISK FULL: %s\n", out.Disk)
 	}
 	return tw.Flush()
 }

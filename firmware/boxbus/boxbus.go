@@ -163,6 +163,9 @@ type Status struct {
 	Box, Account, Headend string
 	Items                 []Local
 	Link
+	// Disk says, in a sentence for the household, what a full disk holds up: which area is
+	// full, how much is left, and what the box evicts or refuses. "" when nothing.
+	Disk string
 }
 
 // Link is the box's connection to its head-end, as the properties Online, OfflineSince and

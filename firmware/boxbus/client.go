@@ -159,7 +159,7 @@ func (c *Client) Account(ctx context.Context) (status string, balanceCents int64
 // Status returns the box, its account and head-end, every local title's progress, and its
 // connection to the head-end (from the properties; a daemon without them counts as online).
 func (c *Client) Status(ctx context.Context) (s Status, err error) {
-	if err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items}); err != nil {
+	if err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items, &s.Disk}); err != nil {
 		return s, err
 	}
 	s.Link, err = c.Link(ctx)

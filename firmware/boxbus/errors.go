@@ -34,6 +34,7 @@ const (
 	ErrHeadendUnreachable  ErrorName = "HeadendUnreachable"  // the head-end could not be reached
 	ErrOffline             ErrorName = "Offline"             // buying needs the connection, and the box is offline
 	ErrNotPlaying          ErrorName = "NotPlaying"          // nothing plays
+	ErrNoSpace             ErrorName = "NoSpace"             // the title is larger than its area can take in
 	ErrFailed              ErrorName = "Failed"              // anything else; the message says what
 )
 

@@ -36,7 +36,7 @@ var Methods = []introspect.Method{
 	{Name: "Play", Args: []introspect.Arg{in("item", "s"), out("url", "s")}},
 	{Name: "Stop"},
 	{Name: "Account", Args: []introspect.Arg{out("status", "s"), out("balance_cents", "x")}},
-	{Name: "Status", Args: []introspect.Arg{out("box", "s"), out("account", "s"), out("headend", "s"), out("items", "a"+sigLocal)}},
+	{Name: "Status", Args: []introspect.Arg{out("box", "s"), out("account", "s"), out("headend", "s"), out("items", "a"+sigLocal), out("disk", "s")}},
 	{Name: "Pairing", Args: []introspect.Arg{out("paired", "b"), out("code", "s"), out("url", "s"), out("expires", "x")}},
 	{Name: "Holdings", Args: []introspect.Arg{out("holdings", "a"+sigHold), out("areas", "a"+sigSpace), out("evictions", "a"+sigNote), out("refused", "a"+sigNote)}},
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/iplist"
+	"github.com/anacrolix/torrent/metainfo"
 	"golang.org/x/time/rate"
 )
 
@@ -113,6 +114,10 @@ func (m *meter) add(n int, at time.Time) {
 // lock, so it touches only the engine's own state.
 func (e *Engine) received(ev torrent.ReceivedUsefulDataEvent) {
 	ap, err := netip.ParseAddrPort(ev.Peer.RemoteAddr.String())
+	if t := ev.Peer.Torrent(); t != nil {
+		// Tallied per piece and recorded with it when it verifies (record.go).
+		e.rec.add(metainfo.PieceKey{InfoHash: t.InfoHash(), Index: int(ev.Message.Index)}, err != nil, int64(len(ev.Message.Piece)))
+	}
 	if err != nil {
 		return // a web seed: counted as server bytes
 	}

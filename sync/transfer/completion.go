@@ -16,6 +16,8 @@ type PieceRecord interface {
 
 // Completion adapts r to anacrolix/torrent's piece-completion store, for Config.Completion: a
 // piece is recorded complete only after its hash verified, and the record survives a power cut.
+// When r is also a PieceBytesRecord (storage.Store), the bytes that brought each piece are
+// recorded with it, in the same transaction.
 func Completion(r PieceRecord) tstorage.PieceCompletion { return completion{r} }
 
 type completion struct{ r PieceRecord }
@@ -32,6 +34,12 @@ func (c completion) Get(k metainfo.PieceKey) (tstorage.Completion, error) {
 
 func (c completion) Set(k metainfo.PieceKey, complete bool) error {
 	return c.r.SetPiece(context.Background(), k.InfoHash.HexString(), k.Index, complete)
+}
+
+// bytesRecord is the record's PieceBytesRecord side, or nil when it keeps no bytes.
+func (c completion) bytesRecord() PieceBytesRecord {
+	br, _ := c.r.(PieceBytesRecord)
+	return br
 }
 
 // Close is a no-op: the record belongs to its owner.

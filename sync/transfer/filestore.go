@@ -24,8 +24,9 @@ import (
 // mapping on a full disk kills the process with SIGBUS. Plain reads and writes have neither
 // problem, and closing the torrent closes the file.
 type fileStore struct {
-	dir        string
-	completion tstorage.PieceCompletion
+	dir  string
+	rec  *recorder
+	open func(*os.File) containerFile // nil: the file itself (a unit test injects faults here)
 }
 
 // OpenTorrent implements tstorage.ClientImpl for single-file torrents.
@@ -44,7 +45,11 @@ func (s fileStore) OpenTorrent(_ context.Context, info *metainfo.Info, infoHash 
 	if err != nil {
 		return tstorage.TorrentImpl{}, fmt.Errorf("open container %s: %w", path, err)
 	}
-	t := &fileTorrent{f: f, ih: infoHash, completion: s.completion}
+	var cf containerFile = osFile{f}
+	if s.open != nil {
+		cf = s.open(f)
+	}
+	t := &fileTorrent{f: cf, ih: infoHash, rec: s.rec}
 	return tstorage.TorrentImpl{
 		Piece: func(p metainfo.Piece) tstorage.PieceImpl { return filePiece{t, p} },
 		Close: t.close,
@@ -52,10 +57,10 @@ func (s fileStore) OpenTorrent(_ context.Context, info *metainfo.Info, infoHash 
 }
 
 type fileTorrent struct {
-	f          *os.File
-	ih         metainfo.Hash
-	completion tstorage.PieceCompletion
-	closeOnce  sync.Once
+	f         containerFile
+	ih        metainfo.Hash
+	rec       *recorder
+	closeOnce sync.Once
 }
 
 func (t *fileTorrent) close() error {
@@ -93,19 +98,53 @@ func (p filePiece) WriteAt(b []byte, off int64) (int, error) {
 	return p.t.f.WriteAt(b, p.p.Offset()+off)
 }
 
-// MarkComplete makes the piece's bytes durable, then records it verified.
+// MarkComplete makes the piece's bytes durable, then records it verified with the bytes that
+// brought it. If either fails the piece does not count: the error goes back to the client, and
+// a failed record is retried (see recorder) while Completion says not verified.
 func (p filePiece) MarkComplete() error {
-	if err := p.t.datasync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+	if err := p.t.f.datasync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		p.t.rec.forget(p.key())
 		return fmt.Errorf("sync piece %d to disk: %w", p.p.Index(), err)
 	}
-	return p.t.completion.Set(p.key(), true)
+	return p.t.rec.complete(p.key(), p.p.Length())
 }
+
+// MarkNotComplete records the piece as not verified; what it received is not counted.
+func (p filePiece) MarkNotComplete() error {
+	p.t.rec.forget(p.key())
+	return p.t.rec.completion.Set(p.key(), false)
+}
+
+// Completion is what the database says of the piece; a piece whose record is pending counts as
+// not verified.
+func (p filePiece) Completion() tstorage.Completion {
+	if p.t.rec.isPending(p.key()) {
+		return tstorage.Completion{Ok: true, Complete: false}
+	}
+	c, err := p.t.rec.completion.Get(p.key())
+	if err != nil {
+		return tstorage.Completion{Err: err}
+	}
+	return c
+}
+
+// containerFile is what the store does with a container: read and write in place, flush to the
+// disk, close. A unit test puts a file that fails writes (ENOSPC) in its place.
+type containerFile interface {
+	io.ReaderAt
+	io.WriterAt
+	datasync() error
+	Close() error
+}
+
+// osFile is a container on the disk.
+type osFile struct{ *os.File }
 
 // datasync flushes the file's data to the disk. It goes through SyscallConn, which holds the
 // descriptor open for the call: File.Fd races with a Close from the client dropping the
 // torrent while a hasher marks a piece, and the number could by then name another file.
-func (t *fileTorrent) datasync() error {
-	rc, err := t.f.SyscallConn()
+func (f osFile) datasync() error {
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
@@ -114,16 +153,4 @@ func (t *fileTorrent) datasync() error {
 		return err
 	}
 	return serr
-}
-
-// MarkNotComplete records the piece as not verified.
-func (p filePiece) MarkNotComplete() error { return p.t.completion.Set(p.key(), false) }
-
-// Completion is what the database says of the piece.
-func (p filePiece) Completion() tstorage.Completion {
-	c, err := p.t.completion.Get(p.key())
-	if err != nil {
-		return tstorage.Completion{Err: err}
-	}
-	return c
 }

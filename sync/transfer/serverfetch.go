@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
 
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
@@ -357,9 +358,14 @@ func (e *Engine) fetchPieces(ctx context.Context, item media.ItemID, t *torrent.
 		if t.PieceState(i).Complete {
 			continue // a peer delivered it meanwhile
 		}
+		if e.isPaused(item) {
+			return i, errors.New("the disk is full: verified pieces wait to be recorded, so nothing more is fetched")
+		}
 		if _, err := t.Piece(i).Storage().WriteAt(b, 0); err != nil {
 			return i, fmt.Errorf("writing the piece: %w", err)
 		}
+		// Tallied for the piece's record, which carries the bytes with it (record.go).
+		e.rec.add(metainfo.PieceKey{InfoHash: t.InfoHash(), Index: i}, true, int64(size))
 		// Counted before the client marks the piece complete, so that nobody sees an item
 		// complete without its last server bytes; taken back if it does not complete.
 		e.countServerBytes(item, t, int64(size))

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,8 @@ type Config struct {
 	// SignKey, when set, is the box's signing key: its peer token (PeerToken) goes in every
 	// extended handshake, so peers that admit boxes by key (SetPeerBoxes) admit this one.
 	SignKey ed25519.PrivateKey
+	// wrapFile, when set, stands between the store and each container file (unit tests).
+	wrapFile func(*os.File) containerFile
 }
 
 // Engine runs the box's torrents.
@@ -87,6 +90,13 @@ type Engine struct {
 	wg         sync.WaitGroup // the fetchers' goroutines
 	closed     bool           // Close was called: no fetcher starts
 	http       *http.Client   // the fetchers' client
+	// rec records verified pieces with the bytes that brought them; paused holds the items
+	// whose download waits for a full disk to take records again (record.go); kick wakes the
+	// retry loop.
+	rec     *recorder
+	paused  map[media.ItemID]bool
+	stalled map[media.ItemID]error // items whose last chunk write failed (ENOSPC); retried
+	kick    chan struct{}
 }
 
 // New starts the engine listening on cfg.ListenAddr.
@@ -160,13 +170,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Completion == nil {
 		return nil, errors.New("the transfer engine needs a piece-completion store")
 	}
-	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, completion: cfg.Completion}
+	rec := newRecorder(cfg.Completion)
+	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, rec: rec, open: cfg.wrapFile}
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, auth: auth, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		rec:  rec, paused: map[media.ItemID]bool{}, stalled: map[media.ItemID]error{}, kick: make(chan struct{}, 1)}
+	rec.failed = e.unrecordedPiece
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
 	tc.Callbacks.SentRequest = append(tc.Callbacks.SentRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, 1) })
 	tc.Callbacks.DeletedRequest = append(tc.Callbacks.DeletedRequest, func(ev torrent.PeerRequestEvent) { e.countRequest(ev.Peer, -1) })
@@ -185,9 +198,10 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
 	}
 	if cfg.PreloadDir != "" {
-		e.preload = fileStore{dir: cfg.PreloadDir, completion: cfg.Completion}
+		e.preload = fileStore{dir: cfg.PreloadDir, rec: rec, open: cfg.wrapFile}
 	}
 	go e.redial()
+	go e.recordAgain()
 	return e, nil
 }
 
@@ -301,6 +315,7 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (
 	if err != nil {
 		return nil, err
 	}
+	t.SetOnWriteChunkError(func(err error) { e.writeFailed(t, err) })
 	e.torrents[item] = t
 	return t, nil
 }
@@ -328,9 +343,12 @@ func (e *Engine) Drop(item media.ItemID) {
 	delete(e.wanted, item)
 	delete(e.fromServer, item)
 	delete(e.serverBad, item)
+	delete(e.paused, item)
+	delete(e.stalled, item)
 	e.mu.Unlock()
 	if ok {
 		t.Drop()
+		e.rec.forgetTorrent(t.InfoHash())
 	}
 }
 
@@ -585,13 +603,21 @@ type Status struct {
 	// HashFailures counts pieces that failed verification (their data is fetched again; a peer
 	// that sent them is banned, a server is retried later).
 	HashFailures int64
+	// Unrecorded counts pieces that verified but could not be recorded (a full disk); they do
+	// not count in Pieces, and the download is paused until they are recorded. RecordErr says
+	// why.
+	Unrecorded int
+	RecordErr  error
+	// WriteErr is why the last write of a received chunk failed (a full disk), while the
+	// download waits to try again; nil when writes work.
+	WriteErr error
 }
 
 // Status returns an item's progress; ok is false when the engine does not have it.
 func (e *Engine) Status(item media.ItemID) (Status, bool) {
 	e.mu.Lock()
 	t, ok := e.torrents[item]
-	fromServer, serverBad := e.fromServer[item], e.serverBad[item]
+	fromServer, serverBad, writeErr := e.fromServer[item], e.serverBad[item], e.stalled[item]
 	e.mu.Unlock()
 	if !ok {
 		return Status{}, false
@@ -603,14 +629,16 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 	}
 	st := t.Stats()
 	s := Status{
-		Pieces:          st.PiecesComplete,
+		Pieces:          st.PiecesComplete - e.rec.shownComplete(t),
 		Total:           t.NumPieces(),
-		Complete:        t.Complete().Bool(),
+		Complete:        t.Complete().Bool() && e.rec.shownComplete(t) == 0,
 		BytesFromServer: st.WebSeeds.BytesReadUsefulData.Int64() + fromServer,
 		BytesFromPeers:  st.PeerConns.BytesReadUsefulData.Int64(),
 		FromPeer:        map[string]int64{},
 	}
 	s.HashFailures = st.PiecesDirtiedBad.Int64() + serverBad
+	s.Unrecorded, s.RecordErr = e.rec.unrecorded(t.InfoHash())
+	s.WriteErr = writeErr
 	for _, pc := range t.PeerConns() {
 		ps := pc.Stats()
 		if n := ps.BytesReadUsefulData.Int64(); n > 0 {
@@ -639,57 +667,3 @@ func (e *Engine) WaitComplete(ctx context.Context, item media.ItemID) error {
 // WriteStatus writes the torrent client's own status report (connections, choking, requests),
 // for diagnosing a stalled transfer.
 func (e *Engine) WriteStatus(w io.Writer) { e.cl.WriteStatus(w) }
-
-// Stream reads an item's container while it downloads: reads wait for verified pieces, and the
-// pieces from the read position onwards are fetched first, in order, so playback can start
-// before the download ends.
-type Stream struct {
-	mu     sync.Mutex
-	r      torrent.Reader
-	size   int64
-	cancel context.CancelFunc
-}
-
-// streamReadahead is how far ahead of the play position pieces are fetched urgently.
-const streamReadahead = 8 << 20
-
-// Stream opens item, which must have been added (Fetch or Seed), for reading while it downloads.
-func (e *Engine) Stream(item media.ItemID) (*Stream, error) {
-	e.mu.Lock()
-	t := e.torrents[item]
-	e.mu.Unlock()
-	if t == nil {
-		return nil, fmt.Errorf("%s is not being transferred", item)
-	}
-	<-t.GotInfo()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := t.NewReader()
-	r.SetContext(ctx)
-	r.SetReadahead(streamReadahead)
-	return &Stream{r: r, size: t.Length(), cancel: cancel}, nil
-}
-
-// Size is the container's size in bytes.
-func (s *Stream) Size() int64 { return s.size }
-
-// ReadAt reads at off, waiting until the pieces it needs are verified.
-func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	n, err := io.ReadFull(s.r, p)
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
-	}
-	return n, err
-}
-
-// Close ends the stream; reads waiting for pieces return.
-func (s *Stream) Close() error {
-	s.cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Close()
-}
