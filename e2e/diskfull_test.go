@@ -114,7 +114,7 @@ func TestStartOnFullDisk(t *testing.T) {
 	id, _ := ingestRandom(t, c, "full-disk-film", 1<<20)
 	b := &box{n: 21, dir: filepath.Join(disk, "box")}
 	c.cmd(t, "account", "create", "-region", "eu-west", "-credit", "2000", "household-21")
-	b.args = []string{"run", "-dir", b.dir, "-headend", c.url, "-account", "household-21", "-listen", "127.0.0.22:0"}
+	b.args = []string{"run", "-dir", b.dir, "-headend", c.url, "-enroll", c.enroll(t, "household-21"), "-listen", "127.0.0.22:0"}
 	b.start(t)
 	b.proc.stop()
 	filler := filepath.Join(disk, "filler")
