@@ -8,7 +8,7 @@ import (
 
 // CreateCustomer opens an active account with a starting credit (a ledger row) and the
 // customer's web password hash, all in one transaction: if any part fails, no account, credit
-// or password is left behind (requirement ACCT-2), so the operator can simply run it again.
+// or password is left behind (requirement ACCT-4), so the operator can simply run it again.
 func (s *Store) CreateCustomer(ctx context.Context, id, region string, creditCents int64, passwordHash string, now time.Time) error {
 	if id == "" || region == "" || creditCents < 0 {
 		return fmt.Errorf("account needs an id, a region and a non-negative credit")

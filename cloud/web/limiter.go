@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Failed sign-ins slow further attempts down instead of locking an account (requirement ACCT-3):
+// Failed sign-ins slow further attempts down instead of locking an account (requirement ACCT-5):
 // whoever guesses waits longer after each wrong password, and the household, signing in from
 // its own address, is never locked out by someone else's guesses. Three keys are counted, each
 // with its own free failures and its own longest delay:
