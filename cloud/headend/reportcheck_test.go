@@ -57,6 +57,9 @@ func TestBadReportsRefusedOrBounded(t *testing.T) {
 		{"free_bytes", protocol.SyncRequest{FreeBytes: math.MaxInt64}},
 		{"uplink_bps", protocol.SyncRequest{UplinkBytesPerSecond: math.MaxInt64}},
 		{"areas[0]", protocol.SyncRequest{Areas: []protocol.Space{{Area: protocol.AreaCache, Quota: math.MaxInt64}}}},
+		{"refused_peers", protocol.SyncRequest{RefusedPeers: -1}},
+		{"proofs: 65 entries", protocol.SyncRequest{Proofs: make([]protocol.Proof, MaxReportProofs+1)}},
+		{"proofs[0]", protocol.SyncRequest{Proofs: []protocol.Proof{{Item: it, Nonce: strings.Repeat("a", 129)}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.field, func(t *testing.T) {
