@@ -41,27 +41,8 @@ func checkReport(req protocol.SyncRequest) error {
 			return fmt.Errorf("peer_rates[%d]: negative bytes or bytes_per_second", i)
 		}
 	}
-	if req.RefusedPeers < 0 {
-		return fmt.Errorf("refused_peers: negative (%d)", req.RefusedPeers)
-	}
-	// A box answers only the challenges of the last answer (a handful); a proof is a nonce and
-	// a SHA-256 in hex.
-	if len(req.Proofs) > MaxReportProofs {
-		return fmt.Errorf("proofs: %d entries, at most %d", len(req.Proofs), MaxReportProofs)
-	}
-	for i, p := range req.Proofs {
-		if len(p.Nonce) > maxProofField || len(p.Hash) > maxProofField {
-			return fmt.Errorf("proofs[%d]: nonce or hash longer than %d characters", i, maxProofField)
-		}
-	}
 	return nil
 }
-
-// MaxReportProofs is the most possession proofs one sync may carry.
-const MaxReportProofs = 64
-
-// maxProofField bounds a proof's nonce and hash (hex of 32 bytes is 64 characters).
-const maxProofField = 128
 
 // lanLabels groups boxes that found each other by mDNS (neighbours of neighbours included)
 // and labels each group by its smallest box id.

@@ -126,6 +126,19 @@ func (s *Server) screenReport(ctx context.Context, req *protocol.SyncRequest) (d
 	case req.UplinkBytesPerSecond > maxReportRate || req.DownlinkBytesPerSecond > maxReportRate:
 		return 0, fmt.Errorf("uplink_bps, downlink_bps: beyond %d bytes per second", int64(maxReportRate))
 	}
+	if req.RefusedPeers < 0 {
+		return 0, fmt.Errorf("refused_peers: negative (%d)", req.RefusedPeers)
+	}
+	// A box answers only the challenges of the last answer (a handful); a proof is a nonce and
+	// a SHA-256 in hex.
+	if len(req.Proofs) > MaxReportProofs {
+		return 0, fmt.Errorf("proofs: %d entries, at most %d", len(req.Proofs), MaxReportProofs)
+	}
+	for i, p := range req.Proofs {
+		if len(p.Nonce) > maxProofField || len(p.Hash) > maxProofField {
+			return 0, fmt.Errorf("proofs[%d]: nonce or hash longer than %d characters", i, maxProofField)
+		}
+	}
 	for i, a := range req.Areas {
 		if a.Quota > maxReportBytes || a.Used > maxReportBytes || a.Free > maxReportBytes {
 			return 0, fmt.Errorf("areas[%d]: quota, used or free beyond %d bytes", i, int64(maxReportBytes))
@@ -186,3 +199,9 @@ func (s *Server) screenReport(ctx context.Context, req *protocol.SyncRequest) (d
 	}
 	return dropped, nil
 }
+
+// MaxReportProofs is the most possession proofs one sync may carry.
+const MaxReportProofs = 64
+
+// maxProofField bounds a proof's nonce and hash (hex of 32 bytes is 64 characters).
+const maxProofField = 128
