@@ -31,7 +31,7 @@ func boxWithCatalog(t *testing.T, h *headendtest.Headend, wishlistQuota int64) *
 		t.Fatal(err)
 	}
 	c := cloudclient.New(h.URL, id.SignKey)
-	reg, err := c.Register(ctx, id.Account, id.KEMKey.PublicKey().Bytes())
+	reg, err := c.Register(ctx, h.Enroll(t), id.KEMKey.PublicKey().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
