@@ -18,6 +18,7 @@ import (
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
+	"swarmbox/storage/disk"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
 )
@@ -39,6 +40,8 @@ type API struct {
 	playing *playback // nil when nothing plays
 	expiry  map[media.ItemID]*time.Timer
 	watch   bool // licence expiries are timed (the daemon's API)
+
+	disk *disk.Monitor // the media disk (Options.Disk, or one over the media folder)
 }
 
 // Options are the optional parts of an API.
@@ -49,6 +52,8 @@ type Options struct {
 	// it arrives: reads wait for verified pieces, which are fetched in order from the play
 	// position. Without it, only complete titles play.
 	Stream func(item media.ItemID) (player.Container, int64, error)
+	// Disk watches the media disk; nil: a monitor of the media folder with no boot status.
+	Disk *disk.Monitor
 }
 
 // NewAPI is the API over an open store.
@@ -56,7 +61,11 @@ func NewAPI(store *storage.Store, opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{store: store, now: opts.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}}
+	a := &API{store: store, now: opts.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}, disk: opts.Disk}
+	if a.disk == nil {
+		a.disk, _ = disk.New(store.MediaDir(), "") // without a boot status file New cannot fail
+	}
+	return a
 }
 
 // OpenAPI opens the box's state folder for in-process use, when no daemon runs. Close it.

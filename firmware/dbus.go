@@ -73,6 +73,7 @@ func exportAPI(conn *dbus.Conn, api *API) (*DBusService, error) {
 	}
 	s := &DBusService{conn: conn, props: props, stop: cancel, done: make(chan struct{})}
 	go s.follow(ctx, api, changes)
+	go s.followDisk(ctx, api)
 	return s, nil
 }
 
@@ -82,6 +83,7 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	ai, _ := api.Account()
 	wish, _ := api.Wishlist(ctx)
 	cv, _ := api.CatalogVersion(ctx)
+	d := api.Disk()
 	// DBusService.set announces changes itself: prop's own announcement panics on a closed
 	// connection.
 	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
@@ -94,6 +96,10 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropWishlist:       ro(ids(wish)),
 		boxbus.PropCatalogVersion: ro(cv),
 		boxbus.PropNowPlaying:     ro(api.NowPlaying()),
+		boxbus.PropDiskBytes:      ro(d.Bytes),
+		boxbus.PropDiskFreeBytes:  ro(d.FreeBytes),
+		boxbus.PropDiskState:      ro(string(d.State)),
+		boxbus.PropDiskReason:     ro(d.Reason),
 	}
 }
 

@@ -28,6 +28,7 @@ type snapshot struct {
 	accountStatus string // "" while unknown
 	balanceCents  int64
 	nowPlaying    string
+	disk          diskInfo // the media disk's size, free space and state
 
 	loaded bool  // everything was loaded once
 	trust  error // why the box is not answering (wraps boxbus.ErrUnanswered) or refused to load; nil when it answers
@@ -271,6 +272,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 	for _, k := range kinds {
 		steps = append(steps, func(ctx context.Context) (err error) { s.shelves[k], err = m.box.Categories(ctx, k); return })
 	}
+	steps = append(steps, func(ctx context.Context) (err error) { s.disk, err = loadDisk(ctx, m.box); return })
 	for _, step := range steps {
 		if err := m.call(ctx, step); err != nil {
 			return nil, fmt.Errorf("loading from the box: %w", err)
@@ -357,6 +359,8 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			}
 		case boxbus.PropCatalogVersion:
 			m.stale = true
+		default:
+			s.disk.apply(name, val)
 		}
 	}
 }

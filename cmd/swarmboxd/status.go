@@ -58,7 +58,7 @@ func status(ctx context.Context, args []string) error {
 		Area   string `json:"area"`
 		Reason string `json:"reason"`
 	}
-	out := struct {
+	type statusJSON struct {
 		Box       string     `json:"box"`
 		Account   string     `json:"account"`
 		Headend   string     `json:"headend"`
@@ -68,7 +68,8 @@ func status(ctx context.Context, args []string) error {
 		Areas     []areaJSON `json:"areas"`
 		Evictions []noteJSON `json:"evictions"`
 		Refused   []noteJSON `json:"refused"` // items not taken in for lack of space, and why
-	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
+	}
+	out := statusJSON{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{}}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -85,11 +86,22 @@ func status(ctx context.Context, args []string) error {
 	for _, r := range disk.Refused {
 		out.Refused = append(out.Refused, noteJSON(r))
 	}
+	dv, err := diskOf(ctx, box)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
-		return json.NewEncoder(os.Stdout).Encode(out)
+		return json.NewEncoder(os.Stdout).Encode(struct {
+			statusJSON
+			Disk diskView `json:"disk"`
+		}{out, dv})
 	}
 	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
 	fmt.Printf("via %s\n", out.Via)
+	fmt.Printf("disk %s: %d bytes, %d free (%s of %s free)\n", dv.State, dv.Bytes, dv.FreeBytes, gib(dv.FreeBytes), gib(dv.Bytes))
+	if dv.Reason != "" {
+		fmt.Printf("disk %s\n", dv.Reason)
+	}
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)
 	}

@@ -57,6 +57,10 @@ var Properties = []introspect.Property{
 	{Name: PropWishlist, Type: "as", Access: "read"},
 	{Name: PropCatalogVersion, Type: "x", Access: "read"},
 	{Name: PropNowPlaying, Type: "s", Access: "read"},
+	{Name: PropDiskBytes, Type: "x", Access: "read"},
+	{Name: PropDiskFreeBytes, Type: "x", Access: "read"},
+	{Name: PropDiskState, Type: "s", Access: "read"},
+	{Name: PropDiskReason, Type: "s", Access: "read"},
 }
 
 // Introspection is Interface as the daemon describes it.
