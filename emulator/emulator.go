@@ -41,8 +41,8 @@ type Config struct {
 	// HardDisks are more raw disk images, attached as the guest's second, third… virtio disks
 	// (/dev/vdb, …): the box's hard disk.
 	HardDisks []string
-	Dir      string // where serial.log, the monitor socket and screen dumps go
-	MemoryMB int    // default 512
+	Dir       string // where serial.log, the monitor socket and screen dumps go
+	MemoryMB  int    // default 512
 	// Kernel command line words added after the console settings, e.g. swarmbox.headend=URL.
 	Append []string
 	// DBusTCP forwards the guest's bus to a loopback port on the host (anonymous auth: only
