@@ -104,7 +104,7 @@ func TestQEMUHardDisk(t *testing.T) {
 	t.Run("single disk grows", func(t *testing.T) { testSingleDiskGrows(t, img) })
 }
 
-var storeLine = regexp.MustCompile(`swarmbox: disk: store is the (\S+) \((\S+)\), state (\S+)`)
+var storeLine = regexp.MustCompile(`swarmbox: disk: store is the (\S+) \((\S+)\), state (\w+)`)
 
 func testBlankHardDisk(t *testing.T, img string) {
 	size := qemuTitleBytes(t)
