@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -106,9 +107,22 @@ func TestQEMUHardDisk(t *testing.T) {
 
 var storeLine = regexp.MustCompile(`swarmbox: disk: store is the (\S+) \((\S+)\), state (\w+)`)
 
+// guestCloud starts a head-end whose public URL is the guests' (10.0.2.2): the plan's web seed
+// and announce URLs must be reachable from inside QEMU.
+func guestCloud(t *testing.T) *cloud {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return startCloud(t, "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-public-url", fmt.Sprintf("http://10.0.2.2:%d", port))
+}
+
 func testBlankHardDisk(t *testing.T, img string) {
 	size := qemuTitleBytes(t)
-	c := startCloud(t)
+	c := guestCloud(t)
 	src, want := sparseTitle(t, size)
 	ingestStart := time.Now()
 	film, sealed := c.ingest(t, src, "Big Film", "video")
