@@ -25,7 +25,7 @@ staticcheck:
 
 # The race detector needs cgo.
 unit:
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m ./...
 
 # A short run of every fuzz target on top of the seed corpora that `unit` already runs.
 fuzz:
@@ -76,7 +76,7 @@ qemu: image build
 
 qemu-test:
 	@mkdir -p out/qemu-test
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -run 'QEMU|TestImageReproducible' -v -artifacts -outputdir $(CURDIR)/out/qemu-test ./e2e/
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 60m -run 'QEMU|TestImageReproducible' -v -artifacts -outputdir $(CURDIR)/out/qemu-test ./e2e/
 
 flash: image
 	@bash scripts/flash $(FLASH_ARGS) out/image/swarmbox-arm64.img "$(DEV)"

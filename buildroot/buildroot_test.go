@@ -188,7 +188,7 @@ func TestBoardsMatchImage(t *testing.T) {
 		})
 	}
 	common := string(mustRead(t, "board/common/post-build.sh"))
-	for _, f := range []string{"rc", "dbus.conf", "modules", "partitions", "udhcpc.script"} {
+	for _, f := range []string{"rc", "media-disk", "dbus.conf", "modules", "partitions", "udhcpc.script"} {
 		if !strings.Contains(common, `"$D/`+f+`"`) {
 			t.Errorf("board/common/post-build.sh does not install scripts/image.d/%s", f)
 		}

@@ -38,8 +38,11 @@ const GuestDBusPort = 7000
 type Config struct {
 	ImageDir string // vmlinuz and initrd.img
 	Disk     string // the disk image to boot; written to, so give each guest its own copy
-	Dir      string // where serial.log, the monitor socket and screen dumps go
-	MemoryMB int    // default 512
+	// HardDisks are more raw disk images, attached as the guest's second, third… virtio disks
+	// (/dev/vdb, …): the box's hard disk.
+	HardDisks []string
+	Dir       string // where serial.log, the monitor socket and screen dumps go
+	MemoryMB  int    // default 512
 	// Kernel command line words added after the console settings, e.g. swarmbox.headend=URL.
 	Append []string
 	// DBusTCP forwards the guest's bus to a loopback port on the host (anonymous auth: only
@@ -108,6 +111,12 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=wan,romfile=",
 		"-device", "virtio-gpu-pci", "-device", "virtio-keyboard-pci",
 		"-serial", "stdio", "-monitor", "unix:" + mon + ",server=on,wait=off",
+	}
+	for _, d := range cfg.HardDisks {
+		if strings.Contains(d, ",") {
+			return nil, fmt.Errorf("hard disk path %q has a comma, which QEMU's -drive cannot take", d)
+		}
+		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
 	}
 	shellSock := filepath.Join(cfg.Dir, "shell.sock")
 	if cfg.DebugShell {

@@ -119,8 +119,13 @@ func mkfs(ctx context.Context, name string, size int64, dir, out string) error {
 		h := fmt.Sprintf("%x", sha256.Sum256([]byte("swarmbox-"+s)))
 		return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 	}
+	// The partitions the box writes keep a journal (power cuts), as scripts/image makes them.
+	journal := "has_journal"
+	if name == "preload" {
+		journal = "^has_journal"
+	}
 	cmd := exec.CommandContext(ctx, "mke2fs", "-q", "-F", "-t", "ext4", "-L", name, "-U", uuid(name),
-		"-E", "hash_seed="+uuid(name+"-hash")+",root_owner=0:0", "-O", "^has_journal,^metadata_csum_seed",
+		"-E", "hash_seed="+uuid(name+"-hash")+",root_owner=0:0", "-O", journal+",^metadata_csum_seed",
 		"-m", "0", "-I", "256", "-b", "4096", "-d", dir, out, strconv.FormatInt(size/1024, 10)+"k")
 	msg, err := cmd.CombinedOutput()
 	if errors.Is(err, exec.ErrNotFound) {

@@ -19,6 +19,7 @@ import (
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
+	"swarmbox/storage/disk"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/protocol"
 )
@@ -42,8 +43,9 @@ type API struct {
 	expiry  map[media.ItemID]*time.Timer
 	watch   bool // licence expiries are timed (the daemon's API)
 
-	link linkState // the head-end link, followed by the daemon (online.go)
-	disk string    // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go); under mu
+	link      linkState     // the head-end link, followed by the daemon (online.go)
+	disk      string        // Status.Disk: what a full disk holds up, "" when nothing (diskfull.go); under mu
+	mediaDisk *disk.Monitor // the media disk (Options.Disk, or one over the media folder)
 }
 
 // Options are the optional parts of an API.
@@ -54,6 +56,8 @@ type Options struct {
 	// it arrives: reads wait for verified pieces, which are fetched in order from the play
 	// position. Without it, only complete titles play.
 	Stream func(item media.ItemID) (player.Container, int64, error)
+	// Disk watches the media disk; nil: a monitor of the media folder with no boot status.
+	Disk *disk.Monitor
 }
 
 // NewAPI is the API over an open store.
@@ -62,7 +66,11 @@ func NewAPI(store *storage.Store, opts Options) *API {
 		opts.Now = time.Now
 	}
 	clock := &secureClock{wall: opts.Now, store: store, log: slog.Default()}
-	return &API{store: store, clock: clock, now: clock.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}}
+	a := &API{store: store, clock: clock, now: clock.Now, stream: opts.Stream, expiry: map[media.ItemID]*time.Timer{}, mediaDisk: opts.Disk}
+	if a.mediaDisk == nil {
+		a.mediaDisk, _ = disk.New(store.MediaDir(), "") // without a boot status file New cannot fail
+	}
+	return a
 }
 
 // OpenAPI opens the box's state folder for in-process use, when no daemon runs. Close it.

@@ -23,6 +23,7 @@ import (
 
 	"swarmbox/media"
 	"swarmbox/storage"
+	"swarmbox/storage/disk"
 	"swarmbox/sync/cloudclient"
 	"swarmbox/sync/lan"
 	"swarmbox/sync/protocol"
@@ -46,6 +47,9 @@ type Config struct {
 	DBusName string
 	// Quotas are the storage areas' byte quotas (storage.Area*); 0 or missing = the disk's size.
 	Quotas map[string]int64
+	// DiskStatus is the init's record of the media disk (scripts/image.d/media-disk writes
+	// /run/swarmbox/disk); "" when no init set the disk up.
+	DiskStatus string
 	// LANInterfaces are the interfaces mDNS announces and browses on; none = no LAN discovery.
 	LANInterfaces []string
 	// Link caps in bytes per second (0 = none): enforced on BitTorrent and reported.
@@ -134,7 +138,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if b.catalogV, _, err = st.Catalog(ctx); err != nil {
 		return err
 	}
-	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream})
+	dm, err := disk.New(st.MediaDir(), cfg.DiskStatus)
+	if err != nil {
+		return err
+	}
+	b.api = NewAPI(st, Options{Now: cfg.Now, Stream: b.stream, Disk: dm})
 	defer b.api.Close()
 	defer b.keepLicences(ctx)() // renewals and the secure clock (renew.go)
 	b.api.followLink(cfg.Now(), id.Registered)

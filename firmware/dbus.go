@@ -73,6 +73,7 @@ func exportAPI(conn *dbus.Conn, api *API) (*DBusService, error) {
 	}
 	s := &DBusService{conn: conn, props: props, stop: cancel, done: make(chan struct{})}
 	go s.follow(ctx, api, changes)
+	go s.followDisk(ctx, api)
 	return s, nil
 }
 
@@ -84,6 +85,7 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 	cv, _ := api.CatalogVersion(ctx)
 	link := api.Link()
 	pp, _ := api.Pairing(ctx)
+	d := api.Disk()
 	// DBusService.set announces changes itself: prop's own announcement panics on a closed
 	// connection.
 	ro := func(v any) *prop.Prop { return &prop.Prop{Value: v, Emit: prop.EmitFalse} }
@@ -102,6 +104,10 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropPaired:         ro(pp.Paired),
 		boxbus.PropPairingCode:    ro(pp.Code),
 		boxbus.PropPairingURL:     ro(pp.URL),
+		boxbus.PropDiskBytes:      ro(d.Bytes),
+		boxbus.PropDiskFreeBytes:  ro(d.FreeBytes),
+		boxbus.PropDiskState:      ro(string(d.State)),
+		boxbus.PropDiskReason:     ro(d.Reason),
 	}
 }
 

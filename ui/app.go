@@ -196,8 +196,8 @@ func (a *App) drawChrome() {
 		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
 	case a.snap.trust != nil:
 		a.status.SetText(" [red::b]The box refused to list its titles: " + tview.Escape(a.snap.trust.Error()))
-	case a.said == "" && a.snap.disk != "":
-		a.status.SetText(" [#ffc800::b]" + tview.Escape(a.snap.disk))
+	case a.said == "" && a.snap.diskFull != "":
+		a.status.SetText(" [#ffc800::b]" + tview.Escape(a.snap.diskFull))
 	case a.said == "" && a.snap.loaded:
 		a.status.SetText(offlineLine(a.snap.link))
 	default:

@@ -3,28 +3,38 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"swarmbox/firmware/boxbus"
 )
 
-// TestTVSaysTheDiskIsFull: the box's sentence on a full disk (Status.Disk) stands on the
-// status line while nothing else is said, and goes once the box clears it.
-func TestTVSaysTheDiskIsFull(t *testing.T) {
-	box := shelvedBox()
-	const note = "The disk is full (0 B free in /var/lib/swarmbox): the download of \"Drama One\" into the wishlist area is paused."
-	box.disk = note
-	a := loaded(t, box)
-	a.drawChrome()
-	if got := a.status.GetText(true); !strings.Contains(got, note) {
-		t.Fatalf("status line %q; want the disk sentence", got)
+// TestDownloadsSaysWhatTheDiskIs: the Downloads screen's disk line gives the size and free space,
+// and says plainly when the hard disk is missing or failing; the properties' changes reach it.
+func TestDownloadsSaysWhatTheDiskIs(t *testing.T) {
+	var d diskInfo
+	if d.line() != "" {
+		t.Errorf("a box that told nothing of its disk: %q, want no line", d.line())
 	}
-	a.say("On your wishlist.")
-	a.drawChrome()
-	if got := a.status.GetText(true); !strings.Contains(got, "On your wishlist.") {
-		t.Fatalf("status line %q; want what the household just did first", got)
+	for name, v := range map[string]any{boxbus.PropDiskBytes: int64(8 << 30), boxbus.PropDiskFreeBytes: int64(6 << 30), boxbus.PropDiskState: boxbus.DiskOK, boxbus.PropDiskReason: ""} {
+		if !d.apply(name, v) {
+			t.Errorf("%s not taken as a disk property", name)
+		}
 	}
-	box.disk = ""
-	a = loaded(t, box)
-	a.drawChrome()
-	if got := a.status.GetText(true); strings.Contains(got, "disk is full") {
-		t.Fatalf("status line %q after the box cleared the sentence", got)
+	if d.apply(boxbus.PropNowPlaying, "x") {
+		t.Error("NowPlaying taken as a disk property")
+	}
+	for _, c := range []struct {
+		state string
+		want  []string
+	}{
+		{boxbus.DiskOK, []string{"Disk: 6.0 GB free of 8.0 GB"}},
+		{boxbus.DiskMissing, []string{"The hard disk is missing", "still play", "6.0 GB free of 8.0 GB"}},
+		{boxbus.DiskFailing, []string{"The hard disk is failing", "Replace the disk"}},
+	} {
+		d.apply(boxbus.PropDiskState, c.state)
+		for _, w := range c.want {
+			if !strings.Contains(d.line(), w) {
+				t.Errorf("state %s: %q lacks %q", c.state, d.line(), w)
+			}
+		}
 	}
 }

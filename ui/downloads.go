@@ -36,6 +36,7 @@ func (d *downloadsScreen) Update(s *snapshot) {
 	}
 	slices.SortFunc(local, func(x, y boxbus.Item) int { return strings.Compare(x.Title, y.Title) })
 	var b strings.Builder
+	b.WriteString(s.disk.line())
 	for _, it := range local {
 		name := tview.Escape(cut(it.Title, 30))
 		meter := bar(int64(it.Pieces), int64(it.TotalPieces), 24)

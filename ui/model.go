@@ -31,7 +31,8 @@ type snapshot struct {
 	balanceCents  int64
 	pairing       *boxbus.Pairing // nil while unknown; replaced, never changed (pairing.go)
 	nowPlaying    string
-	disk          string // Status.Disk: what a full disk holds up, "" when nothing
+	diskFull      string   // Status.Disk: what a full disk holds up, "" when nothing
+	disk          diskInfo // the media disk's size, free space and state
 
 	loaded bool  // everything was loaded once
 	trust  error // why the box is not answering (wraps boxbus.ErrUnanswered) or refused to load; nil when it answers
@@ -263,7 +264,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 				s.local = append(s.local, l.ID)
 			}
 			s.link = st.Link
-			s.disk = st.Disk
+			s.diskFull = st.Disk
 			return err
 		},
 		func(ctx context.Context) error {
@@ -278,6 +279,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 	for _, k := range kinds {
 		steps = append(steps, func(ctx context.Context) (err error) { s.shelves[k], err = m.box.Categories(ctx, k); return })
 	}
+	steps = append(steps, func(ctx context.Context) (err error) { s.disk, err = loadDisk(ctx, m.box); return })
 	for _, step := range steps {
 		if err := m.call(ctx, step); err != nil {
 			return nil, fmt.Errorf("loading from the box: %w", err)
@@ -379,6 +381,8 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			}
 		case boxbus.PropPaired, boxbus.PropPairingCode, boxbus.PropPairingURL:
 			s.applyPairing(name, val)
+		default:
+			s.disk.apply(name, val)
 		}
 	}
 }
@@ -395,9 +399,9 @@ func (m *model) heartbeat(ctx context.Context) {
 		return
 	}
 	next := m.snap.clone()
-	changed := next.link != st.Link || next.disk != st.Disk
+	changed := next.link != st.Link || next.diskFull != st.Disk
 	next.link = st.Link
-	next.disk = st.Disk
+	next.diskFull = st.Disk
 	for _, l := range st.Items {
 		it, ok := next.item(l.ID)
 		if !ok {

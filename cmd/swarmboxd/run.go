@@ -31,6 +31,8 @@ func run(ctx context.Context, args []string) error {
 	down := fs.Int64("downlink", 0, "download cap in bytes per second (0 = none)")
 	network := fs.String("network", "", "ISP or network label reported to the head-end")
 	nat := fs.Bool("behind-nat", false, "the box cannot accept incoming connections")
+	diskStatus := fs.String("disk-status", "", "the init's record of the media disk (/run/swarmbox/disk): reported as DiskState")
+	diskConfig := fs.String("disk-config", "", "the split of the media disk among the areas (e.g. DIR/disk.conf; missing file = 60% wishlist, 35% cache); quota flags win")
 	planPeers := fs.Bool("plan-peers", true, "fetch from the peers the plan names (false: LAN neighbours and web seed only, for tests)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
@@ -43,6 +45,11 @@ func run(ctx context.Context, args []string) error {
 	for a, q := range quotas {
 		cfg.Quotas[a] = *q
 	}
+	var err error
+	if cfg.Quotas, err = diskQuotas(*dir, *diskConfig, cfg.Quotas); err != nil {
+		return err
+	}
+	cfg.DiskStatus = *diskStatus
 	if *lanIf != "" {
 		cfg.LANInterfaces = strings.Split(*lanIf, ",")
 	}

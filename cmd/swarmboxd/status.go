@@ -69,7 +69,7 @@ func status(ctx context.Context, args []string) error {
 		Area   string `json:"area"`
 		Reason string `json:"reason"`
 	}
-	out := struct {
+	type statusJSON struct {
 		Box       string      `json:"box"`
 		Account   string      `json:"account"`
 		Headend   string      `json:"headend"`
@@ -78,16 +78,17 @@ func status(ctx context.Context, args []string) error {
 		Items     []itemJSON  `json:"items"`
 		Areas     []areaJSON  `json:"areas"`
 		Evictions []noteJSON  `json:"evictions"`
-		Refused   []noteJSON  `json:"refused"`        // items not taken in for lack of space, and why
-		Disk      string      `json:"disk,omitempty"` // what a full disk holds up (Status.Disk)
+		Refused   []noteJSON  `json:"refused"`             // items not taken in for lack of space, and why
+		DiskFull  string      `json:"disk_full,omitempty"` // what a full disk holds up (Status.Disk)
 		Pairing   pairingJSON `json:"pairing"`
 		// The link to the head-end: the box works offline from its local catalog replica.
 		Online        bool  `json:"online"`
 		OfflineSince  int64 `json:"offline_since"` // Unix seconds; 0 while online
 		Registered    bool  `json:"registered"`
 		CatalogTitles int   `json:"catalog_titles"` // titles in the local catalog replica
-	}{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{},
-		Disk: st.Disk, Pairing: pairingOf(pairing), Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
+	}
+	out := statusJSON{Box: st.Box, Account: st.Account, Headend: st.Headend, Via: box.Via(), Wishlist: wishes, Items: []itemJSON{}, Evictions: []noteJSON{}, Refused: []noteJSON{},
+		DiskFull: st.Disk, Pairing: pairingOf(pairing), Online: st.Online, OfflineSince: st.OfflineSince, Registered: st.Registered, CatalogTitles: len(catalog)}
 	for _, it := range disk.Holdings {
 		j := itemJSON{it.ID, it.Pieces, it.Complete, it.BytesFromServer, it.BytesFromPeers, it.Area, it.Size, nil}
 		if it.RangeEnd > it.RangeBegin {
@@ -104,8 +105,15 @@ func status(ctx context.Context, args []string) error {
 	for _, r := range disk.Refused {
 		out.Refused = append(out.Refused, noteJSON(r))
 	}
+	dv, err := diskOf(ctx, box)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
-		return json.NewEncoder(os.Stdout).Encode(out)
+		return json.NewEncoder(os.Stdout).Encode(struct {
+			statusJSON
+			Disk diskView `json:"disk"`
+		}{out, dv})
 	}
 	fmt.Printf("box %s (account %s, head-end %s)\n", out.Box, out.Account, out.Headend)
 	fmt.Printf("via %s\n", out.Via)
@@ -116,6 +124,10 @@ func status(ctx context.Context, args []string) error {
 	}
 	if !pairing.Paired {
 		fmt.Println(firmware.PairingHint(pairing))
+	}
+	fmt.Printf("disk %s: %d bytes, %d free (%s of %s free)\n", dv.State, dv.Bytes, dv.FreeBytes, gib(dv.FreeBytes), gib(dv.Bytes))
+	if dv.Reason != "" {
+		fmt.Printf("disk %s\n", dv.Reason)
 	}
 	for i, w := range wishes {
 		fmt.Printf("wish #%d %s\n", i+1, w)
@@ -140,8 +152,8 @@ func status(ctx context.Context, args []string) error {
 	for _, r := range out.Refused {
 		fmt.Fprintf(tw, "\nNOT FETCHED %s: %s\n", r.Item, r.Reason)
 	}
-	if out.Disk != "" {
-		fmt.Fprintf(tw, "\nDISK FULL: %s\n", out.Disk)
+	if out.DiskFull != "" {
+		fmt.Fprintf(tw, "\nDISK FULL: %s\n", out.DiskFull)
 	}
 	return tw.Flush()
 }

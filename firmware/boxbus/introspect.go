@@ -64,6 +64,10 @@ var Properties = []introspect.Property{
 	{Name: PropPaired, Type: "b", Access: "read"},
 	{Name: PropPairingCode, Type: "s", Access: "read"},
 	{Name: PropPairingURL, Type: "s", Access: "read"},
+	{Name: PropDiskBytes, Type: "x", Access: "read"},
+	{Name: PropDiskFreeBytes, Type: "x", Access: "read"},
+	{Name: PropDiskState, Type: "s", Access: "read"},
+	{Name: PropDiskReason, Type: "s", Access: "read"},
 }
 
 // Introspection is Interface as the daemon describes it.

@@ -6,6 +6,7 @@ TARGET=$1
 PROJECT=$BR2_EXTERNAL_SWARMBOX_PATH/..
 D=$PROJECT/scripts/image.d
 install -D -m 0755 "$D/rc" "$TARGET/sbin/init"
+install -D -m 0755 "$D/media-disk" "$TARGET/sbin/media-disk"
 install -D -m 0644 "$D/dbus.conf" "$TARGET/etc/swarmbox/dbus.conf"
 install -D -m 0755 "$D/udhcpc.script" "$TARGET/etc/swarmbox/udhcpc.script"
 ln -sfn ../run/resolv.conf "$TARGET/etc/resolv.conf"
