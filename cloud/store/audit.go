@@ -37,8 +37,13 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error { return audit(ct
 
 // AuditLog returns the newest limit decisions, newest first.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, box, account, item, kind, outcome, reason, source, license
+	return s.auditQuery(ctx, `SELECT id, at, box, account, item, kind, outcome, reason, source, license
 		FROM audit ORDER BY id DESC LIMIT ?`, limit)
+}
+
+// auditQuery reads the audit entries a query selects (every column, in the table's order).
+func (s *Store) auditQuery(ctx context.Context, query string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -380,21 +380,6 @@ func (s *Store) EnrollBox(ctx context.Context, b Box, token, source string) (Box
 // PairingLog returns an account's newest pairings and unpairings (and refused pairing codes),
 // newest first, from the audit log.
 func (s *Store) PairingLog(ctx context.Context, account string, limit int) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, box, account, item, kind, outcome, reason, source, license
+	return s.auditQuery(ctx, `SELECT id, at, box, account, item, kind, outcome, reason, source, license
 		FROM audit WHERE account = ? AND kind IN ('pair', 'unpair') ORDER BY id DESC LIMIT ?`, account, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Box, &e.Account, &e.Item, &e.Kind, &e.Outcome, &e.Reason, &e.Source, &e.License); err != nil {
-			return nil, err
-		}
-		e.At = time.UnixMilli(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
