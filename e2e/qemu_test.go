@@ -134,11 +134,12 @@ func guestBus(t *testing.T, g *emulator.Guest, timeout time.Duration) *dbus.Conn
 type busStatus struct {
 	Box, Account, Headend string
 	Items                 []boxbus.Local
+	Disk                  string // "" while the disk takes what the box writes
 }
 
 func callStatus(conn *dbus.Conn) (busStatus, error) {
 	var s busStatus
-	err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.Interface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items)
+	err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.Interface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items, &s.Disk)
 	return s, err
 }
 
