@@ -221,7 +221,7 @@ func TestQEMUBoot(t *testing.T) {
 		t.Error(err)
 	}
 	health := waitSerial(t, g, 40*time.Second, `health pid \d+ run VmRSS: (\d+) kB`)
-	report := fmt.Sprintf("qemu start to UI process up: %s\nqemu start to supervisor registered: %s\nqemu start to D-Bus Status answered: %s\nqemu start to home screen on the TV (polled): %s\nswarmboxd run RSS after boot: %s kB\n",
+	report := fmt.Sprintf("qemu start to UI process up: %s\nqemu start to the box's API up (box up): %s\nqemu start to D-Bus Status answered: %s\nqemu start to home screen on the TV (polled): %s\nswarmboxd run RSS after boot: %s kB\n",
 		uiAt.Round(10*time.Millisecond), boxAt.Round(10*time.Millisecond), apiAt.Round(10*time.Millisecond), screenAt.Round(10*time.Millisecond), health[1])
 	t.Log("\n" + report)
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "boot-time.txt"), []byte(report), 0o644); err != nil {
