@@ -206,6 +206,9 @@ func TestQEMUBoot(t *testing.T) {
 	conn := guestBus(t, g, 30*time.Second)
 	st := waitStatus(t, conn, 30*time.Second)
 	apiAt := time.Since(g.Started())
+	// The box registers in the background after "box up": its account is known once it has.
+	waitSerial(t, g, 90*time.Second, `msg="head-end reached"`)
+	st = waitStatus(t, conn, 30*time.Second)
 	if st.Box != boxUp[1] {
 		t.Errorf("D-Bus Status says box %s, the serial log says %s", st.Box, boxUp[1])
 	}
@@ -363,6 +366,7 @@ func TestQEMURemote(t *testing.T) {
 		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.enroll=" + c.enroll(t, "household-q2")},
 	})
 	waitSerial(t, g, 90*time.Second, `msg="box up"`)
+	waitSerial(t, g, 90*time.Second, `msg="head-end reached"`) // the catalog is in
 	conn := guestBus(t, g, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
 	box := conn.Object(boxbus.Name, boxbus.Path)
@@ -513,6 +517,9 @@ func TestQEMULANFetch(t *testing.T) {
 		}
 	}
 	waitSerial(t, g1, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box2+` addr=198\.18\.0\.2:6881`)
+	// "box up" is the API on the bus; the catalog, which a wish is checked against, arrives
+	// when the box reaches the head-end.
+	waitSerial(t, g2, 90*time.Second, `msg="head-end reached"`)
 	conn := guestBus(t, g2, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
 	box := conn.Object(boxbus.Name, boxbus.Path)
