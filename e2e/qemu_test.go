@@ -134,11 +134,12 @@ func guestBus(t *testing.T, g *emulator.Guest, timeout time.Duration) *dbus.Conn
 type busStatus struct {
 	Box, Account, Headend string
 	Items                 []boxbus.Local
+	Disk                  string // "" while the disk takes what the box writes
 }
 
 func callStatus(conn *dbus.Conn) (busStatus, error) {
 	var s busStatus
-	err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.Interface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items)
+	err := conn.Object(boxbus.Name, boxbus.Path).Call(boxbus.Interface+".Status", 0).Store(&s.Box, &s.Account, &s.Headend, &s.Items, &s.Disk)
 	return s, err
 }
 
@@ -205,6 +206,9 @@ func TestQEMUBoot(t *testing.T) {
 	conn := guestBus(t, g, 30*time.Second)
 	st := waitStatus(t, conn, 30*time.Second)
 	apiAt := time.Since(g.Started())
+	// The box registers in the background after "box up": its account is known once it has.
+	waitSerial(t, g, 90*time.Second, `msg="head-end reached"`)
+	st = waitStatus(t, conn, 30*time.Second)
 	if st.Box != boxUp[1] {
 		t.Errorf("D-Bus Status says box %s, the serial log says %s", st.Box, boxUp[1])
 	}
@@ -220,7 +224,7 @@ func TestQEMUBoot(t *testing.T) {
 		t.Error(err)
 	}
 	health := waitSerial(t, g, 40*time.Second, `health pid \d+ run VmRSS: (\d+) kB`)
-	report := fmt.Sprintf("qemu start to UI process up: %s\nqemu start to supervisor registered: %s\nqemu start to D-Bus Status answered: %s\nqemu start to home screen on the TV (polled): %s\nswarmboxd run RSS after boot: %s kB\n",
+	report := fmt.Sprintf("qemu start to UI process up: %s\nqemu start to the box's API up (box up): %s\nqemu start to D-Bus Status answered: %s\nqemu start to home screen on the TV (polled): %s\nswarmboxd run RSS after boot: %s kB\n",
 		uiAt.Round(10*time.Millisecond), boxAt.Round(10*time.Millisecond), apiAt.Round(10*time.Millisecond), screenAt.Round(10*time.Millisecond), health[1])
 	t.Log("\n" + report)
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "boot-time.txt"), []byte(report), 0o644); err != nil {
@@ -362,6 +366,7 @@ func TestQEMURemote(t *testing.T) {
 		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.enroll=" + c.enroll(t, "household-q2")},
 	})
 	waitSerial(t, g, 90*time.Second, `msg="box up"`)
+	waitSerial(t, g, 90*time.Second, `msg="head-end reached"`) // the catalog is in
 	conn := guestBus(t, g, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
 	box := conn.Object(boxbus.Name, boxbus.Path)
@@ -512,6 +517,9 @@ func TestQEMULANFetch(t *testing.T) {
 		}
 	}
 	waitSerial(t, g1, 90*time.Second, `msg="LAN neighbour found" box=\S+ neighbor=`+box2+` addr=198\.18\.0\.2:6881`)
+	// "box up" is the API on the bus; the catalog, which a wish is checked against, arrives
+	// when the box reaches the head-end.
+	waitSerial(t, g2, 90*time.Second, `msg="head-end reached"`)
 	conn := guestBus(t, g2, 30*time.Second)
 	waitStatus(t, conn, 30*time.Second)
 	box := conn.Object(boxbus.Name, boxbus.Path)

@@ -115,10 +115,12 @@ func (c *Client) Register(ctx context.Context, enroll string, kemPub []byte) (pr
 	return out, err
 }
 
-// Sync sends the box's state and returns its part of the plan.
+// Sync sends the box's state and returns its part of the plan. A sync refused as a replay (an
+// unchanged box synced twice within one second, so both were signed alike) is signed again in
+// the next second (resignReplayed).
 func (c *Client) Sync(ctx context.Context, req protocol.SyncRequest) (protocol.SyncResponse, error) {
 	var out protocol.SyncResponse
-	err := c.do(ctx, http.MethodPost, protocol.PathSync, req, &out)
+	err := c.resignReplayed(ctx, func() error { return c.do(ctx, http.MethodPost, protocol.PathSync, req, &out) })
 	return out, err
 }
 
