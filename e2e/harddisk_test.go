@@ -149,7 +149,7 @@ func testBlankHardDisk(t *testing.T, img string) {
 	note("title: %d bytes plaintext, %d sealed; ingest on the host %s", size, sealed, ingestTook.Round(10*time.Millisecond))
 
 	// First boot: the blank disk is partitioned, formatted and mounted.
-	g := boot("boot1", []string{hdd}, "swarmbox.headend="+guestHeadend(t, c), "swarmbox.account=household-hd")
+	g := boot("boot1", []string{hdd}, "swarmbox.headend="+guestHeadend(t, c), "swarmbox.enroll="+c.enroll(t, "household-hd"))
 	waitSerial(t, g, 3*time.Minute, `swarmbox: disk: vdb is blank \(8192 MiB\): partitioning it`)
 	m := waitSerial(t, g, 5*time.Minute, storeLine.String())
 	if m[1] != "hard-disk" || m[2] != "/dev/vdb1" || m[3] != "ok" {
@@ -171,7 +171,9 @@ func testBlankHardDisk(t *testing.T, img string) {
 		t.Errorf("swarmboxd status does not show the disk's %d bytes:\n%s", dsize, st)
 	}
 
-	// The title: wished, fetched into the hard disk, bought, played.
+	// The title: wished, fetched into the hard disk, bought, played. "box up" is the API on the
+	// bus; the catalog, which a wish is checked against, arrives when the head-end is reached.
+	waitSerial(t, g, 5*time.Minute, `msg="head-end reached"`)
 	box := boxbus.NewClient(conn, "")
 	ctx := context.Background()
 	if err := box.SetWishlist(ctx, []string{film}); err != nil {
@@ -281,7 +283,7 @@ func testSingleDiskGrows(t *testing.T, img string) {
 		t.Fatal(err)
 	}
 	g := bootGuest(t, emulator.Config{ImageDir: img, Disk: disk, DBusTCP: true, Dir: filepath.Join(t.ArtifactDir(), "single"),
-		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.account=household-sd"}})
+		Append: []string{"swarmbox.headend=" + guestHeadend(t, c), "swarmbox.enroll=" + c.enroll(t, "household-sd")}})
 	grew := waitSerial(t, g, 5*time.Minute, `swarmbox: disk: grew (\S+) to (\d+) MiB`)
 	m := waitSerial(t, g, 5*time.Minute, storeLine.String())
 	if m[1] != "internal" || m[3] != "ok" {
