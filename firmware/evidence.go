@@ -1,15 +1,12 @@
 package firmware
 
 import (
-	"context"
-	"net"
 	"net/http"
-	"net/netip"
 	"os"
-	"time"
 
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
+	"swarmbox/sync/transfer"
 )
 
 // answerChallenges proves to the head-end that the box holds what it claims: for each
@@ -45,19 +42,10 @@ func (b *Box) answerChallenges(cs []protocol.Challenge) []protocol.Proof {
 
 // sourceBound makes the box's requests to the head-end leave from the IP it listens on for
 // peers (when it listens on one): the head-end takes a box's peer address from the address its
-// sync comes from, never from what the box says.
+// sync comes from, never from what the box says (transfer.SourceTransport).
 func sourceBound(listen string, c *http.Client) *http.Client {
-	ap, err := netip.ParseAddrPort(listen)
-	if err != nil || ap.Addr().IsUnspecified() {
-		return c
-	}
-	d := &net.Dialer{Timeout: 30 * time.Second, LocalAddr: &net.TCPAddr{IP: ap.Addr().AsSlice()}}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return d.DialContext(ctx, network, addr)
-	}
 	out := *c
-	out.Transport = t
+	out.Transport = transfer.SourceTransport(listen)
 	return &out
 }
 

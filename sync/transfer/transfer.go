@@ -113,6 +113,8 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Log = slog.Default()
 	}
 	tc := torrent.NewDefaultClientConfig()
+	// Web seed fetches leave from the box's own IP, as its syncs do (source.go).
+	tc.WebTransport = SourceTransport(cfg.ListenAddr)
 	// Private swarms only: nothing that finds or exposes peers behind the head-end's back.
 	tc.NoDHT = true
 	tc.DisablePEX = true
@@ -177,7 +179,7 @@ func New(cfg Config) (*Engine, error) {
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
-		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		http: &http.Client{Transport: SourceTransport(cfg.ListenAddr)},
 		rec:  rec, paused: map[media.ItemID]bool{}, stalled: map[media.ItemID]error{}, kick: make(chan struct{}, 1)}
 	rec.failed = e.unrecordedPiece
 	tc.Callbacks.ReceivedUsefulData = append(tc.Callbacks.ReceivedUsefulData, e.received)
