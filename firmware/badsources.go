@@ -1,6 +1,7 @@
 package firmware
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 
@@ -56,7 +57,7 @@ func (b *Box) badSources(item media.ItemID) []protocol.BadSource {
 	}
 	slices.SortFunc(out, func(x, y protocol.BadSource) int {
 		if x.Pieces != y.Pieces {
-			return int(y.Pieces - x.Pieces) // never overflows: counts are small and positive
+			return cmp.Compare(y.Pieces, x.Pieces)
 		}
 		return slices.Compare(x.Box[:], y.Box[:])
 	})
