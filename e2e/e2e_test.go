@@ -157,6 +157,10 @@ func TestLyingPeerIsBannedAndItemCompletes(t *testing.T) {
 	if !receiver.proc.logHas("banning peer", "127.0.0.2") && !receiver.proc.logHas("smart banned peer", "127.0.0.2") {
 		t.Errorf("receiver never banned the lying peer at 127.0.0.2; log:\n%s", tail(receiver.proc.Log(), 40))
 	}
+	// The receiver tells the head-end, which stops naming the liar as a source (SCHED-13).
+	waitFor(t, "the head-end demotes the liar on the receiver's report", 60*time.Second, func() bool {
+		return c.proc.logHas("source demoted: pieces it sent a receiver failed verification")
+	})
 	receiver.cmd(t, "buy", x)
 	out := filepath.Join(t.TempDir(), "played.avi")
 	receiver.cmd(t, "play", x, "--out", out)

@@ -86,11 +86,12 @@ type Box struct {
 	failures   int    // tries in a row that did not reach the head-end
 	keptPlan   string // the plan peers last kept on the disk (lastplan.go)
 
-	lan       *lan.Discovery                  // nil without LAN interfaces
-	lanSeen   string                          // neighbour set last given to the engine
-	pending   map[media.ItemID]protocol.Fetch // planned fetches waiting for their start time
-	hashFails map[media.ItemID]int64          // pieces that failed verification, per item
-	proofs    []protocol.Proof                // answers to the last sync's possession challenges
+	lan       *lan.Discovery                        // nil without LAN interfaces
+	lanSeen   string                                // neighbour set last given to the engine
+	pending   map[media.ItemID]protocol.Fetch       // planned fetches waiting for their start time
+	hashFails map[media.ItemID]int64                // pieces that failed verification, per item
+	badFrom   map[media.ItemID]map[netip.Addr]int64 // and per peer address (badsources.go)
+	proofs    []protocol.Proof                      // answers to the last sync's possession challenges
 }
 
 // Run starts the box and blocks until ctx ends. Everything that needs no head-end starts at
@@ -392,6 +393,7 @@ func (b *Box) refresh(ctx context.Context) (completed bool, err error) {
 			b.log.Warn("pieces failed verification and are fetched again", "item", it.ID, "failures", st.HashFailures)
 			b.hashFails[it.ID] = st.HashFailures
 		}
+		b.noteBad(it.ID, st.BadFromPeer)
 		// Progress as recorded; the bytes are recorded with each piece (diskfull.go).
 		st = b.asRecorded(ctx, it, st)
 		prev := b.counted[it.ID]
@@ -448,9 +450,9 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	}
 	for _, it := range items {
 		req.Holdings = append(req.Holdings, protocol.Holding{Item: it.ID, Pieces: it.Pieces, Complete: it.Complete, Area: it.Area, Range: pieceRange(it)})
-		if it.BytesFromServer+it.BytesFromPeers > 0 {
+		if bad := b.badSources(it.ID); it.BytesFromServer+it.BytesFromPeers > 0 || len(bad) > 0 {
 			req.Transfers = append(req.Transfers, protocol.TransferReport{Item: it.ID, BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers,
-				Complete: it.Complete, HashFailures: b.hashFails[it.ID]})
+				Complete: it.Complete, HashFailures: b.hashFails[it.ID], BadSources: bad})
 		}
 	}
 	if req.Areas, err = b.spaces(ctx); err != nil {

@@ -43,6 +43,7 @@ type named struct {
 	since        time.Time
 	bytesBefore  int64
 	piecesBefore int
+	badBefore    int64 // pieces from the source that had failed verification at the receiver
 }
 
 type challenge struct {
@@ -226,11 +227,14 @@ func fileProof(path string, c protocol.Challenge) (string, error) {
 	return protocol.ProofHash(c.Nonce, f, c.Offset, c.Length)
 }
 
-// judge takes what receiver reports (bytes per source box, pieces per item) about the
-// sources the plan named for its fetches, and demotes those that sent nothing
-// (scheduler.Demotions); it returns them.
+// judge takes what receiver reports (bytes per source box, pieces per item, pieces failing
+// verification per source) about the sources the plan named for its fetches, and demotes
+// those that sent nothing (scheduler.Demotions) or sent bad pieces since the plan named them
+// (scheduler.BadDeliveries); it returns them. A source the plan did not name for the receiver's
+// fetch of the item is never demoted on the receiver's word.
 func (e *evidence) judge(receiver media.BoxID, req protocol.SyncRequest, now time.Time) []scheduler.Delivery {
 	fromBox, pieces := reported(req)
+	bad := reportedBad(req)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var ds []scheduler.Delivery
@@ -239,9 +243,15 @@ func (e *evidence) judge(receiver media.BoxID, req protocol.SyncRequest, now tim
 			continue
 		}
 		ds = append(ds, scheduler.Delivery{Source: k.source, Receiver: receiver, Item: k.item, Since: n.since,
-			BytesBefore: n.bytesBefore, Bytes: fromBox[k.source], Progressed: pieces[k.item] > n.piecesBefore})
+			BytesBefore: n.bytesBefore, Bytes: fromBox[k.source], Progressed: pieces[k.item] > n.piecesBefore,
+			BadBefore: n.badBefore, Bad: bad[boxItem{k.source, k.item}]})
 	}
-	out := scheduler.Demotions(ds, now, e.after)
+	out := scheduler.BadDeliveries(ds)
+	for _, d := range scheduler.Demotions(ds, now, e.after) {
+		if d.Bad <= d.BadBefore { // not already among the bad
+			out = append(out, d)
+		}
+	}
 	for _, d := range out {
 		k := boxItem{d.Source, d.Item}
 		e.demoted[k] = now.Add(e.demoteFor)
@@ -255,6 +265,7 @@ func (e *evidence) judge(receiver media.BoxID, req protocol.SyncRequest, now tim
 // clock, dropped ones are forgotten.
 func (e *evidence) record(receiver media.BoxID, req protocol.SyncRequest, bp scheduler.BoxPlan, now time.Time) {
 	fromBox, pieces := reported(req)
+	bad := reportedBad(req)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	keep := map[delivKey]bool{}
@@ -266,7 +277,8 @@ func (e *evidence) record(receiver media.BoxID, req protocol.SyncRequest, bp sch
 			k := delivKey{receiver, s.Box, f.Item}
 			keep[k] = true
 			if _, ok := e.named[k]; !ok {
-				e.named[k] = named{since: now, bytesBefore: fromBox[s.Box], piecesBefore: pieces[f.Item]}
+				e.named[k] = named{since: now, bytesBefore: fromBox[s.Box], piecesBefore: pieces[f.Item],
+					badBefore: bad[boxItem{s.Box, f.Item}]}
 			}
 		}
 	}
@@ -286,6 +298,18 @@ func reported(req protocol.SyncRequest) (fromBox map[media.BoxID]int64, pieces m
 		pieces[h.Item] = max(pieces[h.Item], h.Pieces)
 	}
 	return fromBox, pieces
+}
+
+// reportedBad is the receiver's count of pieces that failed verification per source and item.
+func reportedBad(req protocol.SyncRequest) map[boxItem]int64 {
+	out := map[boxItem]int64{}
+	for _, t := range req.Transfers {
+		for _, b := range t.BadSources {
+			k := boxItem{b.Box, t.Item}
+			out[k] = max(out[k], b.Pieces)
+		}
+	}
+	return out
 }
 
 // rawBox is a box as it last synced, before the evidence was applied, with the bytes it
@@ -312,8 +336,13 @@ func (s *Server) weigh(rp *regionPlan, sb *scheduler.Box, req protocol.SyncReque
 	e.raw[sb.ID] = raw
 	e.mu.Unlock()
 	for _, d := range e.judge(sb.ID, req, now) {
-		s.cfg.Log.Warn("source demoted: a receiver got nothing from it since the plan named it",
-			"source", d.Source, "receiver", d.Receiver, "item", d.Item, "named_at", d.Since)
+		if d.Bad > d.BadBefore {
+			s.cfg.Log.Warn("source demoted: pieces it sent a receiver failed verification",
+				"source", d.Source, "receiver", d.Receiver, "item", d.Item, "bad_pieces", d.Bad-d.BadBefore)
+		} else {
+			s.cfg.Log.Warn("source demoted: a receiver got nothing from it since the plan named it",
+				"source", d.Source, "receiver", d.Receiver, "item", d.Item, "named_at", d.Since)
+		}
 		e.mu.Lock()
 		src, ok := e.raw[d.Source]
 		e.mu.Unlock()

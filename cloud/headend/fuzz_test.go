@@ -80,6 +80,7 @@ func FuzzSyncBody(f *testing.F) {
 	f.Add([]byte(`{"peer_addr":"0.0.0.0:0","areas":[{"area":"cache","quota":-1}],"neighbors":[{"box":"00","addr":"x"}]}`))
 	f.Add([]byte(`{"holdings":[{"item":"` + it + `","pieces":1,"area":"cache","range":{"begin":3,"end":1}}],"wishlist_version":-5}`))
 	f.Add([]byte(`{"peer_rates":[{"box":"` + fx.client.Box.String() + `","bytes":1,"bytes_per_second":1}],"uplink_bps":1}`))
+	f.Add([]byte(`{"transfers":[{"item":"` + it + `","bad_sources":[{"box":"` + fx.client.Box.String() + `","pieces":2},{"box":"00","pieces":-1}]}]}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := serve(h, signedRequest(fx, "POST", protocol.PathSync, body))

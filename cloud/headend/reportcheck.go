@@ -191,6 +191,13 @@ func (s *Server) screenReport(ctx context.Context, req *protocol.SyncRequest) (d
 				i, t.BytesFromServer, t.BytesFromPeers, t.Item, it.sealedSize, transferFactor)
 		case t.HashFailures > int64(transferFactor*it.pieces+16):
 			return 0, fmt.Errorf("transfers[%d].hash_failures: %d for item %s of %d pieces", i, t.HashFailures, t.Item, it.pieces)
+		case len(t.BadSources) > MaxBadSources:
+			return 0, fmt.Errorf("transfers[%d].bad_sources: %d entries, at most %d", i, len(t.BadSources), MaxBadSources)
+		}
+		for j, b := range t.BadSources {
+			if b.Pieces < 1 || b.Pieces > int64(transferFactor*it.pieces+16) {
+				return 0, fmt.Errorf("transfers[%d].bad_sources[%d].pieces: %d for item %s of %d pieces", i, j, b.Pieces, t.Item, it.pieces)
+			}
 		}
 		transfers = append(transfers, t)
 	}
@@ -199,6 +206,10 @@ func (s *Server) screenReport(ctx context.Context, req *protocol.SyncRequest) (d
 	}
 	return dropped, nil
 }
+
+// MaxBadSources is the most bad sources one transfer report may name (a box fetches an item
+// from at most 16 peer connections).
+const MaxBadSources = 16
 
 // MaxReportProofs is the most possession proofs one sync may carry.
 const MaxReportProofs = 64

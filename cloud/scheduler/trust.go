@@ -60,6 +60,22 @@ type Delivery struct {
 	// Receivers tell peers apart by address, and boxes behind one address are not told apart:
 	// a receiver that gained pieces blames nobody.
 	Progressed bool
+	// BadBefore and Bad are the receiver's count of pieces from Source that failed
+	// verification, when the plan named Source and now.
+	BadBefore, Bad int64
+}
+
+// BadDeliveries are the deliveries whose source sent the receiver pieces that failed
+// verification since the plan named it: lying or broken, it should no longer be named, at
+// once. The result keeps the order of ds.
+func BadDeliveries(ds []Delivery) []Delivery {
+	var out []Delivery
+	for _, d := range ds {
+		if d.Bad > d.BadBefore {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Demotions are the deliveries whose source should no longer be named: the receiver got

@@ -75,3 +75,16 @@ func TestSilentSourceDemoted(t *testing.T) {
 		t.Fatalf("demoted %+v from no deliveries", got)
 	}
 }
+
+func TestBadDeliveriesAreThoseWithNewBadPieces(t *testing.T) {
+	liar, old, honest := media.BoxID{1}, media.BoxID{2}, media.BoxID{3}
+	ds := []Delivery{
+		{Source: liar, BadBefore: 2, Bad: 3, Progressed: true, BytesBefore: 1, Bytes: 9},
+		{Source: old, BadBefore: 4, Bad: 4}, // failures from before the plan named it
+		{Source: honest, Bytes: 9},
+	}
+	got := BadDeliveries(ds)
+	if len(got) != 1 || got[0].Source != liar {
+		t.Fatalf("bad %+v, want only the source that sent bad pieces since it was named", got)
+	}
+}

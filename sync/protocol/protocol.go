@@ -129,6 +129,16 @@ type TransferReport struct {
 	Complete        bool         `json:"complete"`
 	// HashFailures counts pieces that failed verification and were fetched again (XFER-4).
 	HashFailures int64 `json:"hash_failures,omitempty"`
+	// BadSources are the source boxes the plan named for this item whose pieces failed
+	// verification at this box (it bans them), with how many such pieces each sent since the
+	// box started: the head-end stops naming them as sources of the item (SCHED-13).
+	BadSources []BadSource `json:"bad_sources,omitempty"`
+}
+
+// BadSource is a source box that sent a receiver pieces failing verification.
+type BadSource struct {
+	Box    media.BoxID `json:"box"`
+	Pieces int64       `json:"pieces"` // pieces it had a part in that failed verification
 }
 
 // SyncRequest is a box's state: its wishlist in priority order (first = most wanted), what it

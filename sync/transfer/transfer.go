@@ -78,6 +78,7 @@ type Engine struct {
 	named  map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange // nil ranges: any piece
 	lan    map[netip.Addr]bool
 	judged map[*torrent.PeerConn]string // the standing each peer's haves were judged under (standing)
+	bad    *badPeers                    // pieces failing verification per peer address
 	// loopback: Config.LoopbackPeers
 	loopback bool
 	// Server fetchers of ranged grants (serverfetch.go), what they delivered and how many of
@@ -177,7 +178,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, auth: auth, up: up, down: down,
 		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
-		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{},
+		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{}, bad: newBadPeers(),
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
 		http: &http.Client{Transport: SourceTransport(cfg.ListenAddr)},
 		rec:  rec, paused: map[media.ItemID]bool{}, stalled: map[media.ItemID]error{}, kick: make(chan struct{}, 1)}
@@ -195,6 +196,7 @@ func New(cfg Config) (*Engine, error) {
 		e.mu.Lock()
 		delete(e.judged, pc)
 		e.mu.Unlock()
+		go e.bad.connClosed(pc) // its stats take the client's lock, held here
 	}
 	if e.cl, err = torrent.NewClient(tc); err != nil {
 		return nil, fmt.Errorf("start BitTorrent on %s: %w", cfg.ListenAddr, err)
@@ -605,6 +607,8 @@ type Status struct {
 	// HashFailures counts pieces that failed verification (their data is fetched again; a peer
 	// that sent them is banned, a server is retried later).
 	HashFailures int64
+	// BadFromPeer counts, per peer address, the pieces that failed verification it had a part in.
+	BadFromPeer map[netip.Addr]int64
 	// Unrecorded counts pieces that verified but could not be recorded (a full disk); they do
 	// not count in Pieces, and the download is paused until they are recorded. RecordErr says
 	// why.
@@ -639,6 +643,7 @@ func (e *Engine) Status(item media.ItemID) (Status, bool) {
 		FromPeer:        map[string]int64{},
 	}
 	s.HashFailures = st.PiecesDirtiedBad.Int64() + serverBad
+	s.BadFromPeer = e.bad.of(t)
 	s.Unrecorded, s.RecordErr = e.rec.unrecorded(t.InfoHash())
 	s.WriteErr = writeErr
 	for _, pc := range t.PeerConns() {
