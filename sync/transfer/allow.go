@@ -113,13 +113,14 @@ func (m *meter) add(n int, at time.Time) {
 // received is the torrent client's callback for every useful chunk; it runs under the client's
 // lock, so it touches only the engine's own state.
 func (e *Engine) received(ev torrent.ReceivedUsefulDataEvent) {
-	ap, err := netip.ParseAddrPort(ev.Peer.RemoteAddr.String())
+	server := isWebSeed(ev.Peer.RemoteAddr)
 	if t := ev.Peer.Torrent(); t != nil {
 		// Tallied per piece and recorded with it when it verifies (record.go).
-		e.rec.add(metainfo.PieceKey{InfoHash: t.InfoHash(), Index: int(ev.Message.Index)}, err != nil, int64(len(ev.Message.Piece)))
+		e.rec.add(metainfo.PieceKey{InfoHash: t.InfoHash(), Index: int(ev.Message.Index)}, server, int64(len(ev.Message.Piece)))
 	}
-	if err != nil {
-		return // a web seed: counted as server bytes
+	ap, err := netip.ParseAddrPort(ev.Peer.RemoteAddr.String())
+	if server || err != nil {
+		return // the head-end's web seed is not a peer to measure
 	}
 	now := time.Now()
 	e.mu.Lock()
@@ -154,4 +155,16 @@ func (e *Engine) PeerRates() []PeerRate {
 	}
 	slices.SortFunc(out, func(a, b PeerRate) int { return a.Addr.Compare(b.Addr) })
 	return out
+}
+
+// isWebSeed says whether a peer's address is a web seed's: the torrent client gives a web seed
+// an address whose network is the URL's scheme and whose String is the URL's host:port, which
+// parses as a peer's address, so the scheme is what tells them apart.
+func isWebSeed(a any) bool {
+	na, ok := a.(interface{ Network() string })
+	if !ok {
+		return false
+	}
+	n := na.Network()
+	return n == "http" || n == "https"
 }

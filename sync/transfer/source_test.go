@@ -35,3 +35,28 @@ func TestSourceTransportLeavesFromTheListenIP(t *testing.T) {
 		}
 	}
 }
+
+// schemeAddr is how the torrent client addresses a web seed: the URL's scheme as the network,
+// its host:port as the string (which parses as a peer's address).
+type schemeAddr struct{ scheme, host string }
+
+func (a schemeAddr) Network() string { return a.scheme }
+func (a schemeAddr) String() string  { return a.host }
+
+// TestWebSeedBytesAreServerBytes: the head-end's web seed is told from a peer by its address's
+// network, not by whether its string parses, so its bytes are recorded as the server's.
+func TestWebSeedBytesAreServerBytes(t *testing.T) {
+	for _, tc := range []struct {
+		addr any
+		want bool
+	}{
+		{schemeAddr{"http", "127.0.0.1:8080"}, true},
+		{schemeAddr{"https", "headend.example:443"}, true},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 6881}, false},
+		{nil, false},
+	} {
+		if got := isWebSeed(tc.addr); got != tc.want {
+			t.Errorf("isWebSeed(%v) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+}
