@@ -37,7 +37,7 @@ func TestLyingHolderIsDemotedEndToEnd(t *testing.T) {
 	liar := cloudclient.New(c.url, sk)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := liar.Register(ctx, "liar", kem.PublicKey().Bytes()); err != nil {
+	if _, err := liar.Register(ctx, c.enroll(t, "liar"), kem.PublicKey().Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	container := filepath.Join(c.state, "repository", x+repository.Ext)

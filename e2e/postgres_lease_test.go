@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"swarmbox/cloud/repository"
 	"swarmbox/internal/testenv"
 	"swarmbox/media"
 	"swarmbox/sync/cloudclient"
@@ -61,13 +62,36 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	holderKey, wisherKey := register(a.url), register(b.url)
 	holderBox := media.BoxIDFromKey(holderKey.Public().(ed25519.PublicKey))
 	n := int64(0)
-	holds := func(url string) {
+	// The holder proves what it claims: an instance names a box as a source only once it has
+	// answered that instance's possession challenges (from the container in the repository).
+	container := filepath.Join(a.state, "repository", id+repository.Ext)
+	var proofs []protocol.Proof
+	challenged := func(url string) bool {
 		t.Helper()
 		n++ // no two requests alike: an identical one in the same second is a replay
-		if _, err := cloudclient.New(url, holderKey).Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.2:6881", FreeBytes: 1<<30 - n,
-			Holdings: []protocol.Holding{{Item: it.ID, Pieces: it.Pieces, Complete: true}}}); err != nil {
+		resp, err := cloudclient.New(url, holderKey).Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.2:6881", FreeBytes: 1<<30 - n,
+			Holdings: []protocol.Holding{{Item: it.ID, Pieces: it.Pieces, Complete: true}}, Proofs: proofs})
+		if err != nil {
 			t.Fatal(err)
 		}
+		proofs = nil
+		for _, ch := range resp.Challenges {
+			f, err := os.Open(container)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := protocol.ProofHash(ch.Nonce, f, ch.Offset, ch.Length)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			proofs = append(proofs, protocol.Proof{Item: ch.Item, Nonce: ch.Nonce, Hash: h})
+		}
+		return len(resp.Challenges) > 0
+	}
+	holds := func(url string) {
+		t.Helper()
+		waitFor(t, "the holder's possession proof to be taken", 20*time.Second, func() bool { return !challenged(url) })
 	}
 	sentToHolder := func(url string) bool {
 		t.Helper()

@@ -73,7 +73,7 @@ func exportAPI(conn *dbus.Conn, api *API) (*DBusService, error) {
 	}
 	s := &DBusService{conn: conn, props: props, stop: cancel, done: make(chan struct{})}
 	go s.follow(ctx, api, changes)
-	go s.followDisk(ctx, api)
+	go s.followDisk(ctx, api, DiskProbeInterval) // read here: the goroutine may outlive a test that changes it
 	return s, nil
 }
 

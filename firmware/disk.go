@@ -19,12 +19,12 @@ func (a *API) Disk() disk.Report { return a.mediaDisk.Probe() }
 // health: an I/O error makes the disk "failing" for a while (disk.FailingFor).
 func (a *API) RecordDiskError(err error) bool { return a.mediaDisk.Record(err) }
 
-// followDisk probes the disk every DiskProbeInterval and announces what changed, until ctx
+// followDisk probes the disk every interval and announces what changed, until ctx
 // ends. Free space is announced when it moved by at least a MiB, so a download in progress
 // does not send a signal every probe for every block.
-func (s *DBusService) followDisk(ctx context.Context, api *API) {
+func (s *DBusService) followDisk(ctx context.Context, api *API, every time.Duration) {
 	last := api.Disk()
-	t := time.NewTicker(DiskProbeInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
