@@ -56,29 +56,36 @@ type PendingEdit struct {
 // ErrBadEdit is returned for an edit of an unknown kind or a position below 1.
 var ErrBadEdit = errors.New("bad wishlist edit")
 
-// Apply returns list with e applied; list is not changed. The result has each item once.
+// Apply returns list with e applied; list is not changed. The result has each item once: a
+// list that repeats an item (never one this package stored) keeps its first, before the edit,
+// so a move lands where it was asked.
 func (e WishEdit) Apply(list []media.ItemID) ([]media.ItemID, error) {
 	var out []media.ItemID
 	switch e.Op {
 	case EditSet:
-		out = slices.Clone(e.List)
+		out = unique(e.List)
 	case EditMove:
 		if e.Pos < 1 {
 			return nil, fmt.Errorf("%w: position %d, positions start at 1", ErrBadEdit, e.Pos)
 		}
-		out = slices.DeleteFunc(slices.Clone(list), func(x media.ItemID) bool { return x == e.Item })
+		out = slices.DeleteFunc(unique(list), func(x media.ItemID) bool { return x == e.Item })
 		out = slices.Insert(out, min(e.Pos-1, len(out)), e.Item)
 	case EditRemove:
-		out = slices.DeleteFunc(slices.Clone(list), func(x media.ItemID) bool { return x == e.Item })
+		out = slices.DeleteFunc(unique(list), func(x media.ItemID) bool { return x == e.Item })
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrBadEdit, e.Op)
 	}
+	return out, nil
+}
+
+// unique returns a copy of list with each item's first occurrence only.
+func unique(list []media.ItemID) []media.ItemID {
 	seen := map[media.ItemID]bool{}
-	return slices.DeleteFunc(out, func(x media.ItemID) bool {
+	return slices.DeleteFunc(slices.Clone(list), func(x media.ItemID) bool {
 		dup := seen[x]
 		seen[x] = true
 		return dup
-	}), nil
+	})
 }
 
 // EditWishlist applies e to the stored wishlist and keeps e as pending for the head-end, in one
