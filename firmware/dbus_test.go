@@ -31,11 +31,32 @@ import (
 func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 	t.Helper()
 	ctx := context.Background()
+	st := registeredStore(t, h, nil)
+	it := h.Items[0]
+	b, _ := os.ReadFile(h.Repo.Path(it.ID))
+	os.WriteFile(st.ContainerPath(it.ID), b, 0o600)
+	m, err := transfer.ParseMeta(it.Torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AddItem(ctx, it.ID, it.InfoHash, it.Torrent, it.Pieces, m.Length, time.Now())
+	st.UpdateItem(ctx, it.ID, it.Pieces, true, 0, int64(len(b)), time.Now())
+	return NewAPI(st, Options{})
+}
+
+// registeredStore opens a box's store in a test folder with the given quotas, registers the box
+// with h (an enrollment token) and saves h's catalog as its replica.
+func registeredStore(t *testing.T, h *headendtest.Headend, quotas map[string]int64) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
 	st, err := storage.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if err := st.SetQuotas(quotas); err != nil {
+		t.Fatal(err)
+	}
 	id, err := st.EnsureIdentity(ctx, h.URL, headendtest.Account)
 	if err != nil {
 		t.Fatal(err)
@@ -52,17 +73,10 @@ func boxWithTitle(t *testing.T, h *headendtest.Headend) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SaveCatalog(ctx, cat.Version, raw)
-	it := h.Items[0]
-	b, _ := os.ReadFile(h.Repo.Path(it.ID))
-	os.WriteFile(st.ContainerPath(it.ID), b, 0o600)
-	m, err := transfer.ParseMeta(it.Torrent)
-	if err != nil {
+	if _, err := st.SaveCatalog(ctx, cat.Version, raw); err != nil {
 		t.Fatal(err)
 	}
-	st.AddItem(ctx, it.ID, it.InfoHash, it.Torrent, it.Pieces, m.Length, time.Now())
-	st.UpdateItem(ctx, it.ID, it.Pieces, true, 0, int64(len(b)), time.Now())
-	return NewAPI(st, Options{})
+	return st
 }
 
 // serveOnBus serves api on a private bus daemon and returns a client of it.

@@ -10,42 +10,13 @@ import (
 	"swarmbox/cloud/headend/headendtest"
 	"swarmbox/firmware/boxbus"
 	"swarmbox/storage"
-	"swarmbox/sync/cloudclient"
 )
 
 // boxWithCatalog makes a registered box whose catalog replica lists the head-end's titles,
 // with nothing on its disk and the wishlist area's quota given.
 func boxWithCatalog(t *testing.T, h *headendtest.Headend, wishlistQuota int64) *API {
 	t.Helper()
-	ctx := context.Background()
-	st, err := storage.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.SetQuotas(map[string]int64{storage.AreaWishlist: wishlistQuota}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := st.EnsureIdentity(ctx, h.URL, headendtest.Account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := cloudclient.New(h.URL, id.SignKey)
-	reg, err := c.Register(ctx, h.Enroll(t), id.KEMKey.PublicKey().Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetRegistered(ctx, reg.HeadendKey); err != nil {
-		t.Fatal(err)
-	}
-	cat, raw, err := c.Catalog(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.SaveCatalog(ctx, cat.Version, raw); err != nil {
-		t.Fatal(err)
-	}
-	return NewAPI(st, Options{})
+	return NewAPI(registeredStore(t, h, map[string]int64{storage.AreaWishlist: wishlistQuota}), Options{})
 }
 
 // TestWishLargerThanFreeRefused: a title larger than the wishlist area can ever take in is
