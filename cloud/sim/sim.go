@@ -27,13 +27,24 @@ var Policies = []string{PolicyScheduler, PolicyTracker, PolicyCDN}
 
 // Result is the simulator's one JSON object.
 type Result struct {
-	LowerBoundServerShare float64                  `json:"lower_bound_server_share"`
-	Policies              map[string]*PolicyResult `json:"policies"`
+	// GlobalLowerBoundServerShare: each wished title leaves the server once unless some box
+	// holds it at the start; no policy goes below it (World.GlobalLowerBoundServerShare).
+	GlobalLowerBoundServerShare float64 `json:"global_lower_bound_server_share"`
+	// RegionCopiesServerShare: each wished title sent once into each region that lacks it, what
+	// a planner that never crosses regions can at best do (not a bound).
+	RegionCopiesServerShare float64                  `json:"region_copies_server_share"`
+	Policies                map[string]*PolicyResult `json:"policies"`
 }
 
 // PolicyResult is what one policy achieved on the world.
 type PolicyResult struct {
-	ServerShare              float64 `json:"server_share"`
+	ServerShare float64 `json:"server_share"`
+	// ServerShareOverGlobalBound is ServerShare over the global lower bound (1 is optimal).
+	ServerShareOverGlobalBound float64 `json:"server_share_over_global_bound"`
+	// CrossRegionPeerBytes are bytes boxes received from boxes in another region (transit the
+	// operator may pay for), and CrossRegionPeerShare their share of all bytes boxes sent.
+	CrossRegionPeerBytes     int64   `json:"cross_region_peer_bytes"`
+	CrossRegionPeerShare     float64 `json:"cross_region_peer_share"`
 	P50ReadySeconds          float64 `json:"p50_ready_seconds"`
 	P95ReadySeconds          float64 `json:"p95_ready_seconds"`
 	P95ReadyOverDownlink     float64 `json:"p95_ready_over_downlink_bound"`
@@ -93,6 +104,8 @@ type run struct {
 	lan, isp []string
 	res      *PolicyResult
 	server   int64
+	peers    int64              // bytes boxes sent each other
+	crossed  int64              // of those, bytes between boxes of different regions
 	wished   int64              // bytes delivered into wished items (from the server or peers)
 	copies   map[[2]int32]int64 // server bytes per (region, title)
 	// fromServer is what each (box, title) took from the server: a share of a shared copy
@@ -120,7 +133,8 @@ func Run(w *World, opt Options) (*Result, error) {
 		dur = w.Duration
 	}
 	rounds := int((dur + step - 1) / step)
-	res := &Result{LowerBoundServerShare: w.LowerBoundServerShare(), Policies: map[string]*PolicyResult{}}
+	res := &Result{GlobalLowerBoundServerShare: w.GlobalLowerBoundServerShare(), RegionCopiesServerShare: w.RegionCopiesServerShare(),
+		Policies: map[string]*PolicyResult{}}
 	for pi, name := range Policies {
 		r := newRun(w)
 		r.cfg = opt.Config
@@ -136,6 +150,9 @@ func Run(w *World, opt Options) (*Result, error) {
 			}
 		}
 		r.finish(dur, rounds)
+		if res.GlobalLowerBoundServerShare > 0 {
+			r.res.ServerShareOverGlobalBound = r.res.ServerShare / res.GlobalLowerBoundServerShare
+		}
 		res.Policies[name] = r.res
 	}
 	return res, nil
@@ -319,6 +336,7 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		cache          bool
 		finishFraction float64
 		sources        []int32
+		crossShare     float64 // of the peers' bytes, the share from sources in another region
 		rng            scheduler.PieceRange
 		size           int64 // what the fetch completes at: the item or the range
 	}
@@ -345,13 +363,17 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			// only as far as the receiver lacks pieces of that range (its own pieces being a
 			// random share of the item); bytes from relays only up to what the best relay will
 			// have by the round's end.
-			var fullRate, relayRate, fromRanges int64
+			var fullRate, relayRate, fromRanges, crossRate, peerRate int64
 			var srcs []int32
 			missing := 1.0 // share of the item none of the relays holds
 			perRange := map[scheduler.PieceRange]int64{}
 			for _, s := range f.Sources {
 				si := boxIndex(s.Box)
 				srcs = append(srcs, si)
+				peerRate += s.Rate
+				if w.boxes[si].region != w.boxes[bi].region {
+					crossRate += s.Rate
+				}
 				switch {
 				case s.Relay:
 					relayRate += s.Rate
@@ -385,6 +407,10 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			}
 			server := min(can, fromServer)
 			m := move{box: bi, title: ti, bytes: can, server: server, cache: f.Cache, sources: srcs, rng: f.Range, size: size}
+			if peerRate > 0 {
+				// The peers' bytes split across sources by planned rate.
+				m.crossShare = float64(crossRate) / float64(peerRate)
+			}
 			if have+can >= size {
 				m.finishFraction = float64(size-have) / float64(total) / step.Seconds()
 			}
@@ -402,6 +428,8 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		}
 		h.bytes += m.bytes
 		r.server += m.server
+		r.peers += m.bytes - m.server
+		r.crossed += int64(float64(m.bytes-m.server) * m.crossShare)
 		r.fromServer[[2]int32{m.box, m.title}] += m.server
 		if !m.cache {
 			r.wished += m.bytes
@@ -456,6 +484,10 @@ func (r *run) finish(dur time.Duration, rounds int) {
 	}
 	res := r.res
 	res.ServerShare = share(r.server, r.wished)
+	res.CrossRegionPeerBytes = r.crossed
+	if r.peers > 0 {
+		res.CrossRegionPeerShare = float64(r.crossed) / float64(r.peers)
+	}
 	res.P50ReadySeconds = percentile(ready, 0.5)
 	res.P95ReadySeconds = percentile(ready, 0.95)
 	res.P95ReadyOverDownlink = percentile(ratio, 0.95)

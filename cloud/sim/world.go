@@ -189,13 +189,31 @@ func (w *World) online(b *box, t time.Duration) bool {
 	return (h-b.offFrom+24)%24 >= b.offLen
 }
 
-// LowerBoundServerShare is the least share of delivered bytes the server must send: each wished
-// title must reach each region once unless a box there holds it at the start.
-func (w *World) LowerBoundServerShare() float64 {
+// RegionCopiesServerShare is the share of delivered bytes the server sends when each wished
+// title reaches each region once from the server, unless a box there holds it at the start.
+// It is what a planner that never crosses regions can at best do, not a bound: a box may fetch
+// from a box in another region (GlobalLowerBoundServerShare is the bound).
+func (w *World) RegionCopiesServerShare() float64 {
+	return w.serverShareOnce(func(b *box) int32 { return b.region })
+}
+
+// GlobalLowerBoundServerShare is the least share of delivered bytes the server must send, under
+// any plan: each wished title leaves the server once unless some box, anywhere, holds it at the
+// start (every other copy can come from boxes). The flow model moves a byte from the server
+// only into a box, so no policy can go below it.
+func (w *World) GlobalLowerBoundServerShare() float64 {
+	return w.serverShareOnce(func(*box) int32 { return 0 })
+}
+
+// serverShareOnce is the server's bytes over the wished bytes when each wished title leaves the
+// server once per group (boxes with the same group key), unless a box of the group holds it at
+// the start.
+func (w *World) serverShareOnce(group func(*box) int32) float64 {
 	held := map[[2]int32]bool{}
-	for _, b := range w.boxes {
+	for i := range w.boxes {
+		b := &w.boxes[i]
 		for _, t := range b.preload {
-			held[[2]int32{b.region, t}] = true
+			held[[2]int32{group(b), t}] = true
 		}
 	}
 	need := map[[2]int32]bool{}
@@ -203,7 +221,7 @@ func (w *World) LowerBoundServerShare() float64 {
 	for _, e := range w.wishes {
 		b := &w.boxes[e.box]
 		total += w.titles[e.title].size
-		k := [2]int32{b.region, e.title}
+		k := [2]int32{group(b), e.title}
 		if !held[k] && !need[k] {
 			need[k] = true
 			server += w.titles[e.title].size

@@ -66,11 +66,14 @@ func run(args []string) error {
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
-	fmt.Printf("workload %s, %d boxes, seed %d; lower bound on server share %.4f\n", *workload, *boxes, *seed, res.LowerBoundServerShare)
-	fmt.Printf("%-10s %8s %10s %10s %9s %7s %6s %6s %9s %9s\n", "policy", "server", "p50 ready", "p95 ready", "p95/bound", "copies", "stor.", "upl.", "plan/rnd", "peak rss")
+	fmt.Printf("workload %s, %d boxes, seed %d; server share: global lower bound %.4f, one copy per region %.4f\n",
+		*workload, *boxes, *seed, res.GlobalLowerBoundServerShare, res.RegionCopiesServerShare)
+	fmt.Printf("%-10s %8s %7s %8s %10s %10s %9s %7s %6s %6s %9s %9s\n", "policy", "server", "/bound", "x-region",
+		"p50 ready", "p95 ready", "p95/bound", "copies", "stor.", "upl.", "plan/rnd", "peak rss")
 	for _, name := range sim.Policies {
 		p := res.Policies[name]
-		fmt.Printf("%-10s %8.4f %10s %10s %9.2f %7.2f %6d %6d %9s %8dM\n", name, p.ServerShare,
+		fmt.Printf("%-10s %8.4f %7.2f %8.4f %10s %10s %9.2f %7.2f %6d %6d %9s %8dM\n", name, p.ServerShare,
+			p.ServerShareOverGlobalBound, p.CrossRegionPeerShare,
 			secs(p.P50ReadySeconds), secs(p.P95ReadySeconds), p.P95ReadyOverDownlink, p.ServerCopiesPerRegionMax,
 			p.StorageViolations, p.UploadCapViolations, secs(p.PlanSecondsPerRound), p.PeakRSSBytes>>20)
 	}
