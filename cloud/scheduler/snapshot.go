@@ -135,7 +135,8 @@ type Box struct {
 	MeasuredUplink int64
 	// FreeWish and FreeCache are the bytes still free in the wishlist and cache areas.
 	FreeWish, FreeCache int64
-	// LastServed is when this box last received anything; LastUploaded when it last served.
+	// LastServed is when one of this box's own wishes last received bytes (not what it fetches
+	// into its cache for others); LastUploaded when it last served.
 	LastServed, LastUploaded time.Time
 	Wishlist                 []media.ItemID // first = most wanted
 	Holdings                 map[media.ItemID]Holding
