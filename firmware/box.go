@@ -557,7 +557,8 @@ func (b *Box) spaces(ctx context.Context) ([]protocol.Space, error) {
 	return out, nil
 }
 
-// peerRates names the measured throughputs by box, for the peers the box knows by address.
+// peerRates names the measured throughputs by box: the box a peer proved by key (so boxes
+// behind one address stay apart), else the one the box knows at that address.
 func (b *Box) peerRates() []protocol.PeerRate {
 	byIP := map[netip.Addr]media.BoxID{}
 	for addr, box := range b.peerBox {
@@ -567,7 +568,11 @@ func (b *Box) peerRates() []protocol.PeerRate {
 	}
 	var out []protocol.PeerRate
 	for _, r := range b.engine.PeerRates() {
-		if box, ok := byIP[r.Addr]; ok {
+		box, ok := r.Box, r.Box != media.BoxID{}
+		if !ok {
+			box, ok = byIP[r.Addr]
+		}
+		if ok {
 			out = append(out, protocol.PeerRate{Box: box, Bytes: r.Bytes, BytesPerSecond: r.BytesPerSecond})
 		}
 	}

@@ -55,6 +55,7 @@ type regionPlan struct {
 	relabel bool
 	addrs   map[media.BoxID]string
 	lan     map[media.BoxID]string
+	uplinks map[media.BoxID]int64 // measured per source box at the last round (SCHED-5)
 }
 
 // planItem is what answering a sync needs of a title.
@@ -273,6 +274,7 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 		rep[r.Box] = r
 	}
 	lan := lanLabels(reports)
+	uplinks := measuredUplinks(reports, now)
 	peerBytes, err := s.roundEvidence(ctx)
 	if err != nil {
 		return err
@@ -306,14 +308,11 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			offline := now.Sub(r.Updated) > 3*s.cfg.SyncInterval
 			sb := schedBox(st, r, lan[st.ID], offline, func(id media.ItemID) int { return items[id].Pieces })
 			s.evidence.trust(&sb, items, peerBytes[st.ID], now, nil) // only what the evidence supports
+			sb.MeasuredUplink = uplinks[st.ID]
 			snap.Boxes = append(snap.Boxes, sb)
 			addrs[st.ID] = st.PeerAddr
-			for _, pr := range r.Rates {
-				if o, known := rep[pr.Box]; known && o.Region == rp.name {
-					snap.Rates = append(snap.Rates, scheduler.Rate{From: pr.Box, To: st.ID, BytesPerSecond: pr.BytesPerSecond})
-				}
-			}
 		}
+		snap.Rates = pairRates(reports, addrs, now)
 		for it, boxes := range snap.Serving {
 			snap.Serving[it] = slices.DeleteFunc(boxes, func(b media.BoxID) bool { _, ok := addrs[b]; return !ok })
 			if _, ok := snap.Items[it]; !ok {
@@ -340,7 +339,7 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 			return fmt.Errorf("publish plan of region %q: %w", rp.name, err)
 		}
 		rp.mu.Lock()
-		rp.state, rp.items, rp.catalogV, rp.round, rp.addrs, rp.lan = st, items, cat.Version, now, addrs, lan
+		rp.state, rp.items, rp.catalogV, rp.round, rp.addrs, rp.lan, rp.uplinks = st, items, cat.Version, now, addrs, lan, uplinks
 		rp.relabel = false
 		rp.mu.Unlock()
 	}
@@ -360,7 +359,7 @@ func (rp *regionPlan) syncBox(b store.Box, req protocol.SyncRequest, saved store
 	sb = scheduler.Box{
 		ID: b.ID, Region: b.Region, Network: req.Network, NAT: req.BehindNAT,
 		Uplink: req.UplinkBytesPerSecond, Downlink: req.DownlinkBytesPerSecond, FreeWish: freeWish, FreeCache: freeCache,
-		LastServed: saved.LastServed, LastUploaded: saved.LastUploaded,
+		LastServed: saved.LastServed, LastUploaded: saved.LastUploaded, MeasuredUplink: rp.uplinks[b.ID],
 		Wishlist: make([]media.ItemID, 0, len(wish)), Holdings: make(map[media.ItemID]scheduler.Holding, len(req.Holdings)),
 	}
 	for _, id := range wish {

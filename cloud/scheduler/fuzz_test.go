@@ -30,6 +30,9 @@ func randomSnapshot(seed uint64, nBoxes, nItems int) Snapshot {
 			FreeWish: int64(r.IntN(60_000)), FreeCache: int64(r.IntN(60_000)),
 			LastServed: t0.Add(-time.Duration(r.IntN(100)) * time.Minute), Holdings: map[media.ItemID]Holding{},
 		}
+		if i%3 == 0 { // measured by its receivers (no draw: the seeds' worlds stay as they were)
+			b.MeasuredUplink = b.Uplink / 2
+		}
 		if r.IntN(2) == 0 {
 			b.LAN = string(rune('x' + r.IntN(3)))
 		}

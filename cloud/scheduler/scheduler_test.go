@@ -196,19 +196,22 @@ func TestCostlierTierOnlyToFinishWithinHorizon(t *testing.T) { // SCHED-4
 }
 
 func TestLeastTransferTime(t *testing.T) { // SCHED-5
-	slow, fast := hold(bx(2, "r", "n", ""), 1), hold(bx(3, "r", "n", ""), 1)
-	fast.Uplink = 900
-	slow.Uplink = 500
 	tests := []struct {
-		name  string
-		rates []Rate
-		want  media.BoxID
+		name      string
+		rates     []Rate
+		fastUpMsr int64 // what others measured box 3 sending them
+		want      media.BoxID
 	}{
-		{"caps when nothing is measured: the faster uplink", nil, bid(3)},
-		{"measured throughput beats the caps", []Rate{{From: bid(2), To: bid(1), BytesPerSecond: 800}, {From: bid(3), To: bid(1), BytesPerSecond: 100}}, bid(2)},
+		{"caps when nothing is measured: the faster uplink", nil, 0, bid(3)},
+		{"measured throughput beats the caps", []Rate{{From: bid(2), To: bid(1), BytesPerSecond: 800}, {From: bid(3), To: bid(1), BytesPerSecond: 100}}, 0, bid(2)},
+		{"a source others measured slow is slow for a receiver that never measured it", nil, 100, bid(2)},
+		{"the pair's own measurement beats what others measured", []Rate{{From: bid(3), To: bid(1), BytesPerSecond: 800}}, 100, bid(3)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			slow, fast := hold(bx(2, "r", "n", ""), 1), hold(bx(3, "r", "n", ""), 1)
+			fast.Uplink, fast.MeasuredUplink = 900, tc.fastUpMsr
+			slow.Uplink = 500
 			s := snap(wish(bx(1, "r", "n", ""), 1), slow, fast)
 			s.Rates, s.Config.MaxSources = tc.rates, 1
 			if got := sources(fetchOf(t, mustPlan(t, s), 1, 1)); !slices.Equal(got, []media.BoxID{tc.want}) {

@@ -129,9 +129,14 @@ type Box struct {
 	Offline bool   // not reachable now: neither source nor receiver
 	// Uplink and Downlink are link caps in bytes/s; 0 = unknown (Config defaults).
 	Uplink, Downlink int64
+	// MeasuredUplink is what receivers measured this box sending them, bytes/s per receiver,
+	// over every receiver that reported it (decayed; 0 = unknown). A pair without a rate of its
+	// own is estimated from it rather than from the caps (SCHED-5).
+	MeasuredUplink int64
 	// FreeWish and FreeCache are the bytes still free in the wishlist and cache areas.
 	FreeWish, FreeCache int64
-	// LastServed is when this box last received anything; LastUploaded when it last served.
+	// LastServed is when one of this box's own wishes last received bytes (not what it fetches
+	// into its cache for others); LastUploaded when it last served.
 	LastServed, LastUploaded time.Time
 	Wishlist                 []media.ItemID // first = most wanted
 	Holdings                 map[media.ItemID]Holding
@@ -245,7 +250,7 @@ func validateBox(i int, b Box, pieces func(media.ItemID) (int, bool), items int)
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"uplink", b.Uplink}, {"downlink", b.Downlink}, {"free_wish", b.FreeWish}, {"free_cache", b.FreeCache}} {
+	}{{"uplink", b.Uplink}, {"downlink", b.Downlink}, {"measured_uplink", b.MeasuredUplink}, {"free_wish", b.FreeWish}, {"free_cache", b.FreeCache}} {
 		if f.v < 0 {
 			return invalid("boxes[%d].%s: negative (%d)", i, f.name, f.v)
 		}

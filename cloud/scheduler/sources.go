@@ -43,10 +43,13 @@ func (st *State) usable(src, dst boxIdx, it itemIdx) (cand, bool) {
 	default:
 		return cand{}, false
 	}
-	// Measured throughput beats the caps when the receiver has reported it (SCHED-5).
+	// Measured throughput beats the caps: the pair's own where the receiver has reported it,
+	// else what the source was measured sending others (SCHED-5).
 	est := min(s.up, d.down)
 	if m, ok := st.idx.measured[dst][src]; ok && m > 0 {
 		est = m
+	} else if s.MeasuredUplink > 0 {
+		est = min(s.MeasuredUplink, d.down)
 	}
 	c.rate = min(est, spare)
 	return c, true

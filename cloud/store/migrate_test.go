@@ -122,7 +122,8 @@ func testUpgrades(t *testing.T, fresh func(t *testing.T) upgradeDB) {
 				VALUES ('` + id.String() + `', 'Old Film', 'video', 100, 1, 2, 'abc', 1, '', 0)`,
 				`INSERT INTO accounts (id, status, region, balance_cents) VALUES ('old', 'active', 'eu', 1234)`,
 				// a box registered under its account before pairing existed stays paired to it
-				`INSERT INTO boxes (id, account, sign_key, kem_key, registered) VALUES ('` + oldBox.String() + `', 'old', '', '', 5000)`,
+				// (one registered since is paired when it registers)
+				boxInsert(n, oldBox),
 			} {
 				if _, err := old.ExecContext(ctx, q); err != nil {
 					t.Fatal(err)
@@ -155,6 +156,16 @@ func testUpgrades(t *testing.T, fresh func(t *testing.T) upgradeDB) {
 			}
 		})
 	}
+}
+
+// boxInsert registers box under the account "old" in a database of the first n migrations:
+// paired as registration pairs it once pairing exists (0009), else as boxes were before.
+func boxInsert(n int, box media.BoxID) string {
+	pairing := slices.IndexFunc(migrations, func(m migration) bool { return m.Name == "0009_box_pairing.sql" }) + 1
+	if n >= pairing {
+		return `INSERT INTO boxes (id, account, sign_key, kem_key, registered, paired) VALUES ('` + box.String() + `', 'old', '', '', 5000, 5000)`
+	}
+	return `INSERT INTO boxes (id, account, sign_key, kem_key, registered) VALUES ('` + box.String() + `', 'old', '', '', 5000)`
 }
 
 // testFailedUpgrade: pending migrations run in one transaction, so when one of them fails the

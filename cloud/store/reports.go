@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"swarmbox/cloud/throughput"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -26,10 +27,21 @@ type Report struct {
 	FreeCache  int64
 	CacheItems []media.ItemID // holdings in the cache area
 	Neighbors  []media.BoxID
-	Rates      []protocol.PeerRate // measured from each peer into this box
-	// LastServed is the last report with a transfer under way; LastUploaded the last time
-	// another box reported receiving from this one; Updated the last report.
+	Rates      []PeerRate // measured from each peer into this box
+	// LastServed is the last report with new bytes for one of the box's own wishes (SCHED-8);
+	// LastUploaded the last time another box reported receiving from this one; Updated the
+	// last report.
 	LastServed, LastUploaded, Updated time.Time
+}
+
+// PeerRate is what a box measured receiving from one peer box: the totals of its last report
+// (since its transfer engine started) and the decayed estimate the reports added up to
+// (SCHED-5).
+type PeerRate struct {
+	Box            media.BoxID
+	Bytes          int64
+	BytesPerSecond int64
+	Measured       throughput.Estimate
 }
 
 // Reports returns every registered box's report with its account's region; a box that never
@@ -95,12 +107,27 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 	}); err != nil {
 		return nil, err
 	}
-	err = s.boxPairs(ctx, `SELECT box, peer, bytes, bps FROM peer_rates`+where+` ORDER BY box, peer`, args, func(box string, peer media.BoxID, bytes, bps int64) {
-		if i, ok := idx[box]; ok {
-			out[i].Rates = append(out[i].Rates, protocol.PeerRate{Box: peer, Bytes: bytes, BytesPerSecond: bps})
+	rows, err = s.db.QueryContext(ctx, `SELECT box, peer, bytes, bps, est_bytes, est_seconds, est_at FROM peer_rates`+where+` ORDER BY box, peer`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var box, peer string
+		var pr PeerRate
+		var at int64
+		if err := rows.Scan(&box, &peer, &pr.Bytes, &pr.BytesPerSecond, &pr.Measured.Bytes, &pr.Measured.Seconds, &at); err != nil {
+			return nil, err
 		}
-	})
-	return out, err
+		if pr.Box, err = media.ParseBoxID(peer); err != nil {
+			return nil, err
+		}
+		pr.Measured.At = millis(at)
+		if i, ok := idx[box]; ok {
+			out[i].Rates = append(out[i].Rates, pr)
+		}
+	}
+	return out, rows.Err()
 }
 
 func millis(ms int64) time.Time {

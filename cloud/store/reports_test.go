@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 	"time"
 
+	"swarmbox/cloud/throughput"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -66,5 +68,49 @@ func testReportsRoundTrip(t *testing.T, s *Store) {
 	}
 	if _, err := s.Report(ctx, media.BoxID{7}); err == nil {
 		t.Error("report of an unknown box")
+	}
+}
+
+// testDecayedPeerRates (in the suite, on both engines): what each report adds to a box's
+// running totals is a sample of the pair's decayed estimate, stored with it: a day later the
+// first sample counts half (SCHED-5).
+func testDecayedPeerRates(t *testing.T, s *Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	if err := s.CreateAccount(ctx, "acct", "north", 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	a, b := media.BoxID{1}, media.BoxID{2}
+	for _, id := range []media.BoxID{a, b} {
+		if _, err := s.RegisterBox(ctx, Box{ID: id, Account: "acct", SignKey: id[:], KEMKey: id[:], Registered: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		at          time.Duration
+		bytes, bps  int64   // the box's totals: since its engine started
+		rate        int64   // the estimate after the report
+		weight      float64 // seconds of transfer it stands for
+		description string
+	}{
+		{0, 1_000_000, 10_000, 10_000, 100, "first report: 100 s at 10 kB/s"},
+		{time.Minute, 1_000_000, 10_000, 10_000, 100 * 0.99951876, "nothing new: only the fading"},
+		// totals 2 MB over 1000 s: 1 MB over 900 s is new; the first sample counts half
+		{throughput.HalfLife, 2_000_000, 2_000, (500_000 + 1_000_000) / 950, 950, "a day later, slower"},
+	}
+	for _, st := range steps {
+		now := t0.Add(st.at)
+		req := protocol.SyncRequest{PeerRates: []protocol.PeerRate{{Box: b, Bytes: st.bytes, BytesPerSecond: st.bps}}}
+		if _, err := s.RecordSync(ctx, SyncRecord{Box: a, Req: req, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Report(ctx, a)
+		if err != nil || len(r.Rates) != 1 {
+			t.Fatalf("%s: report %+v, %v", st.description, r, err)
+		}
+		m := r.Rates[0].Measured
+		if got, w := m.Rate(now), m.Weight(now); got != st.rate || math.Abs(w-st.weight) > 1e-3 {
+			t.Errorf("%s: estimate %d B/s over %g s, want %d over %g", st.description, got, w, st.rate, st.weight)
+		}
 	}
 }

@@ -37,6 +37,7 @@ var suite = []struct {
 	{"Leases", testLeases},
 	{"DemandSignals", testDemandSignals},
 	{"ReportsRoundTrip", testReportsRoundTrip},
+	{"DecayedPeerRates", testDecayedPeerRates},
 	{"GroupCommit", testGroupCommit},
 	{"UnchangedListsSkipped", testUnchangedListsSkipped},
 	{"PlansNeedTheLease", testPlansNeedTheLease},

@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"swarmbox/cloud/throughput"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
 )
@@ -18,7 +19,8 @@ import (
 // wishlist, holdings or neighbour list is not rewritten on every sync; the signatures of recent
 // box requests (replay protection shared by every head-end instance); and the latest plan of
 // each region, which the instance holding the region's lease publishes for the others
-// (migrations/0007_sync_hashes_replays_plans.sql; holdings' ranges: 0008_holding_ranges.sql).
+// (migrations/0007_sync_hashes_replays_plans.sql; holdings' ranges: 0008_holding_ranges.sql;
+// peer rates' decayed estimates: 0010_decayed_peer_rates.sql).
 
 // ErrReplayed is returned by RecordSync when the request's replay key was already recorded.
 var ErrReplayed = errors.New("this signed request was already received")
@@ -46,8 +48,9 @@ type SyncResult struct {
 	WishlistVersion int64
 	Wishlist        []media.ItemID
 	Adopt           bool
-	// LastServed is when the box last reported a transfer under way (now, if this report has
-	// one); LastUploaded when another box last reported receiving from it.
+	// LastServed is when one of the box's own wishes last received bytes (now, if this report
+	// has new ones), never a cache fill or range placement (SCHED-8); LastUploaded when
+	// another box last reported receiving from it.
 	LastServed, LastUploaded time.Time
 	CatalogVersion           int64 // the catalog version the sync was saved against
 	// AccountStatus and BalanceCents are the box's account's, as the sync was saved.
@@ -152,9 +155,11 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 			}
 		}
 	}
-	receiving := false
+	received, err := ownWishReceived(ctx, tx, id, req, res)
+	if err != nil {
+		return res, err
+	}
 	for _, t := range req.Transfers {
-		receiving = receiving || !t.Complete
 		if _, err := tx.ExecContext(ctx, `INSERT INTO transfers (box, item, bytes_from_server, bytes_from_peers, complete, updated)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (box, item) DO UPDATE SET bytes_from_server = excluded.bytes_from_server,
@@ -163,7 +168,7 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 			return res, err
 		}
 	}
-	if receiving {
+	if received {
 		served = at
 	}
 	res.LastServed, res.LastUploaded = millis(served), millis(uploaded)
@@ -197,13 +202,24 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 		}
 	}
 	for _, pr := range req.PeerRates {
-		var before int64
-		if err := tx.QueryRowContext(ctx, `SELECT bytes FROM peer_rates WHERE box = ? AND peer = ?`, id, pr.Box.String()).Scan(&before); err != nil && err != sql.ErrNoRows {
+		var before, beforeBPS, estAt int64
+		var est throughput.Estimate
+		err := tx.QueryRowContext(ctx, `SELECT bytes, bps, est_bytes, est_seconds, est_at FROM peer_rates WHERE box = ? AND peer = ?`, id, pr.Box.String()).
+			Scan(&before, &beforeBPS, &est.Bytes, &est.Seconds, &estAt)
+		if err != nil && err != sql.ErrNoRows {
 			return res, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO peer_rates (box, peer, bytes, bps) VALUES (?, ?, ?, ?)
-			ON CONFLICT (box, peer) DO UPDATE SET bytes = excluded.bytes, bps = excluded.bps`,
-			id, pr.Box.String(), pr.Bytes, pr.BytesPerSecond); err != nil {
+		// The box reports running totals; what they add since its last report is a sample of
+		// the pair's decayed estimate (SCHED-5).
+		est.At = millis(estAt)
+		n, secs := throughput.Sample(before, beforeBPS, pr.Bytes, pr.BytesPerSecond)
+		if est = est.Add(n, secs, r.Now); !est.At.IsZero() {
+			estAt = est.At.UnixMilli()
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO peer_rates (box, peer, bytes, bps, est_bytes, est_seconds, est_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (box, peer) DO UPDATE SET bytes = excluded.bytes, bps = excluded.bps,
+				est_bytes = excluded.est_bytes, est_seconds = excluded.est_seconds, est_at = excluded.est_at`,
+			id, pr.Box.String(), pr.Bytes, pr.BytesPerSecond, est.Bytes, est.Seconds, estAt); err != nil {
 			return res, err
 		}
 		if pr.Bytes > before { // the peer sent since the last report: it was uploading
@@ -214,6 +230,58 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// ownWishReceived says whether the sync reports bytes newly received (since the box's last
+// report) for one of the household's own wishes: an item on the box's wishlist that it does not
+// hold in its cache area or as a range placement. Lending cache to others (range placements
+// never complete) and a stalled download receive nothing for the household (SCHED-8).
+func ownWishReceived(ctx context.Context, tx *tx, box string, req protocol.SyncRequest, res SyncResult) (bool, error) {
+	if len(req.Transfers) == 0 {
+		return false, nil
+	}
+	wish := req.Wishlist
+	if res.Adopt {
+		wish = res.Wishlist
+	}
+	own := make(map[media.ItemID]bool, len(wish))
+	for _, id := range wish {
+		own[id] = true
+	}
+	for _, h := range req.Holdings {
+		if h.Area == protocol.AreaCache || h.Range != nil {
+			delete(own, h.Item)
+		}
+	}
+	if len(own) == 0 {
+		return false, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT item, bytes_from_server + bytes_from_peers FROM transfers WHERE box = ?`, box)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	before := map[string]int64{}
+	for rows.Next() {
+		var item string
+		var n int64
+		if err := rows.Scan(&item, &n); err != nil {
+			return false, err
+		}
+		before[item] = n
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, t := range req.Transfers {
+		n := t.BytesFromServer + t.BytesFromPeers
+		prev, ok := before[t.Item.String()]
+		// A total below the last means the box counts again from zero (it fetched anew).
+		if own[t.Item] && n > 0 && (!ok || n != prev) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // FreeSpace is the free bytes a sync reports for wishes and for the cache: a box without a

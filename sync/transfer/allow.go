@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"cmp"
 	"math"
 	"net"
 	"net/netip"
@@ -12,6 +13,8 @@ import (
 	"github.com/anacrolix/torrent/iplist"
 	"github.com/anacrolix/torrent/metainfo"
 	"golang.org/x/time/rate"
+
+	"swarmbox/media"
 )
 
 // Allowlist is an iplist.Ranger that blocks every address except those added: anacrolix/torrent
@@ -89,13 +92,21 @@ func setLimit(l *rate.Limiter, bytesPerSecond int64) {
 	l.SetBurst(int(max(bytesPerSecond/4, 16<<10)))
 }
 
-// meter adds up what one peer address delivered and for how long chunks kept arriving: a gap
-// longer than idleGap is idle time (the peer had nothing we wanted, or we were capped) and is
-// not counted, so the figure is the peer's throughput while it was actually sending.
+// meter adds up what one peer delivered and for how long chunks kept arriving: a gap longer than
+// idleGap is idle time (the peer had nothing we wanted, or we were capped) and is not counted,
+// so the figure is the peer's throughput while it was actually sending.
 type meter struct {
 	bytes  int64
 	active time.Duration
 	last   time.Time
+	addr   netip.Addr // where the peer last sent from
+}
+
+// rateKey names a measured peer: by the box whose key it proved (SetPeerBoxes), so boxes behind
+// one address are measured apart, else by its address (box zero).
+type rateKey struct {
+	box  media.BoxID
+	addr netip.Addr
 }
 
 const idleGap = time.Second
@@ -122,38 +133,50 @@ func (e *Engine) received(ev torrent.ReceivedUsefulDataEvent) {
 	if server || err != nil {
 		return // the head-end's web seed is not a peer to measure
 	}
+	k := rateKey{addr: ap.Addr().Unmap()}
+	if pc, ok := ev.Peer.TryAsPeerConn(); ok {
+		if box, ok := e.auth.provenBox(pc); ok {
+			k = rateKey{box: box}
+		}
+	}
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m := e.rates[ap.Addr().Unmap()]
+	m := e.rates[k]
 	if m == nil {
 		m = &meter{}
-		e.rates[ap.Addr().Unmap()] = m
+		e.rates[k] = m
 	}
+	m.addr = ap.Addr().Unmap()
 	m.add(len(ev.Message.Piece), now)
 }
 
-// PeerRate is the throughput measured while receiving from one peer address, over every item.
+// PeerRate is the throughput measured while receiving from one peer, over every item.
 type PeerRate struct {
-	Addr           netip.Addr
+	// Box is the peer's box when it proved its key (the engine is strict, SetPeerBoxes); zero
+	// when it is known only by Addr, so boxes behind one address are told apart when they can be.
+	Box            media.BoxID
+	Addr           netip.Addr // where it last sent from
 	Bytes          int64
 	BytesPerSecond int64 // over the time chunks kept arriving from the peer; 0 = too little data
 }
 
-// PeerRates returns the measured throughput per peer address since the engine started, for the
-// head-end (SCHED-5), in address order.
+// PeerRates returns the measured throughput per peer (box, else address) since the engine
+// started, for the head-end (SCHED-5), in address then box order.
 func (e *Engine) PeerRates() []PeerRate {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []PeerRate
-	for ip, m := range e.rates {
-		pr := PeerRate{Addr: ip, Bytes: m.bytes}
+	for k, m := range e.rates {
+		pr := PeerRate{Box: k.box, Addr: m.addr, Bytes: m.bytes}
 		if m.active > 0 {
 			pr.BytesPerSecond = int64(float64(m.bytes) / m.active.Seconds())
 		}
 		out = append(out, pr)
 	}
-	slices.SortFunc(out, func(a, b PeerRate) int { return a.Addr.Compare(b.Addr) })
+	slices.SortFunc(out, func(a, b PeerRate) int {
+		return cmp.Or(a.Addr.Compare(b.Addr), slices.Compare(a.Box[:], b.Box[:]))
+	})
 	return out
 }
 

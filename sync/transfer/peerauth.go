@@ -157,6 +157,14 @@ func (a *peerAuth) refuseLocked(pc *torrent.PeerConn, why string) {
 	go pc.Close()
 }
 
+// provenBox is the box whose key pc proved, if it did.
+func (a *peerAuth) provenBox(pc *torrent.PeerConn) (media.BoxID, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, ok := a.proven[pc]
+	return id, ok
+}
+
 func (a *peerAuth) closed(pc *torrent.PeerConn) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +124,62 @@ func FuzzParsePeerToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		ParsePeerToken(s)
 	})
+}
+
+// TestPeerRatesPerBoxBehindOneAddress: two boxes serving from one address are measured apart,
+// each under the box its key proved, so the head-end gets a figure per box (SCHED-5).
+func TestPeerRatesPerBoxBehindOneAddress(t *testing.T) {
+	const size = 2 << 20
+	dirA, dirB := t.TempDir(), t.TempDir()
+	item, _, tb := newItem(t, 12, size, dirA)
+	name := item.String() + ".sbx"
+	data, err := os.ReadFile(filepath.Join(dirA, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, name), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := func() (ed25519.PrivateKey, media.BoxID) {
+		pub, k, _ := ed25519.GenerateKey(rand.Reader)
+		return k, media.BoxIDFromKey(pub)
+	}
+	kA, boxA := key()
+	kB, boxB := key()
+	kL, boxL := key()
+	var seeders []*Engine
+	for _, c := range []struct {
+		dir string
+		key ed25519.PrivateKey
+	}{{dirA, kA}, {dirB, kB}} {
+		// One address, and each capped so that the receiver takes from both.
+		e := newEngineWith(t, Config{MediaDir: c.dir, ListenAddr: "127.0.0.2:0", SignKey: c.key, UploadBytesPerSecond: 512 << 10})
+		e.SetPeerBoxes(map[media.BoxID]string{boxL: "plan"})
+		if err := e.Seed(item, tb); err != nil {
+			t.Fatal(err)
+		}
+		seeded(t, e, item)
+		seeders = append(seeders, e)
+	}
+	leecher := newEngineWith(t, Config{MediaDir: t.TempDir(), ListenAddr: "127.0.0.3:0", SignKey: kL})
+	leecher.SetPeerBoxes(map[media.BoxID]string{boxA: "plan", boxB: "plan"})
+	if err := leecher.Fetch(item, tb, protocol.Fetch{Item: item, Peers: []protocol.Peer{{Box: boxA, Addr: seeders[0].Addr()}, {Box: boxB, Addr: seeders[1].Addr()}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mustComplete(t, ctx, item, leecher, seeders[0])
+	rates := leecher.PeerRates()
+	var total int64
+	seen := map[media.BoxID]bool{}
+	for _, r := range rates {
+		if (r.Box != boxA && r.Box != boxB) || seen[r.Box] || r.Addr != netip.MustParseAddr("127.0.0.2") {
+			t.Fatalf("peer rates %+v: want one figure per proven box (%s, %s) at 127.0.0.2", rates, boxA, boxB)
+		}
+		seen[r.Box] = true
+		total += r.Bytes
+	}
+	if len(rates) != 2 || total < size {
+		t.Fatalf("peer rates %+v: want both boxes, together at least the item's %d bytes", rates, size)
+	}
 }

@@ -64,7 +64,7 @@ type Engine struct {
 	mu       sync.Mutex
 	torrents map[media.ItemID]*torrent.Torrent
 	seeds    map[media.ItemID]webSeedGrant       // the server's web seed, per item
-	rates    map[netip.Addr]*meter               // what each peer address delivered
+	rates    map[rateKey]*meter                  // what each peer (box, else address) delivered
 	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
 	stop     chan struct{}
 	// wanted holds the range of a range placement (Fetch.Range) per item, unclipped; an item
@@ -176,7 +176,7 @@ func New(cfg Config) (*Engine, error) {
 	rec := newRecorder(cfg.Completion)
 	tc.DefaultStorage = fileStore{dir: cfg.MediaDir, rec: rec, open: cfg.wrapFile}
 	e := &Engine{log: cfg.Log, loopback: cfg.LoopbackPeers, allow: allow, auth: auth, up: up, down: down,
-		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[netip.Addr]*meter{},
+		torrents: map[media.ItemID]*torrent.Torrent{}, seeds: map[media.ItemID]webSeedGrant{}, rates: map[rateKey]*meter{},
 		dial: map[media.ItemID][]torrent.PeerInfo{}, wanted: map[media.ItemID]protocol.PieceRange{}, stop: make(chan struct{}), requested: map[*torrent.Peer]int{},
 		named: map[metainfo.Hash]map[netip.Addr][]protocol.PieceRange{}, lan: map[netip.Addr]bool{}, judged: map[*torrent.PeerConn]string{}, bad: newBadPeers(),
 		fetchers: map[media.ItemID]*serverFetch{}, fromServer: map[media.ItemID]int64{}, serverBad: map[media.ItemID]int64{},
