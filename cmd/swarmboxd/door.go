@@ -14,6 +14,7 @@ import (
 
 	"swarmbox/firmware"
 	"swarmbox/firmware/boxbus"
+	"swarmbox/internal/outfile"
 	"swarmbox/media"
 	"swarmbox/player"
 )
@@ -231,11 +232,12 @@ func resolve(ctx context.Context, box boxDoor, names []string) ([]string, error)
 	return out, nil
 }
 
-// writeOut writes what fill writes to path ("-" for standard output); a file only appears
-// when fill succeeded, so a refused playback leaves nothing behind.
+// writeOut writes what fill writes to path ("-" for standard output); a regular file only
+// appears when fill succeeded, so a refused playback leaves nothing behind, and a device or FIFO
+// is written into, never replaced (outfile.Write).
 func writeOut(path string, fill func(io.Writer) error) error {
 	if path == "-" {
 		return fill(os.Stdout)
 	}
-	return player.WriteOut(path, fill)
+	return outfile.Write(path, fill)
 }
