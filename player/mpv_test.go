@@ -113,6 +113,9 @@ func startFake(t *testing.T, mode string) (*MPV, func() bool, error) {
 	}
 	alive := func() bool {
 		b, err := os.ReadFile(pidFile)
+		if errors.Is(err, os.ErrNotExist) && mode == "nosocket" {
+			return false // killed before it wrote its pid; StartMPV waited for its end
+		}
 		if err != nil {
 			t.Fatalf("the fake player never ran: %v", err)
 		}
@@ -128,10 +131,14 @@ func startFake(t *testing.T, mode string) (*MPV, func() bool, error) {
 	return m, alive, err
 }
 
-// shortWaits makes the driver's bounds short for one test.
-func shortWaits(t *testing.T) {
+// shortWaits makes the driver's bounds short for one test: long enough for a loaded machine to
+// start the fake and have it answer, short enough for a quick test.
+func shortWaits(t *testing.T, mode string) {
 	s, h, q := socketWait, hangAfter, quitWait
-	socketWait, hangAfter, quitWait = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	hangAfter, quitWait = time.Second, time.Second
+	if mode == "nosocket" { // the only test that waits the socket out
+		socketWait = time.Second
+	}
 	t.Cleanup(func() { socketWait, hangAfter, quitWait = s, h, q })
 }
 
@@ -229,7 +236,7 @@ func TestMPVFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
-			shortWaits(t)
+			shortWaits(t, tc.mode)
 			m, alive, err := startFake(t, tc.mode)
 			if !errors.Is(err, tc.startErr) {
 				t.Fatalf("start: %v, want %v", err, tc.startErr)
