@@ -69,7 +69,8 @@ type downloadingBox struct {
 	id      string
 	plain   []byte
 	c       *boxbus.Client
-	release func()
+	release func() // lets the rest of the title through
+	stop    func() // stops the daemon
 }
 
 func startDownloadingBox(t *testing.T) *downloadingBox {
@@ -148,7 +149,12 @@ func startDownloadingBox(t *testing.T) *downloadingBox {
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	b := &downloadingBox{dir: dir, id: it.ID.String(), plain: plain, release: release}
-	t.Cleanup(func() {
+	stopped := false
+	b.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		if b.c != nil {
 			b.c.Close()
 		}
@@ -156,7 +162,8 @@ func startDownloadingBox(t *testing.T) *downloadingBox {
 		if err := <-done; err != nil {
 			t.Errorf("box: %v", err)
 		}
-	})
+	}
+	t.Cleanup(b.stop)
 	eventually(t, "the box answers, online, with the title", func() bool {
 		if b.c == nil {
 			if b.c, _ = boxbus.DialSocket(ctx, firmware.SocketPath(dir)); b.c == nil {
@@ -226,55 +233,68 @@ func getRange(t *testing.T, url string, from, to int64) []byte {
 	return b
 }
 
+// serveAndStop runs `swarmboxd play -serve` on b's title, checks that its URL serves the range
+// [from, to] of the title and that the box plays it meanwhile (when daemon, through the
+// daemon), sends sig, and checks that the command ends cleanly and the playback is over.
+func serveAndStop(t *testing.T, b *downloadingBox, from, to int64, daemon bool, sig os.Signal) {
+	t.Helper()
+	cmd := swarmboxd(t, "play", "-serve", "-dir", b.dir, b.id)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Wait()
+		t.Fatalf("no URL (%v); stderr: %s", err, stderr.String())
+	}
+	url := strings.TrimSpace(line)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("printed %q, want the box's loopback URL", url)
+	}
+	if got := getRange(t, url, from, to); !bytes.Equal(got, b.plain[from:to+1]) {
+		t.Fatalf("bytes %d-%d served differ from the title's", from, to)
+	}
+	if daemon {
+		if now := b.nowPlaying(t); now != b.id {
+			t.Fatalf("while served, the box plays %q, want %s", now, b.id)
+		}
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("play -serve after %v: %v; stderr: %s", sig, err, stderr.String())
+	}
+	if daemon {
+		if now := b.nowPlaying(t); now != "" {
+			t.Fatalf("after play -serve ended, the box still plays %q", now)
+		}
+	}
+	if !strings.Contains(stderr.String(), "mpv "+url) {
+		t.Errorf("no hint on how to play it: %q", stderr.String())
+	}
+}
+
 // TestPlayWhileDownloading runs `swarmboxd play` as a process against a real daemon whose
 // title is half there: -serve prints a loopback URL that serves byte ranges of the part that
 // has arrived while the title is still downloading, holds the playback until SIGTERM and then
 // releases it (PLAY-3); `play --out FILE` streams the same title as it arrives instead of
-// refusing it, and writes it whole (PLAY-2).
+// refusing it, and writes it whole (PLAY-2); with the daemon stopped, -serve serves the whole
+// title in process and ends on Ctrl-C (PLAY-3).
 func TestPlayWhileDownloading(t *testing.T) {
 	b := startDownloadingBox(t)
 
 	t.Run("serve", func(t *testing.T) {
-		cmd := swarmboxd(t, "play", "-serve", "-dir", b.dir, b.id)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil {
-			cmd.Wait()
-			t.Fatalf("no URL (%v); stderr: %s", err, stderr.String())
-		}
-		url := strings.TrimSpace(line)
-		if !strings.HasPrefix(url, "http://127.0.0.1:") {
-			t.Fatalf("printed %q, want the box's loopback URL", url)
-		}
-		if got := getRange(t, url, 100_000, 299_999); !bytes.Equal(got, b.plain[100_000:300_000]) {
-			t.Fatal("a range of the part that arrived differs from the title's")
-		}
+		serveAndStop(t, b, 100_000, 299_999, true, syscall.SIGTERM)
 		if b.complete(t) { // the web seed is held back: nothing more can have arrived
 			t.Fatal("the title is complete: this test did not play while downloading")
-		}
-		if now := b.nowPlaying(t); now != b.id {
-			t.Fatalf("while served, the box plays %q, want %s", now, b.id)
-		}
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("play -serve after SIGTERM: %v; stderr: %s", err, stderr.String())
-		}
-		if now := b.nowPlaying(t); now != "" {
-			t.Fatalf("after play -serve ended, the box still plays %q", now)
-		}
-		if !strings.Contains(stderr.String(), "mpv "+url) {
-			t.Errorf("no hint on how to play it: %q", stderr.String())
 		}
 	})
 
@@ -303,6 +323,35 @@ func TestPlayWhileDownloading(t *testing.T) {
 			t.Fatalf("after play --out, the box still plays %q", now)
 		}
 	})
+
+	t.Run("serve without a daemon", func(t *testing.T) {
+		eventually(t, "the box has the whole title", func() bool { return b.complete(t) })
+		b.stop()
+		n := int64(len(b.plain))
+		serveAndStop(t, b, n-200_000, n-1, false, os.Interrupt)
+	})
+}
+
+// TestPlayWithoutDaemon: with no daemon running, `swarmboxd play` uses the box's API in
+// process. A title half there is refused, saying that the daemon must run for the rest to
+// arrive, and leaves no file (PLAY-2); once the title is whole, -serve serves it in process and
+// ends on SIGINT (PLAY-3).
+func TestPlayWithoutDaemon(t *testing.T) {
+	b := startDownloadingBox(t)
+	b.stop()
+	out := filepath.Join(t.TempDir(), "film")
+	for _, args := range [][]string{{"play", "-dir", b.dir, b.id, "--out", out}, {"play", "-serve", "-dir", b.dir, b.id}} {
+		cmd := swarmboxd(t, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if err == nil || !strings.Contains(stderr.String(), "not downloaded") || !strings.Contains(stderr.String(), "start the box with 'swarmboxd run'") {
+			t.Fatalf("%v of a title half there, no daemon: %v, stderr %q; want a refusal saying to start the daemon", args, err, stderr.String())
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a refused play left %s behind", out)
+	}
 }
 
 // TestPlayServeAndOutExclusive: -serve with --out is refused before anything plays.
