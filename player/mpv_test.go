@@ -4,16 +4,30 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// fakeMPVEnv makes the test binary play mpv: "ok" answers the JSON IPC like mpv, "fail" exits
-// with an error at once, "hang" opens the socket and then never answers nor quits.
-const fakeMPVEnv = "SWARMBOX_FAKE_MPV"
+// The test binary plays mpv when fakeMPVEnv names a mode (TestMain), writing its process id to
+// the file fakePIDEnv names. Modes:
+//
+//	ok        answers the JSON IPC like mpv: get_property, cycle, seek, quit
+//	fail      exits with status 2 at once (mpv's "could not play the file")
+//	nosocket  never opens its control socket
+//	hang      opens the socket, takes the connection, and never answers nor quits
+//	crash     answers like ok, and exits with status 3 on a seek, before answering it
+//	noquit    answers like ok, quit included, and goes on running
+const (
+	fakeMPVEnv = "SWARMBOX_FAKE_MPV"
+	fakePIDEnv = "SWARMBOX_FAKE_MPV_PID"
+)
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeMPVEnv); mode != "" {
@@ -23,10 +37,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeMPV speaks enough of mpv's IPC for StartMPV: time-pos, duration, pause, cycle, seek, quit.
 func fakeMPV(mode string, args []string) {
-	if mode == "fail" {
+	if p := os.Getenv(fakePIDEnv); p != "" {
+		os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())), 0o600)
+	}
+	switch mode {
+	case "fail":
 		os.Exit(2)
+	case "nosocket":
+		select {}
 	}
 	var sock string
 	pos := 0.0
@@ -40,11 +59,11 @@ func fakeMPV(mode string, args []string) {
 	}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
-		os.Exit(3)
+		os.Exit(9)
 	}
 	c, err := l.Accept()
 	if err != nil {
-		os.Exit(3)
+		os.Exit(9)
 	}
 	if mode == "hang" {
 		select {}
@@ -56,7 +75,9 @@ func fakeMPV(mode string, args []string) {
 			Command   []any `json:"command"`
 			RequestID int   `json:"request_id"`
 		}
-		json.Unmarshal(sc.Bytes(), &req)
+		if json.Unmarshal(sc.Bytes(), &req) != nil || len(req.Command) == 0 {
+			continue
+		}
 		var data any
 		switch req.Command[0] {
 		case "get_property":
@@ -64,29 +85,67 @@ func fakeMPV(mode string, args []string) {
 		case "cycle":
 			paused = !paused
 		case "seek":
+			if mode == "crash" {
+				os.Exit(3)
+			}
 			pos += req.Command[1].(float64)
-		case "quit":
-			os.Exit(0)
 		}
 		// An event line first, as mpv sends them unasked: the client must skip it.
 		b, _ := json.Marshal(map[string]any{"data": data, "error": "success", "request_id": req.RequestID})
 		c.Write([]byte(`{"event":"property-change"}` + "\n" + string(b) + "\n"))
+		if req.Command[0] == "quit" && mode != "noquit" {
+			os.Exit(0)
+		}
 	}
+	select {} // the client went away; mpv would play on
 }
 
-func startFake(t *testing.T, mode string) (*MPV, error) {
+// startFake starts the fake player in mode and returns the driver and a way to ask whether the
+// fake's process still exists.
+func startFake(t *testing.T, mode string) (*MPV, func() bool, error) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "pid")
 	t.Setenv(fakeMPVEnv, mode)
+	t.Setenv(fakePIDEnv, pidFile)
 	bin, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	alive := func() bool {
+		b, err := os.ReadFile(pidFile)
+		if errors.Is(err, os.ErrNotExist) && mode == "nosocket" {
+			return false // killed before it wrote its pid; StartMPV waited for its end
+		}
+		if err != nil {
+			t.Fatalf("the fake player never ran: %v", err)
+		}
+		pid, _ := strconv.Atoi(string(b))
+		return syscall.Kill(pid, 0) == nil // reaped by the driver's Wait once it has exited
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return StartMPV(ctx, bin, "http://127.0.0.1:1/play/x", 12)
+	m, err := StartMPV(ctx, bin, "http://127.0.0.1:1/play/x", 12)
+	if m != nil {
+		t.Cleanup(func() { m.Stop() })
+	}
+	return m, alive, err
 }
 
+// shortWaits makes the driver's bounds short for one test: long enough for a loaded machine to
+// start the fake and have it answer, short enough for a quick test.
+func shortWaits(t *testing.T, mode string) {
+	s, h, q := socketWait, hangAfter, quitWait
+	hangAfter, quitWait = time.Second, time.Second
+	if mode == "nosocket" { // the only test that waits the socket out
+		socketWait = time.Second
+	}
+	t.Cleanup(func() { socketWait, hangAfter, quitWait = s, h, q })
+}
+
+// TestMPVStartSeekPauseStop drives a well-behaved player: it starts where asked, seeks both
+// ways, pauses, and quits when stopped, leaving no socket behind (PLAY-4).
 func TestMPVStartSeekPauseStop(t *testing.T) {
-	m, err := startFake(t, "ok")
+	m, alive, err := startFake(t, "ok")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +158,7 @@ func TestMPVStartSeekPauseStop(t *testing.T) {
 		{func() error { return m.Seek(ctx, 30) }, Status{Position: 42, Duration: 600}},
 		{func() error { return m.Seek(ctx, -10) }, Status{Position: 32, Duration: 600}},
 		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600, Paused: true}},
+		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600}},
 	}
 	for i, s := range steps {
 		if err := s.do(); err != nil {
@@ -112,39 +172,85 @@ func TestMPVStartSeekPauseStop(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 	if got, err := m.Status(ctx); err != nil || !got.Ended {
-		t.Errorf("after Stop: %+v, %v; want ended", got, err)
+		t.Errorf("after Stop: %+v, %v; want ended without an error", got, err)
+	}
+	if alive() {
+		t.Error("the player still runs after Stop")
 	}
 	if _, err := os.Stat(m.dir); !os.IsNotExist(err) {
 		t.Errorf("the socket directory is left behind: %v", err)
 	}
 }
 
-func TestMPVThatFailsAtOnce(t *testing.T) {
-	_, err := startFake(t, "fail")
-	if err == nil || !strings.Contains(err.Error(), "exited before it played") {
-		t.Fatalf("a player exiting with an error: %v", err)
+// TestMPVFailures: a player that fails, at start or mid-play, or that hangs — not answering its
+// socket, not opening it, not quitting — is gone afterwards (killed when it had to be), and the
+// caller is told why in a sentence the TV shows as it is (PLAY-4).
+func TestMPVFailures(t *testing.T) {
+	tests := []struct {
+		mode string
+		// run drives the player after a successful start and returns the error it ended with.
+		run      func(t *testing.T, m *MPV) error
+		startErr error // the error StartMPV fails with, when it should
+		want     error
+		words    string // in the message
+	}{
+		{mode: "fail", startErr: ErrPlayerFailed, want: ErrPlayerFailed, words: "before it played (exit status 2: it could not play the title's stream)"},
+		{mode: "nosocket", startErr: ErrPlayerHung, want: ErrPlayerHung, words: "did not open its control socket"},
+		{mode: "crash", want: ErrPlayerFailed, words: "exit status 3", run: func(t *testing.T, m *MPV) error {
+			if err := m.Seek(context.Background(), 30); !errors.Is(err, ErrPlayerFailed) {
+				t.Errorf("a seek the player died on: %v, want ErrPlayerFailed", err)
+			}
+			st, err := m.Status(context.Background())
+			if !st.Ended || !errors.Is(err, ErrPlayerFailed) {
+				t.Errorf("status after the player died: %+v, %v; want ended with ErrPlayerFailed", st, err)
+			}
+			return m.Stop()
+		}},
+		{mode: "hang", want: ErrPlayerHung, words: "no answer for", run: func(t *testing.T, m *MPV) error {
+			// Polled as the TV does, each call with a deadline shorter than hangAfter: the
+			// silence adds up over calls until the player is killed.
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				st, err := m.Status(ctx)
+				cancel()
+				if errors.Is(err, ErrPlayerHung) {
+					if !st.Ended {
+						t.Errorf("a killed player's status: %+v, want ended", st)
+					}
+					return m.Stop()
+				}
+				if err == nil {
+					t.Fatalf("a hung player answered: %+v", st)
+				}
+			}
+			t.Fatal("a player that never answers was not given up on")
+			return nil
+		}},
+		{mode: "noquit", want: ErrPlayerHung, words: "did not quit", run: func(t *testing.T, m *MPV) error {
+			if _, err := m.Status(context.Background()); err != nil {
+				t.Fatalf("status: %v", err)
+			}
+			return m.Stop()
+		}},
 	}
-}
-
-func TestMPVThatHangsIsKilled(t *testing.T) {
-	quitWait = 200 * time.Millisecond
-	t.Cleanup(func() { quitWait = 3 * time.Second })
-	m, err := startFake(t, "hang")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := m.Status(ctx); err == nil {
-		t.Error("a hung player answered")
-	}
-	t0 := time.Now()
-	m.Stop()
-	if !m.ended() {
-		t.Fatal("the hung player still runs after Stop")
-	}
-	if d := time.Since(t0); d > 3*time.Second {
-		t.Errorf("stopping a hung player took %v", d)
+	for _, tc := range tests {
+		t.Run(tc.mode, func(t *testing.T) {
+			shortWaits(t, tc.mode)
+			m, alive, err := startFake(t, tc.mode)
+			if !errors.Is(err, tc.startErr) {
+				t.Fatalf("start: %v, want %v", err, tc.startErr)
+			}
+			if err == nil {
+				err = tc.run(t, m)
+			}
+			if !errors.Is(err, tc.want) || !strings.HasPrefix(err.Error(), "the player ") || !strings.Contains(err.Error(), tc.words) {
+				t.Fatalf("ended with %q; want %v saying %q", err, tc.want, tc.words)
+			}
+			if alive() {
+				t.Fatal("the player process still runs")
+			}
+		})
 	}
 }
 

@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"swarmbox/internal/outfile"
 	"swarmbox/media"
 )
 
@@ -111,49 +111,10 @@ func open(key media.ContentKey, lic media.License, item media.ItemID, c Containe
 	return &Title{Reader: r, License: lic, c: c}, nil
 }
 
-// WriteFile decrypts the whole title into path, as WriteOut does.
+// WriteFile decrypts the whole title into path, as outfile.Write writes: a regular file only
+// when every chunk authenticated, a device or FIFO directly.
 func WriteFile(ctx context.Context, t *Title, path string) error {
-	return WriteOut(path, func(w io.Writer) error { return Copy(ctx, w, t) })
-}
-
-// WriteOut writes what fill writes to path. A regular file (or a path not there yet) is written
-// to a temporary file beside it and renamed over it only when fill succeeded, so a playback that
-// fails half way leaves nothing behind. Anything else — a device such as /dev/null, a FIFO, a
-// socket — is written into directly: renaming over it would replace the device node with a
-// plain file (as root, /dev/null itself), and a reader on a FIFO would never see the bytes.
-// A symbolic link is followed, so the file or device it names is what gets written.
-func WriteOut(path string, fill func(io.Writer) error) error {
-	target := path
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		target = real
-	}
-	if fi, err := os.Stat(target); err == nil && !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return fmt.Errorf("%s is a folder: name a file to write the title into", path)
-		}
-		f, err := os.OpenFile(target, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		if err := fill(f); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(target), ".play-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), target)
+	return outfile.Write(path, func(w io.Writer) error { return Copy(ctx, w, t) })
 }
 
 // Copy streams the plaintext to w in order. It stops at the first damaged chunk: bytes of a

@@ -1,13 +1,16 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"swarmbox/internal/outfile"
 	"swarmbox/player"
 )
 
@@ -36,9 +39,14 @@ func loadPositions(path string) (*positions, error) {
 	if err != nil {
 		return p, fmt.Errorf("resume positions: %w", err)
 	}
+	if len(bytes.TrimSpace(b)) == 0 { // a new empty file, or -positions /dev/null
+		return p, nil
+	}
 	if err := json.Unmarshal(b, &p.m); err != nil {
 		p.m = map[string]resumePoint{}
-		os.Rename(path, path+".damaged")
+		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() { // never a device
+			os.Rename(path, path+".damaged")
+		}
 		return p, fmt.Errorf("resume positions in %s were damaged and are set aside: %w", path, err)
 	}
 	return p, nil
@@ -72,21 +80,10 @@ func (p *positions) save() error {
 	if err := os.MkdirAll(filepath.Dir(p.path), 0o755); err != nil {
 		return fmt.Errorf("resume positions: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p.path), ".positions-*")
-	if err != nil {
+	// outfile: a regular file via a synced temporary file and a rename; -positions /dev/null is
+	// written into, never replaced.
+	if err := outfile.Write(p.path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("resume positions: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("resume positions: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("resume positions: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p.path)
+	return nil
 }

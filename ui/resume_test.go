@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"swarmbox/player"
 )
 
@@ -60,5 +62,31 @@ func TestPositionsDamagedFileIsSetAside(t *testing.T) {
 	}
 	if err := p.record("x", player.Status{Position: 60}, time.Now()); err != nil {
 		t.Fatalf("saving after a damaged file: %v", err)
+	}
+}
+
+// TestPositionsOnANullDevice: `swarmboxd ui -positions /dev/null` keeps no positions and leaves
+// the device be (the file was set aside as damaged and replaced by a rename before) (PLAY-1).
+func TestPositionsOnANullDevice(t *testing.T) {
+	dev := filepath.Join(t.TempDir(), "null")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		if os.Getuid() != 0 && os.Getenv("CI") != "true" {
+			t.Skipf("mknod needs root (%v)", err)
+		}
+		t.Fatalf("mknod of a null device: %v", err)
+	}
+	p, err := loadPositions(dev)
+	if err != nil || len(p.m) != 0 {
+		t.Fatalf("an empty device: %v, %v", p.m, err)
+	}
+	if err := p.record("x", player.Status{Position: 60}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{dev, dev + ".damaged"} {
+		if fi, err := os.Lstat(n); n == dev && (err != nil || fi.Mode()&os.ModeCharDevice == 0) {
+			t.Fatalf("the device is now %v (%v)", fi, err)
+		} else if n != dev && err == nil {
+			t.Fatalf("the device was set aside as %s", n)
+		}
 	}
 }

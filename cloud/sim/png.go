@@ -2,26 +2,23 @@ package sim
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"swarmbox/internal/outfile"
 )
 
-// savePNG writes the image to a temporary file and renames it, so a failed run leaves no half
-// picture behind.
+// savePNG writes the image to path; a regular file is written to a temporary file and renamed,
+// so a failed run leaves no half picture behind, and anything else (a FIFO, /dev/null) is written
+// into, never replaced (outfile.Write).
 func savePNG(img *vgimg.Canvas, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plot-*.png")
+	err := outfile.Write(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(tmp); err != nil {
-		tmp.Close()
 		return fmt.Errorf("plot: write %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

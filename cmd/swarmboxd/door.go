@@ -14,6 +14,7 @@ import (
 
 	"swarmbox/firmware"
 	"swarmbox/firmware/boxbus"
+	"swarmbox/internal/outfile"
 	"swarmbox/media"
 	"swarmbox/player"
 )
@@ -33,6 +34,10 @@ type boxDoor interface {
 	Follow(ctx context.Context) (<-chan boxbus.Event, error)
 	// Watch writes a bought title's plaintext to w.
 	Watch(ctx context.Context, id string, w io.Writer) error
+	// Serve opens a bought title for playback, as the TV does: it returns the box's loopback
+	// URL (Range requests, so a player seeks), a channel that yields why the box ended the
+	// playback on its own, and stop, which ends it and releases the title's play lease.
+	Serve(ctx context.Context, id string) (url string, ended <-chan error, stop func(context.Context) error, err error)
 	// Via says which door this is, for status.
 	Via() string
 	Close() error
@@ -70,13 +75,76 @@ type daemonDoor struct {
 
 func (d daemonDoor) Via() string { return "the running daemon (" + d.path + ")" }
 
+// Serve has the daemon serve the title and follows its NowPlaying property: another title
+// played (from the TV, say), a Stop from elsewhere, or the daemon going away ends this playback.
+func (d daemonDoor) Serve(ctx context.Context, id string) (string, <-chan error, func(context.Context) error, error) {
+	fctx, unfollow := context.WithCancel(ctx)
+	events, err := d.Follow(fctx) // first, so no change falls between Play and following
+	if err != nil {
+		unfollow()
+		return "", nil, nil, err
+	}
+	url, err := d.Play(ctx, id)
+	if err != nil {
+		unfollow()
+		return "", nil, nil, err
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for ev := range events {
+			if ev.Owner != nil {
+				ended <- errors.New("the daemon stopped, and the playback with it: start it again with 'swarmboxd run' and play again")
+				return
+			}
+			if _, ok := ev.Properties[boxbus.PropNowPlaying]; !ok {
+				continue
+			}
+			// The property itself, not the signal's value: a change from before Play may still
+			// be on its way.
+			v, err := d.Property(fctx, boxbus.PropNowPlaying)
+			if err != nil {
+				continue // the connection's end closes events
+			}
+			if now, _ := v.Value().(string); now != id {
+				what := "stopped"
+				if now != "" {
+					what = "now plays " + now
+				}
+				ended <- fmt.Errorf("the box %s instead of %s: the TV or another 'swarmboxd play' took over", what, id)
+				return
+			}
+		}
+		if fctx.Err() == nil {
+			ended <- errors.New("the daemon stopped, and the playback with it: start it again with 'swarmboxd run' and play again")
+		}
+	}()
+	stop := func(ctx context.Context) error {
+		unfollow()
+		return d.stopIfPlaying(ctx, id)
+	}
+	return url, ended, stop, nil
+}
+
+// stopIfPlaying stops the daemon's playback if it is still id's, so a title the TV has started
+// since is left playing.
+func (d daemonDoor) stopIfPlaying(ctx context.Context, id string) error {
+	v, err := d.Property(ctx, boxbus.PropNowPlaying)
+	if err != nil {
+		return err
+	}
+	if now, _ := v.Value().(string); now != id {
+		return nil
+	}
+	return d.Stop(ctx)
+}
+
 // Watch has the daemon serve the title and reads it whole.
 func (d daemonDoor) Watch(ctx context.Context, id string, w io.Writer) error {
 	url, err := d.Play(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer d.Stop(context.WithoutCancel(ctx))
+	defer d.stopIfPlaying(context.WithoutCancel(ctx), id)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -169,7 +237,7 @@ func (l localDoor) Watch(ctx context.Context, id string, w io.Writer) error {
 	}
 	t, err := l.api.Open(ctx, ids[0])
 	if err != nil {
-		return err
+		return noDaemonHint(err)
 	}
 	defer t.Close()
 	release, err := l.api.Hold(ctx, ids[0])
@@ -180,12 +248,39 @@ func (l localDoor) Watch(ctx context.Context, id string, w io.Writer) error {
 	return player.Copy(ctx, w, t)
 }
 
+// Serve serves the title in process, through the API's Play as the daemon does, until stop.
+func (l localDoor) Serve(ctx context.Context, id string) (string, <-chan error, func(context.Context) error, error) {
+	ids, err := parseIDs(id)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	url, err := l.api.Play(ctx, ids[0])
+	if err != nil {
+		return "", nil, nil, noDaemonHint(err)
+	}
+	return url, nil, l.api.Stop, nil
+}
+
+// noDaemonHint adds to a refusal for a title not yet downloaded that, without a daemon,
+// nothing more arrives: with one, a title still downloading plays as it arrives.
+func noDaemonHint(err error) error {
+	if errors.Is(err, player.ErrNotDownloaded) {
+		return fmt.Errorf("%w; no daemon runs, so no more of it arrives: start the box with 'swarmboxd run' and play it again (it plays while it downloads)", err)
+	}
+	return err
+}
+
 // oneItem parses a command that takes one ITEM, opens the box and resolves the item.
 func oneItem(ctx context.Context, fs *flagSet, args []string) (boxDoor, string, error) {
 	names, err := fs.parse(args)
 	if err != nil {
 		return nil, "", err
 	}
+	return openItem(ctx, fs, names)
+}
+
+// openItem opens the box and resolves the one ITEM of a command's operands.
+func openItem(ctx context.Context, fs *flagSet, names []string) (boxDoor, string, error) {
 	if len(names) != 1 {
 		return nil, "", fmt.Errorf("%s takes one ITEM", fs.Name())
 	}
@@ -231,11 +326,12 @@ func resolve(ctx context.Context, box boxDoor, names []string) ([]string, error)
 	return out, nil
 }
 
-// writeOut writes what fill writes to path ("-" for standard output); a file only appears
-// when fill succeeded, so a refused playback leaves nothing behind.
+// writeOut writes what fill writes to path ("-" for standard output); a regular file only
+// appears when fill succeeded, so a refused playback leaves nothing behind, and a device or FIFO
+// is written into, never replaced (outfile.Write).
 func writeOut(path string, fill func(io.Writer) error) error {
 	if path == "-" {
 		return fill(os.Stdout)
 	}
-	return player.WriteOut(path, fill)
+	return outfile.Write(path, fill)
 }

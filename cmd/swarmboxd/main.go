@@ -25,11 +25,14 @@ Usage:
   swarmboxd ui     [-dbus system|session|ADDRESS] [-dbus-name NAME] [-player mpv] [-remote auto|none|DEV,...] [-keymap FILE] [-positions FILE]   the TV UI
   swarmboxd wish   [-dir DIR] ITEM...          set the wishlist, most wanted first
   swarmboxd buy    [-dir DIR] [-rent] ITEM     buy (or rent) a title that is ready
-  swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title
+  swarmboxd play   [-dir DIR] ITEM --out FILE|-  decrypt a bought title (FILE may be a device or FIFO)
+  swarmboxd play   [-dir DIR] -serve ITEM       serve it on a loopback URL a player can seek in
+                                                (mpv URL), until Ctrl-C
   swarmboxd status [-dir DIR] [-json]
   swarmboxd wait   [-dir DIR] [-timeout D] ITEM  block until ITEM is ready
 
-ITEM is an item id, a unique prefix of one, or a title from the catalog.
+ITEM is an item id, a unique prefix of one, or a title from the catalog. A bought title
+still downloading plays as it arrives while the daemon runs.
 The state folder defaults to $SWARMBOX_DIR or /var/lib/swarmbox.
 `
 

@@ -4,6 +4,7 @@ package headendtest
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -55,6 +56,9 @@ type Options struct {
 	Now          func() time.Time
 	RentalWindow time.Duration
 	OwnedRenewal time.Duration
+	// Wrap, when set, stands in front of the head-end's handler, e.g. to hold back the web
+	// seed so that a title stays downloading for as long as a test needs.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Start is New with options.
@@ -105,6 +109,9 @@ func Start(t testing.TB, o Options, titles ...Title) *Headend {
 	hs.Start(context.Background())
 	t.Cleanup(hs.Close)
 	srv.Config.Handler = hs.Handler()
+	if o.Wrap != nil {
+		srv.Config.Handler = o.Wrap(srv.Config.Handler)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	h.URL = srv.URL
