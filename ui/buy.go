@@ -28,6 +28,9 @@ func newBuy(a *App, it boxbus.Item, rent bool) *buyScreen {
 	b.modal.SetDoneFunc(func(_ int, label string) {
 		a.back()
 		if label == verb {
+			if s, ok := a.nav.top().(*itemScreen); ok && s.id == it.ID {
+				s.playNext = true
+			}
 			a.buy(it, rent)
 		}
 	})
@@ -44,7 +47,15 @@ func (b *buyScreen) price() (int64, string) {
 func (b *buyScreen) overlay()                   {}
 func (b *buyScreen) Name() string               { return "Title" }
 func (b *buyScreen) Primitive() tview.Primitive { return b.modal }
-func (b *buyScreen) Keys() []keyHelp            { return commonKeys }
+func (b *buyScreen) Keys() []keyHelp {
+	return []keyHelp{{"◀ ▶", "choose", ""}, {"OK", "confirm", ""}, {"Back", "cancel", ""}, keyHome}
+}
+
+// more is Info's longer words for the dialog's keys.
+func (b *buyScreen) more() ([]keyHelp, map[string]string) {
+	_, verb := b.price()
+	return nil, map[string]string{"◀ ▶": verb + " or Cancel", "OK": "do the button in focus", "Back": "close this dialog only; the title stays open"}
+}
 
 func (b *buyScreen) Update(s *snapshot) { b.modal.SetText(b.text(s)) }
 
@@ -87,6 +98,13 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		a.model.refresh(ctx, false, it.ID)
 		return nil
 	}, func(err error) {
+		if err != nil {
+			for _, s := range a.nav.stack {
+				if s, ok := s.(*itemScreen); ok && s.id == it.ID {
+					s.playNext = false // not bought: the focus stays where the household left it
+				}
+			}
+		}
 		if errors.Is(err, boxbus.Refusal(boxbus.ErrOffline)) {
 			a.say(offlineRefusal(a.snap.link)) // the box's sentence is too long for one line
 			return
