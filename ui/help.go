@@ -52,10 +52,20 @@ func helpKeys(s screen) []keyHelp {
 		seen[k.key] = true
 		if l, ok := longer[k.key]; ok {
 			k.what = l
+		} else if l, ok := commonWords[k]; ok {
+			k.what = l
 		}
 		out = append(out, k)
 	}
 	return out
+}
+
+// commonWords are help's longer words for the keys most screens share.
+var commonWords = map[keyHelp]string{
+	keyBack: "back to the screen before this one",
+	keyHome: "Home, with its first row in focus, from any screen",
+	keyOpen: "open the row in focus",
+	keyJump: "jump to the row showing that digit (0 is the tenth)",
 }
 
 // helpText is the help page's text for s.
