@@ -28,9 +28,6 @@ func newBuy(a *App, it boxbus.Item, rent bool) *buyScreen {
 	b.modal.SetDoneFunc(func(_ int, label string) {
 		a.back()
 		if label == verb {
-			if s, ok := a.nav.top().(*itemScreen); ok && s.id == it.ID {
-				s.playNext = true
-			}
 			a.buy(it, rent)
 		}
 	})
@@ -82,6 +79,7 @@ func (b *buyScreen) text(s *snapshot) string {
 
 // buy buys or rents it; the head-end answers through the box, so it has the longer deadline.
 func (a *App) buy(it boxbus.Item, rent bool) {
+	a.playNext(it.ID, true)
 	var p boxbus.Purchase
 	a.command(a.cfg.BuyTimeout, func(ctx context.Context) error {
 		var err error
@@ -99,11 +97,7 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		return nil
 	}, func(err error) {
 		if err != nil {
-			for _, s := range a.nav.stack {
-				if s, ok := s.(*itemScreen); ok && s.id == it.ID {
-					s.playNext = false // not bought: the focus stays where the household left it
-				}
-			}
+			a.playNext(it.ID, false) // not bought: the focus stays where the household left it
 		}
 		if errors.Is(err, boxbus.Refusal(boxbus.ErrOffline)) {
 			a.say(offlineRefusal(a.snap.link)) // the box's sentence is too long for one line
@@ -115,4 +109,13 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		}
 		a.say(fmt.Sprintf("Done: %s paid, balance %s. Press Play to watch.", money(p.ChargedCents), money(p.BalanceCents)))
 	})
+}
+
+// playNext tells the pages of title id to put Play in focus once it is bought (UI-4), or not.
+func (a *App) playNext(id string, on bool) {
+	for _, s := range a.nav.stack {
+		if s, ok := s.(*itemScreen); ok && s.id == id {
+			s.playNext = on
+		}
+	}
 }

@@ -169,7 +169,7 @@ func (c *catalogScreen) refill(s *snapshot, f catalogFilter) {
 		t := titleOf(*it)
 		row, ok := c.rowOf[t]
 		if !ok {
-			row = fmt.Sprintf("%-31s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 31)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
+			row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
 			c.rowOf[t] = row
 		}
 		if f.kind != "" && t.Kind != f.kind {

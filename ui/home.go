@@ -51,14 +51,11 @@ const (
 	lapsed           boxbus.State = "lapsed"
 )
 
-// homeGroup is a state of Home's titles and its label.
-type homeGroup struct {
+// homeGroups are Home's title groups, in order.
+var homeGroups = []struct {
 	state boxbus.State
 	label string
-}
-
-// homeGroups are Home's title groups, in the order Home first lists them.
-var homeGroups = []homeGroup{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
+}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
 
 func (h *homeScreen) Update(s *snapshot) {
 	a := h.a
@@ -68,9 +65,7 @@ func (h *homeScreen) Update(s *snapshot) {
 		func() { a.push(newWishlist(a)) },
 		func() { a.push(newDownloads(a)) },
 	}
-	label := map[string]string{}
-	var fresh []string // titles Home did not list yet, grouped
-	groups := map[boxbus.State][]string{}
+	groups := map[boxbus.State][]boxbus.Item{}
 	for _, id := range s.local {
 		it, ok := s.item(id)
 		if !ok {
@@ -83,17 +78,19 @@ func (h *homeScreen) Update(s *snapshot) {
 		if state == boxbus.Expired && owned(it) {
 			state = lapsed
 		}
-		i := slices.IndexFunc(homeGroups, func(g homeGroup) bool { return g.state == state })
-		if i < 0 {
-			continue // not the household's (kept for neighbours) or not on the box yet
-		}
-		label[id] = fmt.Sprintf("%-18s %s", homeGroups[i].label, tview.Escape(it.Title))
-		if !slices.Contains(h.order, id) {
-			groups[state] = append(groups[state], id)
-		}
+		groups[state] = append(groups[state], it)
 	}
+	// The groups label the rows and order the titles Home lists for the first time; a title
+	// listed before keeps its row (UI-4).
+	label := map[string]string{}
+	var fresh []string
 	for _, g := range homeGroups {
-		fresh = append(fresh, groups[g.state]...)
+		for _, it := range groups[g.state] {
+			label[it.ID] = fmt.Sprintf("%-18s %s", g.label, tview.Escape(it.Title))
+			if !slices.Contains(h.order, it.ID) {
+				fresh = append(fresh, it.ID)
+			}
+		}
 	}
 	h.order = append(slices.DeleteFunc(h.order, func(id string) bool { _, ok := label[id]; return !ok }), fresh...)
 	for _, id := range h.order {

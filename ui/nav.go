@@ -91,9 +91,9 @@ func numbered(rows []string) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		if i < 10 {
-			out[i] = " " + strconv.Itoa((i+1)%10) + " " + r
+			out[i] = strconv.Itoa((i+1)%10) + " " + r
 		} else {
-			out[i] = "   " + r
+			out[i] = "  " + r
 		}
 	}
 	return out
