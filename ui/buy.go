@@ -110,12 +110,3 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		a.say(fmt.Sprintf("Done: %s paid, balance %s. Press Play to watch.", money(p.ChargedCents), money(p.BalanceCents)))
 	})
 }
-
-// playNext tells the pages of title id to put Play in focus once it is bought (UI-4), or not.
-func (a *App) playNext(id string, on bool) {
-	for _, s := range a.nav.stack {
-		if s, ok := s.(*itemScreen); ok && s.id == id {
-			s.playNext = on
-		}
-	}
-}

@@ -151,3 +151,12 @@ func (n *navStack) reset() {
 	for n.pop() {
 	}
 }
+
+// playNext tells the pages of title id to put Play in focus once it is bought (UI-4), or not.
+func (a *App) playNext(id string, on bool) {
+	for _, s := range a.nav.stack {
+		if s, ok := s.(*itemScreen); ok && s.id == id {
+			s.playNext = on
+		}
+	}
+}
