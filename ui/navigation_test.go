@@ -157,7 +157,7 @@ func TestTVNavigation(t *testing.T) {
 			a.app.QueueEvent(tcell.NewEventKey(tcell.KeyEnter, 0, tcell.ModNone)) // Buy or Rent…
 			see(t, a, sim, 2*time.Second, "Comedy Two for")
 			a.app.QueueEvent(tcell.NewEventKey(tcell.KeyEnter, 0, tcell.ModNone)) // …confirmed
-			see(t, a, sim, 2*time.Second, "Done:", "▶ Play")
+			see(t, a, sim, 2*time.Second, "paid", "▶ Play")
 			if row := onUI(a, func() string { return currentRow(t, a) }); !strings.Contains(row, "▶ Play") {
 				t.Errorf("after buying the focus is on %q, want Play", row)
 			}
