@@ -185,8 +185,9 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	ui.keys("s") // Stop
 	ui.see(5*time.Second, "Stopped.")
 	ui.keys("Home")
-	continueFilm := regexp.MustCompile(`Continue watching\s+Sample Film`)
+	// Its row keeps its place and shows the digit that jumps to it (UI-4).
+	continueFilm := regexp.MustCompile(`([0-9]) Continue watching\s+Sample Film`)
 	waitFor(t, "Continue watching on Home", 10*time.Second, func() bool { return continueFilm.MatchString(ui.screen()) })
-	ui.keys("Down", "Down", "Down", "Enter") // the first title row under the menu
+	ui.keys(continueFilm.FindStringSubmatch(ui.screen())[1], "Enter")
 	ui.see(5*time.Second, "▶ Resume from 0:0", "▶ Play from the start")
 }

@@ -105,9 +105,10 @@ type App struct {
 	resume   *positions
 	meter    meter // download rates, for rate and time-left figures
 	playing  *nowPlaying
-	said     string // the status line's message
-	saidSeq  int    // bumped with every message, so an old timer does not clear a new one
-	answered bool   // the box answered the last time we knew
+	said     string   // the status line's message
+	saidSeq  int      // bumped with every message, so an old timer does not clear a new one
+	undo     *removal // the last wish removed, which Yellow puts back while its message shows
+	answered bool     // the box answered the last time we knew
 
 	// startPlayer starts the external player; tests replace it.
 	startPlayer func(ctx context.Context, command, url string, from float64) (playback, error)
@@ -190,7 +191,13 @@ func (a *App) show(s *snapshot) {
 
 // drawChrome draws the header, the status line and the bottom line.
 func (a *App) drawChrome() {
-	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s", a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04")))
+	info := "help"
+	if _, ok := a.nav.top().(*helpScreen); ok {
+		info = "close help"
+	}
+	// Info is named here, on every screen, rather than at the end of a bottom line an 80-column
+	// console may cut: it is the key that tells the rest.
+	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s   [::b]Info[::-] %s", a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04"), info))
 	switch {
 	case a.snap.trust != nil && errors.Is(a.snap.trust, boxbus.ErrUnanswered):
 		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
@@ -236,9 +243,13 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		return nil
 	}
 	if r := ev.Rune(); ev.Key() == tcell.KeyRune && r >= '0' && r <= '9' {
-		// Digits jump to an entry of the list in focus: 1 is the first, 0 the tenth.
+		if s, ok := a.nav.top().(*searchScreen); ok {
+			s.typeDigit(r)
+			return nil
+		}
+		// Digits jump to an entry of the list in focus: 1 is the first, 0 the tenth (UI-4).
 		if l, ok := a.app.GetFocus().(*tview.List); ok {
-			if i := (int(r-'0') + 9) % 10; i < l.GetItemCount() {
+			if i := digitRow(r); i < l.GetItemCount() {
 				l.SetCurrentItem(i)
 			}
 			return nil
@@ -259,7 +270,12 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		a.stopPlayback()
 		return nil
 	case ActInfo:
-		a.say("Arrows move (◀ ▶ change the category in the catalog), OK opens, Back goes back, Home starts over, 0–9 jump to an entry; the colour keys do what the bottom line says; Play/Pause, FF, RW and Stop work while playing.")
+		// Info opens the help of the screen on top, and closes it again (UI-4).
+		if _, ok := a.nav.top().(*helpScreen); ok {
+			a.back()
+		} else {
+			a.push(newHelp(a.nav.top()))
+		}
 		return nil
 	}
 	return ev

@@ -44,7 +44,15 @@ func (b *buyScreen) price() (int64, string) {
 func (b *buyScreen) overlay()                   {}
 func (b *buyScreen) Name() string               { return "Title" }
 func (b *buyScreen) Primitive() tview.Primitive { return b.modal }
-func (b *buyScreen) Keys() []keyHelp            { return commonKeys }
+func (b *buyScreen) Keys() []keyHelp {
+	return []keyHelp{{"◀ ▶", "choose", ""}, {"OK", "confirm", ""}, {"Back", "cancel", ""}, keyHome}
+}
+
+// more is Info's longer words for the dialog's keys.
+func (b *buyScreen) more() ([]keyHelp, map[string]string) {
+	_, verb := b.price()
+	return nil, map[string]string{"◀ ▶": verb + " or Cancel", "OK": "do the button in focus", "Back": "close this dialog only; the title stays open"}
+}
 
 func (b *buyScreen) Update(s *snapshot) { b.modal.SetText(b.text(s)) }
 
@@ -71,6 +79,7 @@ func (b *buyScreen) text(s *snapshot) string {
 
 // buy buys or rents it; the head-end answers through the box, so it has the longer deadline.
 func (a *App) buy(it boxbus.Item, rent bool) {
+	a.playNext(it.ID, true)
 	var p boxbus.Purchase
 	a.command(a.cfg.BuyTimeout, func(ctx context.Context) error {
 		var err error
@@ -87,6 +96,9 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		a.model.refresh(ctx, false, it.ID)
 		return nil
 	}, func(err error) {
+		if err != nil {
+			a.playNext(it.ID, false) // not bought: the focus stays where the household left it
+		}
 		if errors.Is(err, boxbus.Refusal(boxbus.ErrOffline)) {
 			a.say(offlineRefusal(a.snap.link)) // the box's sentence is too long for one line
 			return

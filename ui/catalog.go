@@ -20,12 +20,15 @@ type catalogFilter struct {
 }
 
 // catalogScreen lists the catalog, filtered by kind (the colour keys), by category (Left and
-// Right move along the shelf line above the list) and by the search text.
+// Right move along the shelf line above the list) and by the search text. A search is never on
+// unseen (UI-4): a line above the shelves says what it matches, how many of how many titles it
+// shows and that Blue clears it, and the shelf counts are those of the titles it matches.
 type catalogScreen struct {
-	a         *App
-	list      *tview.List
-	shelfLine *shelfLine
-	page      *tview.Flex
+	a          *App
+	list       *tview.List
+	shelfLine  *shelfLine
+	searchLine *tview.TextView // the search on, or nothing (no row) without one
+	page       *tview.Flex
 
 	// Rows are formatted once per title and kept while it is unchanged: with a large catalog,
 	// formatting was most of the time from a key that changes the filter to the redrawn list
@@ -37,11 +40,14 @@ type catalogScreen struct {
 		filter catalogFilter
 		loaded bool
 	}
+	matching []boxbus.Shelf // the shelves counting only the titles the search matches
+	of       int            // titles of the kind and shelf, searched or not
 }
 
 func newCatalog(a *App) *catalogScreen {
-	c := &catalogScreen{a: a, list: newList(), shelfLine: &shelfLine{TextView: tview.NewTextView().SetDynamicColors(true).SetWrap(false)}}
-	c.page = tview.NewFlex().SetDirection(tview.FlexRow).AddItem(c.shelfLine, 1, 0, false).AddItem(c.list, 0, 1, true)
+	c := &catalogScreen{a: a, list: newList(), shelfLine: &shelfLine{TextView: tview.NewTextView().SetDynamicColors(true).SetWrap(false)},
+		searchLine: tview.NewTextView().SetDynamicColors(true).SetWrap(false)}
+	c.page = tview.NewFlex().SetDirection(tview.FlexRow).AddItem(c.searchLine, 0, 0, false).AddItem(c.shelfLine, 1, 0, false).AddItem(c.list, 0, 1, true)
 	// Left and Right would scroll the list sideways; on the TV they move along the shelves.
 	c.list.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
 		step := map[tcell.Key]int{tcell.KeyLeft: -1, tcell.KeyRight: 1}[ev.Key()]
@@ -62,8 +68,38 @@ func newCatalog(a *App) *catalogScreen {
 
 func (c *catalogScreen) Name() string               { return "Catalog" }
 func (c *catalogScreen) Primitive() tview.Primitive { return c.page }
+
+// Keys name what each colour key does now: pressed again, a kind key shows every kind, and Blue
+// clears the search it started (the same toggle, so one rule covers the four).
 func (c *catalogScreen) Keys() []keyHelp {
-	return append([]keyHelp{{"Red", "video", "red"}, {"Green", "audio", "green"}, {"Yellow", "files", "yellow"}, {"Blue", "search", "blue"}, {"◀ ▶", "category", ""}}, commonKeys...)
+	f := c.a.filter
+	kind := func(k, label string) string {
+		if f.kind == k {
+			return "all kinds"
+		}
+		return label
+	}
+	keys := []keyHelp{{"Red", kind("video", "video"), "red"}, {"Green", kind("audio", "audio"), "green"}, {"Yellow", kind("file", "files"), "yellow"}, {"Blue", "search", "blue"}}
+	if f.search != "" {
+		keys[3].what = "clear search"
+	}
+	if len(c.shelfLine.shelves) > 1 {
+		keys = append(keys, keyHelp{"◀ ▶", "category", ""})
+	}
+	return append(keys, listKeys(c.list.GetItemCount(), true)...)
+}
+
+// more is Info's longer words for the catalog's keys.
+func (c *catalogScreen) more() ([]keyHelp, map[string]string) {
+	return []keyHelp{{"▲ ▼", "move along the list", ""}}, map[string]string{
+		"Red":    "videos only; again: every kind",
+		"Green":  "audio only; again: every kind",
+		"Yellow": "files only; again: every kind",
+		"Blue":   "search by title; while a search is on: clear it",
+		"◀ ▶":    "the previous or next category on the shelf line",
+		"OK":     "open the title in focus",
+		"0–9":    "jump to the row showing that digit (0 is the tenth)",
+	}
 }
 
 func (c *catalogScreen) Act(act Action) bool {
@@ -84,6 +120,13 @@ func (c *catalogScreen) Act(act Action) bool {
 	case ActYellow:
 		toggle("file")
 	case ActBlue:
+		if f.search != "" {
+			f.search = ""
+			c.list.SetCurrentItem(0)
+			c.a.redraw()
+			c.a.say("Search cleared: every title again.")
+			return true
+		}
 		c.a.push(newSearch(c.a))
 	default:
 		return false
@@ -93,10 +136,23 @@ func (c *catalogScreen) Act(act Action) bool {
 
 func (c *catalogScreen) Update(s *snapshot) {
 	f := c.a.filter
-	c.shelfLine.shelves, c.shelfLine.current = shelfChoices(s.shelves[f.kind], f.category), f.category
-	if c.shownFor.loaded && c.shownFor.titles == s.titles && c.shownFor.filter == f {
-		return
+	if !c.shownFor.loaded || c.shownFor.titles != s.titles || c.shownFor.filter != f {
+		c.refill(s, f)
 	}
+	shelves := s.shelves[f.kind]
+	if f.search != "" {
+		shelves = c.matching
+		c.searchLine.SetText(fmt.Sprintf(" [::b]Search[::-] %q: %d of %d · [#000000:blue] Blue [-:-] clears", tview.Escape(f.search), c.list.GetItemCount(), c.of))
+		c.page.ResizeItem(c.searchLine, 1, 0)
+	} else {
+		c.searchLine.SetText("")
+		c.page.ResizeItem(c.searchLine, 0, 0)
+	}
+	c.shelfLine.shelves, c.shelfLine.current = shelfChoices(shelves, f.category), f.category
+}
+
+// refill lists the titles the filter lets through, and counts them for the search line.
+func (c *catalogScreen) refill(s *snapshot, f catalogFilter) {
 	c.shownFor.titles, c.shownFor.filter, c.shownFor.loaded = s.titles, f, s.loaded
 	if len(c.rowOf) > 2*len(s.items)+64 { // titles changed or left: start afresh
 		c.rowOf = nil
@@ -107,6 +163,8 @@ func (c *catalogScreen) Update(s *snapshot) {
 	var shown []string
 	var rows []string
 	search := strings.ToLower(f.search)
+	count := map[string]int32{} // by category, parents counting their children, as Categories does
+	c.of = 0
 	for _, it := range s.items {
 		t := titleOf(*it)
 		row, ok := c.rowOf[t]
@@ -114,8 +172,23 @@ func (c *catalogScreen) Update(s *snapshot) {
 			row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
 			c.rowOf[t] = row
 		}
-		if (f.kind != "" && t.Kind != f.kind) || !protocol.InCategory(t.Category, f.category) ||
-			(search != "" && !strings.Contains(strings.ToLower(t.Title), search)) {
+		if f.kind != "" && t.Kind != f.kind {
+			continue
+		}
+		in := protocol.InCategory(t.Category, f.category)
+		if in {
+			c.of++
+		}
+		if search != "" && !strings.Contains(strings.ToLower(t.Title), search) {
+			continue
+		}
+		if search != "" {
+			count[t.Category]++
+			if i := strings.IndexByte(t.Category, '/'); i > 0 {
+				count[t.Category[:i]]++
+			}
+		}
+		if !in {
 			continue
 		}
 		shown = append(shown, t.ID)
@@ -135,7 +208,13 @@ func (c *catalogScreen) Update(s *snapshot) {
 		filter[len(filter)-1] += fmt.Sprintf(", matching %q", f.search)
 	}
 	c.list.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", tview.Escape(strings.Join(filter, " · ")), len(shown)))
-	fill(c.list, rows, func(i int) { c.a.push(newItem(c.a, shown[i])) })
+	fillNumbered(c.list, rows, func(i int) { c.a.push(newItem(c.a, shown[i])) })
+	c.matching = nil
+	if search != "" {
+		for _, sh := range s.shelves[f.kind] {
+			c.matching = append(c.matching, boxbus.Shelf{Category: sh.Category, Titles: count[sh.Category]})
+		}
+	}
 }
 
 // uncategorised is the shelf of titles without a category (no category can be named so).

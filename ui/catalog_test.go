@@ -34,7 +34,7 @@ func listed(t *testing.T, a *App) (string, []string) {
 	var rows []string
 	for i := range l.GetItemCount() {
 		main, _ := l.GetItemText(i)
-		rows = append(rows, strings.TrimSpace(string([]rune(main)[:34])))
+		rows = append(rows, strings.TrimSpace(string([]rune(main)[2:36]))) // past the digit column
 	}
 	return l.GetTitle(), rows
 }

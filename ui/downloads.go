@@ -25,7 +25,14 @@ func newDownloads(a *App) *downloadsScreen {
 
 func (d *downloadsScreen) Name() string               { return "Downloads" }
 func (d *downloadsScreen) Primitive() tview.Primitive { return d.text }
-func (d *downloadsScreen) Keys() []keyHelp            { return commonKeys }
+
+// Keys: Downloads is a page to read, with nothing to open or jump to.
+func (d *downloadsScreen) Keys() []keyHelp { return []keyHelp{keyBack, keyHome} }
+
+// more is Info's longer words for the Downloads page.
+func (d *downloadsScreen) more() ([]keyHelp, map[string]string) {
+	return []keyHelp{{"▲ ▼", "scroll, when the titles fill more than the screen", ""}}, nil
+}
 
 func (d *downloadsScreen) Update(s *snapshot) {
 	var local []boxbus.Item

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/rivo/tview"
 
@@ -9,20 +10,39 @@ import (
 )
 
 // homeScreen is the menu, then the titles on the box by what the household can do with them.
+//
+// Its rows keep their numbers (UI-4): the menu is rows 1–3, and the titles follow in the order
+// Home first listed them (grouped by what can be done: Continue watching first, …). After that a
+// title keeps its row while its state changes — only its label does — a new title goes to the
+// end and one that leaves the box closes up the rows after it. So a digit opens what it showed a
+// moment ago. The pairing banner is a line above the list, not a row.
 type homeScreen struct {
-	a    *App
-	list *tview.List
+	a      *App
+	list   *tview.List
+	banner *tview.TextView
+	page   *tview.Flex
+	order  []string // the titles as Home lists them
 }
 
 func newHome(a *App) *homeScreen {
 	l := newList()
 	l.SetTitle(" Welcome ")
-	return &homeScreen{a: a, list: l}
+	h := &homeScreen{a: a, list: l, banner: tview.NewTextView().SetDynamicColors(true)}
+	h.page = tview.NewFlex().SetDirection(tview.FlexRow).AddItem(h.banner, 0, 0, false).AddItem(l, 0, 1, true)
+	return h
 }
 
 func (h *homeScreen) Name() string               { return "Home" }
-func (h *homeScreen) Primitive() tview.Primitive { return h.list }
-func (h *homeScreen) Keys() []keyHelp            { return commonKeys }
+func (h *homeScreen) Primitive() tview.Primitive { return h.page }
+
+// Keys: Back has nowhere to go from Home, and Home is where the household is.
+func (h *homeScreen) Keys() []keyHelp { return listKeys(h.list.GetItemCount(), false) }
+
+// more is Info's longer words for Home's keys.
+func (h *homeScreen) more() ([]keyHelp, map[string]string) {
+	return []keyHelp{{"▲ ▼", "move along the list", ""}, {"Home", "back to the first row, from any screen", ""}},
+		map[string]string{"OK": "open the row in focus", "0–9": "jump to the row showing that digit (0 is the tenth)"}
+}
 
 // continueWatching groups bought titles with a resume point; lapsed, owned titles whose
 // licence ran out (never "Rental ended": the household owns them).
@@ -60,15 +80,25 @@ func (h *homeScreen) Update(s *snapshot) {
 		}
 		groups[state] = append(groups[state], it)
 	}
+	// The groups label the rows and order the titles Home lists for the first time; a title
+	// listed before keeps its row (UI-4).
+	label := map[string]string{}
+	var fresh []string
 	for _, g := range homeGroups {
 		for _, it := range groups[g.state] {
-			entries = append(entries, fmt.Sprintf("%-18s %s", g.label, tview.Escape(it.Title)))
-			open = append(open, func() { a.push(newItem(a, it.ID)) })
+			label[it.ID] = fmt.Sprintf("%-18s %s", g.label, tview.Escape(it.Title))
+			if !slices.Contains(h.order, it.ID) {
+				fresh = append(fresh, it.ID)
+			}
 		}
 	}
-	if banner := pairingBanner(s); banner != "" {
-		entries = append([]string{"[yellow]" + tview.Escape(banner)}, entries...)
-		open = append([]func(){func() { a.say(banner) }}, open...)
+	h.order = append(slices.DeleteFunc(h.order, func(id string) bool { _, ok := label[id]; return !ok }), fresh...)
+	for _, id := range h.order {
+		entries = append(entries, label[id])
+		open = append(open, func() { a.push(newItem(a, id)) })
 	}
-	fill(h.list, entries, func(i int) { open[i]() })
+	banner := pairingBanner(s)
+	h.banner.SetText(" [yellow]" + tview.Escape(banner))
+	h.page.ResizeItem(h.banner, map[bool]int{true: 0, false: 2}[banner == ""], 0)
+	fillNumbered(h.list, entries, func(i int) { open[i]() })
 }

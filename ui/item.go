@@ -17,6 +17,9 @@ type itemScreen struct {
 	text    *tview.TextView
 	actions *tview.List
 	body    *tview.Flex
+	// playNext puts the focus on Play once the title is bought (UI-4: after buying or renting
+	// the next likely action is to watch it, not whatever row the Rent choice was on).
+	playNext bool
 }
 
 func newItem(a *App, id string) *itemScreen {
@@ -29,7 +32,18 @@ func newItem(a *App, id string) *itemScreen {
 
 func (s *itemScreen) Name() string               { return "Title" }
 func (s *itemScreen) Primitive() tview.Primitive { return s.body }
-func (s *itemScreen) Keys() []keyHelp            { return commonKeys }
+func (s *itemScreen) Keys() []keyHelp {
+	k := listKeys(s.actions.GetItemCount(), true)
+	if len(k) > 0 && k[0] == keyOpen {
+		k[0] = keyHelp{"OK", "choose", ""}
+	}
+	return k
+}
+
+// more is Info's longer words for a title's keys.
+func (s *itemScreen) more() ([]keyHelp, map[string]string) {
+	return []keyHelp{{"▲ ▼", "move over the choices", ""}}, map[string]string{"OK": "do the choice in focus", "0–9": "jump to the choice showing that digit"}
+}
 
 // stateText says where a title stands, with its download's figures.
 func (s *itemScreen) stateText(it boxbus.Item) string {
@@ -94,7 +108,11 @@ func (s *itemScreen) Update(snap *snapshot) {
 		}
 		add("Remove from wishlist", func() { a.unwish(it.ID, "Removed from your wishlist.") })
 	}
-	fill(s.actions, opts, func(i int) { do[i]() })
+	fillNumbered(s.actions, opts, func(i int) { do[i]() })
+	if s.playNext && it.State == boxbus.Bought {
+		s.actions.SetCurrentItem(0) // Play, or Resume
+		s.playNext = false
+	}
 }
 
 // wish puts id at position pos of the wishlist (the end when pos is past it).

@@ -37,11 +37,32 @@ type keyHelp struct {
 	key, what, colour string
 }
 
-// commonKeys work on every screen but the player.
-var commonKeys = []keyHelp{{"OK", "open", ""}, {"Back", "back", ""}, {"Home", "home", ""}, {"0–9", "jump", ""}}
+// The keys most screens share, each listed on the bottom line only where it does something.
+var (
+	keyOpen = keyHelp{"OK", "open", ""}
+	keyBack = keyHelp{"Back", "back", ""}
+	keyHome = keyHelp{"Home", "home", ""}
+	keyJump = keyHelp{"0–9", "jump", ""}
+)
+
+// listKeys are a list screen's plain keys: OK and the digits only while the list has rows to
+// open and jump to (an empty list promises nothing), Back and Home when there is somewhere to go.
+func listKeys(rows int, back bool) []keyHelp {
+	var k []keyHelp
+	if rows > 0 {
+		k = append(k, keyOpen)
+	}
+	if back {
+		k = append(k, keyBack, keyHome)
+	}
+	if rows > 1 {
+		k = append(k, keyJump)
+	}
+	return k
+}
 
 // legend is the bottom line for keys: colour keys first, so they stay on screen when an
-// 80-column console cuts the line short.
+// 80-column console cuts the line short (Info, in the header, lists them all).
 func legend(keys []keyHelp) string {
 	var b strings.Builder
 	b.WriteString(" ")
@@ -56,6 +77,30 @@ func legend(keys []keyHelp) string {
 	b.WriteString(strings.Join(plain, "  "))
 	return b.String()
 }
+
+// Digit jumps (UI-4): 1–9 jump to the first nine rows of the list in focus and 0 to the tenth,
+// and each of those rows shows its digit, so the number on screen is the key to press. A list
+// keeps its rows in an order that a change of state does not disturb (Home: see home.go), so a
+// digit opens what it showed a moment ago.
+
+// digitRow is the row digit r jumps to (1 is the first, 0 the tenth).
+func digitRow(r rune) int { return (int(r-'0') + 9) % 10 }
+
+// numbered prefixes the rows digits reach with their digit, and the others with as much space.
+func numbered(rows []string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		if i < 10 {
+			out[i] = strconv.Itoa((i+1)%10) + " " + r
+		} else {
+			out[i] = "  " + r
+		}
+	}
+	return out
+}
+
+// fillNumbered fills a list whose rows digits jump to (see numbered).
+func fillNumbered(l *tview.List, rows []string, open func(i int)) { fill(l, numbered(rows), open) }
 
 // navStack is the screens the household went through, Home at the bottom; Back pops exactly
 // the top one.
@@ -86,12 +131,32 @@ func (n *navStack) pop() bool {
 	}
 	n.pages.RemovePage(strconv.Itoa(len(n.stack) - 1))
 	n.stack = n.stack[:len(n.stack)-1]
-	n.pages.SwitchToPage(strconv.Itoa(len(n.stack) - 1))
+	// The new top shows, and so does what a dialog on top is drawn over (help closed over the
+	// Buy dialog leaves the title page under it).
+	under := len(n.stack) - 1
+	for ; under > 0; under-- {
+		if _, ok := n.stack[under].(overlay); !ok {
+			break
+		}
+	}
+	n.pages.SwitchToPage(strconv.Itoa(under))
+	for i := under + 1; i < len(n.stack); i++ {
+		n.pages.ShowPage(strconv.Itoa(i))
+	}
 	return true
 }
 
 // reset pops every screen above the bottom one.
 func (n *navStack) reset() {
 	for n.pop() {
+	}
+}
+
+// playNext tells the pages of title id to put Play in focus once it is bought (UI-4), or not.
+func (a *App) playNext(id string, on bool) {
+	for _, s := range a.nav.stack {
+		if s, ok := s.(*itemScreen); ok && s.id == id {
+			s.playNext = on
+		}
 	}
 }

@@ -44,3 +44,20 @@ func (a *App) Press(b remote.Button) {
 		a.app.QueueEvent(ev)
 	}
 }
+
+// repeats are the buttons whose auto-repeat means "more of the same": moving and seeking. A
+// held Back, Home, OK or colour key repeats too, but a household holding Back to close a dialog
+// means that dialog, not the title page under it as well (UI-4), so their repeats are dropped.
+var repeats = map[remote.Button]bool{
+	remote.Up: true, remote.Down: true, remote.Left: true, remote.Right: true,
+	remote.PageUp: true, remote.PageDown: true, remote.FastForward: true, remote.Rewind: true,
+}
+
+// PressRemote delivers a press from the remote, dropping the auto-repeats of buttons that
+// open, close or change something; safe to call from any goroutine.
+func (a *App) PressRemote(p remote.Press) {
+	if p.Repeat && !repeats[p.Button] {
+		return
+	}
+	a.Press(p.Button)
+}

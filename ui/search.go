@@ -50,7 +50,24 @@ func newSearch(a *App) *searchScreen {
 
 func (s *searchScreen) Name() string               { return "Search" }
 func (s *searchScreen) Primitive() tview.Primitive { return s.box }
-func (s *searchScreen) Keys() []keyHelp            { return commonKeys }
+func (s *searchScreen) Keys() []keyHelp {
+	return []keyHelp{{"OK", "type", ""}, {"0–9", "type", ""}, {"Back", "done", ""}, keyHome}
+}
+
+// more is Info's longer words for the keyboard's keys.
+func (s *searchScreen) more() ([]keyHelp, map[string]string) {
+	return []keyHelp{{"▲ ▼ ◀ ▶", "move over the keyboard", ""}}, map[string]string{
+		"OK":   "type the letter in focus (␣ a space, ⌫ deletes, Done goes back)",
+		"0–9":  "type that digit",
+		"Back": "back to the catalog with the search on (Blue there clears it)",
+	}
+}
+
+// typeDigit types a digit key of the remote: on the keyboard digits are letters, not jumps.
+func (s *searchScreen) typeDigit(r rune) {
+	s.a.filter.search += string(r)
+	s.a.redraw()
+}
 func (s *searchScreen) Update(*snapshot) {
 	s.text.SetText(fmt.Sprintf(" Title contains: [#ffc800::b]%s_", tview.Escape(s.a.filter.search)))
 }

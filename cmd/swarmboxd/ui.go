@@ -73,7 +73,7 @@ func runUI(ctx context.Context, args []string) error {
 			for {
 				select {
 				case p := <-presses:
-					app.Press(p.Button)
+					app.PressRemote(p)
 				case <-ctx.Done():
 					return
 				}
