@@ -29,13 +29,14 @@ func (h *homeScreen) Keys() []keyHelp            { return commonKeys }
 const (
 	continueWatching boxbus.State = "continue"
 	lapsed           boxbus.State = "lapsed"
+	freeToWatch      boxbus.State = "free" // ready and free: never "ready to buy"
 )
 
 // homeGroups are Home's title groups, in order.
 var homeGroups = []struct {
 	state boxbus.State
 	label string
-}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
+}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {freeToWatch, "Free to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
 
 func (h *homeScreen) Update(s *snapshot) {
 	a := h.a
@@ -57,6 +58,9 @@ func (h *homeScreen) Update(s *snapshot) {
 		}
 		if state == boxbus.Expired && owned(it) {
 			state = lapsed
+		}
+		if state == boxbus.ReadyToBuy && free(it) {
+			state = freeToWatch
 		}
 		groups[state] = append(groups[state], it)
 	}

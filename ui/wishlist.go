@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rivo/tview"
 )
@@ -35,7 +36,7 @@ func (w *wishlistScreen) Update(s *snapshot) {
 			rows = append(rows, fmt.Sprintf("%2d. %s", i+1, id))
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("%2d. %-34s %s", i+1, tview.Escape(it.Title), it.State))
+		rows = append(rows, fmt.Sprintf("%2d. %-34s %s", i+1, tview.Escape(it.Title), standing(it, time.Now())))
 	}
 	if len(rows) == 0 {
 		rows = []string{"Your wishlist is empty: add titles from the catalog."}
