@@ -32,6 +32,7 @@ type fakeBox struct {
 	buyErr   error        // what Buy answers instead of buying, when set
 	disk     string       // Status.Disk
 	terms    boxbus.Terms // the head-end's currency and rental length Status reports
+	playErr  error        // what Play answers instead of a stream, when set
 }
 
 func newFakeBox(titles ...boxbus.Item) *fakeBox {
@@ -238,6 +239,11 @@ func (b *fakeBox) Buy(ctx context.Context, id string, rent bool) (boxbus.Purchas
 func (b *fakeBox) Play(ctx context.Context, id string) (string, error) {
 	if err := b.wait(ctx); err != nil {
 		return "", err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.playErr != nil {
+		return "", b.playErr
 	}
 	return "http://127.0.0.1:1/play/" + id, nil
 }

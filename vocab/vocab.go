@@ -93,8 +93,11 @@ func Standing(t Title, now time.Time) string {
 		return "ready to buy"
 	case Bought, Playing:
 		if t.LicenceKind == LicenceRental {
-			if t.Expires.IsZero() {
+			switch {
+			case t.Expires.IsZero():
 				return "rented"
+			case !t.Expires.After(now): // ended before the box said so
+				return "rental ended"
 			}
 			return "rented · " + TimeLeft(t.Expires.Sub(now))
 		}
@@ -124,10 +127,12 @@ const (
 	PlayerFinished  Playback = "finished"
 )
 
-// Span says a length of time in words, rounded down to its largest unit from two of them on:
-// "2 days", "47 hours", "1 hour", "5 minutes", "less than a minute". Rounding down never
-// promises time that is not there.
+// Span says a length of time in words, to the nearest minute, then rounded down to its
+// largest unit from two of them on: "2 days", "47 hours", "1 hour", "5 minutes", "less than a
+// minute". Rounding down never promises time that is not there; the minute keeps a 48-hour
+// rental read a second after renting at "2 days".
 func Span(d time.Duration) string {
+	d = d.Round(time.Minute)
 	switch {
 	case d >= 48*time.Hour:
 		return plural(int64(d/(24*time.Hour)), "day")
