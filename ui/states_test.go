@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdamore/tcell/v2"
+
 	"swarmbox/firmware/boxbus"
 	"swarmbox/player"
 )
@@ -191,6 +193,42 @@ func TestTVStatesAreTrue(t *testing.T) {
 			a.app.QueueUpdateDraw(func() { a.push(newItem(a, comedy)); a.play(comedy, "Comedy Two", 0) })
 			screen := see(t, a, sim, 5*time.Second, c.want)
 			for _, w := range []string{"playing", "http://", "127.0.0.1", "/var/lib", "not bought: buy it first", "executable", "org.swarmbox"} {
+				if strings.Contains(strings.ToLower(screen), w) {
+					t.Errorf("the screen says %q:\n%s", w, screen)
+				}
+			}
+		})
+	}
+}
+
+// TestTVTakesAndRentsTrue (UI-3): a free title is taken without a price or a dialog and reads
+// owned; a rental reads rented with its time left, never bought, in the status line and on the
+// title's page.
+func TestTVTakesAndRentsTrue(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		price int64
+		keys  []tcell.Key // on the title's page
+		want  []string
+		avoid []string
+	}{
+		{"free", 0, []tcell.Key{tcell.KeyEnter}, []string{"Done: it is yours, free. Press Play to watch.", "State     owned", "▶ Play"}, []string{"buy", "paid", "€0.00"}},
+		{"rent", 299, []tcell.Key{tcell.KeyDown, tcell.KeyEnter, tcell.KeyEnter},
+			[]string{"Rented: €1.00 paid, balance €9.00; 2 days left. Press Play to watch.", "State     rented · 2 days left", "▶ Play"}, []string{"bought", "owned"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			box := downloadingBox()
+			box.items[1].PriceCents = c.price
+			a := New(box, "", func(c *Config) { c.Probe, c.Heartbeat = time.Hour, time.Hour })
+			sim := running(t, a)
+			see(t, a, sim, 5*time.Second, "Comedy Two")
+			a.app.QueueUpdateDraw(func() { a.push(newItem(a, id(2))) })
+			see(t, a, sim, 2*time.Second, "State ")
+			for _, k := range c.keys {
+				a.app.QueueEvent(tcell.NewEventKey(k, 0, tcell.ModNone))
+			}
+			screen := see(t, a, sim, 5*time.Second, c.want...)
+			for _, w := range c.avoid {
 				if strings.Contains(strings.ToLower(screen), w) {
 					t.Errorf("the screen says %q:\n%s", w, screen)
 				}
