@@ -163,7 +163,7 @@ func (s *playingScreen) Keys() []keyHelp {
 	return []keyHelp{{"Play/Pause", "pause", ""}, {"FF", "+30 s", ""}, {"RW", "−10 s", ""}, {"Stop", "stop", ""}, {"Back", "stop", ""}}
 }
 
-// playback says what the player reports, in the shared vocabulary.
+// playbackOf is what the player reports, in the shared vocabulary.
 func playbackOf(st player.Status) vocab.Playback {
 	switch {
 	case st.Ended:
