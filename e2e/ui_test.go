@@ -20,17 +20,19 @@ import (
 
 // tmuxUI runs `swarmboxd ui` in a detached tmux session of the given size.
 type tmuxUI struct {
-	t       *testing.T
-	tmux    string
-	session string
+	t         *testing.T
+	tmux      string
+	session   string
+	positions string // the UI's resume file: names its process (playerURL)
 }
 
 func startUI(t *testing.T, busAddr string, w, h int) *tmuxUI {
 	t.Helper()
-	u := &tmuxUI{t: t, tmux: testenv.RequireTool(t, "tmux"), session: fmt.Sprintf("sbx-ui-%d", time.Now().UnixNano()%1e9)}
+	u := &tmuxUI{t: t, tmux: testenv.RequireTool(t, "tmux"), session: fmt.Sprintf("sbx-ui-%d", time.Now().UnixNano()%1e9),
+		positions: filepath.Join(t.TempDir(), "positions.json")}
 	// mpv with no video or audio output plays in real time and answers on its control socket.
 	mpv := testenv.RequireTool(t, "mpv")
-	cmd := fmt.Sprintf("%s ui -dbus %q -player '%s --vo=null --ao=null' -positions %s", filepath.Join(binDir, "swarmboxd"), busAddr, mpv, filepath.Join(t.TempDir(), "positions.json"))
+	cmd := fmt.Sprintf("%s ui -dbus %q -player '%s --vo=null --ao=null' -positions %s", filepath.Join(binDir, "swarmboxd"), busAddr, mpv, u.positions)
 	if out, err := exec.Command(u.tmux, "new-session", "-d", "-s", u.session, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "env TERM=xterm-256color "+cmd).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -46,6 +48,41 @@ func startUI(t *testing.T, busAddr string, w, h int) *tmuxUI {
 func (u *tmuxUI) screen() string {
 	out, _ := exec.Command(u.tmux, "capture-pane", "-p", "-t", u.session).Output()
 	return string(out)
+}
+
+// playerURL is the stream the UI's player was started on, from the player's command line (the
+// TV never shows it: UI-2).
+func (u *tmuxUI) playerURL() string {
+	u.t.Helper()
+	stream := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/play/[0-9a-f]+$`)
+	var url string
+	waitFor(u.t, "the player to start on the box's stream", 10*time.Second, func() bool {
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		var ui string
+		for _, p := range procs {
+			if args := cmdline(p); slices.Contains(args, u.positions) {
+				ui = filepath.Base(p)
+			}
+		}
+		for _, p := range procs {
+			status, _ := os.ReadFile(filepath.Join(p, "status"))
+			if ui == "" || !regexp.MustCompile(`(?m)^PPid:\s+`+ui+`$`).Match(status) {
+				continue
+			}
+			if i := slices.IndexFunc(cmdline(p), stream.MatchString); i >= 0 {
+				url = cmdline(p)[i]
+				return true
+			}
+		}
+		return false
+	})
+	return url
+}
+
+// cmdline is a process's arguments.
+func cmdline(proc string) []string {
+	b, _ := os.ReadFile(filepath.Join(proc, "cmdline"))
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 }
 
 // keys presses remote keys (tmux key names: Up, Down, Enter, Escape, F1…).
@@ -153,17 +190,18 @@ func TestTVWithRemoteKeys(t *testing.T) {
 		ui.keys("Down")
 	}
 	ui.keys("Enter")
-	ui.see(5*time.Second, "Sample Film", "Buy for 3.99")
-	ui.keys("Enter")                                                                  // Buy for 3.99
-	ui.see(5*time.Second, "Buy Sample Film for 3.99?", "Balance 20.00, after 16.01.") // the head-end's figure, through the box
-	ui.keys("Enter")                                                                  // confirm
-	ui.see(15*time.Second, "paid", "Play")
+	// Prices in the head-end's currency (UI-2).
+	ui.see(5*time.Second, "Sample Film", "Buy for €3.99", "Rent for €1.33, 2 days")
+	ui.keys("Enter")                                                                        // Buy for €3.99
+	ui.see(5*time.Second, "Buy Sample Film for €3.99?", "Balance €20.00, after", "€16.01.") // the head-end's figure, through the box
+	ui.keys("Enter")                                                                        // confirm
+	ui.see(15*time.Second, "€3.99 paid", "Play")
 	ui.keys("Enter") // ▶ Play
-	s = ui.see(10*time.Second, "Playing Sample Film", "Stream: http://127.0.0.1:")
-	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+/play/[0-9a-f]+`).FindString(s)
-	if url == "" {
-		t.Fatalf("no stream URL on screen:\n%s", s)
+	s = ui.see(10*time.Second, "Starting Sample Film")
+	if strings.Contains(s, "http://") {
+		t.Fatalf("the TV shows an internal address:\n%s", s)
 	}
+	url := ui.playerURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -185,7 +223,7 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	ui.keys("s") // Stop
 	ui.see(5*time.Second, "Stopped.")
 	ui.keys("Home")
-	// Its row keeps its place and shows the digit that jumps to it (UI-4).
+	// Its row keeps its place and shows the digit that jumps to it (UI-3).
 	continueFilm := regexp.MustCompile(`([0-9]) Continue watching\s+Sample Film`)
 	waitFor(t, "Continue watching on Home", 10*time.Second, func() bool { return continueFilm.MatchString(ui.screen()) })
 	ui.keys(continueFilm.FindStringSubmatch(ui.screen())[1], "Enter")

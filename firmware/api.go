@@ -322,6 +322,9 @@ func (a *API) Status(ctx context.Context) (boxbus.Status, error) {
 		return boxbus.Status{}, err
 	}
 	s := boxbus.Status{Box: id.Box.String(), Account: id.Account, Headend: id.HeadendURL, Items: []boxbus.Local{}, Link: a.Link(), Disk: a.diskNote()}
+	if ai, err := a.Account(); err == nil {
+		s.Terms = boxbus.Terms{Currency: ai.Currency, RentalSeconds: ai.RentalSeconds}
+	}
 	for _, it := range items {
 		s.Items = append(s.Items, boxbus.Local{ID: it.ID.String(), Complete: it.Complete, Pieces: int32(it.Pieces), Total: int32(it.Total),
 			BytesFromServer: it.BytesFromServer, BytesFromPeers: it.BytesFromPeers})

@@ -95,6 +95,8 @@ func propMap(ctx context.Context, api *API) map[string]*prop.Prop {
 		boxbus.PropHeadend:        ro(st.Headend),
 		boxbus.PropAccountStatus:  ro(ai.Status),
 		boxbus.PropBalanceCents:   ro(ai.BalanceCents),
+		boxbus.PropCurrency:       ro(ai.Currency),
+		boxbus.PropRentalSeconds:  ro(ai.RentalSeconds),
 		boxbus.PropWishlist:       ro(ids(wish)),
 		boxbus.PropCatalogVersion: ro(cv),
 		boxbus.PropNowPlaying:     ro(api.NowPlaying()),
@@ -146,6 +148,8 @@ func (s *DBusService) follow(ctx context.Context, api *API, changes <-chan Chang
 		case AccountChanged:
 			s.set(boxbus.PropAccountStatus, c.Account.Status)
 			s.set(boxbus.PropBalanceCents, c.Account.BalanceCents)
+			s.set(boxbus.PropCurrency, c.Account.Currency)
+			s.set(boxbus.PropRentalSeconds, c.Account.RentalSeconds)
 		case CatalogChanged:
 			s.set(boxbus.PropCatalogVersion, c.CatalogVersion)
 		case LinkChanged:

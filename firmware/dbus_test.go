@@ -270,9 +270,20 @@ func TestDBusAPI(t *testing.T) {
 		if _, _, err := box.Account(ctx); !refused(err, boxbus.ErrAccountUnknown) {
 			t.Fatalf("Account before any sync: %v, want AccountUnknown", err)
 		}
-		api.setAccount(protocol.AccountInfo{Status: "active", BalanceCents: 1234})
+		api.setAccount(protocol.AccountInfo{Status: "active", BalanceCents: 1234, Currency: "EUR", RentalSeconds: 48 * 3600})
 		if status, balance, err := box.Account(ctx); err != nil || status != "active" || balance != 1234 {
 			t.Fatalf("Account = %q, %d, %v", status, balance, err)
+		}
+		// The head-end's terms reach the TV as properties, announced by the service's own
+		// goroutine: wait for them (UI-2).
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			s, err := box.Status(ctx)
+			if err == nil && s.Terms == (boxbus.Terms{Currency: "EUR", RentalSeconds: 48 * 3600}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Status terms %+v, %v: want EUR and 48 h", s.Terms, err)
+			}
 		}
 	})
 	t.Run("status and holdings", func(t *testing.T) {

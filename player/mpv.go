@@ -20,7 +20,9 @@ import (
 type Status struct {
 	Position, Duration float64 // seconds; Duration 0 while unknown
 	Paused             bool
-	Ended              bool // the player has exited: the end of the title, or it was closed
+	// Buffering says the player waits for data before it can go on (mpv's paused-for-cache).
+	Buffering bool
+	Ended     bool // the player has exited: the end of the title, or it was closed
 }
 
 // Why the external player went away, besides the end of the title. Their texts are sentences
@@ -264,6 +266,9 @@ func (m *MPV) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	json.Unmarshal(b, &st.Paused)
+	if b, err := m.call(ctx, "get_property", "paused-for-cache"); err == nil {
+		json.Unmarshal(b, &st.Buffering)
+	}
 	return st, nil
 }
 

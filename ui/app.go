@@ -202,7 +202,7 @@ func (a *App) drawChrome() {
 	case a.snap.trust != nil && errors.Is(a.snap.trust, boxbus.ErrUnanswered):
 		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
 	case a.snap.trust != nil:
-		a.status.SetText(" [red::b]The box refused to list its titles: " + tview.Escape(a.snap.trust.Error()))
+		a.status.SetText(" [red::b]The box could not list its titles. Restart the box, and call the operator if this lasts.")
 	case a.said == "" && a.snap.diskFull != "":
 		a.status.SetText(" [#ffc800::b]" + tview.Escape(a.snap.diskFull))
 	case a.said == "" && a.snap.loaded:
@@ -247,7 +247,7 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 			s.typeDigit(r)
 			return nil
 		}
-		// Digits jump to an entry of the list in focus: 1 is the first, 0 the tenth (UI-4).
+		// Digits jump to an entry of the list in focus: 1 is the first, 0 the tenth (UI-3).
 		if l, ok := a.app.GetFocus().(*tview.List); ok {
 			if i := digitRow(r); i < l.GetItemCount() {
 				l.SetCurrentItem(i)
@@ -270,7 +270,7 @@ func (a *App) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		a.stopPlayback()
 		return nil
 	case ActInfo:
-		// Info opens the help of the screen on top, and closes it again (UI-4).
+		// Info opens the help of the screen on top, and closes it again (UI-3).
 		if _, ok := a.nav.top().(*helpScreen); ok {
 			a.back()
 		} else {
@@ -288,13 +288,17 @@ const statusFor = 8 * time.Second
 // say puts msg on the status line for a while.
 func (a *App) say(msg string) { a.setStatus(" " + tview.Escape(msg)) }
 
-// fail puts err on the status line; a box not answering has its own line instead.
+// fail says on the status line, in a sentence, what a failed call means and what to do
+// (boxbus.Sentence: never the box's internals); a box not answering has its own line instead.
 func (a *App) fail(err error) {
 	if errors.Is(err, boxbus.ErrUnanswered) {
 		return
 	}
-	a.setStatus(" [red::b]" + tview.Escape(err.Error()))
+	a.failSay(boxbus.Sentence(err))
 }
+
+// failSay puts a failure's sentence on the status line.
+func (a *App) failSay(sentence string) { a.setStatus(" [red::b]" + tview.Escape(sentence)) }
 
 func (a *App) setStatus(text string) {
 	a.said = text

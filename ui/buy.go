@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
 	"swarmbox/firmware/boxbus"
+	"swarmbox/vocab"
 )
 
 // buyScreen asks before buying or renting a title, with what the account's balance allows.
@@ -36,7 +38,7 @@ func newBuy(a *App, it boxbus.Item, rent bool) *buyScreen {
 
 func (b *buyScreen) price() (int64, string) {
 	if b.rent {
-		return rentPrice(b.it.PriceCents), "Rent"
+		return vocab.RentalPrice(b.it.PriceCents), "Rent"
 	}
 	return b.it.PriceCents, "Buy"
 }
@@ -59,7 +61,14 @@ func (b *buyScreen) Update(s *snapshot) { b.modal.SetText(b.text(s)) }
 // text is the dialog's question with what the household should know before answering.
 func (b *buyScreen) text(s *snapshot) string {
 	price, verb := b.price()
-	text := fmt.Sprintf("%s %s for %s?", verb, b.it.Title, money(price))
+	text := fmt.Sprintf("%s %s for %s?", verb, b.it.Title, s.price(price))
+	if b.rent {
+		if l := s.rentalLength(); l != "" {
+			text += fmt.Sprintf(" It plays for %s from now.", l)
+		} else {
+			text += " How long it plays is known once the box has reached the operator."
+		}
+	}
 	switch banner := pairingBanner(s); {
 	case offlineBuy(s.link) != "":
 		text += "\n\n" + offlineBuy(s.link) + " Your titles still play."
@@ -70,9 +79,9 @@ func (b *buyScreen) text(s *snapshot) string {
 	case s.accountStatus != "active":
 		text += fmt.Sprintf("\n\nYour account is %s: call the operator before buying.", s.accountStatus)
 	case s.balanceCents < price:
-		text += fmt.Sprintf("\n\nYour balance is %s: top it up first.", money(s.balanceCents))
+		text += fmt.Sprintf("\n\nYour balance is %s: top it up first.", s.amount(s.balanceCents))
 	default:
-		text += fmt.Sprintf("\n\nBalance %s, after %s.", money(s.balanceCents), money(s.balanceCents-price))
+		text += fmt.Sprintf("\n\nBalance %s, after %s.", s.amount(s.balanceCents), s.amount(s.balanceCents-price))
 	}
 	return text
 }
@@ -89,7 +98,10 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 		a.model.edit(ctx, func(s *snapshot) {
 			s.balanceCents = p.BalanceCents
 			if it, ok := s.item(it.ID); ok {
-				it.State, it.Expires = boxbus.Bought, p.Expires
+				it.State, it.Expires, it.LicenceKind = boxbus.Bought, p.Expires, vocab.LicenceOwned
+				if rent {
+					it.LicenceKind = vocab.LicenceRental // never read as owned while the box is asked again
+				}
 				s.setItem(it)
 			}
 		})
@@ -107,6 +119,19 @@ func (a *App) buy(it boxbus.Item, rent bool) {
 			a.fail(err)
 			return
 		}
-		a.say(fmt.Sprintf("Done: %s paid, balance %s. Press Play to watch.", money(p.ChargedCents), money(p.BalanceCents)))
+		a.say(boughtText(a.snap, rent, p))
 	})
+}
+
+// boughtText is the status line after a purchase: what was paid, the balance, and for a
+// rental how long it plays.
+func boughtText(s *snapshot, rent bool, p boxbus.Purchase) string {
+	switch {
+	case p.ChargedCents == 0 && !rent:
+		return "Done: it is yours, free. Press Play to watch."
+	case rent:
+		return fmt.Sprintf("Rented: %s paid, balance %s; %s. Press Play to watch.", s.amount(p.ChargedCents), s.amount(p.BalanceCents),
+			vocab.TimeLeft(time.Until(time.Unix(p.Expires, 0))))
+	}
+	return fmt.Sprintf("Done: it is yours. %s paid, balance %s. Press Play to watch.", s.amount(p.ChargedCents), s.amount(p.BalanceCents))
 }

@@ -21,7 +21,7 @@ type catalogFilter struct {
 
 // catalogScreen lists the catalog, filtered by kind (the colour keys), by category (Left and
 // Right move along the shelf line above the list) and by the search text. A search is never on
-// unseen (UI-4): a line above the shelves says what it matches, how many of how many titles it
+// unseen (UI-3): a line above the shelves says what it matches, how many of how many titles it
 // shows and that Blue clears it, and the shelf counts are those of the titles it matches.
 type catalogScreen struct {
 	a          *App
@@ -33,7 +33,8 @@ type catalogScreen struct {
 	// Rows are formatted once per title and kept while it is unchanged: with a large catalog,
 	// formatting was most of the time from a key that changes the filter to the redrawn list
 	// (BenchmarkUICategoryKeyRedraw).
-	rowOf map[boxbus.Title]string
+	rowOf       map[boxbus.Title]string
+	rowCurrency string // the currency rowOf's prices are in
 	// The list is refilled only when the titles or the filter changed, not for every progress.
 	shownFor struct {
 		titles int
@@ -154,8 +155,8 @@ func (c *catalogScreen) Update(s *snapshot) {
 // refill lists the titles the filter lets through, and counts them for the search line.
 func (c *catalogScreen) refill(s *snapshot, f catalogFilter) {
 	c.shownFor.titles, c.shownFor.filter, c.shownFor.loaded = s.titles, f, s.loaded
-	if len(c.rowOf) > 2*len(s.items)+64 { // titles changed or left: start afresh
-		c.rowOf = nil
+	if len(c.rowOf) > 2*len(s.items)+64 || c.rowCurrency != s.terms.Currency { // titles changed or left, or the currency: start afresh
+		c.rowOf, c.rowCurrency = nil, s.terms.Currency
 	}
 	if c.rowOf == nil {
 		c.rowOf = make(map[boxbus.Title]string, len(s.items))
@@ -169,7 +170,7 @@ func (c *catalogScreen) refill(s *snapshot, f catalogFilter) {
 		t := titleOf(*it)
 		row, ok := c.rowOf[t]
 		if !ok {
-			row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), money(t.PriceCents))
+			row = fmt.Sprintf("%-34s %-6s %-14s %9s %7s", tview.Escape(cut(t.Title, 34)), t.Kind, tview.Escape(cut(titleShelf(t.Category), 14)), size(t.Size), s.price(t.PriceCents))
 			c.rowOf[t] = row
 		}
 		if f.kind != "" && t.Kind != f.kind {

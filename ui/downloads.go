@@ -53,16 +53,15 @@ func (d *downloadsScreen) Update(s *snapshot) {
 			fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    kept for neighbours, not on your list\n", name, meter, done)
 			continue
 		}
-		state := "ready"
+		state := standing(it, time.Now())
 		if complete := it.TotalPieces > 0 && it.Pieces >= it.TotalPieces; !complete {
 			total := it.BytesFromServer + it.BytesFromPeers
 			rate := d.a.meter.observe(it.ID, total, time.Now())
 			left, known := eta(total, it.Pieces, it.TotalPieces, rate)
 			state = rateText(rate, left, known)
 		}
-		peers := sources(it.BytesFromServer, it.BytesFromPeers)
-		// Two lines of at most 76 cells, so an 80-column console shows each title whole.
-		fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    %s · from neighbours %d%%, the operator %d%%\n", name, meter, done, state, peers, 100-peers)
+		// Lines of at most 76 cells, so an 80-column console shows each title whole.
+		fmt.Fprintf(&b, "\n  [::b]%-30s[::-] %s %3d%%\n    %s\n    %s\n", name, meter, done, state, arrived(it.BytesFromServer, it.BytesFromPeers))
 	}
 	if len(local) == 0 {
 		b.WriteString("\n  Nothing yet: titles on your wishlist appear here while they arrive.")

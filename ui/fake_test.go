@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 
 	"swarmbox/firmware/boxbus"
+	"swarmbox/vocab"
 )
 
 // fakeBox is a box in memory. While hold is set, every call waits until it is closed or the
@@ -26,13 +28,16 @@ type fakeBox struct {
 	hold     chan struct{}
 	events   chan boxbus.Event
 	calls    int
-	link     boxbus.Link // the head-end connection Status reports
-	buyErr   error       // what Buy answers instead of buying, when set
-	disk     string      // Status.Disk
+	link     boxbus.Link  // the head-end connection Status reports
+	buyErr   error        // what Buy answers instead of buying, when set
+	disk     string       // Status.Disk
+	terms    boxbus.Terms // the head-end's currency and rental length Status reports
+	playErr  error        // what Play answers instead of a stream, when set
 }
 
 func newFakeBox(titles ...boxbus.Item) *fakeBox {
-	b := &fakeBox{items: titles, account: "active", balance: 1000, events: make(chan boxbus.Event, 64), link: boxbus.Link{Online: true, Registered: true}}
+	b := &fakeBox{items: titles, account: "active", balance: 1000, events: make(chan boxbus.Event, 64), link: boxbus.Link{Online: true, Registered: true},
+		terms: boxbus.Terms{Currency: "EUR", RentalSeconds: 48 * 3600}}
 	for i := range b.items {
 		if b.items[i].State == "" {
 			b.items[i].State = boxbus.NotWished
@@ -222,18 +227,23 @@ func (b *fakeBox) Buy(ctx context.Context, id string, rent bool) (boxbus.Purchas
 	if i < 0 || b.items[i].State != boxbus.ReadyToBuy {
 		return boxbus.Purchase{}, &boxbus.Error{Name: boxbus.ErrNotDownloaded, Message: "not on the box yet"}
 	}
-	price := b.items[i].PriceCents
+	price, kind, expires := b.items[i].PriceCents, vocab.LicenceOwned, int64(1<<40)
 	if rent {
-		price = rentPrice(price)
+		price, kind, expires = vocab.RentalPrice(price), vocab.LicenceRental, time.Now().Add(time.Duration(b.terms.RentalSeconds)*time.Second).Unix()
 	}
 	b.balance -= price
-	b.items[i].State, b.items[i].Expires = boxbus.Bought, 1<<40
-	return boxbus.Purchase{Licence: "l", Expires: 1 << 40, ChargedCents: price, BalanceCents: b.balance}, nil
+	b.items[i].State, b.items[i].Expires, b.items[i].LicenceKind = boxbus.Bought, expires, kind
+	return boxbus.Purchase{Licence: "l", Expires: expires, ChargedCents: price, BalanceCents: b.balance}, nil
 }
 
 func (b *fakeBox) Play(ctx context.Context, id string) (string, error) {
 	if err := b.wait(ctx); err != nil {
 		return "", err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.playErr != nil {
+		return "", b.playErr
 	}
 	return "http://127.0.0.1:1/play/" + id, nil
 }
@@ -255,7 +265,7 @@ func (b *fakeBox) Status(ctx context.Context) (boxbus.Status, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Link: b.link, Disk: b.disk}, nil
+	return boxbus.Status{Box: "box", Account: "household", Items: slices.Clone(b.local), Link: b.link, Terms: b.terms, Disk: b.disk}, nil
 }
 
 func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {

@@ -21,8 +21,8 @@ func TestScreensFitTheConsole(t *testing.T) {
 		}{
 			{"home", nil, []string{"Browse the catalog", "Downloading", "Ready to buy"}},
 			{"catalog", func(a *App) screen { return newCatalog(a) }, []string{"Category ", "all (5)", "A Rather Long Title For A Documen… video  films/drama", "Manual", "uncategorised"}},
-			{"downloads", func(a *App) screen { return newDownloads(a) }, []string{"A Rather Long Title For A Doc… ", " 25%", "/s, about", "· from neighbours 66%, the operator 34%", "Comedy Two", "100%", "ready · from neighbours 100%, the operator 0%", "kept for neighbours, not on your list"}},
-			{"item", func(a *App) screen { return newItem(a, first) }, []string{"Category  films/drama", "State     downloading 25%", "/s, about", "66% from neighbours, 34% from the operator"}},
+			{"downloads", func(a *App) screen { return newDownloads(a) }, []string{"A Rather Long Title For A Doc… ", " 25%", "/s, ", "6.0 MB from neighbours, 3.0 MB from the operator", "Comedy Two", "100%", "ready to buy", "9.0 MB received, all from neighbours", "kept for neighbours, not on your list"}},
+			{"item", func(a *App) screen { return newItem(a, first) }, []string{"Category  films/drama", "State     downloading 25%", "/s, ", "6.0 MB from neighbours, 3.0 MB from the operator"}},
 			{"search", func(a *App) screen { return newSearch(a) }, []string{"Title contains:", "Done"}},
 			{"wishlist", func(a *App) screen { return newWishlist(a) }, []string{"Wishlist"}},
 		} {

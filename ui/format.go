@@ -3,9 +3,13 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
+
+	"swarmbox/firmware/boxbus"
+	"swarmbox/vocab"
 )
 
 func newList() *tview.List {
@@ -28,15 +32,33 @@ func fill(l *tview.List, items []string, open func(i int)) {
 	}
 }
 
-func money(c int64) string {
-	if c == 0 {
-		return "free"
+// price is a title's price in the account's currency ("free" for nothing), as the box last
+// told the currency.
+func (s *snapshot) price(c int64) string { return vocab.Price(c, s.terms.Currency) }
+
+// amount is a balance or a charge in the account's currency, zero included.
+func (s *snapshot) amount(c int64) string { return vocab.Amount(c, s.terms.Currency) }
+
+// rentalLength says how long a rental plays, "" while the box has not told.
+func (s *snapshot) rentalLength() string {
+	if s.terms.RentalSeconds <= 0 {
+		return ""
 	}
-	return fmt.Sprintf("%d.%02d", c/100, c%100)
+	return vocab.Span(time.Duration(s.terms.RentalSeconds) * time.Second)
 }
 
-// rentPrice is what renting costs: a third of the price, rounded up.
-func rentPrice(c int64) int64 { return (c + 2) / 3 }
+// standing is where a title stands, in the vocabulary the TV shares with the command line and
+// the browser.
+func standing(it boxbus.Item, now time.Time) string {
+	var end time.Time
+	if it.Expires != 0 {
+		end = time.Unix(it.Expires, 0)
+	}
+	return vocab.Standing(vocab.Title{State: it.State, LicenceKind: it.LicenceKind, Expires: end, PriceCents: it.PriceCents}, now)
+}
+
+// free says whether a title costs nothing: it is taken, never bought or rented.
+func free(it boxbus.Item) bool { return it.PriceCents == 0 }
 
 func size(n int64) string {
 	switch {
@@ -44,6 +66,8 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
 	}
 	return fmt.Sprintf("%d kB", n>>10)
 }
@@ -80,10 +104,16 @@ func clock(sec float64) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// sources reads as the share of bytes from neighbours (the rest came from the operator).
-func sources(fromServer, fromPeers int64) (peers int) {
-	if total := fromServer + fromPeers; total > 0 {
-		return int(100 * fromPeers / total)
+// arrived says what has actually reached the box, and from where: nothing, all from one
+// source, or how much from each. No share is given of nothing.
+func arrived(fromServer, fromPeers int64) string {
+	switch {
+	case fromServer+fromPeers <= 0:
+		return "nothing received yet"
+	case fromServer <= 0:
+		return size(fromPeers) + " received, all from neighbours"
+	case fromPeers <= 0:
+		return size(fromServer) + " received, all from the operator"
 	}
-	return 0
+	return fmt.Sprintf("%s from neighbours, %s from the operator", size(fromPeers), size(fromServer))
 }

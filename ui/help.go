@@ -13,7 +13,7 @@ type helper interface {
 	more() (extra []keyHelp, longer map[string]string)
 }
 
-// helpScreen is Info's page for the screen under it (UI-4): every key of that screen's bottom
+// helpScreen is Info's page for the screen under it (UI-3): every key of that screen's bottom
 // line, then the keys the line leaves out, one a row, short enough for an 80×24 console.
 type helpScreen struct {
 	of   screen

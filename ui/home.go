@@ -11,7 +11,7 @@ import (
 
 // homeScreen is the menu, then the titles on the box by what the household can do with them.
 //
-// Its rows keep their numbers (UI-4): the menu is rows 1–3, and the titles follow in the order
+// Its rows keep their numbers (UI-3): the menu is rows 1–3, and the titles follow in the order
 // Home first listed them (grouped by what can be done: Continue watching first, …). After that a
 // title keeps its row while its state changes — only its label does — a new title goes to the
 // end and one that leaves the box closes up the rows after it. So a digit opens what it showed a
@@ -49,13 +49,14 @@ func (h *homeScreen) more() ([]keyHelp, map[string]string) {
 const (
 	continueWatching boxbus.State = "continue"
 	lapsed           boxbus.State = "lapsed"
+	freeToWatch      boxbus.State = "free" // ready and free: never "ready to buy"
 )
 
 // homeGroups are Home's title groups, in order.
 var homeGroups = []struct {
 	state boxbus.State
 	label string
-}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
+}{{continueWatching, "Continue watching"}, {boxbus.Bought, "Ready to watch"}, {freeToWatch, "Free to watch"}, {boxbus.ReadyToBuy, "Ready to buy"}, {boxbus.Downloading, "Downloading"}, {lapsed, "Licence to renew"}, {boxbus.Expired, "Rental ended"}}
 
 func (h *homeScreen) Update(s *snapshot) {
 	a := h.a
@@ -78,10 +79,13 @@ func (h *homeScreen) Update(s *snapshot) {
 		if state == boxbus.Expired && owned(it) {
 			state = lapsed
 		}
+		if state == boxbus.ReadyToBuy && free(it) {
+			state = freeToWatch
+		}
 		groups[state] = append(groups[state], it)
 	}
 	// The groups label the rows and order the titles Home lists for the first time; a title
-	// listed before keeps its row (UI-4).
+	// listed before keeps its row (UI-3).
 	label := map[string]string{}
 	var fresh []string
 	for _, g := range homeGroups {

@@ -8,6 +8,7 @@ import (
 	"github.com/rivo/tview"
 
 	"swarmbox/firmware/boxbus"
+	"swarmbox/vocab"
 )
 
 // itemScreen is one title: what it is, where it stands on the box, and what can be done with it.
@@ -17,7 +18,7 @@ type itemScreen struct {
 	text    *tview.TextView
 	actions *tview.List
 	body    *tview.Flex
-	// playNext puts the focus on Play once the title is bought (UI-4: after buying or renting
+	// playNext puts the focus on Play once the title is bought (UI-3: after buying or renting
 	// the next likely action is to watch it, not whatever row the Rent choice was on).
 	playNext bool
 }
@@ -45,21 +46,26 @@ func (s *itemScreen) more() ([]keyHelp, map[string]string) {
 	return []keyHelp{{"▲ ▼", "move over the choices", ""}}, map[string]string{"OK": "do the choice in focus", "0–9": "jump to the choice showing that digit"}
 }
 
-// stateText says where a title stands, with its download's figures.
+// stateText says where a title stands, in the shared vocabulary, with its download's figures
+// and its licence.
 func (s *itemScreen) stateText(it boxbus.Item) string {
+	now := time.Now()
 	switch it.State {
 	case boxbus.Wished:
 		return fmt.Sprintf("on your wishlist, #%d", it.WishRank)
 	case boxbus.Downloading:
 		text := fmt.Sprintf("downloading %d%%  %s", pct(it.Pieces, it.TotalPieces), bar(int64(it.Pieces), int64(it.TotalPieces), 24))
 		total := it.BytesFromServer + it.BytesFromPeers
-		rate := s.a.meter.observe(it.ID, total, time.Now())
+		rate := s.a.meter.observe(it.ID, total, now)
 		left, known := eta(total, it.Pieces, it.TotalPieces, rate)
-		peers := sources(it.BytesFromServer, it.BytesFromPeers)
 		// Rate and sources on rows of their own: one row would not fit 80 columns.
-		return text + fmt.Sprintf("\n            %s\n            %d%% from neighbours, %d%% from the operator", rateText(rate, left, known), peers, 100-peers)
-	case boxbus.Bought:
-		return "bought — " + licenceText(it, time.Now())
+		return text + fmt.Sprintf("\n            %s\n            %s", rateText(rate, left, known), arrived(it.BytesFromServer, it.BytesFromPeers))
+	case boxbus.Bought, boxbus.Playing:
+		if owned(it) {
+			if lt := licenceText(it, now); lt != "" {
+				return "owned — " + lt
+			}
+		}
 	case boxbus.Expired:
 		if owned(it) {
 			return lapsedText(it)
@@ -67,7 +73,19 @@ func (s *itemScreen) stateText(it boxbus.Item) string {
 	case boxbus.Kept:
 		return "kept for neighbours (not on your list)"
 	}
-	return string(it.State)
+	return standing(it, now)
+}
+
+// priceText is what the title costs: to own, and to rent with how long a rental plays.
+func priceText(snap *snapshot, it boxbus.Item) string {
+	if free(it) {
+		return "free"
+	}
+	rent := snap.price(vocab.RentalPrice(it.PriceCents)) + " to rent"
+	if l := snap.rentalLength(); l != "" {
+		rent += " for " + l
+	}
+	return snap.price(it.PriceCents) + " to own, " + rent
 }
 
 func (s *itemScreen) Update(snap *snapshot) {
@@ -79,8 +97,8 @@ func (s *itemScreen) Update(snap *snapshot) {
 		return
 	}
 	s.body.SetTitle(" " + tview.Escape(it.Title) + " ")
-	s.text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s to own, %s to rent\n  State     [#ffc800::b]%s",
-		tview.Escape(it.Title), it.Kind, tview.Escape(titleShelf(it.Category)), size(it.Size), money(it.PriceCents), money(rentPrice(it.PriceCents)), s.stateText(it)))
+	s.text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s\n  State     [#ffc800::b]%s",
+		tview.Escape(it.Title), it.Kind, tview.Escape(titleShelf(it.Category)), size(it.Size), priceText(snap, it), s.stateText(it)))
 	var opts []string
 	var do []func()
 	add := func(label string, f func()) { opts, do = append(opts, label), append(do, f) }
@@ -93,11 +111,19 @@ func (s *itemScreen) Update(snap *snapshot) {
 			add("▶ Play", func() { a.play(it.ID, it.Title, 0) })
 		}
 	case boxbus.ReadyToBuy, boxbus.Expired:
-		if owned(it) {
-			break // never offer to buy again what the household owns
+		switch {
+		case owned(it):
+			// never offer to buy again what the household owns
+		case free(it):
+			add("Get it — free", func() { a.buy(it, false) }) // nothing to pay: nothing to confirm
+		default:
+			rent := "Rent for " + snap.price(vocab.RentalPrice(it.PriceCents))
+			if l := snap.rentalLength(); l != "" {
+				rent += ", " + l
+			}
+			add("Buy for "+snap.price(it.PriceCents), func() { a.push(newBuy(a, it, false)) })
+			add(rent, func() { a.push(newBuy(a, it, true)) })
 		}
-		add(fmt.Sprintf("Buy for %s", money(it.PriceCents)), func() { a.push(newBuy(a, it, false)) })
-		add(fmt.Sprintf("Rent for %s", money(rentPrice(it.PriceCents))), func() { a.push(newBuy(a, it, true)) })
 	}
 	if it.WishRank == 0 && (it.State == boxbus.NotWished || it.State == boxbus.Kept) {
 		add("Add to wishlist", func() { a.wish(it.ID, 1<<20) })

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"swarmbox/firmware/boxbus"
+	"swarmbox/vocab"
 )
 
 // owned says whether the household owns the title (bought, not rented): such a title is never
@@ -20,12 +21,12 @@ func licenceText(it boxbus.Item, now time.Time) string {
 	}
 	end := time.Unix(it.Expires, 0)
 	if !owned(it) {
-		return "rental ends in " + end.Sub(now).Round(time.Minute).String()
+		return "rental, " + vocab.TimeLeft(end.Sub(now))
 	}
 	if it.RenewalRefused != "" {
 		return fmt.Sprintf("plays until %s: the operator refused to renew it (%s)", end.Format("2 Jan 15:04"), refusalSentence(it.RenewalRefused))
 	}
-	return "yours; the box renews its licence by " + end.Format("2 Jan")
+	return "the box renews its licence by " + end.Format("2 Jan")
 }
 
 // lapsedText explains an owned title whose licence has run out.

@@ -1,8 +1,9 @@
 package ui
 
 import (
-	"fmt"
 	"time"
+
+	"swarmbox/vocab"
 )
 
 // meter turns successive byte counts of downloads into rates and times to finish. Time is an
@@ -50,14 +51,17 @@ func eta(bytes int64, done, total int32, rate float64) (time.Duration, bool) {
 	return time.Duration(left / rate * float64(time.Second)).Round(time.Second), true
 }
 
-// rateText reads as "1.2 MB/s, about 3m20s left".
+// rateText reads as "1.2 MB/s, about 3 minutes left".
 func rateText(rate float64, left time.Duration, known bool) string {
 	if rate <= 0 {
 		return "waiting for sources"
 	}
 	s := size(int64(rate)) + "/s"
 	if known {
-		s += fmt.Sprintf(", about %s left", left)
+		if left < time.Minute {
+			return s + ", less than a minute left"
+		}
+		s += ", about " + vocab.Span(left) + " left"
 	}
 	return s
 }

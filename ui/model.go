@@ -25,7 +25,8 @@ type snapshot struct {
 	wishlist []string
 	local    []string // titles with pieces on the box's disk, in the box's order
 
-	link boxbus.Link // the box's connection to its head-end
+	link  boxbus.Link  // the box's connection to its head-end
+	terms boxbus.Terms // the head-end's currency and rental length; zero until the box syncs
 
 	accountStatus string // "" while unknown
 	balanceCents  int64
@@ -263,7 +264,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 			for _, l := range st.Items {
 				s.local = append(s.local, l.ID)
 			}
-			s.link = st.Link
+			s.link, s.terms = st.Link, st.Terms
 			s.diskFull = st.Disk
 			return err
 		},
@@ -291,7 +292,7 @@ func (m *model) load(ctx context.Context) (*snapshot, error) {
 	s.nowPlaying = m.snap.nowPlaying
 	// The screens rebuild their title rows only when the titles changed.
 	s.titles = m.snap.titles
-	if !slices.EqualFunc(s.items, m.snap.items, func(a, b *boxbus.Item) bool { return titleOf(*a) == titleOf(*b) }) {
+	if s.terms.Currency != m.snap.terms.Currency || !slices.EqualFunc(s.items, m.snap.items, func(a, b *boxbus.Item) bool { return titleOf(*a) == titleOf(*b) }) {
 		s.titles++
 	}
 	return s, nil
@@ -367,6 +368,15 @@ func (m *model) applyProperties(s *snapshot, props map[string]dbus.Variant) {
 			}
 		case boxbus.PropCatalogVersion:
 			m.stale = true
+		case boxbus.PropCurrency:
+			if c, ok := val.(string); ok && c != s.terms.Currency {
+				s.terms.Currency = c
+				s.titles++ // the catalog's prices read in it
+			}
+		case boxbus.PropRentalSeconds:
+			if sec, ok := val.(int64); ok {
+				s.terms.RentalSeconds = sec
+			}
 		case boxbus.PropOnline:
 			if on, ok := val.(bool); ok {
 				s.link.Online = on
@@ -399,8 +409,11 @@ func (m *model) heartbeat(ctx context.Context) {
 		return
 	}
 	next := m.snap.clone()
-	changed := next.link != st.Link || next.diskFull != st.Disk
-	next.link = st.Link
+	changed := next.link != st.Link || next.diskFull != st.Disk || next.terms != st.Terms
+	if next.terms.Currency != st.Currency {
+		next.titles++
+	}
+	next.link, next.terms = st.Link, st.Terms
 	next.diskFull = st.Disk
 	for _, l := range st.Items {
 		it, ok := next.item(l.ID)

@@ -158,7 +158,7 @@ func TestBoxNotAnswering(t *testing.T) {
 	box.mu.Unlock()
 
 	box.resume()
-	see(t, a, sim, 5*time.Second, "The box is answering again.", "State     ready to buy", "Buy for 3.99")
+	see(t, a, sim, 5*time.Second, "The box is answering again.", "State     ready to buy", "Buy for €3.99")
 	if s := see(t, a, sim, time.Second); strings.Contains(s, "not answering") {
 		t.Errorf("the line stays after the box answers:\n%s", s)
 	}
@@ -218,7 +218,7 @@ func TestEventsRedraw(t *testing.T) {
 	calls := box.calls
 	box.mu.Unlock()
 	box.events <- boxbus.Event{Item: &boxbus.Change{Item: id(1), State: boxbus.Downloading, Pieces: 30, Total: 40, BytesFromServer: 1, BytesFromPeers: 3}}
-	see(t, a, sim, time.Second, " 75%", "from neighbours 75%")
+	see(t, a, sim, time.Second, " 75%", "3 B from neighbours, 1 B from the operator")
 	box.mu.Lock()
 	defer box.mu.Unlock()
 	if box.calls != calls {

@@ -78,7 +78,7 @@ func legend(keys []keyHelp) string {
 	return b.String()
 }
 
-// Digit jumps (UI-4): 1–9 jump to the first nine rows of the list in focus and 0 to the tenth,
+// Digit jumps (UI-3): 1–9 jump to the first nine rows of the list in focus and 0 to the tenth,
 // and each of those rows shows its digit, so the number on screen is the key to press. A list
 // keeps its rows in an order that a change of state does not disturb (Home: see home.go), so a
 // digit opens what it showed a moment ago.
@@ -152,7 +152,7 @@ func (n *navStack) reset() {
 	}
 }
 
-// playNext tells the pages of title id to put Play in focus once it is bought (UI-4), or not.
+// playNext tells the pages of title id to put Play in focus once it is bought (UI-3), or not.
 func (a *App) playNext(id string, on bool) {
 	for _, s := range a.nav.stack {
 		if s, ok := s.(*itemScreen); ok && s.id == id {

@@ -68,7 +68,7 @@ func currentRow(t *testing.T, a *App) string {
 	return stripTags(main)
 }
 
-// TestTVNavigation (UI-4): navigation without surprises, as a household with a remote meets it.
+// TestTVNavigation (UI-3): navigation without surprises, as a household with a remote meets it.
 func TestTVNavigation(t *testing.T) {
 	t.Run("a search is visible on the catalog until Blue clears it", func(t *testing.T) {
 		a := loaded(t, shelvedBox())

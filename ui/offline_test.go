@@ -27,7 +27,7 @@ func TestOfflineLineShowsAndClears(t *testing.T) {
 	for _, k := range []tcell.Key{tcell.KeyEnter, tcell.KeyEnter} {
 		a.app.QueueEvent(tcell.NewEventKey(k, 0, tcell.ModNone))
 	}
-	see(t, a, sim, 2*time.Second, "Buy Comedy Two for 2.99?", "Buying needs the", "offline since 14:05. Your") // the dialog wraps
+	see(t, a, sim, 2*time.Second, "Buy Comedy Two for €2.99?", "Buying needs the", "offline since 14:05. Your") // the dialog wraps
 	msg := "buying needs the connection to the operator, and the box has been offline since 14:05. Your titles still play; try again when the connection is back"
 	box.mu.Lock()
 	box.buyErr = &boxbus.Error{Name: boxbus.ErrOffline, Message: msg}

@@ -9,6 +9,7 @@ import (
 	"github.com/rivo/tview"
 
 	"swarmbox/player"
+	"swarmbox/vocab"
 )
 
 // pollPlayer is how often the overlay asks the player where it is: often enough for a clock
@@ -17,27 +18,41 @@ const pollPlayer = 500 * time.Millisecond
 
 // nowPlaying is the title in the player overlay. Its fields change on the drawing goroutine only.
 type nowPlaying struct {
-	id, title, url string
-	ctl            playback // nil when no player is configured or it could not start
-	status         player.Status
-	statusErr      error
-	known          bool // the player answered once
-	stopPoll       context.CancelFunc
+	id, title string
+	ctl       playback // the player; never nil: without one nothing plays
+	status    player.Status
+	statusErr error
+	known     bool // the player answered once
+	stopPoll  context.CancelFunc
 }
 
-// play asks the box for the title's stream and starts the player on it.
+// Sentences for playback that did not start: what happened and what to do.
+const (
+	noPlayer     = "This box has no player set up, so it cannot show the title. Call the operator to set one up."
+	playerFailed = "The player did not start, so nothing plays. Try again, and call the operator if this lasts."
+)
+
+// play asks the box for the title's stream and starts the player on it. Nothing says that a
+// title plays until the player does (the overlay shows what the player reports).
 func (a *App) play(id, title string, from float64) {
-	var url string
+	if a.cfg.Player == "" {
+		a.failSay(noPlayer) // the box is not asked to stream what nothing would show
+		return
+	}
 	var ctl playback
 	var startErr error
 	a.command(a.cfg.CallTimeout, func(ctx context.Context) error {
-		var err error
-		if url, err = a.box.Play(ctx, id); err != nil {
+		url, err := a.box.Play(ctx, id)
+		if err != nil {
 			return err
 		}
-		if a.cfg.Player != "" {
-			// The player has its own wait for its control socket.
-			ctl, startErr = a.startPlayer(a.ctx, a.cfg.Player, url, from)
+		// The player has its own wait for its control socket.
+		if ctl, startErr = a.startPlayer(a.ctx, a.cfg.Player, url, from); startErr != nil {
+			// Nothing shows the stream: the box stops serving it, with a deadline of its own.
+			sctx, cancel := context.WithTimeout(a.ctx, a.cfg.CallTimeout)
+			defer cancel()
+			a.box.Stop(sctx)
+			a.model.refresh(sctx, false, id)
 		}
 		return nil
 	}, func(err error) {
@@ -45,18 +60,16 @@ func (a *App) play(id, title string, from float64) {
 			a.fail(err)
 			return
 		}
-		a.stopPlayback() // one title at a time
-		p := &nowPlaying{id: id, title: title, url: url, ctl: ctl, stopPoll: func() {}}
-		a.playing = p
-		a.say(fmt.Sprintf("▶ Playing %s — Stop to end.", title))
 		if startErr != nil {
-			a.fail(startErr)
+			a.failSay(playerFailed)
+			return
 		}
-		if ctl != nil {
-			ctx, cancel := context.WithCancel(a.ctx)
-			p.stopPoll = cancel
-			go a.followPlayer(ctx, p)
-		}
+		a.stopPlayback() // one title at a time
+		ctx, cancel := context.WithCancel(a.ctx)
+		p := &nowPlaying{id: id, title: title, ctl: ctl, stopPoll: cancel}
+		a.playing = p
+		a.say(fmt.Sprintf("Starting %s… Stop ends it.", title))
+		go a.followPlayer(ctx, p)
 		a.push(&playingScreen{a: a, text: newPlayingText()})
 	})
 }
@@ -104,12 +117,10 @@ func (a *App) stopPlayback() {
 		a.back()
 	}
 	var st player.Status
-	stErr := fmt.Errorf("no player")
+	var stErr error
 	a.command(a.cfg.CallTimeout, func(ctx context.Context) error {
-		if p.ctl != nil {
-			st, stErr = p.ctl.Status(ctx)
-			p.ctl.Stop()
-		}
+		st, stErr = p.ctl.Status(ctx)
+		p.ctl.Stop()
 		// Stopping the player may have used the deadline up: the box gets one of its own.
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.CallTimeout)
 		defer cancel()
@@ -119,7 +130,7 @@ func (a *App) stopPlayback() {
 	}, func(err error) {
 		if stErr == nil {
 			if err := a.resume.record(p.id, st, time.Now()); err != nil {
-				a.fail(err)
+				a.failSay("Stopped, but the box could not note where you stopped: the title starts from the beginning next time.")
 				return
 			}
 			a.redraw() // "Continue watching", "Resume from"
@@ -132,7 +143,8 @@ func (a *App) stopPlayback() {
 	})
 }
 
-// playingScreen is the overlay while a title plays: position, play/pause, seek, stop.
+// playingScreen is the overlay while a title plays: what the player says it is doing,
+// position, play/pause, seek, stop.
 type playingScreen struct {
 	a    *App
 	text *tview.TextView
@@ -140,14 +152,36 @@ type playingScreen struct {
 
 func newPlayingText() *tview.TextView {
 	t := tview.NewTextView().SetDynamicColors(true)
-	t.SetBorder(true).SetTitle(" Now playing ")
+	t.SetBorder(true).SetTitle(" Player ")
 	return t
 }
 
-func (s *playingScreen) Name() string               { return "Playing" }
+// Name is "Player", not "Playing": whether it plays is the player's to say, below.
+func (s *playingScreen) Name() string               { return "Player" }
 func (s *playingScreen) Primitive() tview.Primitive { return s.text }
 func (s *playingScreen) Keys() []keyHelp {
 	return []keyHelp{{"Play/Pause", "pause", ""}, {"FF", "+30 s", ""}, {"RW", "−10 s", ""}, {"Stop", "stop", ""}, {"Back", "stop", ""}}
+}
+
+// playbackOf is what the player reports, in the shared vocabulary.
+func playbackOf(st player.Status) vocab.Playback {
+	switch {
+	case st.Ended:
+		return vocab.PlayerFinished
+	case st.Paused:
+		return vocab.PlayerPaused
+	case st.Buffering:
+		return vocab.PlayerBuffering
+	}
+	return vocab.PlayerPlaying
+}
+
+// playbackLine is the overlay's state line for what the player reports.
+var playbackLine = map[vocab.Playback]string{
+	vocab.PlayerPlaying:   "▶ Playing",
+	vocab.PlayerPaused:    "⏸ Paused",
+	vocab.PlayerBuffering: "Buffering: waiting for the box",
+	vocab.PlayerFinished:  "■ Finished",
 }
 
 func (s *playingScreen) Update(*snapshot) {
@@ -159,30 +193,20 @@ func (s *playingScreen) Update(*snapshot) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  [::b]%s[::-]\n\n", tview.Escape(p.title))
 	switch st := p.status; {
-	case p.ctl == nil:
-		fmt.Fprintf(&b, "  No player is configured on this box.\n")
 	case !p.known:
 		fmt.Fprintf(&b, "  Starting…\n")
 	case p.statusErr != nil:
-		fmt.Fprintf(&b, "  [red]The player does not answer: %s[-]\n", tview.Escape(p.statusErr.Error()))
+		fmt.Fprintf(&b, "  [red]The player does not answer. Press Stop, then Play again.[-]\n")
 	default:
-		state := "▶ Playing"
-		switch {
-		case st.Ended:
-			state = "■ Finished"
-		case st.Paused:
-			state = "⏸ Paused"
-		}
-		fmt.Fprintf(&b, "  [#ffc800::b]%s[-:-:-]\n\n  %s  %s / %s\n", state,
+		fmt.Fprintf(&b, "  [#ffc800::b]%s[-:-:-]\n\n  %s  %s / %s\n", playbackLine[playbackOf(st)],
 			bar(int64(st.Position*10), int64(max(st.Duration, st.Position)*10), 40), clock(st.Position), clock(st.Duration))
 	}
-	fmt.Fprintf(&b, "\n  [#9696aa]Stream: %s[-]", p.url)
 	s.text.SetText(b.String())
 }
 
 func (s *playingScreen) Act(act Action) bool {
 	p := s.a.playing
-	if p == nil || p.ctl == nil {
+	if p == nil {
 		return false
 	}
 	var f func(ctx context.Context) error
@@ -198,7 +222,7 @@ func (s *playingScreen) Act(act Action) bool {
 	}
 	s.a.command(s.a.cfg.CallTimeout, f, func(err error) {
 		if err != nil {
-			s.a.fail(err)
+			s.a.failSay("The player did not answer. Press Stop, then Play again.")
 		}
 	})
 	return true

@@ -47,7 +47,7 @@ func (a *App) Press(b remote.Button) {
 
 // repeats are the buttons whose auto-repeat means "more of the same": moving and seeking. A
 // held Back, Home, OK or colour key repeats too, but a household holding Back to close a dialog
-// means that dialog, not the title page under it as well (UI-4), so their repeats are dropped.
+// means that dialog, not the title page under it as well (UI-3), so their repeats are dropped.
 var repeats = map[remote.Button]bool{
 	remote.Up: true, remote.Down: true, remote.Left: true, remote.Right: true,
 	remote.PageUp: true, remote.PageDown: true, remote.FastForward: true, remote.Rewind: true,

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rivo/tview"
 )
@@ -70,7 +71,7 @@ func (w *wishlistScreen) Update(s *snapshot) {
 			rows = append(rows, fmt.Sprintf("%2d. %s", i+1, id))
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("%2d. %-34s %s", i+1, tview.Escape(it.Title), it.State))
+		rows = append(rows, fmt.Sprintf("%2d. %-34s %s", i+1, tview.Escape(it.Title), standing(it, time.Now())))
 	}
 	if len(rows) == 0 {
 		rows = []string{"Your wishlist is empty: add titles from the catalog."}
@@ -108,7 +109,7 @@ func (w *wishlistScreen) Act(act Action) bool {
 			w.list.SetCurrentItem(i + 1)
 		}
 	case ActYellow:
-		// Undo rather than a question (UI-4): a colour key is pressed by mistake now and then, and
+		// Undo rather than a question (UI-3): a colour key is pressed by mistake now and then, and
 		// a question on every removal trains the household to answer OK without reading; the
 		// message names what went and how to bring it back, at the place it had.
 		title := id

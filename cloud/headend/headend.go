@@ -29,6 +29,7 @@ import (
 	"swarmbox/cloud/tracker"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
+	"swarmbox/vocab"
 )
 
 // Config wires a Server.
@@ -54,8 +55,11 @@ type Config struct {
 	Instance     string
 	RentalWindow time.Duration // how long a rental plays
 	OwnedRenewal time.Duration // how often an owned title's license must be renewed
-	Now          func() time.Time
-	Log          *slog.Logger
+	// Currency is every price's and balance's currency, ISO 4217 (default
+	// vocab.DefaultCurrency); boxes learn it with the account at each sync.
+	Currency string
+	Now      func() time.Time
+	Log      *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
 	Policy sales.Policy
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
@@ -94,6 +98,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RentalWindow <= 0 {
 		cfg.RentalWindow = 48 * time.Hour
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = vocab.DefaultCurrency
 	}
 	if cfg.OwnedRenewal <= 0 {
 		cfg.OwnedRenewal = 30 * 24 * time.Hour
@@ -406,7 +413,8 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, r, err)
 			return
 		}
-		resp.Account = &protocol.AccountInfo{Status: saved.AccountStatus, BalanceCents: saved.BalanceCents, ID: saved.Account}
+		resp.Account = &protocol.AccountInfo{Status: saved.AccountStatus, BalanceCents: saved.BalanceCents, ID: saved.Account,
+			Currency: s.cfg.Currency, RentalSeconds: int64(s.cfg.RentalWindow / time.Second)}
 	}
 	resp.WishlistVersion = saved.WishlistVersion
 	if saved.Adopt {

@@ -131,7 +131,10 @@ func TestUnpairedBoxCannotBuy(t *testing.T) {
 	if err := buy("b2"); err != nil {
 		t.Fatalf("paired buy: %v", err)
 	}
-	if sr, err := c.Sync(ctx, protocol.SyncRequest{FreeBytes: 1 << 30}); err != nil || sr.Account == nil || sr.Account.ID != "acct" || sr.Account.Status != store.StatusActive {
+	// The account carries the head-end's currency and rental length, which the TV shows
+	// before a purchase (UI-2).
+	if sr, err := c.Sync(ctx, protocol.SyncRequest{FreeBytes: 1 << 30}); err != nil || sr.Account == nil || sr.Account.ID != "acct" || sr.Account.Status != store.StatusActive ||
+		sr.Account.Currency != "EUR" || sr.Account.RentalSeconds != 48*3600 {
 		t.Fatalf("paired sync account %+v %v", sr.Account, err)
 	}
 	if err := f.st.Unpair(ctx, c.Box, "", "operator", "", time.Now()); err != nil {

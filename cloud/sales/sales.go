@@ -18,6 +18,7 @@ import (
 
 	"swarmbox/cloud/store"
 	"swarmbox/media"
+	"swarmbox/vocab"
 )
 
 // Why a license was issued (Outcome.Why): the audit reasons, and "retry" for a request id the box
@@ -87,7 +88,7 @@ type Seller struct {
 // title costs nothing (Seller.Buy).
 func Price(owned int64, kind media.LicenseKind) int64 {
 	if kind == media.Rental {
-		return (owned + 2) / 3
+		return vocab.RentalPrice(owned)
 	}
 	return owned
 }

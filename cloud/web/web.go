@@ -32,6 +32,7 @@ import (
 	"swarmbox/cloud/store"
 	"swarmbox/media"
 	"swarmbox/sync/protocol"
+	"swarmbox/vocab"
 )
 
 //go:embed templates
@@ -55,6 +56,12 @@ type Config struct {
 	OnSignInFailure func()
 	Now             func() time.Time
 	Log             *slog.Logger
+	// Currency is every price's and balance's currency, ISO 4217 (default
+	// vocab.DefaultCurrency): the head-end's, as the boxes show it.
+	Currency string
+	// RentalWindow is how long a rental plays, said on the item page (the head-end's; 0 says
+	// nothing).
+	RentalWindow time.Duration
 }
 
 // Server serves the pages.
@@ -89,17 +96,28 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Currency == "" {
+		cfg.Currency = vocab.DefaultCurrency
+	}
 	if cfg.OnSignInFailure == nil {
 		cfg.OnSignInFailure = func() {}
 	}
 	funcs := template.FuncMap{
-		"money":  func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, abs(c)%100) },
-		"rental": func(c int64) int64 { return (c + 2) / 3 },
-		"bytes":  humanBytes,
-		"short":  func(id fmt.Stringer) string { return id.String()[:8] },
-		"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"inc":    func(i int) int { return i + 1 },
+		// The words of package vocab, as on the TV: prices with the currency, "free" for none.
+		"money":  func(c int64) string { return vocab.Amount(c, cfg.Currency) },
+		"price":  func(c int64) string { return vocab.Price(c, cfg.Currency) },
+		"rental": vocab.RentalPrice,
+		"rentalLength": func() string {
+			if cfg.RentalWindow <= 0 {
+				return ""
+			}
+			return vocab.Span(cfg.RentalWindow)
+		},
+		"bytes": humanBytes,
+		"short": func(id fmt.Stringer) string { return id.String()[:8] },
+		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"inc":   func(i int) int { return i + 1 },
 		"shelf": func(c string) string {
 			if c == "" {
 				return protocol.Uncategorised
@@ -117,13 +135,6 @@ func New(cfg Config) (*Server, error) {
 		s.pages[p] = t
 	}
 	return s, nil
-}
-
-func abs(c int64) int64 {
-	if c < 0 {
-		return -c
-	}
-	return c
 }
 
 func humanBytes(n int64) string {

@@ -17,6 +17,7 @@ import (
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/web"
 	"swarmbox/internal/cmdline"
+	"swarmbox/vocab"
 )
 
 // serve runs the head-end: the boxes' API, planning, tracker, web seed and the browser catalog.
@@ -27,6 +28,7 @@ func serve(ctx context.Context, args []string) error {
 	public := fs.String("public-url", "", "URL boxes use to reach this head-end (default http://LISTEN)")
 	syncEvery := fs.Duration("sync-interval", 30*time.Second, "how often idle boxes sync")
 	rental := fs.Duration("rental-window", 48*time.Hour, "how long a rental plays")
+	currency := fs.String("currency", vocab.DefaultCurrency, "every price's and balance's currency, ISO 4217 (boxes learn it at each sync)")
 	owned := fs.Duration("owned-renewal", 30*24*time.Hour, "how long an owned title's licence lasts; boxes renew it, free, while online (also the longest an owned title plays with no head-end contact)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
@@ -75,7 +77,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
 	srv, err := newHeadend(st, headend.Config{
-		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Log: slog.Default(), Policy: policy,
+		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
 		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
@@ -109,7 +111,7 @@ func serve(ctx context.Context, args []string) error {
 func newHeadend(st *state, cfg headend.Config, secureCookies bool) (*headend.Server, error) {
 	cfg.Store, cfg.Vault, cfg.Repo = st.store, st.vault, st.repo
 	var srv *headend.Server
-	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log,
+	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log, Currency: cfg.Currency, RentalWindow: cfg.RentalWindow,
 		OnSignInFailure: func() { srv.CountSignInFailure() }})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"swarmbox/media"
+	"swarmbox/vocab"
 )
 
 // buy buys (or rents) a title that is ready: `swarmboxd buy [-rent] ITEM`.
@@ -21,11 +21,13 @@ func buy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	kind := media.Owned
+	st, _ := box.Status(ctx) // for the currency; amounts go without it when unknown
+	end := time.Unix(p.Expires, 0)
+	verb, left := "bought", "owned"
 	if *rent {
-		kind = media.Rental
+		verb, left = "rented", vocab.TimeLeft(time.Until(end))
 	}
-	fmt.Printf("bought %s (%s) for %d.%02d; balance %d.%02d; license expires %s\n", item, kind,
-		p.ChargedCents/100, p.ChargedCents%100, p.BalanceCents/100, p.BalanceCents%100, time.Unix(p.Expires, 0).UTC().Format(time.RFC3339))
+	fmt.Printf("%s %s (%s) for %s; balance %s; license expires %s\n", verb, item, left,
+		vocab.Amount(p.ChargedCents, st.Currency), vocab.Amount(p.BalanceCents, st.Currency), end.UTC().Format(time.RFC3339))
 	return nil
 }

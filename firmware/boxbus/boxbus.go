@@ -9,9 +9,9 @@
 package boxbus
 
 import (
-	"fmt"
-
 	"github.com/godbus/dbus/v5"
+
+	"swarmbox/vocab"
 )
 
 // Names of the box's API on the bus.
@@ -72,47 +72,37 @@ const (
 	PropPaired      = "Paired"      // b: the box is paired to a household (Account) and may buy
 	PropPairingCode = "PairingCode" // s: XXXX-XXXX to enter at PairingURL while not paired; "" when paired
 	PropPairingURL  = "PairingURL"  // s: where the household enters the code; "" when paired
+	// PropCurrency is the account's currency, ISO 4217 (s), from the head-end; "" before the
+	// first sync. Every price and balance is in it.
+	PropCurrency = "Currency"
+	// PropRentalSeconds is how long a rental plays, seconds (x), from the head-end; 0 before
+	// the first sync. The TV says it before the household rents.
+	PropRentalSeconds = "RentalSeconds"
 )
 
-// State is where an item stands on this box. The TV, the command line and the bus use these
-// words and no others.
-type State string
+// State is where an item stands on this box; the state names and the household's words for
+// them live in package vocab, which the TV, the command line and the browser share.
+type State = vocab.State
 
-// The states of an item, in the order a title usually goes through them.
+// The states of an item (vocab's), in the order a title usually goes through them.
 const (
-	NotWished   State = "not wished"
-	Wished      State = "wished"
-	Downloading State = "downloading"
-	// Kept: the scheduler placed the title (or a piece range of it) in the disk space the box
-	// lends to the swarm, for other households; this one has not wished it and the box does not
-	// hold all of it, so it is neither downloading for them nor ready to buy.
-	Kept       State = "kept for neighbours"
-	ReadyToBuy State = "ready to buy"
-	Bought     State = "bought"
-	Playing    State = "playing"
-	Expired    State = "license expired"
+	NotWished   = vocab.NotWished
+	Wished      = vocab.Wished
+	Downloading = vocab.Downloading
+	Kept        = vocab.Kept
+	ReadyToBuy  = vocab.ReadyToBuy
+	Bought      = vocab.Bought
+	Playing     = vocab.Playing
+	Expired     = vocab.Expired
 	// Removed is only a signal's state: the item is no longer on the box nor on the wishlist.
-	Removed State = "removed"
+	Removed = vocab.Removed
 )
 
 // States lists every state.
-var States = []State{NotWished, Wished, Downloading, Kept, ReadyToBuy, Bought, Playing, Expired, Removed}
+var States = vocab.States
 
 // ParseState checks a state word from the wire.
-func ParseState(s string) (State, error) {
-	for _, st := range States {
-		if string(st) == s {
-			return st, nil
-		}
-	}
-	return "", fmt.Errorf("unknown item state %q: the box runs newer software than this client", s)
-}
-
-// Complete says whether an item in this state is whole and verified on the box's disk.
-func (s State) Complete() bool { return s == ReadyToBuy || s == Bought || s == Playing || s == Expired }
-
-// Playable says whether the household may play an item in this state.
-func (s State) Playable() bool { return s == Bought || s == Playing }
+func ParseState(s string) (State, error) { return vocab.ParseState(s) }
 
 // Title is one catalog entry: (sssxxs).
 type Title struct {
@@ -163,6 +153,7 @@ type Status struct {
 	Box, Account, Headend string
 	Items                 []Local
 	Link
+	Terms
 	// Disk says, in a sentence for the household, what a full disk holds up: which area is
 	// full, how much is left, and what the box evicts or refuses. "" when nothing.
 	Disk string
@@ -174,6 +165,13 @@ type Link struct {
 	Online       bool
 	OfflineSince int64 // Unix seconds; 0 while online
 	Registered   bool
+}
+
+// Terms are the head-end's terms for this household, as the properties Currency and
+// RentalSeconds tell them; zero before the box's first sync.
+type Terms struct {
+	Currency      string // ISO 4217, e.g. "EUR"
+	RentalSeconds int64  // how long a rental plays
 }
 
 // Holding is one title on the box's disk with its storage area, in Holdings: (sbiixxsxii).

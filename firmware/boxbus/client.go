@@ -156,32 +156,45 @@ func (c *Client) Account(ctx context.Context) (status string, balanceCents int64
 	return
 }
 
-// Status returns the box, its account and head-end, every local title's progress, and its
-// connection to the head-end (from the properties; a daemon without them counts as online).
+// Status returns the box, its account and head-end, every local title's progress, its
+// connection to the head-end and the head-end's terms (from the properties; a daemon without
+// them counts as online, with terms unknown).
 func (c *Client) Status(ctx context.Context) (s Status, err error) {
 	if err = c.call(ctx, "Status", []any{&s.Box, &s.Account, &s.Headend, &s.Items, &s.Disk}); err != nil {
 		return s, err
 	}
-	s.Link, err = c.Link(ctx)
+	all, err := c.properties(ctx)
+	s.Link, s.Terms = linkOf(all), termsOf(all)
 	return s, err
 }
 
 // Link reads the box's connection to its head-end from its properties. A daemon that predates
 // them counts as online and registered.
 func (c *Client) Link(ctx context.Context) (Link, error) {
-	l := Link{Online: true, Registered: true}
+	all, err := c.properties(ctx)
+	return linkOf(all), err
+}
+
+// properties reads every property of the box; nil, without an error, from a daemon without
+// them.
+func (c *Client) properties(ctx context.Context) (map[string]dbus.Variant, error) {
 	var all map[string]dbus.Variant
 	call := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, Interface)
 	if call.Err != nil {
 		err := fromCall("GetAll", call.Err)
 		if errors.Is(err, ErrUnanswered) {
-			return l, err
+			return nil, err
 		}
-		return l, nil // a daemon without the properties
+		return nil, nil // a daemon without the properties
 	}
 	if err := call.Store(&all); err != nil {
-		return l, nil
+		return nil, nil
 	}
+	return all, nil
+}
+
+func linkOf(all map[string]dbus.Variant) Link {
+	l := Link{Online: true, Registered: true}
 	if v, ok := all[PropOnline].Value().(bool); ok {
 		l.Online = v
 	}
@@ -191,7 +204,18 @@ func (c *Client) Link(ctx context.Context) (Link, error) {
 	if v, ok := all[PropRegistered].Value().(bool); ok {
 		l.Registered = v
 	}
-	return l, nil
+	return l
+}
+
+func termsOf(all map[string]dbus.Variant) Terms {
+	var t Terms
+	if v, ok := all[PropCurrency].Value().(string); ok {
+		t.Currency = v
+	}
+	if v, ok := all[PropRentalSeconds].Value().(int64); ok {
+		t.RentalSeconds = v
+	}
+	return t
 }
 
 // Holdings returns the titles on the box's disk with their areas, the areas' room, past

@@ -96,3 +96,43 @@ func fromCall(method string, err error) error {
 	}
 	return fmt.Errorf("%s: %w: %w", method, ErrUnanswered, err)
 }
+
+// sentences say what a refusal means to the household and what to do, in a sentence; the
+// box's own message is for logs and the command line, and may name code or addresses.
+var sentences = map[ErrorName]string{
+	ErrNotBought:           "This title is not yours yet: buy or rent it first.",
+	ErrNotDownloaded:       "This title is not on the box yet: add it to your wishlist and wait until it has arrived.",
+	ErrUnknownItem:         "This title is no longer in the catalog.",
+	ErrExpired:             "Its licence has ended: rent or buy it again to watch it.",
+	ErrWrongBox:            "This title's licence is for another box. Call the operator.",
+	ErrBadLicence:          "This title's licence could not be checked. Call the operator.",
+	ErrDamaged:             "The copy of this title on the box is damaged. Call the operator if this lasts.",
+	ErrInvalidArgs:         "The box could not do that. Try again, and call the operator if this lasts.",
+	ErrAccountUnknown:      "The box has not reached the operator yet, so your account is not known. Try again in a minute.",
+	ErrInsufficientBalance: "Your balance is too low for this. Top it up, then try again.",
+	ErrAccountInactive:     "Your account is suspended or closed. Call the operator.",
+	ErrNotPaired:           "This box is not paired to your household yet: follow the pairing steps on the Home screen.",
+	ErrHeadendRefused:      "The operator refused this. Call the operator if you do not know why.",
+	ErrHeadendUnreachable:  "The box cannot reach the operator right now. Your titles still play; try again later.",
+	ErrOffline:             "Buying needs the connection to the operator, and the box is offline. Your titles still play.",
+	ErrNotPlaying:          "Nothing is playing.",
+	ErrNoSpace:             "There is no room for this title on the box's disk. Remove a title from your wishlist first.",
+}
+
+// Sentence says what a failed call means to the household and what to do, in one sentence,
+// without the box's internals (addresses, error chains): the TV shows it. Every refusal the box
+// can send maps here, in one place; anything else reads as a failure to try again.
+func Sentence(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrUnanswered):
+		return "The box is not answering. Wait a moment, or restart the box if this lasts."
+	case errors.As(err, &e):
+		if s, ok := sentences[e.Name]; ok {
+			return s
+		}
+	}
+	return "The box could not do that. Try again, and call the operator if this lasts."
+}

@@ -55,6 +55,8 @@ var Properties = []introspect.Property{
 	{Name: PropHeadend, Type: "s", Access: "read"},
 	{Name: PropAccountStatus, Type: "s", Access: "read"},
 	{Name: PropBalanceCents, Type: "x", Access: "read"},
+	{Name: PropCurrency, Type: "s", Access: "read"},
+	{Name: PropRentalSeconds, Type: "x", Access: "read"},
 	{Name: PropWishlist, Type: "as", Access: "read"},
 	{Name: PropCatalogVersion, Type: "x", Access: "read"},
 	{Name: PropNowPlaying, Type: "s", Access: "read"},

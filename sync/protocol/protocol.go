@@ -246,6 +246,12 @@ type AccountInfo struct {
 	// ID is the household's account; empty when the box is not paired to one (then Status
 	// and the balance say nothing and the box asks PathPairing for its code).
 	ID string `json:"id,omitempty"`
+	// Currency is the balance's and every price's currency, ISO 4217 (e.g. "EUR"); empty from
+	// a head-end that predates it, when the box shows amounts without one.
+	Currency string `json:"currency,omitempty"`
+	// RentalSeconds is how long a rental plays, so the TV says it before the household
+	// rents; 0 from a head-end that predates it.
+	RentalSeconds int64 `json:"rental_seconds,omitempty"`
 }
 
 // BuyRequest asks for a license. RequestID makes retries safe: the same id never charges twice.
