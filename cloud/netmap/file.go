@@ -42,8 +42,13 @@ func Open(path string, log *slog.Logger) (*File, error) {
 // Lookup finds a in the map in force (see Map.Lookup).
 func (f *File) Lookup(a netip.Addr) (Location, bool) { return f.Map().Lookup(a) }
 
-// Map is the map in force: the last one that loaded.
-func (f *File) Map() *Map { return f.cur.Load() }
+// Map is the map in force: the last one that loaded (none for a nil *File).
+func (f *File) Map() *Map {
+	if f == nil {
+		return nil
+	}
+	return f.cur.Load()
+}
 
 // Err is the error of the last read, nil when it loaded.
 func (f *File) Err() error {
