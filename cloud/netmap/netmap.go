@@ -16,6 +16,7 @@ package netmap
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
@@ -48,11 +49,20 @@ type Entry struct {
 // changed once made, so it may be shared between goroutines.
 type Map struct {
 	entries []Entry // sorted (see compareEntries)
-	// byLen has, for IPv4 and IPv6, the entries by prefix length; lens the lengths in use,
-	// longest first, so a lookup tries one map per length in use.
-	byLen [2]map[int]map[netip.Prefix]Location
-	lens  [2][]int
+	// tables has, for IPv4 and IPv6, one hash table per prefix length in use, longest first: a
+	// lookup tries one table per length until one holds the address.
+	tables [2][]table
 }
+
+// table holds the prefixes of one length, keyed by their masked address.
+type table struct {
+	bits int
+	at   map[addrKey]Location
+}
+
+// addrKey is an address as two words, IPv4 in the top 32 bits of hi: masking is two ANDs, and
+// hashing two words is cheaper than hashing a netip.Prefix.
+type addrKey struct{ hi, lo uint64 }
 
 func family(a netip.Addr) int {
 	if a.Is4() {
@@ -61,13 +71,27 @@ func family(a netip.Addr) int {
 	return 1
 }
 
+// keyOf is a (IPv4 or IPv6, not mapped) with all but its first bits bits cleared.
+func keyOf(a netip.Addr, bits int) addrKey {
+	var k addrKey
+	if a.Is4() {
+		b := a.As4()
+		k.hi = uint64(binary.BigEndian.Uint32(b[:])) << 32
+	} else {
+		b := a.As16()
+		k.hi, k.lo = binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	}
+	if bits <= 64 {
+		return addrKey{hi: k.hi & (^uint64(0) << (64 - bits))} // a shift by 64 gives 0
+	}
+	return addrKey{hi: k.hi, lo: k.lo & (^uint64(0) << (128 - bits))}
+}
+
 // New makes a Map of entries; it refuses a prefix that is not in its canonical form (host bits
 // set, an IPv4-mapped IPv6 prefix, a zone), a repeated prefix and a bad label.
 func New(entries []Entry) (*Map, error) {
 	m := &Map{}
-	for i := range m.byLen {
-		m.byLen[i] = map[int]map[netip.Prefix]Location{}
-	}
+	byLen := [2]map[int]map[addrKey]Location{{}, {}}
 	for _, e := range entries {
 		if err := checkPrefix(e.Prefix); err != nil {
 			return nil, err
@@ -81,18 +105,21 @@ func New(entries []Entry) (*Map, error) {
 			}
 		}
 		f, bits := family(e.Prefix.Addr()), e.Prefix.Bits()
-		if m.byLen[f][bits] == nil {
-			m.byLen[f][bits] = map[netip.Prefix]Location{}
-			m.lens[f] = append(m.lens[f], bits)
+		if byLen[f][bits] == nil {
+			byLen[f][bits] = map[addrKey]Location{}
 		}
-		if _, dup := m.byLen[f][bits][e.Prefix]; dup {
+		k := keyOf(e.Prefix.Addr(), bits)
+		if _, dup := byLen[f][bits][k]; dup {
 			return nil, fmt.Errorf("prefix %s is listed twice", e.Prefix)
 		}
-		m.byLen[f][bits][e.Prefix] = e.Location
+		byLen[f][bits][k] = e.Location
 		m.entries = append(m.entries, e)
 	}
-	for f := range m.lens {
-		slices.SortFunc(m.lens[f], func(a, b int) int { return cmp.Compare(b, a) })
+	for f := range byLen {
+		for bits, at := range byLen[f] {
+			m.tables[f] = append(m.tables[f], table{bits: bits, at: at})
+		}
+		slices.SortFunc(m.tables[f], func(a, b table) int { return cmp.Compare(b.bits, a.bits) })
 	}
 	slices.SortFunc(m.entries, compareEntries)
 	return m, nil
@@ -142,14 +169,9 @@ func (m *Map) Lookup(a netip.Addr) (Location, bool) {
 	if m == nil || !a.IsValid() {
 		return Location{}, false
 	}
-	a = a.Unmap().WithZone("")
-	f := family(a)
-	for _, bits := range m.lens[f] {
-		p, err := a.Prefix(bits)
-		if err != nil {
-			continue
-		}
-		if loc, ok := m.byLen[f][bits][p]; ok {
+	a = a.Unmap()
+	for _, t := range m.tables[family(a)] {
+		if loc, ok := t.at[keyOf(a, t.bits)]; ok {
 			return loc, true
 		}
 	}

@@ -181,3 +181,43 @@ func TestFileReload(t *testing.T) {
 		t.Error("Open of a missing file: no error")
 	}
 }
+
+// BenchmarkLookup: one lookup (what every sync costs) in a map of 20 000 IPv4 and 20 000 IPv6
+// prefixes of lengths 8 to 32 (IPv4) and 20 to 64 (IPv6), about a national ISP table.
+func BenchmarkLookup(b *testing.B) {
+	var entries []Entry
+	seen := map[netip.Prefix]bool{}
+	x := uint64(1)
+	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+	for len(entries) < 40_000 {
+		var p netip.Prefix
+		if len(entries)%2 == 0 {
+			v := next()
+			a := netip.AddrFrom4([4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)})
+			p, _ = a.Prefix(8 + int(v>>32)%25)
+		} else {
+			v, w := next(), next()
+			var raw [16]byte
+			for i := range 8 {
+				raw[i] = byte(v >> (8 * i))
+			}
+			p, _ = netip.AddrFrom16(raw).Prefix(20 + int(w%45))
+		}
+		if !seen[p] {
+			seen[p] = true
+			entries = append(entries, Entry{Prefix: p, Location: Location{Network: "isp", Region: "r"}})
+		}
+	}
+	m, err := New(entries)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := make([]netip.Addr, 1024)
+	for i := range addrs {
+		addrs[i] = entries[int(next()%uint64(len(entries)))].Prefix.Addr()
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Lookup(addrs[i%len(addrs)])
+	}
+}
