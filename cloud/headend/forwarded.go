@@ -13,7 +13,7 @@ import (
 // -trusted-proxies), and only as far as it was written by them: from the right, the first
 // address that is not itself a trusted proxy is the client's. Anything left of it was written
 // by the client and is ignored, so a box cannot choose its own address — nor so its location
-// (SCHED-14), the address its web seed grants are bound to (SEC-1), or the address its peers
+// (SCHED-15), the address its web seed grants are bound to (SEC-1), or the address its peers
 // dial (SCHED-13).
 
 // headerForwardedFor names the client in a request a proxy forwards.

@@ -20,7 +20,7 @@ import (
 var testProxies = proxies{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:ff::/48")}
 
 // TestForwardedClient: from the right, the first address that is not a trusted proxy is the
-// client's; what the client wrote left of it never counts (SCHED-14).
+// client's; what the client wrote left of it never counts (SCHED-15).
 func TestForwardedClient(t *testing.T) {
 	peer := netip.MustParseAddr("10.0.0.1")
 	tests := []struct {

@@ -59,7 +59,7 @@ type Config struct {
 	Log          *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
 	Policy sales.Policy
-	// Locations says which network and region a box's address is in (SCHED-14, locate.go):
+	// Locations says which network and region a box's address is in (SCHED-15, locate.go):
 	// what the scheduler's source tiers compare. Nil: the account's region, and the network
 	// label the box reports.
 	Locations Locator
@@ -377,7 +377,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
 		return
 	}
-	loc := s.locate(r.RemoteAddr, req.Network) // where the box is, from its address (SCHED-14)
+	loc := s.locate(r.RemoteAddr, req.Network) // where the box is, from its address (SCHED-15)
 	req.Network = loc.Network
 	if !s.admitReport(w, r, b, &req) { // bounds, unknown items (reportcheck.go)
 		return

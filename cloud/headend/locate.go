@@ -6,7 +6,7 @@ import (
 	"swarmbox/cloud/netmap"
 )
 
-// Locator says where an address is (SCHED-14): a *netmap.File, which follows the operator's
+// Locator says where an address is (SCHED-15): a *netmap.File, which follows the operator's
 // edits of the prefix file, or a fixed *netmap.Map.
 type Locator interface {
 	Lookup(netip.Addr) (netmap.Location, bool)

@@ -67,7 +67,7 @@ func balancer(t *testing.T, target, from string) string {
 // account's region and the box's own label); an edited file is read again without a restart and
 // the next sync sees it; a bad file keeps the map in force. X-Forwarded-For counts only from a
 // configured proxy, and only as far as the proxy wrote it: a box cannot spoof where it is by
-// sending the header, directly or through the proxy (SCHED-14).
+// sending the header, directly or through the proxy (SCHED-15).
 func TestNetworkFromAddress(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "prefixes")

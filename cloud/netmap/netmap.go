@@ -1,5 +1,5 @@
 // Package netmap maps a box's public address to where it is: the ISP network and the region the
-// operator says that address is in (requirement SCHED-14). The operator writes the map as a file
+// operator says that address is in (requirement SCHED-15). The operator writes the map as a file
 // of address prefixes; the longest prefix that holds an address wins.
 //
 // The file has one prefix a line:

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-const sample = `# the operator's prefixes (SCHED-14)
+const sample = `# the operator's prefixes (SCHED-15)
 10.0.0.0/8          isp-a   north
 10.1.0.0/16         isp-b   north    # a longer prefix wins
 10.1.2.0/24         -       south    # region only
@@ -34,7 +34,7 @@ func mustParse(t testing.TB, text string) *Map {
 
 // TestLookupLongestPrefix: the longest prefix holding an address wins, for IPv4, IPv6 and
 // IPv4-mapped IPv6 addresses; "-" labels are not set; an address no prefix holds is not found
-// (SCHED-14).
+// (SCHED-15).
 func TestLookupLongestPrefix(t *testing.T) {
 	m := mustParse(t, sample)
 	tests := []struct {
@@ -135,7 +135,7 @@ func writeFile(t *testing.T, path, text string) {
 }
 
 // TestFileReload: a rewritten file is read again by Watch; a bad one is refused with its
-// file:line and the last good map stays; the next good one loads (SCHED-14).
+// file:line and the last good map stays; the next good one loads (SCHED-15).
 func TestFileReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "prefixes")
 	writeFile(t, path, "10.0.0.0/8 isp-a north\n")

@@ -20,7 +20,7 @@ type Report struct {
 	Box        media.BoxID
 	Region     string // the account's region
 	Network    string // the network the head-end located the box in at its last sync
-	Located    string // the region its address was in then (SCHED-14); "" = not known
+	Located    string // the region its address was in then (SCHED-15); "" = not known
 	NAT        bool
 	Uplink     int64 // bytes/s, 0 = unknown
 	Downlink   int64

@@ -20,7 +20,8 @@ import (
 // box requests (replay protection shared by every head-end instance); and the latest plan of
 // each region, which the instance holding the region's lease publishes for the others
 // (migrations/0007_sync_hashes_replays_plans.sql; holdings' ranges: 0008_holding_ranges.sql;
-// peer rates' decayed estimates: 0010_decayed_peer_rates.sql).
+// peer rates' decayed estimates: 0010_decayed_peer_rates.sql; where the box's address is:
+// 0011_box_report_region.sql).
 
 // ErrReplayed is returned by RecordSync when the request's replay key was already recorded.
 var ErrReplayed = errors.New("this signed request was already received")
@@ -30,7 +31,7 @@ type SyncRecord struct {
 	Box      media.BoxID
 	PeerAddr string
 	Req      protocol.SyncRequest // Req.Network: the network the head-end located the box in
-	// Region is the region the box's address is in (SCHED-14); "" leaves it to its account's.
+	// Region is the region the box's address is in (SCHED-15); "" leaves it to its account's.
 	Region string
 	Now    time.Time
 	// Replay, when set, is recorded until ReplayUntil (to the second); a second sync with the

@@ -14,7 +14,7 @@ import (
 )
 
 // TestSIGHUPReloadsPrefixes: SIGHUP reads the prefix file at once, even an edit that kept its
-// size and modification time (which polling cannot see), and does not stop serve (SCHED-14).
+// size and modification time (which polling cannot see), and does not stop serve (SCHED-15).
 func TestSIGHUPReloadsPrefixes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "prefixes")
 	if err := os.WriteFile(path, []byte("10.0.0.0/8 isp-a north\n"), 0o600); err != nil {
