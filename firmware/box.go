@@ -54,7 +54,7 @@ type Config struct {
 	LANInterfaces []string
 	// Link caps in bytes per second (0 = none): enforced on BitTorrent and reported.
 	UplinkBytesPerSecond, DownlinkBytesPerSecond int64
-	Network                                      string // ISP/network label, reported to the head-end
+	Network                                      string // ISP/network label for tests, reported to the head-end (its prefix map wins: SCHED-15)
 	BehindNAT                                    bool   // the box cannot accept incoming connections; reported
 	// IgnorePlanPeers makes the box fetch only from LAN neighbours and the web seed, never from
 	// the peers the plan names nor the tracker's: for testing LAN discovery on its own.

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,6 +63,13 @@ type Config struct {
 	Log      *slog.Logger
 	// Policy decides which licenses may be issued (account status, regions, networks).
 	Policy sales.Policy
+	// Locations says which network and region a box's address is in (SCHED-15, locate.go):
+	// what the scheduler's source tiers compare. Nil: the account's region, and the network
+	// label the box reports.
+	Locations Locator
+	// TrustedProxies are the operator's load balancers: only a request from one of these may
+	// name its client in X-Forwarded-For (forwarded.go).
+	TrustedProxies []netip.Prefix
 	// Web, when set, serves everything outside the API (the customers' browser catalog).
 	Web http.Handler
 	// Plan tunes the scheduler (zero fields take scheduler.DefaultConfig's values), e.g. how
@@ -158,7 +166,7 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		mux.HandleFunc("/", notFound)
 	}
-	return recoverer(s.cfg.Log, mux)
+	return recoverer(s.cfg.Log, clientAddrs(s.cfg.TrustedProxies, mux))
 }
 
 // recoverer turns a handler panic into a 500 so one bad request never takes the head-end down.
@@ -376,6 +384,8 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_report", err.Error())
 		return
 	}
+	loc := s.locate(r.RemoteAddr, req.Network) // where the box is, from its address (SCHED-15)
+	req.Network = loc.Network
 	if !s.admitReport(w, r, b, &req) { // bounds, unknown items (reportcheck.go)
 		return
 	}
@@ -392,7 +402,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		until = time.Unix(date, 0).Add(protocol.MaxSkew + time.Minute)
 	}
 	saved, err := s.cfg.Store.RecordSync(r.Context(), store.SyncRecord{
-		Box: b.ID, PeerAddr: addr, Req: req, Now: now, Replay: key[:16], ReplayUntil: until,
+		Box: b.ID, PeerAddr: addr, Req: req, Region: loc.Region, Now: now, Replay: key[:16], ReplayUntil: until,
 	})
 	if errors.Is(err, store.ErrReplayed) {
 		s.metrics.requests.WithLabelValues("replayed").Inc()

@@ -1,6 +1,7 @@
 package headend
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -99,7 +100,7 @@ func schedHolding(h protocol.Holding, n int, cache bool) scheduler.Holding {
 // schedBox is a stored box as the scheduler sees it; pieces gives each known item's piece count.
 func schedBox(st store.BoxState, r store.Report, lan string, offline bool, pieces func(media.ItemID) int) scheduler.Box {
 	b := scheduler.Box{
-		ID: st.ID, Region: r.Region, Network: r.Network, LAN: lan, NAT: r.NAT, Offline: offline,
+		ID: st.ID, Region: cmp.Or(r.Located, r.Region), Network: r.Network, LAN: lan, NAT: r.NAT, Offline: offline, // SCHED-15
 		Uplink: r.Uplink, Downlink: r.Downlink, FreeWish: r.FreeWish, FreeCache: r.FreeCache,
 		LastServed: r.LastServed, LastUploaded: r.LastUploaded,
 		Wishlist: st.Wishlist, Holdings: make(map[media.ItemID]scheduler.Holding, len(st.Holdings)),

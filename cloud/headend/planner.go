@@ -1,6 +1,7 @@
 package headend
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -357,7 +358,7 @@ func (rp *regionPlan) syncBox(b store.Box, req protocol.SyncRequest, saved store
 	}
 	freeWish, freeCache := store.FreeSpace(req)
 	sb = scheduler.Box{
-		ID: b.ID, Region: b.Region, Network: req.Network, NAT: req.BehindNAT,
+		ID: b.ID, Region: cmp.Or(saved.Located, b.Region), Network: req.Network, NAT: req.BehindNAT, // SCHED-15
 		Uplink: req.UplinkBytesPerSecond, Downlink: req.DownlinkBytesPerSecond, FreeWish: freeWish, FreeCache: freeCache,
 		LastServed: saved.LastServed, LastUploaded: saved.LastUploaded, MeasuredUplink: rp.uplinks[b.ID],
 		Wishlist: make([]media.ItemID, 0, len(wish)), Holdings: make(map[media.ItemID]scheduler.Holding, len(req.Holdings)),

@@ -111,20 +111,26 @@ func (c *chunkDeadline) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 // LimitConns wraps ln so that one client address holds at most perAddr connections at once; a
 // connection beyond that is closed as soon as it is accepted (the client sees the connection
 // reset) and counted in log at debug level.
-func LimitConns(ln net.Listener, perAddr int, log *slog.Logger) net.Listener {
+//
+// The limit is on the TCP peer: it is applied on accept, before a byte of HTTP is read, so an
+// X-Forwarded-For header cannot be known yet, let alone believed. Connections from the
+// addresses in exempt (the trusted proxies) are not limited: a load balancer carries every
+// client's requests, and bounding connections per client is then its job.
+func LimitConns(ln net.Listener, perAddr int, log *slog.Logger, exempt ...netip.Prefix) net.Listener {
 	if perAddr <= 0 {
 		perAddr = Serving{}.withDefaults().ConnsPerAddr
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &connLimit{Listener: ln, per: perAddr, open: map[netip.Addr]int{}, log: log}
+	return &connLimit{Listener: ln, per: perAddr, exempt: exempt, open: map[netip.Addr]int{}, log: log}
 }
 
 type connLimit struct {
 	net.Listener
-	per int
-	log *slog.Logger
+	per    int
+	exempt proxies
+	log    *slog.Logger
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
@@ -137,6 +143,9 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		addr := sourceAddr(c.RemoteAddr().String())
+		if l.exempt.trusted(addr) {
+			return c, nil
+		}
 		l.mu.Lock()
 		full := l.open[addr] >= l.per
 		if !full {

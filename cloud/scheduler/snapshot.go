@@ -122,7 +122,7 @@ type Item struct {
 // Box is one box's state.
 type Box struct {
 	ID      media.BoxID
-	Region  string // the account's region
+	Region  string // where the box is: the region of its address (SCHED-15), else its account's
 	Network string // ISP or network label
 	LAN     string // LAN id; boxes that found each other by mDNS share one; empty = alone
 	NAT     bool   // behind NAT: cannot accept incoming connections

@@ -19,7 +19,8 @@ import (
 type Report struct {
 	Box        media.BoxID
 	Region     string // the account's region
-	Network    string
+	Network    string // the network the head-end located the box in at its last sync
+	Located    string // the region its address was in then (SCHED-15); "" = not known
 	NAT        bool
 	Uplink     int64 // bytes/s, 0 = unknown
 	Downlink   int64
@@ -68,7 +69,7 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 	if box != "" {
 		where, boxWhere, args = ` WHERE box = ?`, ` WHERE b.id = ?`, []any{box}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT b.id, a.region, COALESCE(r.network, ''), COALESCE(r.nat, 0), COALESCE(r.uplink, 0),
+	rows, err := s.db.QueryContext(ctx, `SELECT b.id, a.region, COALESCE(r.network, ''), COALESCE(r.region, ''), COALESCE(r.nat, 0), COALESCE(r.uplink, 0),
 		COALESCE(r.downlink, 0), COALESCE(r.free_wish, b.free_bytes), COALESCE(r.free_cache, 0), COALESCE(r.cache_items, '[]'),
 		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0), COALESCE(r.updated, b.last_sync)
 		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id`+boxWhere+` ORDER BY b.id`, args...)
@@ -81,7 +82,7 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 		var r Report
 		var id, cj string
 		var served, uploaded, updated int64
-		if err := rows.Scan(&id, &r.Region, &r.Network, &r.NAT, &r.Uplink, &r.Downlink, &r.FreeWish, &r.FreeCache, &cj, &served, &uploaded, &updated); err != nil {
+		if err := rows.Scan(&id, &r.Region, &r.Network, &r.Located, &r.NAT, &r.Uplink, &r.Downlink, &r.FreeWish, &r.FreeCache, &cj, &served, &uploaded, &updated); err != nil {
 			rows.Close()
 			return nil, err
 		}

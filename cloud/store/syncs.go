@@ -20,7 +20,8 @@ import (
 // box requests (replay protection shared by every head-end instance); and the latest plan of
 // each region, which the instance holding the region's lease publishes for the others
 // (migrations/0007_sync_hashes_replays_plans.sql; holdings' ranges: 0008_holding_ranges.sql;
-// peer rates' decayed estimates: 0010_decayed_peer_rates.sql).
+// peer rates' decayed estimates: 0010_decayed_peer_rates.sql; where the box's address is:
+// 0011_box_report_region.sql).
 
 // ErrReplayed is returned by RecordSync when the request's replay key was already recorded.
 var ErrReplayed = errors.New("this signed request was already received")
@@ -29,8 +30,10 @@ var ErrReplayed = errors.New("this signed request was already received")
 type SyncRecord struct {
 	Box      media.BoxID
 	PeerAddr string
-	Req      protocol.SyncRequest
-	Now      time.Time
+	Req      protocol.SyncRequest // Req.Network: the network the head-end located the box in
+	// Region is the region the box's address is in (SCHED-15); "" leaves it to its account's.
+	Region string
+	Now    time.Time
 	// Replay, when set, is recorded until ReplayUntil (to the second); a second sync with the
 	// same key and time fails with ErrReplayed and writes nothing. Every instance on the
 	// database shares the record. ReplayUntil must follow from the request alone (its signed
@@ -57,6 +60,7 @@ type SyncResult struct {
 	AccountStatus string
 	BalanceCents  int64
 	Account       string // the box's account as the sync was saved; Unpaired until it is paired
+	Located       string // SyncRecord.Region, as saved
 }
 
 // SaveSync records a sync without a replay key (see RecordSync).
@@ -172,6 +176,7 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 		served = at
 	}
 	res.LastServed, res.LastUploaded = millis(served), millis(uploaded)
+	res.Located = r.Region
 	freeWish, freeCache := FreeSpace(req)
 	cache := []media.ItemID{}
 	for _, h := range req.Holdings {
@@ -183,12 +188,12 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, nat, uplink, downlink, free_wish, free_cache, cache_items, last_served, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (box) DO UPDATE SET network = excluded.network, nat = excluded.nat, uplink = excluded.uplink,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, region, nat, uplink, downlink, free_wish, free_cache, cache_items, last_served, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (box) DO UPDATE SET network = excluded.network, region = excluded.region, nat = excluded.nat, uplink = excluded.uplink,
 			downlink = excluded.downlink, free_wish = excluded.free_wish, free_cache = excluded.free_cache,
 			cache_items = excluded.cache_items, last_served = excluded.last_served, updated = excluded.updated`,
-		id, req.Network, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), served, at); err != nil {
+		id, req.Network, r.Region, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), served, at); err != nil {
 		return res, err
 	}
 	if newNbr != nbrH {

@@ -17,6 +17,7 @@ const usage = `swarmbox-cloud — the swarmbox head-end
 Usage:
   swarmbox-cloud serve    [-state DIR] [-database DSN] [-listen ADDR] [-public-url URL]
                           [-sync-interval D] [-region-map FILE] [-secure-cookies]
+                          [-prefixes FILE] [-trusted-proxies CIDR,...]
   swarmbox-cloud ingest   [-state DIR] -title T [-kind video|audio|file] [-category C] [-price CENTS] FILE
   swarmbox-cloud category [-state DIR] ITEM [CATEGORY]    (shows or sets; "uncategorised" clears)
   swarmbox-cloud account  create  [-state DIR] -region R [-credit CENTS] [-password-stdin] ID

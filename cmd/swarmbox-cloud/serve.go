@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"swarmbox/cloud/headend"
+	"swarmbox/cloud/netmap"
 	"swarmbox/cloud/sales"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/web"
@@ -40,12 +43,18 @@ func serve(ctx context.Context, args []string) error {
 	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
 	flashDemand := fs.Int("flash-demand", scheduler.DefaultConfig.RangeDemand, "open wishes for one title in a region that make a flash crowd: idle boxes then take a piece range of it each and serve it")
 	flashParts := fs.Int("flash-parts", scheduler.DefaultConfig.RangeParts, "piece ranges a flash crowd's title is cut into")
-	connsPerAddr := fs.Int("conns-per-addr", 64, "connections one client address may hold open at once (boxes behind one NAT share an address)")
+	connsPerAddr := fs.Int("conns-per-addr", 64, "connections one client address may hold open at once (boxes behind one NAT share an address); counted on the TCP peer, and not for -trusted-proxies")
+	prefixes := fs.String("prefixes", "", `file of "CIDR NETWORK REGION" lines placing each box by its public address for the scheduler's tiers (longest prefix wins; "-" for a label not set); read again when it changes and on SIGHUP`)
+	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the load balancers in front of this head-end: from these only, X-Forwarded-For names the client")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *flashDemand < 1 || *flashParts < 2 {
 		return fmt.Errorf("-flash-demand must be at least 1 and -flash-parts at least 2 (got %d and %d)", *flashDemand, *flashParts)
+	}
+	proxies, err := headend.ParseProxies(*trusted)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	var policy sales.Policy
 	if *regionMap != "" {
@@ -58,6 +67,18 @@ func serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+	}
+	var locations headend.Locator // nil: no map
+	if *prefixes != "" {
+		f, err := netmap.Open(*prefixes, slog.Default())
+		if err != nil {
+			return err
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP) // before serving: a HUP never stops the head-end
+		defer signal.Stop(hup)
+		go watchPrefixes(ctx, f, hup)
+		locations = f
 	}
 	st, err := sf.openState(ctx)
 	if err != nil {
@@ -79,6 +100,7 @@ func serve(ctx context.Context, args []string) error {
 	srv, err := newHeadend(st, headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
+		Locations: locations, TrustedProxies: proxies,
 		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
 	if err != nil {
@@ -88,7 +110,7 @@ func serve(ctx context.Context, args []string) error {
 	defer srv.Close()
 	// Timeouts by route and a per-address connection limit (cloud/headend/serving.go).
 	hs := headend.NewHTTPServer(srv.Handler(), headend.Serving{ConnsPerAddr: *connsPerAddr}, slog.Default())
-	ln = headend.LimitConns(ln, *connsPerAddr, slog.Default())
+	ln = headend.LimitConns(ln, *connsPerAddr, slog.Default(), proxies...)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -106,6 +128,25 @@ func serve(ctx context.Context, args []string) error {
 	}
 	return err
 }
+
+// watchPrefixes reads the prefix file again when it changes (checked every few seconds, so an
+// edit lands without the operator doing more) and at once on SIGHUP (the usual "reload" of a
+// daemon, and sure to catch an edit that kept the file's size and time). A file that does not
+// parse is logged and the last good map stays.
+func watchPrefixes(ctx context.Context, f *netmap.File, hup <-chan os.Signal) {
+	go f.Watch(ctx, prefixPoll)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			f.Reload() // logs what went wrong itself
+		}
+	}
+}
+
+// prefixPoll is how often serve looks for a changed -prefixes file.
+const prefixPoll = 5 * time.Second
 
 // newHeadend wires the head-end with its browser catalog.
 func newHeadend(st *state, cfg headend.Config, secureCookies bool) (*headend.Server, error) {

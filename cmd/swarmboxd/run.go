@@ -29,7 +29,7 @@ func run(ctx context.Context, args []string) error {
 	lanIf := fs.String("lan-if", "", "interfaces for LAN discovery (mDNS), comma-separated; empty = off")
 	up := fs.Int64("uplink", 0, "upload cap in bytes per second (0 = none)")
 	down := fs.Int64("downlink", 0, "download cap in bytes per second (0 = none)")
-	network := fs.String("network", "", "ISP or network label reported to the head-end")
+	network := fs.String("network", "", "for tests only: an ISP or network label reported to the head-end, used only where the operator's prefix map (swarmbox-cloud serve -prefixes) does not list the box's address")
 	nat := fs.Bool("behind-nat", false, "the box cannot accept incoming connections")
 	diskStatus := fs.String("disk-status", "", "the init's record of the media disk (/run/swarmbox/disk): reported as DiskState")
 	diskConfig := fs.String("disk-config", "", "the split of the media disk among the areas (e.g. DIR/disk.conf; missing file = 60% wishlist, 35% cache); quota flags win")

@@ -155,7 +155,7 @@ type SyncRequest struct {
 	// Link caps from the box's configuration, bytes per second; 0 = unknown.
 	UplinkBytesPerSecond   int64  `json:"uplink_bps,omitempty"`
 	DownlinkBytesPerSecond int64  `json:"downlink_bps,omitempty"`
-	Network                string `json:"network,omitempty"`    // ISP/network label from config
+	Network                string `json:"network,omitempty"`    // ISP/network label from config, for tests: the head-end's prefix map wins (SCHED-15)
 	BehindNAT              bool   `json:"behind_nat,omitempty"` // cannot accept incoming connections
 	// WishlistVersion is the head-end's wishlist version this box last adopted (0: none). When
 	// the head-end holds a newer one (the customer edited the list in the browser) it ignores
