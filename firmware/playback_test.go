@@ -21,6 +21,7 @@ import (
 	"swarmbox/cloud/headend/headendtest"
 	"swarmbox/firmware/boxbus"
 	"swarmbox/internal/testenv"
+	"swarmbox/internal/torrenttest"
 	"swarmbox/media"
 	"swarmbox/player"
 	"swarmbox/storage"
@@ -161,16 +162,8 @@ func TestPlaybackWhileDownloading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi, err := metainfo.Load(bytes.NewReader(it.Torrent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pieces := info.NumPieces()
-	half := int64(pieces/2) * info.PieceLength
+	pieces, pieceLen := torrenttest.Pieces(t, it.Torrent)
+	half := int64(pieces/2) * pieceLen
 	if err := os.WriteFile(api.store.ContainerPath(it.ID), sealed[:half], 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -151,20 +151,9 @@ func (a *App) unwish(id, done string) {
 	a.wishCommand(id, done, func(ctx context.Context) error { return a.box.RemoveWish(ctx, id) })
 }
 
-// wishCommand runs a change of the wishlist, then reads it back, for a box that does not
-// announce it.
+// wishCommand runs a change of the wishlist (wishEdit), then says done, if any.
 func (a *App) wishCommand(id, done string, f func(ctx context.Context) error) {
-	a.command(a.cfg.CallTimeout, func(ctx context.Context) error {
-		if err := f(ctx); err != nil {
-			return err
-		}
-		a.model.refresh(ctx, true, id)
-		return nil
-	}, func(err error) {
-		if err != nil {
-			a.fail(err)
-			return
-		}
+	a.wishEdit(id, f, func() {
 		if done != "" {
 			a.say(done)
 		}

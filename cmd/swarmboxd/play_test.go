@@ -22,6 +22,7 @@ import (
 	"swarmbox/cloud/headend/headendtest"
 	"swarmbox/firmware"
 	"swarmbox/firmware/boxbus"
+	"swarmbox/internal/torrenttest"
 	"swarmbox/storage"
 	"swarmbox/sync/protocol"
 	"swarmbox/sync/transfer"
@@ -114,19 +115,11 @@ func startDownloadingBox(t *testing.T) *downloadingBox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi, err := metainfo.Load(bytes.NewReader(it.Torrent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pieces := info.NumPieces()
+	pieces, pieceLen := torrenttest.Pieces(t, it.Torrent)
 	if pieces < 4 {
 		t.Fatalf("the title has %d pieces: too few to be half there", pieces)
 	}
-	half := int64(pieces/2) * info.PieceLength
+	half := int64(pieces/2) * pieceLen
 	if err := os.WriteFile(st.ContainerPath(it.ID), sealed[:half], 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -40,3 +40,17 @@ func Encode(t testing.TB, info metainfo.Info) []byte {
 	}
 	return buf.Bytes()
 }
+
+// Pieces reads a torrent's piece count and piece length.
+func Pieces(t testing.TB, torrent []byte) (n int, length int64) {
+	t.Helper()
+	mi, err := metainfo.Load(bytes.NewReader(torrent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.NumPieces(), info.PieceLength
+}
