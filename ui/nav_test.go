@@ -49,7 +49,7 @@ func TestLegend(t *testing.T) {
 		want string
 	}{
 		{a.home, " [::b]OK[::-] open  [::b]0–9[::-] jump"},
-		{newCatalog(a), " [#000000:red] Red [-:-] video  [#000000:green] Green [-:-] audio  [#000000:yellow] Yellow [-:-] files  [#000000:blue] Blue [-:-] search  [::b]◀ ▶[::-] category  [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  [::b]0–9[::-] jump"},
+		{newCatalog(a), " [silver:maroon:b] Red [-:-:-] video  [black:green:-] Green [-:-:-] audio  [silver:olive:b] Yellow [-:-:-] files  [silver:navy:b] Blue [-:-:-] search  [::b]◀ ▶[::-] category  [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  [::b]0–9[::-] jump"},
 		{&playingScreen{}, " [::b]Play/Pause[::-] pause  [::b]FF[::-] +30 s  [::b]RW[::-] −10 s  [::b]Stop[::-] stop  [::b]Back[::-] stop"},
 	} {
 		if _, ok := tc.s.(*catalogScreen); ok {
