@@ -72,7 +72,7 @@ func legend(keys []keyHelp) string {
 			fmt.Fprintf(&b, "%s %s %s %s  ", theme.keys[k.colour].tag(), k.key, reset, k.what)
 			continue
 		}
-		plain = append(plain, fmt.Sprintf("[::b]%s[::-] %s", k.key, k.what))
+		plain = append(plain, theme.keyText.tag()+k.key+reset+" "+k.what)
 	}
 	b.WriteString(strings.Join(plain, "  "))
 	return b.String()

@@ -46,7 +46,6 @@ var consoleName = map[tcell.Color]string{
 // theme is every look the TV uses.
 var theme = struct {
 	body    role // ordinary text
-	strong  role // names and headings within the body
 	accent  role // the screen's name, states, the search text: the one colour that stands out
 	faint   role // secondary lines (offline), borders, the meter's rest
 	fail    role // what went wrong
@@ -57,7 +56,6 @@ var theme = struct {
 	keyText role // a plain key's name on the bottom line
 }{
 	body:    role{tcell.ColorSilver, tcell.ColorBlack, false},
-	strong:  role{tcell.ColorSilver, tcell.ColorBlack, true},
 	accent:  role{tcell.ColorOlive, tcell.ColorBlack, true},
 	faint:   role{tcell.ColorTeal, tcell.ColorBlack, false},
 	fail:    role{tcell.ColorMaroon, tcell.ColorBlack, true},
