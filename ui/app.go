@@ -130,7 +130,7 @@ func New(box Box, player string, opts ...Option) *App {
 		AddItem(a.nav.pages, 0, 1, true).
 		AddItem(a.status, 1, 0, false).
 		AddItem(a.footer, 1, 0, false)
-	a.app.SetRoot(layout, true)
+	a.app.SetRoot(&safeArea{Flex: layout, percent: cfg.SafeArea}, true)
 	a.app.SetInputCapture(a.onKey)
 	a.home = newHome(a)
 	a.push(a.home)

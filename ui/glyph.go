@@ -17,6 +17,8 @@ const (
 	glyphUp       = "▲"
 	glyphDown     = "▼"
 	glyphPlay     = "▶" // Play, Resume, Playing
+	glyphPause    = "‖" // Paused (the console font has no ⏸)
+	glyphStop     = "■" // Finished
 	glyphDone     = "█" // a meter's done part
 	glyphToDo     = "░" // a meter's rest
 )

@@ -179,9 +179,9 @@ func playbackOf(st player.Status) vocab.Playback {
 // playbackLine is the overlay's state line for what the player reports.
 var playbackLine = map[vocab.Playback]string{
 	vocab.PlayerPlaying:   glyphPlay + " Playing",
-	vocab.PlayerPaused:    "⏸ Paused",
+	vocab.PlayerPaused:    glyphPause + " Paused",
 	vocab.PlayerBuffering: "Buffering: waiting for the box",
-	vocab.PlayerFinished:  "■ Finished",
+	vocab.PlayerFinished:  glyphStop + " Finished",
 }
 
 func (s *playingScreen) Update(*snapshot) {

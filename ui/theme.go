@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
 )
 
 // The TV's look, in one place (UI-4). On the box the UI runs under TERM=linux, where tcell knows
@@ -70,3 +71,22 @@ var theme = struct {
 		"blue":   {tcell.ColorSilver, tcell.ColorNavy, true},
 	},
 }
+
+// safeArea draws the UI inside the title-safe area (UI-4): ceil(percent % of the width) columns
+// and ceil(percent % of the height) rows at each edge stay blank, since a television crops the
+// edges of the picture.
+type safeArea struct {
+	*tview.Flex
+	percent int
+}
+
+// Draw lays the UI out in what the margins leave of the screen.
+func (s *safeArea) Draw(screen tcell.Screen) {
+	w, h := screen.Size()
+	mx, my := margin(w, s.percent), margin(h, s.percent)
+	s.Flex.SetRect(mx, my, max(0, w-2*mx), max(0, h-2*my))
+	s.Flex.Draw(screen)
+}
+
+// margin is ceil(percent % of n).
+func margin(n, percent int) int { return (n*percent + 99) / 100 }
