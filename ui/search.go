@@ -58,7 +58,7 @@ func (s *searchScreen) more() ([]keyHelp, map[string]string) {
 	return []keyHelp{{glyphUp + " " + glyphDown + " " + glyphLeft + " " + glyphRight, "move over the keyboard", ""}}, map[string]string{
 		"OK":                   "type the key in focus (Delete removes the last letter)",
 		"0" + glyphRange + "9": "type that digit",
-		"Back":                 "back to the catalog with the search on (Blue there clears it)",
+		"Back":                 "back to the catalog, searched (Blue there clears it)",
 	}
 }
 

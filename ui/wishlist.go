@@ -56,7 +56,7 @@ func (w *wishlistScreen) more() ([]keyHelp, map[string]string) {
 	return []keyHelp{{glyphUp + " " + glyphDown, "move along the list", ""}}, map[string]string{
 		"Red":                  "move the title in focus up one place",
 		"Green":                "move the title in focus down one place",
-		"Yellow":               "remove the title in focus; Yellow again soon after puts it back",
+		"Yellow":               "remove the title in focus; Yellow again soon undoes it",
 		"OK":                   "open the title in focus",
 		"0" + glyphRange + "9": "jump to that place (0 is the tenth)",
 	}
