@@ -121,7 +121,7 @@ func New(box Box, player string, opts ...Option) *App {
 	tview.Styles.PrimaryTextColor = theme.body.fg
 	tview.Styles.SecondaryTextColor = theme.body.fg
 	tview.Styles.BorderColor = theme.faint.fg
-	tview.Styles.TitleColor = theme.accent.fg
+	tview.Styles.TitleColor = theme.body.fg // a widget's colour cannot be bold: the accent would be brown
 	a.header = tview.NewTextView().SetDynamicColors(true)
 	a.footer = tview.NewTextView().SetDynamicColors(true)
 	a.status = tview.NewTextView().SetDynamicColors(true)

@@ -101,11 +101,16 @@ func TestThemeContrast(t *testing.T) {
 			}
 		})
 	}
-	// The widgets' own colours come from the theme too.
+	// The widgets' own colours (never bold) come from the theme too.
 	New(newFakeBox(), "")
-	for _, col := range []tcell.Color{tview.Styles.PrimitiveBackgroundColor, tview.Styles.PrimaryTextColor, tview.Styles.BorderColor, tview.Styles.TitleColor} {
-		if col < tcell.ColorBlack || col > tcell.ColorSilver {
-			t.Errorf("a widget colour %v is not one of the console's eight", col)
+	bg := tview.Styles.PrimitiveBackgroundColor
+	for name, fg := range map[string]tcell.Color{"text": tview.Styles.PrimaryTextColor, "border": tview.Styles.BorderColor, "title": tview.Styles.TitleColor} {
+		if fg < tcell.ColorBlack || fg > tcell.ColorSilver || bg < tcell.ColorBlack || bg > tcell.ColorSilver {
+			t.Errorf("widget %s: %v on %v is not among the console's eight colours", name, fg, bg)
+			continue
+		}
+		if got := contrast(role{fg, bg, false}); got < 4.5 {
+			t.Errorf("widget %s: contrast %.2f:1, want at least 4.5:1", name, got)
 		}
 	}
 }
