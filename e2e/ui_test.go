@@ -219,7 +219,7 @@ func TestTVWithRemoteKeys(t *testing.T) {
 	// the title waits on Home under "Continue watching", to resume where it stopped.
 	ui.see(10*time.Second, "▶ Playing", "0:01 / 0:08")
 	ui.keys("Space")
-	ui.see(5*time.Second, "⏸ Paused")
+	ui.see(5*time.Second, "‖ Paused")
 	ui.keys("s") // Stop
 	ui.see(5*time.Second, "Stopped.")
 	ui.keys("Home")

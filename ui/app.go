@@ -14,14 +14,6 @@ import (
 	"swarmbox/player"
 )
 
-// Colours chosen for a TV across a room: white on near-black, one bright focus colour.
-var (
-	bg    = tcell.NewRGBColor(10, 12, 24)
-	focus = tcell.NewRGBColor(255, 200, 0)
-	dim   = tcell.NewRGBColor(150, 150, 170)
-	ink   = tcell.NewRGBColor(0, 0, 0) // true black on the focus colour: palette black is grey on many TVs
-)
-
 // Action is what a key means, whether it came from the remote or a terminal.
 type Action int
 
@@ -124,11 +116,12 @@ func New(box Box, player string, opts ...Option) *App {
 		snap: &snapshot{index: map[string]int{}, shelves: map[string][]boxbus.Shelf{}}, startPlayer: startMPV}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.model = newModel(box, cfg, func(s *snapshot) { a.app.QueueUpdateDraw(func() { a.show(s) }) })
-	tview.Styles.PrimitiveBackgroundColor = bg
-	tview.Styles.ContrastBackgroundColor = bg
-	tview.Styles.PrimaryTextColor = tcell.ColorWhite
-	tview.Styles.BorderColor = dim
-	tview.Styles.TitleColor = focus
+	tview.Styles.PrimitiveBackgroundColor = theme.body.bg
+	tview.Styles.ContrastBackgroundColor = theme.body.bg
+	tview.Styles.PrimaryTextColor = theme.body.fg
+	tview.Styles.SecondaryTextColor = theme.body.fg
+	tview.Styles.BorderColor = theme.faint.fg
+	tview.Styles.TitleColor = theme.body.fg // a widget's colour cannot be bold: the accent would be brown
 	a.header = tview.NewTextView().SetDynamicColors(true)
 	a.footer = tview.NewTextView().SetDynamicColors(true)
 	a.status = tview.NewTextView().SetDynamicColors(true)
@@ -137,7 +130,7 @@ func New(box Box, player string, opts ...Option) *App {
 		AddItem(a.nav.pages, 0, 1, true).
 		AddItem(a.status, 1, 0, false).
 		AddItem(a.footer, 1, 0, false)
-	a.app.SetRoot(layout, true)
+	a.app.SetRoot(&safeArea{Flex: layout, percent: cfg.SafeArea}, true)
 	a.app.SetInputCapture(a.onKey)
 	a.home = newHome(a)
 	a.push(a.home)
@@ -197,14 +190,14 @@ func (a *App) drawChrome() {
 	}
 	// Info is named here, on every screen, rather than at the end of a bottom line an 80-column
 	// console may cut: it is the key that tells the rest.
-	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  ›  [#ffc800::b]%s[-:-:-]%s%s   [::b]Info[::-] %s", a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04"), info))
+	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  %s  %s%s[-:-:-]%s%s   [::b]Info[::-] %s", glyphCrumb, theme.accent.tag(), a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04"), info))
 	switch {
 	case a.snap.trust != nil && errors.Is(a.snap.trust, boxbus.ErrUnanswered):
-		a.status.SetText(" [#ffc800::b]The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
+		a.status.SetText(" " + theme.accent.tag() + "The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
 	case a.snap.trust != nil:
-		a.status.SetText(" [red::b]The box could not list its titles. Restart the box, and call the operator if this lasts.")
+		a.status.SetText(" " + theme.fail.tag() + "The box could not list its titles. Restart the box, and call the operator if this lasts.")
 	case a.said == "" && a.snap.diskFull != "":
-		a.status.SetText(" [#ffc800::b]" + tview.Escape(a.snap.diskFull))
+		a.status.SetText(" " + theme.accent.tag() + tview.Escape(a.snap.diskFull))
 	case a.said == "" && a.snap.loaded:
 		a.status.SetText(offlineLine(a.snap.link))
 	default:
@@ -298,7 +291,7 @@ func (a *App) fail(err error) {
 }
 
 // failSay puts a failure's sentence on the status line.
-func (a *App) failSay(sentence string) { a.setStatus(" [red::b]" + tview.Escape(sentence)) }
+func (a *App) failSay(sentence string) { a.setStatus(" " + theme.fail.tag() + tview.Escape(sentence)) }
 
 func (a *App) setStatus(text string) {
 	a.said = text

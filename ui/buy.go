@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
 	"swarmbox/firmware/boxbus"
@@ -25,8 +24,8 @@ func newBuy(a *App, it boxbus.Item, rent bool) *buyScreen {
 	b := &buyScreen{a: a, it: it, rent: rent}
 	_, verb := b.price()
 	b.modal = tview.NewModal().AddButtons([]string{verb, "Cancel"})
-	b.modal.SetBackgroundColor(bg).SetButtonBackgroundColor(dim).SetButtonTextColor(ink)
-	b.modal.SetButtonActivatedStyle(tcell.StyleDefault.Background(focus).Foreground(ink))
+	b.modal.SetBackgroundColor(theme.body.bg).SetButtonStyle(theme.button.style())
+	b.modal.SetButtonActivatedStyle(theme.focus.style())
 	b.modal.SetDoneFunc(func(_ int, label string) {
 		a.back()
 		if label == verb {
@@ -47,13 +46,13 @@ func (b *buyScreen) overlay()                   {}
 func (b *buyScreen) Name() string               { return "Title" }
 func (b *buyScreen) Primitive() tview.Primitive { return b.modal }
 func (b *buyScreen) Keys() []keyHelp {
-	return []keyHelp{{"◀ ▶", "choose", ""}, {"OK", "confirm", ""}, {"Back", "cancel", ""}, keyHome}
+	return []keyHelp{{glyphLeft + " " + glyphRight, "choose", ""}, {"OK", "confirm", ""}, {"Back", "cancel", ""}, keyHome}
 }
 
 // more is Info's longer words for the dialog's keys.
 func (b *buyScreen) more() ([]keyHelp, map[string]string) {
 	_, verb := b.price()
-	return nil, map[string]string{"◀ ▶": verb + " or Cancel", "OK": "do the button in focus", "Back": "close this dialog only; the title stays open"}
+	return nil, map[string]string{glyphLeft + " " + glyphRight: verb + " or Cancel", "OK": "do the button in focus", "Back": "close this dialog only; the title stays open"}
 }
 
 func (b *buyScreen) Update(s *snapshot) { b.modal.SetText(b.text(s)) }

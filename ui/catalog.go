@@ -85,21 +85,21 @@ func (c *catalogScreen) Keys() []keyHelp {
 		keys[3].what = "clear search"
 	}
 	if len(c.shelfLine.shelves) > 1 {
-		keys = append(keys, keyHelp{"◀ ▶", "category", ""})
+		keys = append(keys, keyHelp{glyphLeft + " " + glyphRight, "category", ""})
 	}
 	return append(keys, listKeys(c.list.GetItemCount(), true)...)
 }
 
 // more is Info's longer words for the catalog's keys.
 func (c *catalogScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼", "move along the list", ""}}, map[string]string{
-		"Red":    "videos only; again: every kind",
-		"Green":  "audio only; again: every kind",
-		"Yellow": "files only; again: every kind",
-		"Blue":   "search by title; while a search is on: clear it",
-		"◀ ▶":    "the previous or next category on the shelf line",
-		"OK":     "open the title in focus",
-		"0–9":    "jump to the row showing that digit (0 is the tenth)",
+	return []keyHelp{{glyphUp + " " + glyphDown, "move along the list", ""}}, map[string]string{
+		"Red":                        "videos only; again: every kind",
+		"Green":                      "audio only; again: every kind",
+		"Yellow":                     "files only; again: every kind",
+		"Blue":                       "search by title; while a search is on: clear it",
+		glyphLeft + " " + glyphRight: "the previous or next category on the shelf line",
+		"OK":                         "open the title in focus",
+		"0" + glyphRange + "9":       "jump to the row showing that digit (0 is the tenth)",
 	}
 }
 
@@ -143,7 +143,7 @@ func (c *catalogScreen) Update(s *snapshot) {
 	shelves := s.shelves[f.kind]
 	if f.search != "" {
 		shelves = c.matching
-		c.searchLine.SetText(fmt.Sprintf(" [::b]Search[::-] %q: %d of %d · [#000000:blue] Blue [-:-] clears", tview.Escape(f.search), c.list.GetItemCount(), c.of))
+		c.searchLine.SetText(fmt.Sprintf(" [::b]Search[::-] %q: %d of %d %s %s Blue %s clears", tview.Escape(f.search), c.list.GetItemCount(), c.of, glyphDot, theme.keys["blue"].tag(), reset))
 		c.page.ResizeItem(c.searchLine, 1, 0)
 	} else {
 		c.searchLine.SetText("")
@@ -208,7 +208,7 @@ func (c *catalogScreen) refill(s *snapshot, f catalogFilter) {
 	if f.search != "" {
 		filter[len(filter)-1] += fmt.Sprintf(", matching %q", f.search)
 	}
-	c.list.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", tview.Escape(strings.Join(filter, " · ")), len(shown)))
+	c.list.SetTitle(fmt.Sprintf(" Catalog — %s (%d) ", tview.Escape(strings.Join(filter, " "+glyphDot+" ")), len(shown)))
 	fillNumbered(c.list, rows, func(i int) { c.a.push(newItem(c.a, shown[i])) })
 	c.matching = nil
 	if search != "" {
@@ -294,15 +294,15 @@ func shelfStrip(shelves []shelfChoice, current string, width int) string {
 	}
 	var b strings.Builder
 	b.WriteString(" [::b]Category[::-] ")
-	b.WriteString(map[bool]string{true: "[#ffc800]◀[-]", false: " "}[lo > 0])
+	b.WriteString(map[bool]string{true: theme.accent.tag() + glyphLeft + reset, false: " "}[lo > 0])
 	for i := lo; i < hi; i++ {
 		if i == cur {
-			b.WriteString("[#000000:#ffc800:b]" + tview.Escape(label(shelves[i])) + "[-:-:-]")
+			b.WriteString(theme.focus.tag() + tview.Escape(label(shelves[i])) + reset)
 		} else {
 			b.WriteString(tview.Escape(label(shelves[i])))
 		}
 	}
-	b.WriteString(map[bool]string{true: "[#ffc800]▶[-]", false: ""}[hi < len(shelves)])
+	b.WriteString(map[bool]string{true: theme.accent.tag() + glyphRight + reset, false: ""}[hi < len(shelves)])
 	return b.String()
 }
 

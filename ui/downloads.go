@@ -31,7 +31,7 @@ func (d *downloadsScreen) Keys() []keyHelp { return []keyHelp{keyBack, keyHome} 
 
 // more is Info's longer words for the Downloads page.
 func (d *downloadsScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼", "scroll, when the titles fill more than the screen", ""}}, nil
+	return []keyHelp{{glyphUp + " " + glyphDown, "scroll, when the titles fill more than the screen", ""}}, nil
 }
 
 func (d *downloadsScreen) Update(s *snapshot) {

@@ -276,9 +276,9 @@ func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {
 }
 
 // loaded builds the UI for box with everything loaded, without running it.
-func loaded(t testing.TB, box Box) *App {
+func loaded(t testing.TB, box Box, opts ...Option) *App {
 	t.Helper()
-	a := New(box, "")
+	a := New(box, "", opts...)
 	s, err := a.model.load(context.Background())
 	if err != nil {
 		t.Fatal(err)

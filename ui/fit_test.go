@@ -7,10 +7,11 @@ import (
 	"time"
 )
 
-// TestScreensFitTheConsole: at 80×24 and 160×50, what each screen must say stands whole on one
+// TestScreensFitTheConsole: at 80×24, at the box's 80×25 (Terminus 16×32 on 1280×800) within
+// its 5% title-safe margins (UI-4), and at 160×50, what each screen must say stands whole on one
 // row (a long title is cut with an ellipsis rather than pushing the rest onto the next row).
 func TestScreensFitTheConsole(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {160, 50}} {
+	for _, size := range [][3]int{{80, 24, 0}, {80, 25, 5}, {160, 50, 0}} {
 		box := downloadingBox()
 		box.items[0].Title = "A Rather Long Title For A Documentary About Long Titles"
 		first := box.items[0].ID
@@ -26,8 +27,8 @@ func TestScreensFitTheConsole(t *testing.T) {
 			{"search", func(a *App) screen { return newSearch(a) }, []string{"Title contains:", "Done"}},
 			{"wishlist", func(a *App) screen { return newWishlist(a) }, []string{"Wishlist"}},
 		} {
-			t.Run(fmt.Sprintf("%dx%d/%s", size[0], size[1], c.page), func(t *testing.T) {
-				a := loaded(t, box)
+			t.Run(fmt.Sprintf("%dx%d-safe%d/%s", size[0], size[1], size[2], c.page), func(t *testing.T) {
+				a := loaded(t, box, WithSafeArea(size[2]))
 				sim := console(a, size[0], size[1])
 				a.meter.observe(first, 0, time.Now().Add(-2*time.Second)) // a look two seconds ago
 				if c.open != nil {

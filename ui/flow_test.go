@@ -96,7 +96,7 @@ func TestHouseholdFlow(t *testing.T) {
 	keys(tcell.KeyEnter)
 	see(t, a, sim, 2*time.Second, "Starting Comedy Two", "▶ Playing", "12:34 / 1:30:00")
 	runes(' ')
-	see(t, a, sim, 2*time.Second, "⏸ Paused")
+	see(t, a, sim, 2*time.Second, "‖ Paused")
 	runes('f')
 	see(t, a, sim, 2*time.Second, "13:04 / 1:30:00")
 	runes('s')

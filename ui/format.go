@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
 	"swarmbox/firmware/boxbus"
@@ -14,8 +13,8 @@ import (
 
 func newList() *tview.List {
 	l := tview.NewList().ShowSecondaryText(false).SetHighlightFullLine(true).
-		SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(ink).Bold(true)).
-		SetMainTextStyle(tcell.StyleDefault.Background(bg).Foreground(tcell.ColorWhite))
+		SetSelectedStyle(theme.focus.style()).
+		SetMainTextStyle(theme.body.style())
 	l.SetBorder(true).SetBorderPadding(0, 0, 1, 1)
 	return l
 }
@@ -77,7 +76,7 @@ func bar(done, total int64, width int) string {
 		total = 1
 	}
 	n := min(width, max(0, int(int64(width)*done/total)))
-	return "[#ffc800]" + strings.Repeat("█", n) + "[#404060]" + strings.Repeat("░", width-n) + "[-]"
+	return theme.meter.tag() + strings.Repeat(glyphDone, n) + theme.faint.tag() + strings.Repeat(glyphToDo, width-n) + reset
 }
 
 func pct(a, b int32) int {
@@ -90,7 +89,7 @@ func pct(a, b int32) int {
 // cut shortens s to n characters, marking the cut with an ellipsis.
 func cut(s string, n int) string {
 	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+		return string(r[:n-1]) + glyphEllipsis
 	}
 	return s
 }

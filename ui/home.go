@@ -40,8 +40,8 @@ func (h *homeScreen) Keys() []keyHelp { return listKeys(h.list.GetItemCount(), f
 
 // more is Info's longer words for Home's keys.
 func (h *homeScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼", "move along the list", ""}, {"Home", "back to the first row, from any screen", ""}},
-		map[string]string{"OK": "open the row in focus", "0–9": "jump to the row showing that digit (0 is the tenth)"}
+	return []keyHelp{{glyphUp + " " + glyphDown, "move along the list", ""}, {"Home", "back to the first row, from any screen", ""}},
+		map[string]string{"OK": "open the row in focus", "0" + glyphRange + "9": "jump to the row showing that digit (0 is the tenth)"}
 }
 
 // continueWatching groups bought titles with a resume point; lapsed, owned titles whose
@@ -102,7 +102,7 @@ func (h *homeScreen) Update(s *snapshot) {
 		open = append(open, func() { a.push(newItem(a, id)) })
 	}
 	banner := pairingBanner(s)
-	h.banner.SetText(" [yellow]" + tview.Escape(banner))
+	h.banner.SetText(" " + theme.accent.tag() + tview.Escape(banner))
 	h.page.ResizeItem(h.banner, map[bool]int{true: 0, false: 2}[banner == ""], 0)
 	fillNumbered(h.list, entries, func(i int) { open[i]() })
 }

@@ -43,7 +43,7 @@ func (s *itemScreen) Keys() []keyHelp {
 
 // more is Info's longer words for a title's keys.
 func (s *itemScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼", "move over the choices", ""}}, map[string]string{"OK": "do the choice in focus", "0–9": "jump to the choice showing that digit"}
+	return []keyHelp{{glyphUp + " " + glyphDown, "move over the choices", ""}}, map[string]string{"OK": "do the choice in focus", "0" + glyphRange + "9": "jump to the choice showing that digit"}
 }
 
 // stateText says where a title stands, in the shared vocabulary, with its download's figures
@@ -97,18 +97,18 @@ func (s *itemScreen) Update(snap *snapshot) {
 		return
 	}
 	s.body.SetTitle(" " + tview.Escape(it.Title) + " ")
-	s.text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s\n  State     [#ffc800::b]%s",
-		tview.Escape(it.Title), it.Kind, tview.Escape(titleShelf(it.Category)), size(it.Size), priceText(snap, it), s.stateText(it)))
+	s.text.SetText(fmt.Sprintf("\n  [::b]%s[::-]\n\n  Kind      %s\n  Category  %s\n  Size      %s\n  Price     %s\n  State     %s%s",
+		tview.Escape(it.Title), it.Kind, tview.Escape(titleShelf(it.Category)), size(it.Size), priceText(snap, it), theme.accent.tag(), s.stateText(it)))
 	var opts []string
 	var do []func()
 	add := func(label string, f func()) { opts, do = append(opts, label), append(do, f) }
 	switch it.State {
 	case boxbus.Bought:
 		if rp, ok := a.resume.m[it.ID]; ok {
-			add("▶ Resume from "+clock(rp.Position), func() { a.play(it.ID, it.Title, rp.Position) })
-			add("▶ Play from the start", func() { a.play(it.ID, it.Title, 0) })
+			add(glyphPlay+" Resume from "+clock(rp.Position), func() { a.play(it.ID, it.Title, rp.Position) })
+			add(glyphPlay+" Play from the start", func() { a.play(it.ID, it.Title, 0) })
 		} else {
-			add("▶ Play", func() { a.play(it.ID, it.Title, 0) })
+			add(glyphPlay+" Play", func() { a.play(it.ID, it.Title, 0) })
 		}
 	case boxbus.ReadyToBuy, boxbus.Expired:
 		switch {

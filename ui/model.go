@@ -90,10 +90,18 @@ type Config struct {
 	BuyTimeout  time.Duration // Buy, which waits on the head-end
 	Probe       time.Duration // how often to try the box while it does not answer
 	Heartbeat   time.Duration // how often to check a quiet box and catch up on progress it did not announce
+	SafeArea    int           // percent of the screen's width and height left blank at each edge (a TV crops them); 0 in a terminal window
 }
 
 // Option changes the Config of New.
 type Option func(*Config)
+
+// WithSafeArea leaves percent of the screen blank at each edge (UI-4): televisions crop the
+// edges of the picture, so the box keeps its text within the title-safe area (5 on the box).
+// Values outside 0–20 are taken as the nearest of those.
+func WithSafeArea(percent int) Option {
+	return func(c *Config) { c.SafeArea = min(20, max(0, percent)) }
+}
 
 // defaultConfig: a call to the box on the same machine answers in milliseconds, so 3 s means it
 // is stuck; buying waits on the head-end over the Internet, so it gets 20 s.

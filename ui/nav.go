@@ -42,7 +42,7 @@ var (
 	keyOpen = keyHelp{"OK", "open", ""}
 	keyBack = keyHelp{"Back", "back", ""}
 	keyHome = keyHelp{"Home", "home", ""}
-	keyJump = keyHelp{"0–9", "jump", ""}
+	keyJump = keyHelp{"0" + glyphRange + "9", "jump", ""}
 )
 
 // listKeys are a list screen's plain keys: OK and the digits only while the list has rows to
@@ -69,10 +69,10 @@ func legend(keys []keyHelp) string {
 	var plain []string
 	for _, k := range keys {
 		if k.colour != "" {
-			fmt.Fprintf(&b, "[#000000:%s] %s [-:-] %s  ", k.colour, k.key, k.what)
+			fmt.Fprintf(&b, "%s %s %s %s  ", theme.keys[k.colour].tag(), k.key, reset, k.what)
 			continue
 		}
-		plain = append(plain, fmt.Sprintf("[::b]%s[::-] %s", k.key, k.what))
+		plain = append(plain, theme.keyText.tag()+k.key+reset+" "+k.what)
 	}
 	b.WriteString(strings.Join(plain, "  "))
 	return b.String()

@@ -48,9 +48,9 @@ func TestLegend(t *testing.T) {
 		s    screen
 		want string
 	}{
-		{a.home, " [::b]OK[::-] open  [::b]0–9[::-] jump"},
-		{newCatalog(a), " [#000000:red] Red [-:-] video  [#000000:green] Green [-:-] audio  [#000000:yellow] Yellow [-:-] files  [#000000:blue] Blue [-:-] search  [::b]◀ ▶[::-] category  [::b]OK[::-] open  [::b]Back[::-] back  [::b]Home[::-] home  [::b]0–9[::-] jump"},
-		{&playingScreen{}, " [::b]Play/Pause[::-] pause  [::b]FF[::-] +30 s  [::b]RW[::-] −10 s  [::b]Stop[::-] stop  [::b]Back[::-] stop"},
+		{a.home, " [silver:black:b]OK[-:-:-] open  [silver:black:b]0–9[-:-:-] jump"},
+		{newCatalog(a), " [silver:maroon:b] Red [-:-:-] video  [black:green:-] Green [-:-:-] audio  [silver:olive:b] Yellow [-:-:-] files  [silver:navy:b] Blue [-:-:-] search  [silver:black:b]◀ ▶[-:-:-] category  [silver:black:b]OK[-:-:-] open  [silver:black:b]Back[-:-:-] back  [silver:black:b]Home[-:-:-] home  [silver:black:b]0–9[-:-:-] jump"},
+		{&playingScreen{}, " [silver:black:b]Play/Pause[-:-:-] pause  [silver:black:b]FF[-:-:-] +30 s  [silver:black:b]RW[-:-:-] −10 s  [silver:black:b]Stop[-:-:-] stop  [silver:black:b]Back[-:-:-] stop"},
 	} {
 		if _, ok := tc.s.(*catalogScreen); ok {
 			a.push(tc.s) // its keys follow what it lists

@@ -238,53 +238,55 @@ func TestTVNavigation(t *testing.T) {
 		}
 	})
 
-	t.Run("Info shows every key of each screen's bottom line, whole at 80x24", func(t *testing.T) {
-		for _, c := range []struct {
-			name string
-			open func(a *App) screen
-		}{
-			{"home", nil},
-			{"catalog", func(a *App) screen { return newCatalog(a) }},
-			{"catalog searched", func(a *App) screen { a.filter.search = "o"; return newCatalog(a) }},
-			{"search", func(a *App) screen { return newSearch(a) }},
-			{"title", func(a *App) screen { return newItem(a, id(2)) }},
-			{"buy dialog", func(a *App) screen { it, _ := a.snap.item(id(2)); return newBuy(a, it, true) }},
-			{"wishlist", func(a *App) screen { return newWishlist(a) }},
-			{"downloads", func(a *App) screen { return newDownloads(a) }},
-			{"player", func(a *App) screen { return &playingScreen{a: a, text: newPlayingText()} }},
-		} {
-			t.Run(c.name, func(t *testing.T) {
-				box := downloadingBox()
-				box.wishlist = []string{id(4), id(5)}
-				box.setRanks()
-				a := loaded(t, box)
-				sim := console(a, 80, 24)
-				if c.open != nil {
-					a.push(c.open(a))
-				}
-				under := a.nav.top()
-				footer := under.Keys()
-				typeRunes(a, 'i')
-				if _, ok := a.nav.top().(*helpScreen); !ok {
-					t.Fatalf("Info opened %s, want help", a.nav.top().Name())
-				}
-				rows := onScreen(a, sim)
-				for _, k := range helpKeys(under) {
-					line := fmt.Sprintf("%-10s %s", k.key, k.what)
-					if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, line) }) {
-						t.Errorf("no row holds %q whole:\n%s", line, strings.Join(rows, "\n"))
+	t.Run("Info shows every key of each screen's bottom line, whole at 80x24 and within the box's safe area", func(t *testing.T) {
+		for _, safe := range []int{0, 5} {
+			for _, c := range []struct {
+				name string
+				open func(a *App) screen
+			}{
+				{"home", nil},
+				{"catalog", func(a *App) screen { return newCatalog(a) }},
+				{"catalog searched", func(a *App) screen { a.filter.search = "o"; return newCatalog(a) }},
+				{"search", func(a *App) screen { return newSearch(a) }},
+				{"title", func(a *App) screen { return newItem(a, id(2)) }},
+				{"buy dialog", func(a *App) screen { it, _ := a.snap.item(id(2)); return newBuy(a, it, true) }},
+				{"wishlist", func(a *App) screen { return newWishlist(a) }},
+				{"downloads", func(a *App) screen { return newDownloads(a) }},
+				{"player", func(a *App) screen { return &playingScreen{a: a, text: newPlayingText()} }},
+			} {
+				t.Run(fmt.Sprintf("%s/safe%d", c.name, safe), func(t *testing.T) {
+					box := downloadingBox()
+					box.wishlist = []string{id(4), id(5)}
+					box.setRanks()
+					a := loaded(t, box, WithSafeArea(safe))
+					sim := console(a, 80, 24+safe/5)
+					if c.open != nil {
+						a.push(c.open(a))
 					}
-				}
-				for _, k := range footer {
-					if !slices.ContainsFunc(helpKeys(under), func(h keyHelp) bool { return h.key == k.key }) {
-						t.Errorf("help leaves out %q of the bottom line", k.key)
+					under := a.nav.top()
+					footer := under.Keys()
+					typeRunes(a, 'i')
+					if _, ok := a.nav.top().(*helpScreen); !ok {
+						t.Fatalf("Info opened %s, want help", a.nav.top().Name())
 					}
-				}
-				typeRunes(a, 'i')
-				if a.nav.top() != under {
-					t.Errorf("Info again left %s on top", a.nav.top().Name())
-				}
-			})
+					rows := onScreen(a, sim)
+					for _, k := range helpKeys(under) {
+						line := fmt.Sprintf("%-10s %s", k.key, k.what)
+						if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, line) }) {
+							t.Errorf("no row holds %q whole:\n%s", line, strings.Join(rows, "\n"))
+						}
+					}
+					for _, k := range footer {
+						if !slices.ContainsFunc(helpKeys(under), func(h keyHelp) bool { return h.key == k.key }) {
+							t.Errorf("help leaves out %q of the bottom line", k.key)
+						}
+					}
+					typeRunes(a, 'i')
+					if a.nav.top() != under {
+						t.Errorf("Info again left %s on top", a.nav.top().Name())
+					}
+				})
+			}
 		}
 	})
 

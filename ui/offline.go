@@ -15,11 +15,11 @@ func offlineLine(l boxbus.Link) string {
 	case l.Online:
 		return ""
 	case !l.Registered:
-		return " [#9696aa]Waiting for the operator's service — the box connects by itself when it is reachable.[-]"
+		return " " + theme.faint.tag() + "Waiting for the operator's service — the box connects by itself when it is reachable.[-]"
 	case l.OfflineSince == 0:
-		return " [#9696aa]Offline — your titles still play.[-]"
+		return " " + theme.faint.tag() + "Offline — your titles still play.[-]"
 	default:
-		return " [#9696aa]Offline since " + tview.Escape(time.Unix(l.OfflineSince, 0).Format("15:04")) + " — your titles still play.[-]"
+		return " " + theme.faint.tag() + "Offline since " + tview.Escape(time.Unix(l.OfflineSince, 0).Format("15:04")) + " — your titles still play.[-]"
 	}
 }
 

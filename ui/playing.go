@@ -160,7 +160,7 @@ func newPlayingText() *tview.TextView {
 func (s *playingScreen) Name() string               { return "Player" }
 func (s *playingScreen) Primitive() tview.Primitive { return s.text }
 func (s *playingScreen) Keys() []keyHelp {
-	return []keyHelp{{"Play/Pause", "pause", ""}, {"FF", "+30 s", ""}, {"RW", "−10 s", ""}, {"Stop", "stop", ""}, {"Back", "stop", ""}}
+	return []keyHelp{{"Play/Pause", "pause", ""}, {"FF", "+30 s", ""}, {"RW", glyphMinus + "10 s", ""}, {"Stop", "stop", ""}, {"Back", "stop", ""}}
 }
 
 // playbackOf is what the player reports, in the shared vocabulary.
@@ -178,10 +178,10 @@ func playbackOf(st player.Status) vocab.Playback {
 
 // playbackLine is the overlay's state line for what the player reports.
 var playbackLine = map[vocab.Playback]string{
-	vocab.PlayerPlaying:   "▶ Playing",
-	vocab.PlayerPaused:    "⏸ Paused",
+	vocab.PlayerPlaying:   glyphPlay + " Playing",
+	vocab.PlayerPaused:    glyphPause + " Paused",
 	vocab.PlayerBuffering: "Buffering: waiting for the box",
-	vocab.PlayerFinished:  "■ Finished",
+	vocab.PlayerFinished:  glyphStop + " Finished",
 }
 
 func (s *playingScreen) Update(*snapshot) {
@@ -196,9 +196,9 @@ func (s *playingScreen) Update(*snapshot) {
 	case !p.known:
 		fmt.Fprintf(&b, "  Starting…\n")
 	case p.statusErr != nil:
-		fmt.Fprintf(&b, "  [red]The player does not answer. Press Stop, then Play again.[-]\n")
+		fmt.Fprintf(&b, "  %sThe player does not answer. Press Stop, then Play again.%s\n", theme.fail.tag(), reset)
 	default:
-		fmt.Fprintf(&b, "  [#ffc800::b]%s[-:-:-]\n\n  %s  %s / %s\n", playbackLine[playbackOf(st)],
+		fmt.Fprintf(&b, "  %s%s[-:-:-]\n\n  %s  %s / %s\n", theme.accent.tag(), playbackLine[playbackOf(st)],
 			bar(int64(st.Position*10), int64(max(st.Duration, st.Position)*10), 40), clock(st.Position), clock(st.Duration))
 	}
 	s.text.SetText(b.String())

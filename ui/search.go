@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 )
 
@@ -17,11 +16,11 @@ type searchScreen struct {
 }
 
 // searchKeys is the keyboard, nine keys a row.
-var searchKeys = strings.Split("A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0 1 2 3 4 5 6 7 8 9 ␣ ⌫ Done", " ")
+var searchKeys = append(strings.Split("A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0 1 2 3 4 5 6 7 8 9", " "), keySpace, keyDelete, keyDone)
 
 func newSearch(a *App) *searchScreen {
 	grid := tview.NewTable().SetSelectable(true, true)
-	grid.SetSelectedStyle(tcell.StyleDefault.Background(focus).Foreground(ink).Bold(true))
+	grid.SetSelectedStyle(theme.focus.style())
 	for i, k := range searchKeys {
 		grid.SetCell(i/9, i%9, tview.NewTableCell(" "+k+" ").SetAlign(tview.AlignCenter).SetExpansion(1))
 	}
@@ -31,13 +30,13 @@ func newSearch(a *App) *searchScreen {
 	grid.SetSelectedFunc(func(r, c int) {
 		f := &a.filter
 		switch k := searchKeys[r*9+c]; k {
-		case "⌫":
+		case keyDelete:
 			if f.search != "" {
 				f.search = f.search[:len(f.search)-1]
 			}
-		case "␣":
+		case keySpace:
 			f.search += " "
-		case "Done":
+		case keyDone:
 			a.back()
 			return
 		default:
@@ -51,15 +50,15 @@ func newSearch(a *App) *searchScreen {
 func (s *searchScreen) Name() string               { return "Search" }
 func (s *searchScreen) Primitive() tview.Primitive { return s.box }
 func (s *searchScreen) Keys() []keyHelp {
-	return []keyHelp{{"OK", "type", ""}, {"0–9", "type", ""}, {"Back", "done", ""}, keyHome}
+	return []keyHelp{{"OK", "type", ""}, {"0" + glyphRange + "9", "type", ""}, {"Back", "done", ""}, keyHome}
 }
 
 // more is Info's longer words for the keyboard's keys.
 func (s *searchScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼ ◀ ▶", "move over the keyboard", ""}}, map[string]string{
-		"OK":   "type the letter in focus (␣ a space, ⌫ deletes, Done goes back)",
-		"0–9":  "type that digit",
-		"Back": "back to the catalog with the search on (Blue there clears it)",
+	return []keyHelp{{glyphUp + " " + glyphDown + " " + glyphLeft + " " + glyphRight, "move over the keyboard", ""}}, map[string]string{
+		"OK":                   "type the key in focus (Delete removes the last letter)",
+		"0" + glyphRange + "9": "type that digit",
+		"Back":                 "back to the catalog, searched (Blue there clears it)",
 	}
 }
 
@@ -69,5 +68,5 @@ func (s *searchScreen) typeDigit(r rune) {
 	s.a.redraw()
 }
 func (s *searchScreen) Update(*snapshot) {
-	s.text.SetText(fmt.Sprintf(" Title contains: [#ffc800::b]%s_", tview.Escape(s.a.filter.search)))
+	s.text.SetText(fmt.Sprintf(" Title contains: %s%s_", theme.accent.tag(), tview.Escape(s.a.filter.search)))
 }

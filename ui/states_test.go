@@ -130,7 +130,7 @@ func TestTVStatesAreTrue(t *testing.T) {
 	}{
 		{"player not answered yet", false, player.Status{}, nil, "Starting…", "playing"},
 		{"player plays", true, player.Status{Position: 10, Duration: 100}, nil, "▶ Playing", "paused"},
-		{"player paused", true, player.Status{Position: 10, Duration: 100, Paused: true}, nil, "⏸ Paused", "playing"},
+		{"player paused", true, player.Status{Position: 10, Duration: 100, Paused: true}, nil, "‖ Paused", "playing"},
 		{"player buffering", true, player.Status{Position: 10, Duration: 100, Buffering: true}, nil, "Buffering", "playing"},
 		{"player finished", true, player.Status{Ended: true}, nil, "■ Finished", "playing"},
 		{"player not answering", true, player.Status{}, errors.New("dial unix /tmp/mpv.sock: connection refused"), "The player does not answer. Press Stop, then Play again.", "playing"},

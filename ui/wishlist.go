@@ -53,12 +53,12 @@ func (w *wishlistScreen) Keys() []keyHelp {
 
 // more is Info's longer words for the wishlist's keys.
 func (w *wishlistScreen) more() ([]keyHelp, map[string]string) {
-	return []keyHelp{{"▲ ▼", "move along the list", ""}}, map[string]string{
-		"Red":    "move the title in focus up one place",
-		"Green":  "move the title in focus down one place",
-		"Yellow": "remove the title in focus; Yellow again soon after puts it back",
-		"OK":     "open the title in focus",
-		"0–9":    "jump to that place (0 is the tenth)",
+	return []keyHelp{{glyphUp + " " + glyphDown, "move along the list", ""}}, map[string]string{
+		"Red":                  "move the title in focus up one place",
+		"Green":                "move the title in focus down one place",
+		"Yellow":               "remove the title in focus; Yellow again soon undoes it",
+		"OK":                   "open the title in focus",
+		"0" + glyphRange + "9": "jump to that place (0 is the tenth)",
 	}
 }
 
@@ -117,7 +117,7 @@ func (w *wishlistScreen) Act(act Action) bool {
 			title = it.Title
 		}
 		a.wishEdit(id, func(ctx context.Context) error { return a.box.RemoveWish(ctx, id) }, func() {
-			a.say(fmt.Sprintf("Removed %s from your wishlist · Yellow again to undo", title))
+			a.say(fmt.Sprintf("Removed %s from your wishlist %s Yellow again to undo", title, glyphDot))
 			a.undo = &removal{id: id, title: title, rank: i + 1, seq: a.saidSeq}
 			a.drawChrome()
 		})

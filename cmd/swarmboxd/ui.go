@@ -26,8 +26,12 @@ func runUI(ctx context.Context, args []string) error {
 	remoteDev := fs.String("remote", "", `remote control input: "auto" (every /dev/input/event* with keys), "none", or device paths separated by commas; default: auto on a Linux console (the TV), none in a terminal window`)
 	positionsFile := fs.String("positions", defaultPositions(), `file that keeps where each title was stopped ("Continue watching"); "" keeps none`)
 	keymapFile := fs.String("keymap", "", "keymap file for the remote (\"KEY_NAME button\" per line); built-in default when empty")
+	safeArea := fs.Int("safe-area", 0, "percent of the screen's width and height left blank at each edge, 0–20 (a television crops them; the box uses 5)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	if *safeArea < 0 || *safeArea > 20 {
+		return fmt.Errorf("-safe-area %d: give a percent from 0 to 20 (5 suits a television)", *safeArea)
 	}
 	keymap := remote.DefaultKeymap()
 	if *keymapFile != "" {
@@ -48,7 +52,7 @@ func runUI(ctx context.Context, args []string) error {
 	defer conn.Close()
 	// The TV console is the UI's; logs go to a file so they never scribble over the screen.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	app := ui.New(ui.NewDBusBox(conn, *busName), *playerCmd)
+	app := ui.New(ui.NewDBusBox(conn, *busName), *playerCmd, ui.WithSafeArea(*safeArea))
 	if *positionsFile != "" {
 		if err := app.KeepPositions(*positionsFile); err != nil {
 			fmt.Fprintln(os.Stderr, "swarmboxd ui:", err) // the UI starts all the same
