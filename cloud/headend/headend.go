@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"swarmbox/cloud/keyvault"
+	"swarmbox/cloud/regions"
 	"swarmbox/cloud/repository"
 	"swarmbox/cloud/sales"
 	"swarmbox/cloud/scheduler"
@@ -77,6 +78,11 @@ type Config struct {
 	// copy among a region's receivers and places flash crowds range by range: it carries the
 	// ranges to the boxes.
 	Plan scheduler.Config
+	// Regions, when set, is the operator's region file (swarmbox-cloud serve -regions): each
+	// region's off-peak window and the server's rate in it, read again when it changes and
+	// turned into the region's slot calendar every round (SCHED-16). Nil: the server sends at
+	// any time.
+	Regions *regions.File
 }
 
 // Server serves the head-end's HTTP API.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"swarmbox/cloud/regions"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
 	"swarmbox/cloud/tracker"
@@ -57,6 +58,9 @@ type regionPlan struct {
 	addrs   map[media.BoxID]string
 	lan     map[media.BoxID]string
 	uplinks map[media.BoxID]int64 // measured per source box at the last round (SCHED-5)
+	// policyV is the region file's version the last round planned with: a reloaded file
+	// re-plans at once (SCHED-16).
+	policyV int64
 }
 
 // planItem is what answering a sync needs of a title.
@@ -192,6 +196,7 @@ func (s *Server) planPass(ctx context.Context) error {
 	if err := s.cfg.Store.PruneReplays(ctx, now); err != nil {
 		return fmt.Errorf("prune replay keys: %w", err)
 	}
+	policies, policyV := s.policies()
 	var due []*regionPlan
 	for _, name := range names {
 		rp := s.planner.region(name, true)
@@ -205,7 +210,7 @@ func (s *Server) planPass(ctx context.Context) error {
 			rp.state, rp.published, rp.version = nil, nil, 0
 		}
 		rp.holder = held
-		need := held && (rp.state == nil || rp.relabel || rp.catalogV != catV || now.Sub(rp.round) >= s.cfg.RoundInterval || now.Before(rp.round))
+		need := held && (rp.state == nil || rp.relabel || rp.catalogV != catV || now.Sub(rp.round) >= s.cfg.RoundInterval || now.Before(rp.round) || rp.policyV != policyV)
 		rp.mu.Unlock()
 		switch {
 		case need:
@@ -219,8 +224,20 @@ func (s *Server) planPass(ctx context.Context) error {
 	if len(due) == 0 {
 		return nil
 	}
-	return s.fullRound(ctx, due, now)
+	return s.fullRound(ctx, due, now, policies, policyV)
 }
+
+// policies are the region file's policies in force and their version (none without a file).
+func (s *Server) policies() (regions.Policies, int64) {
+	if s.cfg.Regions == nil {
+		return nil, 0
+	}
+	return s.cfg.Regions.Current()
+}
+
+// calendarDays is how far ahead a round's slot calendar reaches: rounds run every minute, so
+// two days cover every window a plan can wait for.
+const calendarDays = 2
 
 // loadPublished takes the region's published plan when it is newer than the one held.
 func (s *Server) loadPublished(ctx context.Context, rp *regionPlan) error {
@@ -256,7 +273,7 @@ func (s *Server) loadPublished(ctx context.Context, rp *regionPlan) error {
 
 // fullRound plans the due regions from the stored reports, each region on its own: a region's
 // boxes are sources only for each other, and the server's calendar applies per region.
-func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time) error {
+func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time, policies regions.Policies, policyV int64) error {
 	t0 := time.Now()
 	cat, err := s.cfg.Store.Catalog(ctx)
 	if err != nil {
@@ -296,6 +313,9 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 		cfg := s.cfg.Plan
 		cfg.SharedServerCopy, cfg.RangePlacements = true, true
 		snap := scheduler.Snapshot{Now: now, Items: make(map[media.ItemID]scheduler.Item, len(cat.Items)), Serving: serving, Config: cfg}
+		if w, ok := policies[rp.name]; ok {
+			snap.Slots = w.Slots(now, calendarDays) // off-peak windows (SCHED-11, SCHED-16)
+		}
 		for _, it := range cat.Items {
 			snap.Items[it.ID] = scheduler.Item{Size: it.SealedSize, Pieces: it.Pieces}
 		}
@@ -341,7 +361,7 @@ func (s *Server) fullRound(ctx context.Context, due []*regionPlan, now time.Time
 		}
 		rp.mu.Lock()
 		rp.state, rp.items, rp.catalogV, rp.round, rp.addrs, rp.lan, rp.uplinks = st, items, cat.Version, now, addrs, lan, uplinks
-		rp.relabel = false
+		rp.relabel, rp.policyV = false, policyV
 		rp.mu.Unlock()
 	}
 	s.metrics.roundTime.Observe(time.Since(t0).Seconds())

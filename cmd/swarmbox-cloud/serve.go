@@ -16,6 +16,7 @@ import (
 
 	"swarmbox/cloud/headend"
 	"swarmbox/cloud/netmap"
+	regionfile "swarmbox/cloud/regions" // the command "regions" has the plain name
 	"swarmbox/cloud/sales"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/web"
@@ -36,6 +37,7 @@ func serve(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "key of -tls-cert (PEM)")
 	regionMap := fs.String("region-map", "", `file of "CIDR REGION" lines: licenses only for requests from the box's region's networks`)
+	regionFile := fs.String("regions", "", `file of "REGION HH:MM-HH:MM ZONE [BYTES_PER_SECOND]" lines: each region's off-peak window, when the server sends what is not a box's top wish, and its rate then; read again when it changes`)
 	secure := fs.Bool("secure-cookies", false, "mark browser cookies Secure (implied by -tls-cert or an https -public-url)")
 	instance := fs.String("instance", "", "this instance's name as planner lease holder, when several share a database (default host/random)")
 	planPoll := fs.Duration("plan-poll", time.Second, "how often to renew planner leases and look for catalog changes and published plans")
@@ -80,6 +82,13 @@ func serve(ctx context.Context, args []string) error {
 		go watchPrefixes(ctx, f, hup)
 		locations = f
 	}
+	var rf *regionfile.File
+	if *regionFile != "" {
+		var err error
+		if rf, err = regionfile.Open(*regionFile, slog.Default()); err != nil {
+			return fmt.Errorf("%w (fix the file or leave -regions out for a server that sends at any time)", err)
+		}
+	}
 	st, err := sf.openState(ctx)
 	if err != nil {
 		return err
@@ -100,7 +109,7 @@ func serve(ctx context.Context, args []string) error {
 	srv, err := newHeadend(st, headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
-		Locations: locations, TrustedProxies: proxies,
+		Locations: locations, TrustedProxies: proxies, Regions: rf,
 		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
 	if err != nil {
