@@ -39,7 +39,7 @@ demo: build
 bench: build
 	@bash scripts/bench
 
-# Every TV screen at 160x50, as text and PNG, under docs/screens/.
+# Every TV screen at 80x25 with the box's safe margins and console colours, as text and PNG, under docs/screens/.
 screenshots: build
 	@bash scripts/screenshots
 

@@ -124,11 +124,13 @@ func New(box Box, player string, opts ...Option) *App {
 	tview.Styles.TitleColor = theme.body.fg // a widget's colour cannot be bold: the accent would be brown
 	a.header = tview.NewTextView().SetDynamicColors(true)
 	a.footer = tview.NewTextView().SetDynamicColors(true)
-	a.status = tview.NewTextView().SetDynamicColors(true)
+	// Two lines, wrapped at words: a sentence saying what failed and what to do is never cut
+	// off at the 72 columns the box's safe area leaves.
+	a.status = tview.NewTextView().SetDynamicColors(true).SetWordWrap(true)
 	layout := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.header, 1, 0, false).
 		AddItem(a.nav.pages, 0, 1, true).
-		AddItem(a.status, 1, 0, false).
+		AddItem(a.status, 2, 0, false).
 		AddItem(a.footer, 1, 0, false)
 	a.app.SetRoot(&safeArea{Flex: layout, percent: cfg.SafeArea}, true)
 	a.app.SetInputCapture(a.onKey)

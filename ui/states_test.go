@@ -173,6 +173,18 @@ func TestTVStatesAreTrue(t *testing.T) {
 		}
 	})
 
+	t.Run("a failure's sentence is whole on the box's console", func(t *testing.T) {
+		box := licensed(boxbus.Bought, "owned", 30*24*time.Hour)()
+		a := loaded(t, box, WithSafeArea(5))
+		sim := console(a, 80, 25) // 72 columns inside the safe area: the sentence takes two lines
+		a.push(newItem(a, comedy))
+		a.play(comedy, "Comedy Two", 0)
+		words := strings.Fields(strings.Join(onScreen(a, sim), " "))
+		if screen := strings.Join(words, " "); !strings.Contains(screen, noPlayer) {
+			t.Errorf("the sentence %q is cut:\n%s", noPlayer, strings.Join(rows(sim), "\n"))
+		}
+	})
+
 	for _, c := range []struct {
 		name     string
 		playErr  error
