@@ -10,14 +10,7 @@ func TestNavStack(t *testing.T) {
 	box := downloadingBox()
 	a := loaded(t, box)
 	it, _ := a.snap.item(id(2))
-	visible := func() string {
-		var names []string
-		for _, p := range a.nav.pages.GetPageNames(true) {
-			i, _ := strconv.Atoi(p)
-			names = append(names, a.nav.stack[i].Name())
-		}
-		return fmt.Sprint(names)
-	}
+	visible := func() string { return visiblePages(a) }
 	for _, step := range []struct {
 		name    string
 		do      func()
@@ -59,4 +52,14 @@ func TestLegend(t *testing.T) {
 			t.Errorf("%s: legend\n%q, want\n%q", tc.s.Name(), got, tc.want)
 		}
 	}
+}
+
+// visiblePages names the screens the navigation stack shows, bottom first.
+func visiblePages(a *App) string {
+	var names []string
+	for _, p := range a.nav.pages.GetPageNames(true) {
+		i, _ := strconv.Atoi(p)
+		names = append(names, a.nav.stack[i].Name())
+	}
+	return fmt.Sprint(names)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,14 +166,7 @@ func TestTVNavigation(t *testing.T) {
 	t.Run("Back closes the dialog only, and help over it only the help", func(t *testing.T) {
 		a := loaded(t, downloadingBox())
 		a.push(newItem(a, id(2)))
-		visible := func() string {
-			var names []string
-			for _, p := range a.nav.pages.GetPageNames(true) {
-				i, _ := strconv.Atoi(p)
-				names = append(names, a.nav.stack[i].Name())
-			}
-			return fmt.Sprint(names)
-		}
+		visible := func() string { return visiblePages(a) }
 		for _, step := range []struct {
 			name, visible string
 			do            func()
