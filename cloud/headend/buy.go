@@ -56,10 +56,8 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, refusal.Reason, refusal.Detail)
 		return
 	}
+	// A free title's first licence is a purchase that charged nothing: counted and logged as one.
 	why := out.Why
-	if why == sales.WhyPurchase && out.Charged == 0 {
-		why = sales.WhyRetry // as the handler always did: a free title's first license is counted and logged like a retry
-	}
 	if why != sales.WhyRetry && why != sales.WhyStillValid {
 		s.metrics.licenses.WithLabelValues(store.AuditIssued, why).Inc()
 	}

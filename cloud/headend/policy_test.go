@@ -229,3 +229,34 @@ func grep(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestFreeTitleCountedOnce (BUY-3): a free title's first licence is counted as a purchase that
+// charged nothing, and the same request sent again is a retry that counts nothing.
+func TestFreeTitleCountedOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	free := f.item
+	id, err := media.NewItemID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	free.ID, free.Title, free.PriceCents, free.InfoHash = id, "Free film", 0, strings.Repeat("f", 40)
+	var key media.ContentKey
+	if err := f.st.AddItem(ctx, free, f.vault.Wrap(free.ID, key)); err != nil {
+		t.Fatal(err)
+	}
+	before := balance(t, f)
+	for i := 0; i < 2; i++ {
+		resp, err := f.client.Buy(ctx, protocol.BuyRequest{Item: free.ID, Kind: media.Owned, RequestID: "free-1"})
+		if err != nil || resp.ChargedCents != 0 {
+			t.Fatalf("buy %d of a free title: %+v, %v", i, resp, err)
+		}
+	}
+	if after := balance(t, f); after != before {
+		t.Fatalf("a free title charged: %d → %d", before, after)
+	}
+	m := scrape(t, f)
+	if !strings.Contains(m, `swarmbox_licenses_total{outcome="issued",reason="purchase"} 1`) {
+		t.Fatalf("the free title's licence is not counted once as a purchase:\n%s", grep(m, "swarmbox_licenses"))
+	}
+}
