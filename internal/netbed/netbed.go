@@ -7,6 +7,9 @@
 // Layout (Standard): the head-end namespace "hq" holds 198.18.0.1/24 on the WAN bridge; LAN n
 // (1, 2, …) is 198.18.n.0/24 behind a router namespace that bridges the LAN and holds
 // 198.18.n.254 there and 198.18.0.(10+n) on the WAN; host m of LAN n is 198.18.n.m on its eth0.
+// A LAN may sit behind a translating router instead (Standard.NAT, nat.go): its hosts are then
+// 192.168.1.m, the same in every such LAN, its router 192.168.1.254, and the rest of the bed
+// sees only the router's WAN address.
 package netbed
 
 import (
@@ -189,6 +192,15 @@ type Standard struct {
 	BoxUp             Shape // each host's uplink
 	ServerEgress      Shape // the head-end's link to the WAN
 	WAN               Shape // each router's link to the WAN, both ways
+	NAT               []NAT // NAT[n-1] is LAN n's router kind; a LAN past the end has none
+}
+
+// nat is LAN l's (1, 2, …) router kind.
+func (s Standard) nat(l int) NAT {
+	if l-1 < len(s.NAT) {
+		return s.NAT[l-1]
+	}
+	return NoNAT
 }
 
 // Net is a built Standard topology.
@@ -199,6 +211,7 @@ type Net struct {
 	Hosts   [][]string // Hosts[lan][i] is a namespace
 	Addrs   [][]string // and its address
 	Routers []string
+	Public  []string // Public[lan] is the LAN's router address on the WAN: what others see of a translated LAN
 }
 
 // BuildStandard builds hq + LANs of hosts (see the package comment).
@@ -211,27 +224,41 @@ func BuildStandard(t testing.TB, s Standard) *Net {
 	n.HQ = b.AddNS("hq")
 	b.Link(n.HQ, "eth0", n.HQAddr+"/24", wan, "br0", "hq", s.ServerEgress, Shape{})
 	for l := 1; l <= s.LANs; l++ {
+		if s.nat(l) != NoNAT {
+			testenv.RequireTool(t, "nft")
+		}
+		prefix := fmt.Sprintf("198.18.%d", l)
+		if s.nat(l) != NoNAT {
+			prefix = Inside
+		}
 		r := b.AddNS(fmt.Sprintf("lan%d", l))
-		n.Routers = append(n.Routers, r)
+		public := fmt.Sprintf("198.18.0.%d", 10+l)
+		n.Routers, n.Public = append(n.Routers, r), append(n.Public, public)
 		b.AddBridge(r, "br0")
-		b.ip(r, "addr", "add", fmt.Sprintf("198.18.%d.254/24", l), "dev", "br0")
-		b.Link(r, "wan0", fmt.Sprintf("198.18.0.%d/24", 10+l), wan, "br0", fmt.Sprintf("r%d", l), s.WAN, s.WAN)
+		b.ip(r, "addr", "add", prefix+".254/24", "dev", "br0")
+		b.Link(r, "wan0", public+"/24", wan, "br0", fmt.Sprintf("r%d", l), s.WAN, s.WAN)
 		b.Forward(r)
-		b.Route(n.HQ, fmt.Sprintf("198.18.%d.0/24", l), "via", fmt.Sprintf("198.18.0.%d", 10+l))
+		if s.nat(l) == NoNAT {
+			b.Route(n.HQ, prefix+".0/24", "via", public)
+		} else {
+			b.translate(r, s.nat(l), s.HostsPerLAN)
+		}
 		var hosts, addrs []string
 		for h := 1; h <= s.HostsPerLAN; h++ {
 			ns := b.AddNS(fmt.Sprintf("box%d-%d", l, h))
-			addr := fmt.Sprintf("198.18.%d.%d", l, h)
+			addr := fmt.Sprintf("%s.%d", prefix, h)
 			b.Link(ns, "eth0", addr+"/24", r, "br0", fmt.Sprintf("p%d", h), s.BoxUp, s.LAN)
-			b.Route(ns, "default", "via", fmt.Sprintf("198.18.%d.254", l))
+			b.Route(ns, "default", "via", prefix+".254")
 			hosts, addrs = append(hosts, ns), append(addrs, addr)
 		}
 		n.Hosts, n.Addrs = append(n.Hosts, hosts), append(n.Addrs, addrs)
 	}
+	// Routers reach the LANs that are not translated through their routers; a translated LAN is
+	// reached at its router's own WAN address, which every router has on the WAN.
 	for l := 1; l <= s.LANs; l++ {
 		for o := 1; o <= s.LANs; o++ {
-			if o != l {
-				b.Route(n.Routers[l-1], fmt.Sprintf("198.18.%d.0/24", o), "via", fmt.Sprintf("198.18.0.%d", 10+o))
+			if o != l && s.nat(o) == NoNAT {
+				b.Route(n.Routers[l-1], fmt.Sprintf("198.18.%d.0/24", o), "via", n.Public[o-1])
 			}
 		}
 	}
