@@ -492,6 +492,7 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	if resp.PeerBoxes != nil {
 		b.engine.SetPeerBoxes(b.peerBoxes(resp))
 	}
+	b.dialReceivers(resp.Dial)
 	for _, item := range resp.Evict {
 		b.evict(ctx, item)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -186,4 +187,22 @@ func pieceRange(it storage.Item) *protocol.PieceRange {
 	}
 	r := it.Range
 	return &r
+}
+
+// dialReceivers hands the plan's dial orders to the engine: the receivers this box, behind NAT,
+// connects to itself to serve what it holds (NET-2). An order for an address that does not
+// parse is logged and skipped.
+func (b *Box) dialReceivers(orders []protocol.DialOrder) {
+	out := map[media.ItemID][]netip.AddrPort{}
+	for _, o := range orders {
+		for _, p := range o.To {
+			ap, err := netip.ParseAddrPort(p.Addr)
+			if err != nil {
+				b.log.Warn("plan asks to dial a receiver at a bad address; skipped", "item", o.Item, "addr", p.Addr, "err", err)
+				continue
+			}
+			out[o.Item] = append(out[o.Item], ap)
+		}
+	}
+	b.engine.DialReceivers(out)
 }

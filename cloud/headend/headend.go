@@ -83,6 +83,10 @@ type Config struct {
 	// turned into the region's slot calendar every round (SCHED-16). Nil: the server sends at
 	// any time.
 	Regions *regions.File
+	// Prober, when set, finds out whether each box can be reached from outside its network
+	// (reach.go, NET-2), and the scheduler's who-dials rule uses what it finds; a box's
+	// behind_nat report only ever adds "do not dial me". Nil: the box's report alone.
+	Prober Prober
 }
 
 // Server serves the head-end's HTTP API.
@@ -91,6 +95,7 @@ type Server struct {
 
 	planner  planner
 	evidence *evidence // what backs the boxes' holdings (evidence.go)
+	reach    reach     // what probes found of boxes' reachability (reach.go)
 	metrics  *metrics
 	sales    *sales.Seller
 	// boxes caches registered boxes for signature checks: a box's keys never change once
@@ -395,6 +400,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	if !s.admitReport(w, r, b, &req) { // bounds, unknown items (reportcheck.go)
 		return
 	}
+	req.BehindNAT = !s.reachable(r.Context(), b.ID, addr, req.BehindNAT) // NET-2
 	now := s.cfg.Now()
 	s.noteSyncAddr(b.ID, r.RemoteAddr)
 	// Only syncs need replay protection: a replayed sync would put back a box's old state,

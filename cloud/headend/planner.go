@@ -485,6 +485,7 @@ func (s *Server) answer(b store.Box, addr string, req protocol.SyncRequest, save
 	}
 	resp.Evict = bp.Evict
 	resp.PeerBoxes = peerBoxes(bp, lanPeers)
+	resp.Dial = dialOrders(bp, addrs)
 	if len(bp.Receivers) > 0 {
 		// Boxes about to fetch from this one are admitted once it knows them.
 		resp.SyncAfterSeconds = min(resp.SyncAfterSeconds, 2)

@@ -112,7 +112,7 @@ func Check(s Snapshot, p Plan) Violations {
 				if sb.Offline {
 					fail(&v.Offline, "box %s: source %s is offline", id, src.Box)
 				}
-				if sb.NAT && b.NAT {
+				if sb.NAT && b.NAT && (b.LAN == "" || sb.LAN != b.LAN) {
 					fail(&v.NATPair, "box %s and source %s are both behind NAT", id, src.Box)
 				}
 				h := sb.Holdings[f.Item]

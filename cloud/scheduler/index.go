@@ -241,10 +241,18 @@ func (ix *index) sortHolders(list []boxIdx) {
 	})
 }
 
+// sameLAN says a and b found each other on one LAN (mDNS): they reach each other directly,
+// behind NAT or not.
+func sameLAN(a, b *boxInfo) bool { return a.lan >= 0 && a.lan == b.lan }
+
+// apart says neither of a and b can open a connection to the other: both are behind NAT and
+// not on one LAN (SCHED-12).
+func apart(a, b *boxInfo) bool { return a.NAT && b.NAT && !sameLAN(a, b) }
+
 // tier is the network cost of sending from src to dst.
 func tier(src, dst *boxInfo) int {
 	switch {
-	case dst.lan >= 0 && src.lan == dst.lan:
+	case sameLAN(src, dst):
 		return tierLAN
 	case src.net == dst.net:
 		return tierNetwork

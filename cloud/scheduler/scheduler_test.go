@@ -405,6 +405,7 @@ func TestStartTimes(t *testing.T) { // SCHED-11
 func TestWhoDials(t *testing.T) { // SCHED-12
 	open := func(id int) Box { return bx(id, "r", "n", "") }
 	natted := func(id int) Box { b := bx(id, "r", "n", ""); b.NAT = true; return b }
+	home := func(id int, lan string) Box { b := natted(id); b.LAN = lan; return b }
 	tests := []struct {
 		name            string
 		recv, src       Box
@@ -416,6 +417,8 @@ func TestWhoDials(t *testing.T) { // SCHED-12
 		{"receiver behind NAT: it dials the reachable source", natted(1), open(2), true, true, false},
 		{"source behind NAT: the source dials the receiver", open(1), natted(2), true, false, true},
 		{"both behind NAT: never paired", natted(1), natted(2), false, false, false},
+		{"both behind NAT on one LAN: the receiver dials", home(1, "lan1"), home(2, "lan1"), true, true, false},
+		{"both behind NAT on two LANs: never paired", home(1, "lan1"), home(2, "lan2"), false, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

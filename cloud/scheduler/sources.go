@@ -15,7 +15,7 @@ func (st *State) usable(src, dst boxIdx, it itemIdx) (cand, bool) {
 		return cand{}, false
 	}
 	s, d := &st.idx.boxes[src], &st.idx.boxes[dst]
-	if s.Offline || (s.NAT && d.NAT) { // two NATed boxes cannot reach each other (SCHED-12)
+	if s.Offline || apart(s, d) { // two NATed boxes cannot reach each other but on one LAN (SCHED-12)
 		return cand{}, false
 	}
 	sl := &st.led.boxes[src]
@@ -216,7 +216,7 @@ func (st *State) suppliersBusy(dst boxIdx, it itemIdx, bytes int64) bool {
 	best := time.Duration(1<<63 - 1)
 	try := func(h boxIdx) {
 		s := &st.idx.boxes[h]
-		if h == dst || s.Offline || (s.NAT && d.NAT) {
+		if h == dst || s.Offline || apart(s, d) {
 			return
 		}
 		free, send := st.freeIn(h), eta(bytes, min(s.up, d.down))

@@ -232,7 +232,7 @@ func (st *State) prune(i boxIdx) {
 	b, bl := &st.idx.boxes[i], &st.led.boxes[i]
 	for j := len(bl.uploads) - 1; j >= 0; j-- {
 		u := bl.uploads[j]
-		ok := !b.Offline && !(b.NAT && st.idx.boxes[u.to].NAT) && (b.held[u.item].Complete || rangeFull(b.held[u.item]) || bl.relay[u.item] != 0)
+		ok := !b.Offline && !apart(b, &st.idx.boxes[u.to]) && (b.held[u.item].Complete || rangeFull(b.held[u.item]) || bl.relay[u.item] != 0)
 		if ok && bl.upUsed <= b.up {
 			continue
 		}
@@ -305,7 +305,7 @@ func (st *State) boxPlan(i boxIdx) BoxPlan {
 		ranges := splitRanges(whole.Len(), full)
 		for _, c := range f.srcs {
 			s := &st.idx.boxes[c.box]
-			src := Source{Box: s.ID, Rate: c.rate, Relay: c.relay, Dial: !s.NAT}
+			src := Source{Box: s.ID, Rate: c.rate, Relay: c.relay, Dial: !s.NAT || sameLAN(s, b)}
 			switch {
 			case c.rng != (PieceRange{}):
 				src.Ranges = []PieceRange{c.rng}
@@ -324,7 +324,7 @@ func (st *State) boxPlan(i boxIdx) BoxPlan {
 	}
 	for _, u := range bl.uploads {
 		bp.Receivers = append(bp.Receivers, Upload{Item: st.idx.items[u.item].id, To: st.idx.boxes[u.to].ID})
-		if b.NAT { // unreachable itself, it dials its receivers
+		if b.NAT && !sameLAN(b, &st.idx.boxes[u.to]) { // unreachable itself, it dials its receivers
 			bp.Uploads = append(bp.Uploads, Upload{Item: st.idx.items[u.item].id, To: st.idx.boxes[u.to].ID})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -48,8 +49,23 @@ func serve(ctx context.Context, args []string) error {
 	connsPerAddr := fs.Int("conns-per-addr", 64, "connections one client address may hold open at once (boxes behind one NAT share an address); counted on the TCP peer, and not for -trusted-proxies")
 	prefixes := fs.String("prefixes", "", `file of "CIDR NETWORK REGION" lines placing each box by its public address for the scheduler's tiers (longest prefix wins; "-" for a label not set); read again when it changes and on SIGHUP`)
 	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the load balancers in front of this head-end: from these only, X-Forwarded-For names the client")
+	probe := fs.Bool("probe", true, "learn whether each box can be reached by dialling its BitTorrent port back (a box's -behind-nat only adds \"do not dial me\"); -probe=false takes every box's word")
+	probeFrom := fs.String("probe-from", "", "dial boxes back from this address of this machine (a second address, so home routers that let in only what a box talked to are seen as they are)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	var prober headend.Prober
+	if *probe {
+		p := headend.DialProber{}
+		if *probeFrom != "" {
+			var err error
+			if p.From, err = netip.ParseAddr(*probeFrom); err != nil {
+				return fmt.Errorf("-probe-from %q: %w (give an IP address of this machine)", *probeFrom, err)
+			}
+		}
+		prober = p
+	} else if *probeFrom != "" {
+		return fmt.Errorf("-probe-from needs -probe")
 	}
 	if *flashDemand < 1 || *flashParts < 2 {
 		return fmt.Errorf("-flash-demand must be at least 1 and -flash-parts at least 2 (got %d and %d)", *flashDemand, *flashParts)
@@ -109,7 +125,7 @@ func serve(ctx context.Context, args []string) error {
 	srv, err := newHeadend(st, headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
-		Locations: locations, TrustedProxies: proxies, Regions: rf,
+		Locations: locations, TrustedProxies: proxies, Regions: rf, Prober: prober,
 		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
 	if err != nil {

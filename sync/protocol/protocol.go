@@ -237,6 +237,16 @@ type SyncResponse struct {
 	// BitTorrent extended handshake); a list, even empty, makes the box refuse every other
 	// peer. JSON null (a head-end that does not fill it) leaves the box open.
 	PeerBoxes []media.BoxID `json:"peer_boxes"`
+	// Dial lists, per item this box holds, the receivers it must connect to itself because
+	// they cannot reach it (it is behind NAT) and it can reach them (SCHED-12, NET-2): a held
+	// item is served without a tracker, so the plan is how the box learns them.
+	Dial []DialOrder `json:"dial,omitempty"`
+}
+
+// DialOrder names the receivers a box connects to, to serve them an item it holds.
+type DialOrder struct {
+	Item media.ItemID `json:"item"`
+	To   []Peer       `json:"to"`
 }
 
 // AccountInfo is what a box may know of its household's account.

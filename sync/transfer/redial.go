@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -34,7 +35,19 @@ func (e *Engine) redial() {
 				items, ts, ps = append(items, item), append(ts, t), append(ps, peers)
 			}
 		}
+		var serving []*torrent.Torrent
+		var receivers [][]torrent.PeerInfo
+		for item, peers := range e.serveTo {
+			if t := e.torrents[item]; t != nil {
+				serving, receivers = append(serving, t), append(receivers, peers)
+			}
+		}
 		e.mu.Unlock()
+		for i, t := range serving {
+			if len(t.PeerConns()) == 0 {
+				t.AddPeers(receivers[i])
+			}
+		}
 		for i, t := range ts {
 			select {
 			case <-t.GotInfo():
@@ -55,6 +68,38 @@ func (e *Engine) redial() {
 				delete(idle, pc)
 			}
 		}
+	}
+}
+
+// DialReceivers sets the receivers this box connects to itself to serve them, per item it
+// holds: boxes that cannot reach it because it is behind NAT (protocol.DialOrder). They are
+// dialled now and again whenever an item has no connection left, until the next call drops
+// them; receivers of an item the box does not serve are ignored. Each is allowed to connect.
+func (e *Engine) DialReceivers(orders map[media.ItemID][]netip.AddrPort) {
+	e.mu.Lock()
+	e.serveTo = map[media.ItemID][]torrent.PeerInfo{}
+	var ts []*torrent.Torrent
+	var ps [][]torrent.PeerInfo
+	for item, addrs := range orders {
+		t := e.torrents[item]
+		if t == nil || len(addrs) == 0 {
+			continue
+		}
+		var peers []torrent.PeerInfo
+		for _, ap := range addrs {
+			peers = append(peers, torrent.PeerInfo{Addr: ipPortAddr(ap), Source: torrent.PeerSourceDirect})
+		}
+		e.serveTo[item] = peers
+		ts, ps = append(ts, t), append(ps, peers)
+	}
+	e.mu.Unlock()
+	for _, addrs := range orders {
+		for _, ap := range addrs {
+			e.Allow(ap.Addr(), "plan")
+		}
+	}
+	for i, t := range ts {
+		t.AddPeers(ps[i])
 	}
 }
 

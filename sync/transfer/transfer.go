@@ -66,6 +66,7 @@ type Engine struct {
 	seeds    map[media.ItemID]webSeedGrant       // the server's web seed, per item
 	rates    map[rateKey]*meter                  // what each peer (box, else address) delivered
 	dial     map[media.ItemID][]torrent.PeerInfo // peers to keep dialling while incomplete
+	serveTo  map[media.ItemID][]torrent.PeerInfo // receivers to keep dialling to serve them (redial.go)
 	stop     chan struct{}
 	// wanted holds the range of a range placement (Fetch.Range) per item, unclipped; an item
 	// without an entry is wanted whole. See wantedRange.
