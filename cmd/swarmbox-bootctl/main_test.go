@@ -3,38 +3,19 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"swarmbox/firmware/bootctl"
+	"swarmbox/firmware/bootctl/bootctltest"
 )
 
-// fakeDisk is a look-alike /sys and /dev of a disk with the A/B slots and a bootctl
-// partition (a file).
+// fakeDisk is a look-alike disk with the slots; the record partition's path.
 func fakeDisk(t *testing.T) (bootctl.System, string) {
 	t.Helper()
-	dir := t.TempDir()
-	sys := bootctl.System{Sys: filepath.Join(dir, "sys"), Proc: filepath.Join(dir, "proc"), Dev: filepath.Join(dir, "dev")}
-	for i, name := range []string{"root_a", "root_b", "bootctl"} {
-		n := string(rune('1' + i))
-		p := filepath.Join(sys.Sys, "class", "block", "vda"+n)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(p, "uevent"), []byte("DEVNAME=vda"+n+"\nPARTNAME="+name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(sys.Dev, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rec := filepath.Join(sys.Dev, "vda3")
-	if err := os.WriteFile(rec, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return sys, rec
+	sys, f := bootctltest.Disk(t, bootctl.A)
+	return sys, f.Name()
 }
 
 func captureStdout(t *testing.T, f func() error) string {

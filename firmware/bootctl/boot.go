@@ -102,3 +102,18 @@ func (r Record) Try(s Slot, version string, tries uint8) (Record, error) {
 	n.Note = fmt.Sprintf("slot %s (version %s) installed; %d trial boots", s, version, tries)
 	return n, nil
 }
+
+// ConfirmOn reads the record on dev afresh and, if booted is on trial, confirms it and writes
+// the record. ok is false when there was nothing to confirm.
+func ConfirmOn(dev Device, booted Slot) (rec Record, ok bool, err error) {
+	r, err := Read(dev)
+	if err != nil {
+		return r, false, err
+	}
+	n, ok := r.Confirm(booted)
+	if !ok {
+		return r, false, nil
+	}
+	n, err = Write(dev, r, n)
+	return n, err == nil, err
+}

@@ -217,40 +217,6 @@ func TestCompareVersions(t *testing.T) {
 	}
 }
 
-// TestSystemFindsPartitionsAndTheBootedSlot reads a look-alike sysfs and mountinfo.
-func TestSystemFindsPartitionsAndTheBootedSlot(t *testing.T) {
-	dir := t.TempDir()
-	s := System{Sys: filepath.Join(dir, "sys"), Proc: filepath.Join(dir, "proc"), Dev: "/dev"}
-	write := func(p, text string) {
-		p = filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, name := range []string{"root_a", "root_b", "bootctl"} {
-		ev := "MAJOR=254\nMINOR=" + string(rune('1'+i)) + "\nDEVNAME=vda" + string(rune('1'+i)) + "\nDEVTYPE=partition\nPARTNAME=" + name + "\n"
-		write("sys/class/block/vda"+string(rune('1'+i))+"/uevent", ev)
-		write("sys/dev/block/254:"+string(rune('1'+i))+"/uevent", ev)
-	}
-	if d, err := s.Partition("bootctl"); err != nil || d != "/dev/vda3" {
-		t.Fatalf("Partition(bootctl) = %q, %v", d, err)
-	}
-	if _, err := s.Partition("nothere"); err == nil || !strings.Contains(err.Error(), "no partition named") {
-		t.Fatalf("Partition(nothere): %v", err)
-	}
-	write("proc/self/mountinfo", "20 1 0:5 / /dev rw - devtmpfs dev rw\n22 1 254:2 / / ro,relatime - ext4 /dev/vda2 ro\n")
-	if sl, err := s.BootedSlot(); err != nil || sl != B {
-		t.Fatalf("BootedSlot = %v, %v; want b", sl, err)
-	}
-	write("proc/self/mountinfo", "22 1 254:3 / / ro,relatime - ext4 /dev/vda3 ro\n")
-	if _, err := s.BootedSlot(); err == nil || !strings.Contains(err.Error(), "not a root slot") {
-		t.Fatalf("BootedSlot from the bootctl partition: %v", err)
-	}
-}
-
 // FuzzParse: any bytes give a record or an error, never a panic, and a record survives a
 // round trip.
 func FuzzParse(f *testing.F) {

@@ -142,3 +142,19 @@ func cmpInt(a, b int) int {
 	}
 	return 0
 }
+
+// Current opens the running box's record partition and reads the record and the slot the
+// root was mounted from. The caller closes dev.
+func (s System) Current() (booted Slot, dev *os.File, rec Record, err error) {
+	if booted, err = s.BootedSlot(); err != nil {
+		return NoSlot, nil, Record{}, err
+	}
+	if dev, err = s.OpenDevice(); err != nil {
+		return NoSlot, nil, Record{}, err
+	}
+	if rec, err = Read(dev); err != nil {
+		dev.Close()
+		return NoSlot, nil, Record{}, err
+	}
+	return booted, dev, rec, nil
+}

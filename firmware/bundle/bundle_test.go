@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ type testBox struct {
 	a     []byte // slot a's bytes before the install
 }
 
-func newTestBox(t *testing.T, slotSize int64) *testBox {
+func newTestBox(t testing.TB, slotSize int64) *testBox {
 	t.Helper()
 	dir := t.TempDir()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -54,7 +55,7 @@ func newTestBox(t *testing.T, slotSize int64) *testBox {
 	if _, err := bootctl.Init(tb.rec, bootctl.A, "1"); err != nil {
 		t.Fatal(err)
 	}
-	tb.Box = Box{Record: tb.rec, Booted: bootctl.A, Hardware: "qemu-arm64", Key: pub, Tries: 2,
+	tb.Box = Box{Record: tb.rec, Booted: bootctl.A, Hardware: "qemu-arm64", Key: pub, Tries: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OpenSlot: func(s bootctl.Slot) (SlotWriter, int64, error) {
 			f, err := os.OpenFile(tb.slots[s], os.O_RDWR, 0)
 			if err != nil {
@@ -70,7 +71,7 @@ func newTestBox(t *testing.T, slotSize int64) *testBox {
 	return tb
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
