@@ -94,3 +94,14 @@ sim: build
 	@for w in standard flash sparse; do \
 		$(BIN)/swarmbox-sim -workload $$w -boxes $(SIM_BOXES) -json -plot $(BIN)/sim/$$w.png || exit 1; \
 	done
+
+# A signed firmware update (issue 15): the image built as version VERSION (in out/update-VERSION),
+# its root file system bundled and signed with KEY (default out/keys/firmware.key, the key whose
+# public half `make image` put into the boxes): out/update-VERSION/swarmbox-VERSION.bundle.
+# A box installs it with `swarmboxd update install BUNDLE|URL` and tries it at its next boot.
+.PHONY: update
+update:
+	@test -n "$(VERSION)" || { echo "make update VERSION=2 [KEY=out/keys/firmware.key]"; exit 2; }
+	@OUT=$(CURDIR)/out/update-$(VERSION) FIRMWARE_VERSION=$(VERSION) $(if $(KEY),FIRMWARE_KEY=$(abspath $(KEY))) bash scripts/image
+	$(GO) run ./cmd/swarmbox-cloud firmware build -key $(or $(KEY),out/keys/firmware.key) -version $(VERSION) -hardware qemu-arm64 \
+		out/update-$(VERSION)/rootfs.ext4 -o out/update-$(VERSION)/swarmbox-$(VERSION).bundle

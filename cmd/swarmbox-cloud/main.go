@@ -35,6 +35,8 @@ Usage:
   swarmbox-cloud transfers [-state DIR] [-json]
   swarmbox-cloud loadgen  [-boxes N] [-duration D] [-database DSN | -url URL -enroll TOKEN] [-json]
   swarmbox-cloud testcard -kind video|audio [-seconds N] [-seed N] FILE
+  swarmbox-cloud firmware keygen KEYFILE               (writes KEYFILE and KEYFILE.pub)
+  swarmbox-cloud firmware build -key KEY -version V -hardware HW[,HW] [-rollback] ROOTFS.img -o BUNDLE
 
 The state folder (default $SWARMBOX_CLOUD_STATE or ./cloud-state) holds the database, the key
 vault's keys and the repository of sealed containers. -database (default $SWARMBOX_DATABASE,
@@ -77,6 +79,8 @@ func main() {
 		err = loadgen(ctx, args)
 	case "testcard":
 		err = testcard(args)
+	case "firmware":
+		err = firmware(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

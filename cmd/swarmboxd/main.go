@@ -30,6 +30,9 @@ Usage:
                                                 (mpv URL), until Ctrl-C
   swarmboxd status [-dir DIR] [-json]
   swarmboxd wait   [-dir DIR] [-timeout D] ITEM  block until ITEM is ready
+  swarmboxd update status [-json]               firmware versions and slots (A/B), the last event
+  swarmboxd update install [-tries N] BUNDLE|URL|-  verify a signed bundle, write the inactive slot, try it at the next boot
+  swarmboxd update confirm                      mark the booted trial slot good (run does it after its health check)
 
 ITEM is an item id, a unique prefix of one, or a title from the catalog. A bought title
 still downloading plays as it arrives while the daemon runs.
@@ -45,7 +48,7 @@ func main() {
 		os.Exit(2)
 	}
 	cmds := map[string]func(context.Context, []string) error{
-		"run": run, "ui": runUI, "wish": wish, "buy": buy, "play": play, "status": status, "wait": wait,
+		"run": run, "ui": runUI, "wish": wish, "buy": buy, "play": play, "status": status, "wait": wait, "update": update,
 	}
 	f, ok := cmds[os.Args[1]]
 	if !ok {

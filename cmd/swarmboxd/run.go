@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"log/slog"
 	"strings"
 
 	"swarmbox/firmware"
+	"swarmbox/firmware/bootctl"
 	"swarmbox/firmware/boxbus"
 	"swarmbox/internal/cmdline"
 	"swarmbox/storage"
@@ -53,5 +55,6 @@ func run(ctx context.Context, args []string) error {
 	if *lanIf != "" {
 		cfg.LANInterfaces = strings.Split(*lanIf, ",")
 	}
+	go confirmWhenHealthy(ctx, bootctl.Host, *bus, *busName, slog.Default()) // a trial boot's health check (update.go)
 	return firmware.Run(ctx, cfg)
 }

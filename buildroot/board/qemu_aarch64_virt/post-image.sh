@@ -9,7 +9,7 @@ genimage --rootpath "$TARGET_DIR" --tmppath "$GENIMAGE_TMP" --inputpath "$BINARI
 cat <<MSG
 swarmbox: $BINARIES_DIR/swarmbox-arm64.img is ready. Boot it with
   qemu-system-aarch64 -M virt -cpu cortex-a57 -m 512 -kernel $BINARIES_DIR/Image \\
-    -append "console=ttyAMA0 root=PARTLABEL=root rootwait ro" \\
+    -append "console=ttyAMA0 root=PARTLABEL=root_a rootwait ro" \\
     -drive file=$BINARIES_DIR/swarmbox-arm64.img,format=raw,if=virtio \\
     -netdev user,id=wan -device virtio-net-pci,netdev=wan -device virtio-gpu-pci -device virtio-keyboard-pci
 MSG
