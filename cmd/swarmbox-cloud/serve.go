@@ -167,8 +167,9 @@ func newHeadend(st *state, operators string, cfg headend.Config, secureCookies b
 	if err != nil {
 		return nil, fmt.Errorf("%w (fix the file, or remove it and add the staff again with swarmbox-cloud operator password)", err)
 	}
-	// A box is online while it keeps syncing: three missed syncs make it offline.
-	figures := &fleet.Source{Store: st.store, OnlineWithin: 3 * cfg.SyncInterval, Top: 20}
+	// A box is online while it keeps syncing: three missed syncs make it offline (and never
+	// less than 10 s, so that a sync delayed by a busy moment is not an outage).
+	figures := &fleet.Source{Store: st.store, OnlineWithin: max(3*cfg.SyncInterval, 10*time.Second), Top: 20}
 	var srv *headend.Server
 	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log, Currency: cfg.Currency, RentalWindow: cfg.RentalWindow,
 		OnSignInFailure: func() { srv.CountSignInFailure() }, Operators: ops, Tokens: st.vault, Fleet: figures})
