@@ -22,14 +22,15 @@ import (
 )
 
 // chromiumContext starts headless Chromium with a profile of its own (so a context is one
-// browser's cookies) and returns its context; it ends with the test.
-func chromiumContext(t *testing.T, chromium string) context.Context {
+// browser's cookies) and a window of width × height, and returns its context; it ends with the
+// test.
+func chromiumContext(t *testing.T, chromium string, width, height int) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.WindowSize(1280, 900))
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(width, height))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -105,7 +106,7 @@ func TestOperatorPage(t *testing.T) {
 	wantBound := fmt.Sprintf("%.1f %%", 100*float64(min(most, sealed))/float64(delivered))
 
 	// Nobody signed in: sent to the operator's sign-in.
-	ctx := chromiumContext(t, chromium)
+	ctx := chromiumContext(t, chromium, 1280, 900)
 	var where string
 	if err := chromedp.Run(ctx, chromedp.Navigate(c.url+"/operator"), chromedp.WaitVisible(`#name`, chromedp.ByQuery), chromedp.Location(&where)); err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func TestOperatorPage(t *testing.T) {
 	})
 
 	// A household's session: refused with a page that says why.
-	hctx := chromiumContext(t, chromium)
+	hctx := chromiumContext(t, chromium, 1280, 900)
 	var refusal string
 	err = chromedp.Run(hctx,
 		chromedp.Navigate(c.url+"/signin"),
@@ -378,4 +379,49 @@ func sampleNames(exposition string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// TestOperatorStaffCommands: swarmbox-cloud operator adds, changes and removes staff in
+// STATE/operators; each bad input is refused with a message and a non-zero exit, changing
+// nothing.
+func TestOperatorStaffCommands(t *testing.T) {
+	c := &cloud{state: t.TempDir()}
+	file := filepath.Join(c.state, "operators")
+	addOperator(t, c, "ann", "first password")
+	addOperator(t, c, "bob", "second password")
+	before, err := os.ReadFile(file)
+	if err != nil || len(strings.Split(strings.TrimSpace(string(before)), "\n")) != 2 {
+		t.Fatalf("operators file after two: %q %v", before, err)
+	}
+	runIn := func(stdin string, args ...string) (string, int) {
+		cmd := exec.Command(filepath.Join(binDir, "swarmbox-cloud"), append([]string{"operator"}, append(args, "-state", c.state)...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	for _, bad := range []struct {
+		stdin string
+		args  []string
+		says  string
+	}{
+		{"", nil, "operator needs a subcommand"},
+		{"", []string{"promote", "ann"}, "operator needs a subcommand"},
+		{"long enough pw\n", []string{"password"}, "give one operator name"},
+		{"long enough pw\n", []string{"password", "Ann Smith"}, "operator name \"Ann Smith\""},
+		{"short\n", []string{"password", "carl"}, "at least 8 characters"},
+		{"", []string{"remove", "carl"}, "no operator \"carl\""},
+	} {
+		if out, code := runIn(bad.stdin, bad.args...); code == 0 || !strings.Contains(out, bad.says) {
+			t.Errorf("operator %v: exit %d, %q; want an error saying %q", bad.args, code, out, bad.says)
+		}
+	}
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Fatalf("refused commands changed the file:\n%s\nwas\n%s", after, before)
+	}
+	if out, code := runIn("", "remove", "ann"); code != 0 || !strings.Contains(out, "operator ann removed") {
+		t.Fatalf("remove: %d %q", code, out)
+	}
+	if after, _ := os.ReadFile(file); strings.Contains(string(after), "ann ") || !strings.Contains(string(after), "bob ") {
+		t.Fatalf("after removing ann: %q", after)
+	}
 }

@@ -143,6 +143,19 @@ func (s *Server) requireOperator(w http.ResponseWriter, r *http.Request) (name, 
 	return "", ""
 }
 
+// operatorForm reads a posted operator form, answering the request itself when it cannot.
+func (s *Server) operatorForm(w http.ResponseWriter, r *http.Request) bool {
+	if !s.operatorsReady(w) {
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.operatorFail(w, http.StatusBadRequest, "", "", "The form could not be read")
+		return false
+	}
+	return true
+}
+
 func (s *Server) operatorSigninForm(w http.ResponseWriter, status int, name, msg string) {
 	tok := randomToken()
 	http.SetCookie(w, s.cookie(preCSRFCookie, tok, 3600))
@@ -150,12 +163,7 @@ func (s *Server) operatorSigninForm(w http.ResponseWriter, status int, name, msg
 }
 
 func (s *Server) operatorSignin(w http.ResponseWriter, r *http.Request) {
-	if !s.operatorsReady(w) {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		s.operatorFail(w, http.StatusBadRequest, "", "", "The form could not be read")
+	if !s.operatorForm(w, r) {
 		return
 	}
 	pre, err := r.Cookie(preCSRFCookie)
@@ -201,12 +209,7 @@ func (s *Server) operatorSignin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) operatorSignout(w http.ResponseWriter, r *http.Request) {
-	if !s.operatorsReady(w) {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		s.operatorFail(w, http.StatusBadRequest, "", "", "The form could not be read")
+	if !s.operatorForm(w, r) {
 		return
 	}
 	name, csrf := s.operator(r)
