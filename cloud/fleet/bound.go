@@ -26,13 +26,17 @@ func boundBytes(in Input, region func(media.BoxID) string) map[string]float64 {
 		by    map[string]int64 // by the receiving box's region
 	}
 	got := map[media.ItemID]*cell{}
-	received := map[[2]string]bool{} // (box, item) that reported bytes
+	type boxItem struct {
+		box  media.BoxID
+		item media.ItemID
+	}
+	received := map[boxItem]bool{} // that reported bytes
 	for _, t := range in.Transfers {
 		n := t.BytesFromServer + t.BytesFromPeers
 		if n <= 0 {
 			continue
 		}
-		received[[2]string{t.Box.String(), t.Item.String()}] = true
+		received[boxItem{t.Box, t.Item}] = true
 		c := got[t.Item]
 		if c == nil {
 			c = &cell{by: map[string]int64{}}
@@ -45,7 +49,7 @@ func boundBytes(in Input, region func(media.BoxID) string) map[string]float64 {
 	preloaded := map[media.ItemID]bool{}
 	for _, st := range in.States {
 		for _, h := range st.Holdings {
-			if h.Complete && !received[[2]string{st.ID.String(), h.Item.String()}] {
+			if h.Complete && !received[boxItem{st.ID, h.Item}] {
 				preloaded[h.Item] = true
 			}
 		}

@@ -251,7 +251,7 @@ func peerSources(reports []store.Report, transfers []store.Transfer, add func(bo
 	for _, t := range transfers {
 		total[t.Box] += t.BytesFromPeers
 	}
-	for _, box := range slices.SortedFunc(maps.Keys(total), func(a, b media.BoxID) int { return cmp.Compare(a.String(), b.String()) }) {
+	for box := range total { // sums: the order does not matter
 		if rest := total[box] - named[box]; rest > 0 {
 			add(box, Unattributed, rest)
 		}

@@ -22,7 +22,9 @@ type Reader interface {
 
 // Source computes the figures from the store, at most once per MaxAge however many pages and
 // scrapes ask: each computation reads every box, so a crowd of operators' browsers and
-// Prometheus together cost one read a moment.
+// Prometheus together cost one read a moment. On a large fleet the moment stretches to five
+// times what the last computation took, so that the figures never take more than a fifth of a
+// core (docs/benchmarks.md: about 1 s for 100,000 boxes, before the store's reads).
 type Source struct {
 	Store Reader
 	// OnlineWithin is how recently a box must have reported to count as online (default 2 min;
@@ -34,6 +36,7 @@ type Source struct {
 
 	mu   sync.Mutex
 	last Figures
+	cost time.Duration // what the last read and computation took
 }
 
 // Figures returns the figures, computed afresh when the last are older than MaxAge.
@@ -45,9 +48,10 @@ func (s *Source) Figures(ctx context.Context) (Figures, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := now()
-	if !s.last.At.IsZero() && t.Sub(s.last.At) < s.maxAge() && !t.Before(s.last.At) {
+	if !s.last.At.IsZero() && t.Sub(s.last.At) < max(s.maxAge(), 5*s.cost) && !t.Before(s.last.At) {
 		return s.last, nil
 	}
+	began := time.Now()
 	in, err := s.read(ctx)
 	if err != nil {
 		return Figures{}, fmt.Errorf("read the fleet's figures from the store: %w", err)
@@ -61,6 +65,7 @@ func (s *Source) Figures(ctx context.Context) (Figures, error) {
 		top = 10
 	}
 	s.last = Compute(in, t, within, top)
+	s.cost = time.Since(began)
 	return s.last, nil
 }
 
