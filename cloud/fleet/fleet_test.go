@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"swarmbox/cloud/store"
 	"swarmbox/media"
@@ -264,4 +267,57 @@ func TestSourceReusesFiguresForMaxAge(t *testing.T) {
 	if _, err := s.Figures(context.Background()); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("a failed read: %v", err)
 	}
+}
+
+func TestCollector(t *testing.T) {
+	r := &fakeReader{in: world()}
+	now := t0
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(Collector{Source: &Source{Store: r, Now: func() time.Time { return now }}, Log: slog.New(slog.DiscardHandler)})
+	got := gathered(t, reg)
+	for k, v := range map[string]float64{
+		`swarmbox_fleet_figures_ok`:                                            1,
+		`swarmbox_region_boxes{region="north",state="online"}`:                 2,
+		`swarmbox_region_boxes{region="south",state="offline"}`:                1,
+		`swarmbox_region_plan_age_seconds{region="north"}`:                     30,
+		`swarmbox_region_received_bytes{region="north",source="lan"}`:          100,
+		`swarmbox_region_received_bytes{region="south",source="unattributed"}`: 40,
+		`swarmbox_region_server_share{region="all regions"}`:                   -1, // not a region
+		`swarmbox_region_server_share_bound{region="south"}`:                   (100.0/3 + 20) / 140,
+		`swarmbox_region_plan_age_seconds{region="south"}`:                     -1, // never planned
+	} {
+		if have, ok := got[k]; v == -1 && ok || v != -1 && (!ok || !near(have, v)) {
+			t.Errorf("%s: %v (present %v), want %v (-1: absent)", k, have, ok, v)
+		}
+	}
+	r.err = errors.New("store gone")
+	now = now.Add(time.Minute)
+	got = gathered(t, reg)
+	if got["swarmbox_fleet_figures_ok"] != 0 || len(got) != 1 {
+		t.Fatalf("a store that cannot be read: %v, want only swarmbox_fleet_figures_ok 0", got)
+	}
+}
+
+// gathered is every series of reg, as NAME{LABEL="VALUE",…} → value.
+func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			k := mf.GetName()
+			if len(labels) > 0 {
+				k += "{" + strings.Join(labels, ",") + "}"
+			}
+			out[k] = m.GetGauge().GetValue()
+		}
+	}
+	return out
 }

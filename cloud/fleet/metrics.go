@@ -1,7 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +30,7 @@ var (
 // Collector exports the figures of a Source to Prometheus, computed when scraped.
 type Collector struct {
 	Source *Source
+	Log    *slog.Logger // says why the figures could not be read (default slog.Default())
 }
 
 // Describe sends the descriptors of every series.
@@ -43,6 +46,7 @@ func (c Collector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	f, err := c.Source.Figures(ctx)
 	if err != nil {
+		cmp.Or(c.Log, slog.Default()).Error("fleet figures for /metrics", "err", err)
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0)
 		return
 	}

@@ -178,7 +178,7 @@ func newHeadend(st *state, operators string, cfg headend.Config, secureCookies b
 	}
 	cfg.Web = w.Handler()
 	srv = headend.New(cfg)
-	if err := srv.RegisterMetrics(fleet.Collector{Source: figures}); err != nil {
+	if err := srv.RegisterMetrics(fleet.Collector{Source: figures, Log: cfg.Log}); err != nil {
 		return nil, err
 	}
 	return srv, nil
