@@ -83,6 +83,12 @@ func TestOperatorPageAccess(t *testing.T) {
 		!strings.Contains(row, `<td class="num deadlines">—</td>`) || !strings.Contains(op.last, `<meta http-equiv="refresh" content="10">`) {
 		t.Fatalf("eu row %q", row)
 	}
+	for _, page := range []string{"/operator", "/operator/signin"} {
+		op.get(page)
+		for _, bad := range unlabelled(op.last) {
+			t.Errorf("%s: %s", page, bad)
+		}
+	}
 	if op.get("/account") != 200 || strings.Contains(op.last, "My account") && strings.Contains(op.last, "Account ops") {
 		t.Fatal("an operator's session opened a household's account page")
 	}
