@@ -321,3 +321,25 @@ func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// TestSourceConcurrent: pages and scrapes ask at once (run with -race).
+func TestSourceConcurrent(t *testing.T) {
+	s := &Source{Store: &fakeReader{in: world()}, MaxAge: time.Nanosecond}
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			var err error
+			for range 20 {
+				if _, err = s.Figures(context.Background()); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
