@@ -50,16 +50,6 @@ func addOperator(t *testing.T, c *cloud, name, password string) {
 	}
 }
 
-// reported is what the boxes reported, per `swarmbox-cloud transfers -json`.
-type reported struct {
-	Transfers []struct {
-		Box             string `json:"box"`
-		Item            string `json:"item"`
-		BytesFromServer int64  `json:"bytes_from_server"`
-		BytesFromPeers  int64  `json:"bytes_from_peers"`
-	} `json:"transfers"`
-}
-
 // TestOperatorPage: a head-end with two real boxes in eu-west; one fetched a title from the
 // server, the other from it. An operator signs in in headless Chromium and sees the region's
 // figures as the boxes reported them: both boxes online, the server's share and the bound
@@ -87,7 +77,7 @@ func TestOperatorPage(t *testing.T) {
 	// What the page must show, from the boxes' reports once both have reported completion.
 	var server, delivered, most int64
 	waitFor(t, "both boxes to report the film", 30*time.Second, func() bool {
-		var r reported
+		var r transfersJSON
 		if err := json.Unmarshal([]byte(c.cmd(t, "transfers", "-json")), &r); err != nil {
 			t.Fatal(err)
 		}
