@@ -2,6 +2,7 @@ package headend
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,4 +74,13 @@ func newMetrics(st peerBytes) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// RegisterMetrics adds a collector's series to the head-end's /metrics (the fleet's figures,
+// cloud/fleet), refusing one whose series the head-end already exports.
+func (s *Server) RegisterMetrics(c prometheus.Collector) error {
+	if err := s.metrics.reg.Register(c); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	return nil
 }

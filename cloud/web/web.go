@@ -62,6 +62,12 @@ type Config struct {
 	// RentalWindow is how long a rental plays, said on the item page (the head-end's; 0 says
 	// nothing).
 	RentalWindow time.Duration
+	// Operators, Tokens and Fleet make the operator's page (operator.go): the staff who may
+	// sign in, the key that signs their sessions, and the figures the page shows. Without all
+	// three /operator says it is not set up.
+	Operators *OperatorFile
+	Tokens    Tokens
+	Fleet     Figures
 }
 
 // Server serves the pages.
@@ -134,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.pages[p] = t
 	}
+	if err := s.operatorPages(funcs); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -164,6 +173,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /pair", s.pairPage)
 	mux.HandleFunc("POST /pair", s.pair)
 	mux.HandleFunc("POST /boxes/unpair", s.unpair)
+	s.operatorRoutes(mux)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -192,7 +202,7 @@ type view struct {
 	Data    any
 }
 
-func (s *Server) render(w http.ResponseWriter, status int, page string, v view) {
+func (s *Server) render(w http.ResponseWriter, status int, page string, v any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	var b strings.Builder

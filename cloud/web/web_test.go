@@ -191,24 +191,33 @@ func TestEveryControlHasALabel(t *testing.T) {
 	s := newSite(t)
 	b := s.browser(t)
 	b.signIn("household", "correct horse household")
-	idRE := regexp.MustCompile(`<(?:input|select)([^>]*)>`)
 	for _, page := range []string{"/", "/items/" + s.items[0].ID.String(), "/account", "/boxes/" + s.box.String()} {
 		if b.get(page) != 200 {
 			t.Fatalf("%s: %s", page, b.last)
 		}
-		for _, m := range idRE.FindAllStringSubmatch(b.last, -1) {
-			if strings.Contains(m[1], `type="hidden"`) {
-				continue
-			}
-			id := regexp.MustCompile(`id="([^"]+)"`).FindStringSubmatch(m[1])
-			if id == nil || !strings.Contains(b.last, `<label for="`+id[1]+`"`) {
-				t.Errorf("%s: control without a label: %s", page, m[0])
-			}
-		}
-		if strings.Contains(b.last, "<button type=\"submit\"></button>") {
-			t.Errorf("%s: a button without text", page)
+		for _, bad := range unlabelled(b.last) {
+			t.Errorf("%s: %s", page, bad)
 		}
 	}
+}
+
+// unlabelled lists what a page shows without a label: each input and select (other than
+// hidden ones) needs a <label for=…>, and each button text.
+func unlabelled(page string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`<(?:input|select)([^>]*)>`).FindAllStringSubmatch(page, -1) {
+		if strings.Contains(m[1], `type="hidden"`) {
+			continue
+		}
+		id := regexp.MustCompile(`id="([^"]+)"`).FindStringSubmatch(m[1])
+		if id == nil || !strings.Contains(page, `<label for="`+id[1]+`"`) {
+			out = append(out, "control without a label: "+m[0])
+		}
+	}
+	if strings.Contains(page, "<button type=\"submit\"></button>") {
+		out = append(out, "a button without text")
+	}
+	return out
 }
 
 func TestSignInRefusals(t *testing.T) {

@@ -31,6 +31,7 @@ Usage:
   swarmbox-cloud regions  [-state DIR] ITEM [REGION,...]  (none = licensable everywhere)
   swarmbox-cloud keys     rotate [-state DIR]
   swarmbox-cloud audit    [-state DIR] [-n N] [-json]
+  swarmbox-cloud operator password|remove [-state DIR] NAME   (staff of the live view at /operator; password on stdin)
   swarmbox-cloud catalog  [-state DIR] [-json]
   swarmbox-cloud transfers [-state DIR] [-json]
   swarmbox-cloud loadgen  [-boxes N] [-duration D] [-database DSN | -url URL -enroll TOKEN] [-json]
@@ -75,6 +76,8 @@ func main() {
 		err = keys(ctx, args)
 	case "audit":
 		err = auditLog(ctx, args)
+	case "operator":
+		err = operator(args)
 	case "loadgen":
 		err = loadgen(ctx, args)
 	case "testcard":

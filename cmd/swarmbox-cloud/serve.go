@@ -11,10 +11,12 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"swarmbox/cloud/fleet"
 	"swarmbox/cloud/headend"
 	"swarmbox/cloud/netmap"
 	regionfile "swarmbox/cloud/regions" // the command "regions" has the plain name
@@ -122,7 +124,7 @@ func serve(ctx context.Context, args []string) error {
 		*public = scheme + "://" + ln.Addr().String()
 	}
 	*secure = *secure || *tlsCert != "" || strings.HasPrefix(*public, "https://")
-	srv, err := newHeadend(st, headend.Config{
+	srv, err := newHeadend(st, filepath.Join(sf.dir, "operators"), headend.Config{
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
 		Locations: locations, TrustedProxies: proxies, Regions: rf, Prober: prober,
@@ -173,16 +175,27 @@ func watchPrefixes(ctx context.Context, f *netmap.File, hup <-chan os.Signal) {
 // prefixPoll is how often serve looks for a changed -prefixes file.
 const prefixPoll = 5 * time.Second
 
-// newHeadend wires the head-end with its browser catalog.
-func newHeadend(st *state, cfg headend.Config, secureCookies bool) (*headend.Server, error) {
+// newHeadend wires the head-end with its browser catalog and the operator's live view, whose
+// staff are named in the file at operators (swarmbox-cloud operator password).
+func newHeadend(st *state, operators string, cfg headend.Config, secureCookies bool) (*headend.Server, error) {
 	cfg.Store, cfg.Vault, cfg.Repo = st.store, st.vault, st.repo
+	ops, err := web.OpenOperators(operators, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w (fix the file, or remove it and add the staff again with swarmbox-cloud operator password)", err)
+	}
+	// A box is online while it keeps syncing: three missed syncs make it offline (and never
+	// less than 10 s, so that a sync delayed by a busy moment is not an outage).
+	figures := &fleet.Source{Store: st.store, OnlineWithin: max(3*cfg.SyncInterval, 10*time.Second), Top: 20}
 	var srv *headend.Server
 	w, err := web.New(web.Config{Store: st.store, Secure: secureCookies, Log: cfg.Log, Currency: cfg.Currency, RentalWindow: cfg.RentalWindow,
-		OnSignInFailure: func() { srv.CountSignInFailure() }})
+		OnSignInFailure: func() { srv.CountSignInFailure() }, Operators: ops, Tokens: st.vault, Fleet: figures})
 	if err != nil {
 		return nil, err
 	}
 	cfg.Web = w.Handler()
 	srv = headend.New(cfg)
+	if err := srv.RegisterMetrics(fleet.Collector{Source: figures, Log: cfg.Log}); err != nil {
+		return nil, err
+	}
 	return srv, nil
 }
