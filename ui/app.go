@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -330,9 +332,15 @@ func (a *App) command(timeout time.Duration, f func(ctx context.Context) error, 
 	}()
 }
 
-// KeepPositions keeps resume points in path, so "Continue watching" survives a restart.
+// KeepPositions keeps resume points in path, so "Continue watching" survives a restart, and
+// Home's row order beside it (home-order.json in path's folder), so after a restart a digit
+// opens the title it opened before (UI-3). With a device for path (-positions /dev/null) only
+// the resume points are kept, there.
 func (a *App) KeepPositions(path string) error {
 	p, err := loadPositions(path)
 	a.resume = p
+	if fi, serr := os.Stat(path); path != "" && (errors.Is(serr, os.ErrNotExist) || serr == nil && fi.Mode().IsRegular()) {
+		err = errors.Join(err, a.home.keepOrder(filepath.Join(filepath.Dir(path), homeOrderFile)))
+	}
 	return err
 }
