@@ -13,8 +13,10 @@ func TestParseConsole(t *testing.T) {
 	}{
 		{"good", "2 2", good, ""},
 		{"wrapped dump", "2 2", " 00000041 0000203a\n 00000020 000000b7\n", ""},
+		{"shortened", "2 2", " 41 203a\n _ b7\n", ""},
 		{"short", "2 2", " 00000041", "has 1 characters, not the 2×2"},
 		{"not hex", "2 2", " 00000041 zz 00000020 000000b7", `character 1 is "zz"`},
+		{"two blanks in one", "2 2", " 41 __ _ b7", `character 1 is "__"`},
 		{"beyond unicode", "2 2", " 00000041 00110000 00000020 000000b7", "not a code point"},
 		{"no size", "", good, "want \"ROWS COLS\""},
 		{"bad rows", "x 2", good, "bad row count"},
