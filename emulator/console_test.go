@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -26,14 +25,8 @@ func TestParseConsole(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			con, err := parseConsole(c.size, c.dump)
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("error %v, want one containing %q", err, c.err)
-				}
+			if !checkErr(t, err, c.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if con.String() != "A›\n ·\n" {
 				t.Errorf("text %q", con.String())

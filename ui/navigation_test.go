@@ -151,13 +151,7 @@ func TestTVNavigation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := a.model.load(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			a.model.snap = s
-			a.show(s)
-			return a
+			return loadedApp(t, a)
 		}
 		row := func(a *App, digit rune) string { typeRunes(a, digit); return currentRow(t, a) }
 		// Drama One is bought while the UI is down: listed afresh it would be row 4, first.
