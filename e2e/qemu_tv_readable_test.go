@@ -132,14 +132,9 @@ func TestQEMUTVReadable(t *testing.T) {
 // readTVFont loads the host's copy of the box's console font.
 func readTVFont(t *testing.T) *psf.Font {
 	t.Helper()
-	f, err := os.Open(tvFont)
+	font, err := psf.Open(tvFont)
 	if err != nil {
 		t.Fatalf("the TV's console font: %v (scripts/deps installs Debian's console-setup-linux)", err)
-	}
-	defer f.Close()
-	font, err := psf.Read(f)
-	if err != nil {
-		t.Fatalf("%s: %v", tvFont, err)
 	}
 	return font
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"unicode/utf8"
 )
 
@@ -94,6 +95,20 @@ func Read(r io.Reader) (*Font, error) {
 		return nil, fmt.Errorf("font: larger than %d bytes: %w", maxFontSize, ErrNotPSF)
 	}
 	return Parse(data)
+}
+
+// Open reads the font file at path (see Read); the error names the path.
+func Open(path string) (*Font, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	font, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return font, nil
 }
 
 // Parse parses an uncompressed PSF1 or PSF2 font.

@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -161,4 +164,21 @@ func mustParse(t *testing.T, data []byte) *Font {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func TestOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "font.psf")
+	if err := os.WriteFile(path, psf2(1, []byte("A\xff"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Open(path); err != nil || !f.Has('A') {
+		t.Fatalf("Open = %v, %v", f, err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing font: %v", err)
+	}
+	os.WriteFile(path, []byte("not a font"), 0o600)
+	if _, err := Open(path); !errors.Is(err, ErrNotPSF) || !strings.Contains(err.Error(), path) {
+		t.Errorf("not a font: %v", err)
+	}
 }
