@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"net"
 	"os"
@@ -68,6 +69,7 @@ type Guest struct {
 	shell    net.Conn
 	shellR   *bufio.Reader
 	shellMu  sync.Mutex
+	sockDir  string // the monitor's and the debug shell's sockets
 	started  time.Time
 	done     chan struct{}
 	waitErr  error
@@ -93,8 +95,13 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 	if err != nil {
 		return nil, err
 	}
-	mon := filepath.Join(cfg.Dir, "monitor.sock")
-	os.Remove(mon)
+	// The sockets go in a short private folder, not cfg.Dir: a unix socket's path is at most
+	// 108 bytes, which a test's artifact folder (go test -artifacts) can exceed.
+	if g.sockDir, err = os.MkdirTemp("", "qemu"); err != nil {
+		g.serial.Close()
+		return nil, err
+	}
+	mon := filepath.Join(g.sockDir, "monitor.sock")
 	netdev := "user,id=wan"
 	if cfg.DBusTCP {
 		if g.dbusPort, err = freePort(); err != nil {
@@ -107,26 +114,22 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 		"-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-m", strconv.Itoa(cfg.MemoryMB),
 		"-display", "none", "-no-reboot",
 		"-kernel", filepath.Join(cfg.ImageDir, Kernel), "-initrd", filepath.Join(cfg.ImageDir, Initrd),
-		"-drive", "file=" + cfg.Disk + ",format=raw,if=virtio",
+		"-drive", "file=" + optValue(cfg.Disk) + ",format=raw,if=virtio",
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=wan,romfile=",
 		"-device", "virtio-gpu-pci", "-device", "virtio-keyboard-pci",
-		"-serial", "stdio", "-monitor", "unix:" + mon + ",server=on,wait=off",
+		"-serial", "stdio", "-chardev", "socket,id=mon,path=" + optValue(mon) + ",server=on,wait=off", "-mon", "chardev=mon,mode=readline",
 	}
 	for _, d := range cfg.HardDisks {
-		if strings.Contains(d, ",") {
-			return nil, fmt.Errorf("hard disk path %q has a comma, which QEMU's -drive cannot take", d)
-		}
-		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
+		args = append(args, "-drive", "file="+optValue(d)+",format=raw,if=virtio")
 	}
-	shellSock := filepath.Join(cfg.Dir, "shell.sock")
+	shellSock := filepath.Join(g.sockDir, "shell.sock")
 	if cfg.DebugShell {
-		os.Remove(shellSock)
-		args = append(args, "-device", "virtio-serial-pci,romfile=", "-chardev", "socket,id=shell,path="+shellSock+",server=on,wait=off",
+		args = append(args, "-device", "virtio-serial-pci,romfile=", "-chardev", "socket,id=shell,path="+optValue(shellSock)+",server=on,wait=off",
 			"-device", "virtconsole,chardev=shell")
 		cfg.Append = append(cfg.Append, "swarmbox.debug_shell=1")
 	}
 	if cfg.LAN != "" {
-		args = append(args, "-netdev", "vde,id=lan,sock="+cfg.LAN, "-device", "virtio-net-pci,netdev=lan,romfile=,mac="+cfg.MAC)
+		args = append(args, "-netdev", "vde,id=lan,sock="+optValue(cfg.LAN), "-device", "virtio-net-pci,netdev=lan,romfile=,mac="+cfg.MAC)
 		cfg.Append = append(cfg.Append, "swarmbox.lan="+cfg.LANAddr)
 	}
 	args = append(args, "-append", strings.Join(append([]string{"console=ttyAMA0", "quiet", "panic=-1"}, cfg.Append...), " "))
@@ -136,26 +139,20 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 	g.started = time.Now()
 	if err := g.cmd.Start(); err != nil {
 		g.serial.Close()
+		os.RemoveAll(g.sockDir)
 		return nil, fmt.Errorf("start %s: %w", qemu, err)
 	}
 	go func() { g.waitErr = g.cmd.Wait(); close(g.done) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g.monitor, err = net.Dial("unix", mon)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) || g.exited() {
-			g.Stop()
-			return nil, fmt.Errorf("QEMU's monitor did not come up: %w; serial:\n%s", err, g.serial.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if g.monitor, err = g.dial(mon, deadline); err != nil {
+		g.Stop()
+		return nil, fmt.Errorf("QEMU's monitor did not come up: %w; serial:\n%s", err, g.serial.String())
 	}
 	g.monR = bufio.NewReader(g.monitor)
 	if cfg.DebugShell {
-		if g.shell, err = net.Dial("unix", shellSock); err != nil {
+		if g.shell, err = g.dial(shellSock, deadline); err != nil {
 			g.Stop()
-			return nil, fmt.Errorf("the guest's debug console: %w", err)
+			return nil, fmt.Errorf("the guest's debug console: %w; serial:\n%s", err, g.serial.String())
 		}
 		g.shellR = bufio.NewReader(g.shell)
 	}
@@ -165,6 +162,28 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 	}
 	return g, nil
 }
+
+// dial connects to one of QEMU's unix sockets, retrying until deadline: QEMU creates them one
+// after the other as it starts, and a socket's file exists a moment before QEMU listens on it
+// (connecting then is refused), so the first to answer says nothing of the others.
+func (g *Guest) dial(path string, deadline time.Time) (net.Conn, error) {
+	for {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			return c, nil
+		}
+		if g.exited() {
+			return nil, fmt.Errorf("QEMU ended (%v) before %s answered: %w", g.waitErr, filepath.Base(path), err)
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// optValue escapes a value for QEMU's "key=value,…" options, where a comma is written twice.
+func optValue(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -260,28 +279,34 @@ func (g *Guest) SendKey(key string) error {
 
 var keyName = regexp.MustCompile(`^[a-z0-9_]+(-[a-z0-9_]+)*$`)
 
-// Screendump saves the TV screen as a PNG file.
-func (g *Guest) Screendump(pngPath string) error {
-	ppm := filepath.Join(g.dir, "screen.ppm")
+// Screen dumps the TV screen (QEMU's screendump) and returns it.
+func (g *Guest) Screen() (image.Image, error) {
+	// In the sockets' private folder: the monitor's screendump takes a path without spaces.
+	ppm := filepath.Join(g.sockDir, "screen.ppm")
 	os.Remove(ppm)
 	out, err := g.Monitor("screendump " + ppm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if out != "" {
-		return fmt.Errorf("screendump: %s", out)
+		return nil, fmt.Errorf("screendump: %s", out)
 	}
 	f, err := os.Open(ppm)
 	if err != nil {
-		return fmt.Errorf("screendump wrote nothing: %w", err)
+		return nil, fmt.Errorf("screendump wrote nothing: %w", err)
 	}
 	defer os.Remove(ppm)
 	defer f.Close()
-	img, err := DecodePPM(bufio.NewReader(f))
+	return DecodePPM(bufio.NewReader(f))
+}
+
+// Screendump saves the TV screen as a PNG file.
+func (g *Guest) Screendump(pngPath string) error {
+	img, err := g.Screen()
 	if err != nil {
 		return err
 	}
-	return writePNG(pngPath, img)
+	return WritePNG(pngPath, img)
 }
 
 // Shell runs a command line in the guest's debug shell (Config.DebugShell) and returns its
@@ -366,5 +391,6 @@ func (g *Guest) Stop() error {
 	if g.shell != nil {
 		g.shell.Close()
 	}
+	os.RemoveAll(g.sockDir)
 	return g.serial.Close()
 }

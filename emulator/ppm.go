@@ -85,7 +85,8 @@ func ppmToken(r *bufio.Reader) (string, error) {
 	}
 }
 
-func writePNG(path string, img image.Image) error {
+// WritePNG saves img as a PNG file at path.
+func WritePNG(path string, img image.Image) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

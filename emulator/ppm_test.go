@@ -7,6 +7,22 @@ import (
 	"testing"
 )
 
+// checkErr checks a case's error: with want "", none (else the test stops); otherwise one
+// containing want. It reports whether the case goes on to check its result.
+func checkErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	return false
+}
+
 func TestDecodePPM(t *testing.T) {
 	good := "P6\n# qemu\n2 1\n255\n" + "\xff\x00\x00\x00\x00\xff"
 	cases := []struct {
@@ -24,14 +40,8 @@ func TestDecodePPM(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			img, err := DecodePPM(bufio.NewReader(strings.NewReader(c.in)))
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("error %v, want one containing %q", err, c.err)
-				}
+			if !checkErr(t, err, c.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if b := img.Bounds(); b.Dx() != 2 || b.Dy() != 1 {
 				t.Fatalf("bounds %v", b)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,7 +128,10 @@ func New(box Box, player string, opts ...Option) *App {
 	a.footer = tview.NewTextView().SetDynamicColors(true)
 	// Two lines, wrapped at words: a sentence saying what failed and what to do is never cut
 	// off at the 72 columns the box's safe area leaves.
+	// The line's one-column indent is the view's padding, not a leading space, so the second
+	// line starts where the first does.
 	a.status = tview.NewTextView().SetDynamicColors(true).SetWordWrap(true)
+	a.status.SetBorderPadding(0, 0, 1, 0)
 	layout := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.header, 1, 0, false).
 		AddItem(a.nav.pages, 0, 1, true).
@@ -193,18 +198,21 @@ func (a *App) drawChrome() {
 	// Info is named here, on every screen, rather than at the end of a bottom line an 80-column
 	// console may cut: it is the key that tells the rest.
 	a.header.SetText(fmt.Sprintf(" [::b]swarmbox[-:-:-]  %s  %s%s[-:-:-]%s%s   [::b]Info[::-] %s", glyphCrumb, theme.accent.tag(), a.nav.top().Name(), strings.Repeat(" ", 20), time.Now().Format("15:04"), info))
+	var status string
 	switch {
 	case a.snap.trust != nil && errors.Is(a.snap.trust, boxbus.ErrUnanswered):
-		a.status.SetText(" " + theme.accent.tag() + "The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts.")
+		status = " " + theme.accent.tag() + "The box is not answering.[-:-:-] Wait a moment, or restart the box if this lasts."
 	case a.snap.trust != nil:
-		a.status.SetText(" " + theme.fail.tag() + "The box could not list its titles. Restart the box, and call the operator if this lasts.")
+		status = " " + theme.fail.tag() + "The box could not list its titles. Restart the box, and call the operator if this lasts."
 	case a.said == "" && a.snap.diskFull != "":
-		a.status.SetText(" " + theme.accent.tag() + tview.Escape(a.snap.diskFull))
+		status = " " + theme.accent.tag() + tview.Escape(a.snap.diskFull)
 	case a.said == "" && a.snap.loaded:
-		a.status.SetText(offlineLine(a.snap.link))
+		status = offlineLine(a.snap.link)
 	default:
-		a.status.SetText(a.said)
+		status = a.said
 	}
+	a.status.SetText(strings.TrimPrefix(status, " ")) // the view's padding indents it
+
 	a.footer.SetText(legend(a.nav.top().Keys()))
 }
 
@@ -324,9 +332,15 @@ func (a *App) command(timeout time.Duration, f func(ctx context.Context) error, 
 	}()
 }
 
-// KeepPositions keeps resume points in path, so "Continue watching" survives a restart.
+// KeepPositions keeps resume points in path, so "Continue watching" survives a restart, and
+// Home's row order beside it (home-order.json in path's folder), so after a restart a digit
+// opens the title it opened before (UI-3). With a device for path (-positions /dev/null) only
+// the resume points are kept, there.
 func (a *App) KeepPositions(path string) error {
 	p, err := loadPositions(path)
 	a.resume = p
+	if fi, serr := os.Stat(path); path != "" && (errors.Is(serr, os.ErrNotExist) || serr == nil && fi.Mode().IsRegular()) {
+		err = errors.Join(err, a.home.keepOrder(filepath.Join(filepath.Dir(path), homeOrderFile)))
+	}
 	return err
 }

@@ -24,14 +24,9 @@ func loadConsoleFont(t *testing.T) *psf.Font {
 	if p := os.Getenv("SWARMBOX_CONSOLE_FONT"); p != "" {
 		path = p
 	}
-	f, err := os.Open(path)
+	font, err := psf.Open(path)
 	if err != nil {
 		t.Fatalf("the box's console font: %v (run 'make deps' as root: scripts/deps installs Debian's console-setup-linux)", err)
-	}
-	defer f.Close()
-	font, err := psf.Read(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	if font.Width != 16 || font.Height != 32 {
 		t.Fatalf("%s: %d×%d glyphs, want 16×32 (80×25 on the box's 1280×800 screen)", path, font.Width, font.Height)

@@ -278,7 +278,12 @@ func (b *fakeBox) Follow(ctx context.Context) (<-chan boxbus.Event, error) {
 // loaded builds the UI for box with everything loaded, without running it.
 func loaded(t testing.TB, box Box, opts ...Option) *App {
 	t.Helper()
-	a := New(box, "", opts...)
+	return loadedApp(t, New(box, "", opts...))
+}
+
+// loadedApp loads everything for a and shows it, without running it.
+func loadedApp(t testing.TB, a *App) *App {
+	t.Helper()
 	s, err := a.model.load(context.Background())
 	if err != nil {
 		t.Fatal(err)

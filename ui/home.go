@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/rivo/tview"
@@ -15,13 +16,33 @@ import (
 // Home first listed them (grouped by what can be done: Continue watching first, …). After that a
 // title keeps its row while its state changes — only its label does — a new title goes to the
 // end and one that leaves the box closes up the rows after it. So a digit opens what it showed a
-// moment ago. The pairing banner is a line above the list, not a row.
+// moment ago, after a restart of the UI too: the order is kept in a file of the UI's own
+// (keepOrder). The pairing banner is a line above the list, not a row.
 type homeScreen struct {
-	a      *App
-	list   *tview.List
-	banner *tview.TextView
-	page   *tview.Flex
-	order  []string // the titles as Home lists them
+	a         *App
+	list      *tview.List
+	banner    *tview.TextView
+	page      *tview.Flex
+	order     []string // the titles as Home lists them
+	orderPath string   // where order is kept; "" keeps it in memory only
+}
+
+// homeOrderFile is the file, beside the resume points, that keeps Home's row order.
+const homeOrderFile = "home-order.json"
+
+// keepOrder keeps Home's row order in path: it reads the order kept there (a damaged file is set
+// aside, and Home starts afresh) and saves each change.
+func (h *homeScreen) keepOrder(path string) error {
+	h.orderPath = path
+	var order []string
+	err := loadState(path, "Home's row order", &order)
+	h.order = nil
+	for _, id := range order { // each title once, even from a file edited by hand
+		if !slices.Contains(h.order, id) {
+			h.order = append(h.order, id)
+		}
+	}
+	return err
 }
 
 func newHome(a *App) *homeScreen {
@@ -96,8 +117,20 @@ func (h *homeScreen) Update(s *snapshot) {
 			}
 		}
 	}
-	h.order = append(slices.DeleteFunc(h.order, func(id string) bool { _, ok := label[id]; return !ok }), fresh...)
+	before := slices.Clone(h.order)
+	if s.loaded { // before the box has answered, no title has left: keep every row kept
+		h.order = slices.DeleteFunc(h.order, func(id string) bool { _, ok := label[id]; return !ok })
+	}
+	h.order = append(h.order, fresh...)
+	if !slices.Equal(before, h.order) {
+		if err := saveState(h.orderPath, "Home's row order", h.order); err != nil {
+			slog.Warn("Home's rows keep their numbers until the UI restarts only", "err", err)
+		}
+	}
 	for _, id := range h.order {
+		if _, ok := label[id]; !ok {
+			continue // kept from before the restart, not loaded yet
+		}
 		entries = append(entries, label[id])
 		open = append(open, func() { a.push(newItem(a, id)) })
 	}

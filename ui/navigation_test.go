@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -138,6 +140,51 @@ func TestTVNavigation(t *testing.T) {
 		jump('3', "Jazz Three")
 		a.push(newItem(a, id(2)))
 		jump('2', "Rent for")
+	})
+
+	t.Run("a digit opens the same title after the UI restarts", func(t *testing.T) {
+		positions := filepath.Join(t.TempDir(), "positions.json")
+		start := func(box Box, keep bool) *App {
+			a := New(box, "")
+			if keep {
+				if err := a.KeepPositions(positions); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return loadedApp(t, a)
+		}
+		row := func(a *App, digit rune) string { typeRunes(a, digit); return currentRow(t, a) }
+		// Drama One is bought while the UI is down: listed afresh it would be row 4, first.
+		bought := func() Box {
+			b := downloadingBox()
+			it := &b.items[0]
+			it.State, it.Pieces, it.Expires = boxbus.Bought, it.TotalPieces, 1<<40
+			b.local[0].Pieces, b.local[0].Complete = it.TotalPieces, true
+			return b
+		}
+		a := start(downloadingBox(), true)
+		if r4, r5 := row(a, '4'), row(a, '5'); !strings.Contains(r4, "Comedy Two") || !strings.Contains(r5, "Drama One") {
+			t.Fatalf("before the restart: rows 4 and 5 are %q and %q", r4, r5)
+		}
+		if r4 := row(start(bought(), false), '4'); !strings.Contains(r4, "Drama One") {
+			t.Fatalf("listed afresh, row 4 is %q: the restart would not change the order", r4)
+		}
+		a = start(bought(), true)
+		if r4, r5 := row(a, '4'), row(a, '5'); !strings.Contains(r4, "Comedy Two") || !strings.Contains(r5, "Ready to watch     Drama One") {
+			t.Errorf("after the restart: rows 4 and 5 are %q and %q, want Comedy Two and Drama One as before", r4, r5)
+		}
+		// A damaged file is set aside and Home lists afresh.
+		kept := filepath.Join(filepath.Dir(positions), homeOrderFile)
+		if err := os.WriteFile(kept, []byte("[\"unfinished"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a = New(bought(), "")
+		if err := a.KeepPositions(positions); err == nil || !strings.Contains(err.Error(), "set aside") {
+			t.Errorf("a damaged order file: %v", err)
+		}
+		if _, err := os.Stat(kept + ".damaged"); err != nil {
+			t.Errorf("the damaged file was not kept for a look: %v", err)
+		}
 	})
 
 	for _, rent := range []bool{false, true} {

@@ -1,16 +1,8 @@
 package ui
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
-	"swarmbox/internal/outfile"
 	"swarmbox/player"
 )
 
@@ -32,24 +24,11 @@ type positions struct {
 // (renamed with .damaged) and the list starts empty, so the UI always starts.
 func loadPositions(path string) (*positions, error) {
 	p := &positions{path: path, m: map[string]resumePoint{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return p, nil
-	}
-	if err != nil {
-		return p, fmt.Errorf("resume positions: %w", err)
-	}
-	if len(bytes.TrimSpace(b)) == 0 { // a new empty file, or -positions /dev/null
-		return p, nil
-	}
-	if err := json.Unmarshal(b, &p.m); err != nil {
+	err := loadState(path, "resume positions", &p.m)
+	if p.m == nil {
 		p.m = map[string]resumePoint{}
-		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() { // never a device
-			os.Rename(path, path+".damaged")
-		}
-		return p, fmt.Errorf("resume positions in %s were damaged and are set aside: %w", path, err)
 	}
-	return p, nil
+	return p, err
 }
 
 // worthResuming says whether stopping at pos of dur leaves something to come back to: past the
@@ -69,21 +48,4 @@ func (p *positions) record(id string, st player.Status, now time.Time) error {
 }
 
 // save writes the file atomically: a power cut leaves the old list or the new, never half.
-func (p *positions) save() error {
-	if p.path == "" {
-		return nil
-	}
-	b, err := json.Marshal(p.m)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p.path), 0o755); err != nil {
-		return fmt.Errorf("resume positions: %w", err)
-	}
-	// outfile: a regular file via a synced temporary file and a rename; -positions /dev/null is
-	// written into, never replaced.
-	if err := outfile.Write(p.path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
-		return fmt.Errorf("resume positions: %w", err)
-	}
-	return nil
-}
+func (p *positions) save() error { return saveState(p.path, "resume positions", p.m) }

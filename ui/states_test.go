@@ -183,6 +183,16 @@ func TestTVStatesAreTrue(t *testing.T) {
 		if screen := strings.Join(words, " "); !strings.Contains(screen, noPlayer) {
 			t.Errorf("the sentence %q is cut:\n%s", noPlayer, strings.Join(rows(sim), "\n"))
 		}
+		// Its second line starts in the column its first does.
+		lines := rows(sim)
+		for i, l := range lines[:len(lines)-1] {
+			if strings.Contains(l, "This box has no player") {
+				indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
+				if a, b := indent(l), indent(lines[i+1]); a != b || strings.TrimSpace(lines[i+1]) == "" {
+					t.Errorf("the status line's lines start at columns %d and %d:\n%s\n%s", a, b, l, lines[i+1])
+				}
+			}
+		}
 	})
 
 	for _, c := range []struct {

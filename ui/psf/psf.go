@@ -1,7 +1,8 @@
 // Package psf reads Linux console fonts (PC Screen Font, versions 1 and 2, as setfont loads
-// them) far enough to tell which characters a font can draw: its glyph size and its Unicode
-// table. The TV UI's tests use it to keep every character the UI draws within the box's
-// console font (requirement UI-4).
+// them) far enough to tell which characters a font can draw and how: its glyph size, its
+// Unicode table and each glyph's bitmap. The TV UI's tests use it to keep every character the
+// UI draws within the box's console font (requirement UI-4), and the QEMU test to recognise the
+// replacement glyph the console draws for a character the font lacks (UI-5).
 package psf
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"unicode/utf8"
 )
 
@@ -18,11 +20,43 @@ import (
 type Font struct {
 	Glyphs        int // number of glyphs
 	Width, Height int // glyph size in pixels
-	runes         map[rune]bool
+	runes         map[rune]int
+	bitmaps       []byte // Glyphs glyphs of stride×Height bytes, rows of bits, most significant first
+	stride        int    // bytes per glyph row
+	per           int    // bytes per glyph
 }
 
 // Has reports whether the font maps r to a glyph of its own.
-func (f *Font) Has(r rune) bool { return f.runes[r] }
+func (f *Font) Has(r rune) bool { _, ok := f.runes[r]; return ok }
+
+// Glyph is one glyph's bitmap, Width×Height pixels.
+type Glyph struct {
+	Width, Height int
+	rows          []byte
+	stride        int
+}
+
+// On reports whether pixel x, y of the glyph is drawn in the foreground (false outside it).
+func (g Glyph) On(x, y int) bool {
+	if x < 0 || y < 0 || x >= g.Width || y >= g.Height {
+		return false
+	}
+	return g.rows[y*g.stride+x/8]&(0x80>>(x%8)) != 0
+}
+
+// Glyph returns the glyph the font maps r to; false when its Unicode table does not map r.
+func (f *Font) Glyph(r rune) (Glyph, bool) {
+	i, ok := f.runes[r]
+	if !ok {
+		return Glyph{}, false
+	}
+	return Glyph{Width: f.Width, Height: f.Height, rows: f.bitmaps[i*f.per : (i+1)*f.per], stride: f.stride}, true
+}
+
+// Replacement is the glyph the Linux console draws for a character the font lacks: the font's
+// U+FFFD (the kernel's vt.c tries it first); false when the font has none (the kernel then
+// draws an inverted "?").
+func (f *Font) Replacement() (Glyph, bool) { return f.Glyph(0xfffd) }
 
 // Runes is how many characters the Unicode table maps.
 func (f *Font) Runes() int { return len(f.runes) }
@@ -63,6 +97,20 @@ func Read(r io.Reader) (*Font, error) {
 	return Parse(data)
 }
 
+// Open reads the font file at path (see Read); the error names the path.
+func Open(path string) (*Font, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	font, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return font, nil
+}
+
 // Parse parses an uncompressed PSF1 or PSF2 font.
 func Parse(data []byte) (*Font, error) {
 	if len(data) >= 4 && binary.LittleEndian.Uint16(data) == psf1Magic {
@@ -78,7 +126,7 @@ func Parse(data []byte) (*Font, error) {
 // (with a table) for each glyph UCS-2 values ending in 0xFFFF, 0xFFFE starting sequences.
 func parse1(data []byte) (*Font, error) {
 	mode, size := data[2], int(data[3])
-	f := &Font{Glyphs: 256, Width: 8, Height: size, runes: map[rune]bool{}}
+	f := &Font{Glyphs: 256, Width: 8, Height: size, runes: map[rune]int{}, stride: 1, per: size}
 	if mode&psf1Mode512 != 0 {
 		f.Glyphs = 512
 	}
@@ -86,6 +134,7 @@ func parse1(data []byte) (*Font, error) {
 	if size == 0 || end > len(data) {
 		return nil, fmt.Errorf("psf1: %d glyphs of %d bytes do not fit in %d bytes: %w", f.Glyphs, size, len(data), ErrNotPSF)
 	}
+	f.bitmaps = data[4:end]
 	if mode&(psf1ModeTab|psf1ModeSeq) == 0 {
 		return f, nil // no table: the glyphs are the console's code page, no Unicode claims
 	}
@@ -105,7 +154,7 @@ func parse1(data []byte) (*Font, error) {
 				seq = true
 			}
 			if !seq {
-				f.runes[rune(u)] = true
+				f.runes[rune(u)] = g // as the kernel's con_insert_unipair: the last claim wins
 			}
 		}
 	}
@@ -128,7 +177,8 @@ func parse2(data []byte) (*Font, error) {
 	if end > uint64(len(data)) {
 		return nil, fmt.Errorf("psf2: %d glyphs of %d bytes do not fit in %d bytes: %w", n, per, len(data), ErrNotPSF)
 	}
-	f := &Font{Glyphs: int(n), Width: int(width), Height: int(height), runes: map[rune]bool{}}
+	f := &Font{Glyphs: int(n), Width: int(width), Height: int(height), runes: map[rune]int{},
+		bitmaps: data[hdr:end], stride: (int(width) + 7) / 8, per: int(per)}
 	if flags&psf2HasTab == 0 {
 		return f, nil
 	}
@@ -152,7 +202,7 @@ func parse2(data []byte) (*Font, error) {
 					return nil, fmt.Errorf("psf2: glyph %d: invalid UTF-8 in the unicode table: %w", g, ErrNotPSF)
 				}
 				if !seq {
-					f.runes[r] = true
+					f.runes[r] = g
 				}
 				tab = tab[size:]
 				continue

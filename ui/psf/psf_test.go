@@ -5,6 +5,9 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +119,66 @@ func FuzzPSF(f *testing.F) {
 		if font.Glyphs <= 0 || font.Height <= 0 || font.Width <= 0 {
 			t.Fatalf("parsed a font without glyphs: %+v", font)
 		}
+		for _, r := range []rune{'A', 0xfffd} {
+			if g, ok := font.Glyph(r); ok {
+				g.On(g.Width-1, g.Height-1) // every mapped glyph's bitmap is within the font
+			}
+		}
 	})
+}
+
+// TestGlyph: the bitmap a character maps to is the one the font holds for it, bit for bit,
+// and the replacement glyph is U+FFFD's.
+func TestGlyph(t *testing.T) {
+	data := psf2(2, []byte("A\xff\uFFFD\xff"), 1)
+	// Glyph 0 ("A"): only its top-left pixel; glyph 1 (U+FFFD): its whole last row.
+	data[32] = 0x80
+	data[32+16+15] = 0xff
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := f.Glyph('A')
+	if !ok || a.Width != 8 || a.Height != 16 {
+		t.Fatalf("Glyph('A') = %+v, %v", a, ok)
+	}
+	if !a.On(0, 0) || a.On(1, 0) || a.On(0, 1) || a.On(-1, 0) || a.On(8, 0) {
+		t.Errorf("glyph A's pixels are not the font's")
+	}
+	r, ok := f.Replacement()
+	if !ok || !r.On(0, 15) || !r.On(7, 15) || r.On(0, 14) {
+		t.Errorf("the replacement glyph is not U+FFFD's: %+v %v", r, ok)
+	}
+	if _, ok := f.Glyph('B'); ok {
+		t.Error("Glyph('B') found in a font without B")
+	}
+	if _, ok := mustParse(t, psf2(1, []byte("A\xff"), 1)).Replacement(); ok {
+		t.Error("a replacement glyph in a font without U+FFFD")
+	}
+}
+
+func mustParse(t *testing.T, data []byte) *Font {
+	t.Helper()
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "font.psf")
+	if err := os.WriteFile(path, psf2(1, []byte("A\xff"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Open(path); err != nil || !f.Has('A') {
+		t.Fatalf("Open = %v, %v", f, err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing font: %v", err)
+	}
+	os.WriteFile(path, []byte("not a font"), 0o600)
+	if _, err := Open(path); !errors.Is(err, ErrNotPSF) || !strings.Contains(err.Error(), path) {
+		t.Errorf("not a font: %v", err)
+	}
 }
