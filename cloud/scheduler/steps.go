@@ -184,6 +184,11 @@ func (st *State) decideServer(q *draft) {
 	if r.rng != (PieceRange{}) && (r.seed || st.idx.serving[it][r.box]) {
 		server = true // the region's copy of a crowd's item, sent as ranges (see ranges.go)
 	}
+	if !r.by.IsZero() && !r.cache() {
+		// A deadline decides alone: the server only where the peers cannot finish in time.
+		late := q.rate == 0 || st.now.Add(eta(q.bytes, q.rate)).After(r.by)
+		server, q.offPeakOnly = late || (r.serving && keepServer), false
+	}
 	q.share = st.cfg.SharedServerCopy && r.rng == (PieceRange{}) && !r.cache() && (server || q.joining)
 	q.server = server || q.share
 	q.f = fetchRec{item: it, bytes: q.bytes, rank: r.rank, start: st.now, cache: r.cache(), rng: r.rng}
@@ -202,7 +207,17 @@ func (st *State) bookServer(q *draft) {
 	}
 	// A joiner's copy is already flowing: it needs no off-peak slot of its own (SCHED-11).
 	top := (r.rank == 0 || r.rng != (PieceRange{}) || q.joining) && !q.offPeakOnly
+	if !r.by.IsZero() {
+		top = false
+	}
 	start, ok := st.led.serverSlot(st.now, charge, top)
+	if !r.by.IsZero() && (!ok || start.Add(eta(q.bytes, q.spare)).After(r.by)) {
+		// An off-peak slot would not finish by the deadline: the server sends at once.
+		if ok {
+			st.led.unchargeSlot(start, charge)
+		}
+		start, ok = st.led.serverSlot(st.now, charge, true)
+	}
 	q.f.charged = charge
 	switch {
 	case ok && start.After(st.now):
