@@ -88,7 +88,7 @@ type Box struct {
 
 	lan       *lan.Discovery                        // nil without LAN interfaces
 	lanSeen   string                                // neighbour set last given to the engine
-	pending   map[media.ItemID]protocol.Fetch       // planned fetches waiting for their start time
+	pending   map[media.ItemID]protocol.Fetch       // planned fetches whose server part waits for its start time
 	hashFails map[media.ItemID]int64                // pieces that failed verification, per item
 	badFrom   map[media.ItemID]map[netip.Addr]int64 // and per peer address (badsources.go)
 	proofs    []protocol.Proof                      // answers to the last sync's possession challenges
@@ -276,7 +276,7 @@ func (b *Box) useNeighbors(ctx context.Context) error {
 	}
 	var want []string
 	for _, it := range items {
-		if _, waiting := b.pending[it.ID]; !it.Complete && !waiting {
+		if !it.Complete {
 			want = append(want, it.ID.String())
 		}
 	}
@@ -286,7 +286,7 @@ func (b *Box) useNeighbors(ctx context.Context) error {
 		b.lanSeen = k
 	}
 	for _, it := range items {
-		if _, waiting := b.pending[it.ID]; it.Complete || waiting {
+		if it.Complete {
 			continue
 		}
 		if err := b.engine.Fetch(it.ID, it.Torrent, protocol.Fetch{Item: it.ID, Range: pieceRange(it)}, addrs...); err != nil {
@@ -296,17 +296,42 @@ func (b *Box) useNeighbors(ctx context.Context) error {
 	return nil
 }
 
-// startDue starts planned fetches whose start time has come.
-func (b *Box) startDue(ctx context.Context) {
+// startDue gives the engine the server's part of planned fetches whose start time has come,
+// and says whether any did: the box then syncs at once, for the head-end grants the web seed
+// only from the start time on (SCHED-17).
+func (b *Box) startDue(ctx context.Context) bool {
 	now := b.cfg.Now()
+	due := false
 	for id, f := range b.pending {
 		if now.Before(f.Start) {
 			continue
 		}
 		delete(b.pending, id)
+		due = true
+		b.log.Info("planned start reached: the server may send", "item", f.Item, "start", f.Start)
 		if err := b.fetch(ctx, f); err != nil {
 			b.log.Error("cannot start fetch", "item", f.Item, "err", err)
 		}
+	}
+	return due
+}
+
+// planFetch carries out one planned fetch. Its sources start at once; when the plan starts the
+// server later (an off-peak slot, SCHED-16), the web seed is held back until then and the
+// fetch kept in pending for startDue (SCHED-17).
+func (b *Box) planFetch(ctx context.Context, f protocol.Fetch) {
+	now := b.cfg.Now()
+	if f.Start.After(now) {
+		if old, ok := b.pending[f.Item]; !ok || !old.Start.Equal(f.Start) {
+			b.log.Info("server part planned for later; peers send at once", "item", f.Item, "start", f.Start, "peers", len(f.Peers))
+		}
+		b.pending[f.Item] = f
+		f.WebSeed, f.WebSeedPieces = "", nil
+	} else {
+		delete(b.pending, f.Item)
+	}
+	if err := b.fetch(ctx, f); err != nil {
+		b.log.Error("cannot start fetch", "item", f.Item, "err", err)
 	}
 }
 
@@ -318,7 +343,9 @@ func (b *Box) loop(ctx context.Context) error {
 	wished := false         // the wishlist changed since the last turn
 	for {
 		now := time.Now()
-		b.startDue(ctx)
+		if b.startDue(ctx) {
+			nextSync = now // the web seed is granted from the start on: ask for it now
+		}
 		if err := b.useNeighbors(ctx); err != nil {
 			b.log.Error("using LAN neighbours", "err", err)
 		}
@@ -499,22 +526,17 @@ func (b *Box) sync(ctx context.Context) (time.Duration, error) {
 	planned := map[media.ItemID]bool{}
 	for _, f := range resp.Fetches {
 		planned[f.Item] = true
-		if f.Start.After(b.cfg.Now()) {
-			if _, ok := b.pending[f.Item]; !ok {
-				b.log.Info("fetch planned for later", "item", f.Item, "start", f.Start)
-			}
-			b.pending[f.Item] = f
-			continue
-		}
-		delete(b.pending, f.Item)
-		if err := b.fetch(ctx, f); err != nil {
-			b.log.Error("cannot start fetch", "item", f.Item, "err", err)
-		}
+		b.planFetch(ctx, f)
 	}
 	for it := range b.planned {
 		if !planned[it] {
 			delete(b.planned, it)
 			b.engine.Unplanned(it)
+		}
+	}
+	for it := range b.pending {
+		if !planned[it] {
+			delete(b.pending, it) // the plan dropped it: no server part waits any more
 		}
 	}
 	if resp.CatalogVersion != b.catalogV {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"swarmbox/cloud/scheduler"
 	"swarmbox/cloud/store"
@@ -42,7 +43,34 @@ func checkReport(req protocol.SyncRequest) error {
 			return fmt.Errorf("peer_rates[%d]: negative bytes or bytes_per_second", i)
 		}
 	}
+	seen := map[media.ItemID]bool{}
+	for i, d := range req.Deadlines {
+		switch {
+		case d.By.IsZero():
+			return fmt.Errorf("deadlines[%d].by: missing; give the time the wish should be ready by", i)
+		case seen[d.Item]:
+			return fmt.Errorf("deadlines[%d].item: %s given twice; keep one deadline per wish", i, d.Item)
+		case !slices.Contains(req.Wishlist, d.Item):
+			return fmt.Errorf("deadlines[%d].item: %s is not on the wishlist", i, d.Item)
+		}
+		seen[d.Item] = true
+	}
 	return nil
+}
+
+// deadlines are a box's deadlines for the wishes of wish (a wishlist the box adopts may have
+// dropped some), as the scheduler takes them; nil when none.
+func deadlines(ds []protocol.WishDeadline, wish []media.ItemID) map[media.ItemID]time.Time {
+	var out map[media.ItemID]time.Time
+	for _, d := range ds {
+		if slices.Contains(wish, d.Item) {
+			if out == nil {
+				out = map[media.ItemID]time.Time{}
+			}
+			out[d.Item] = d.By
+		}
+	}
+	return out
 }
 
 // lanLabels groups boxes that found each other by mDNS (neighbours of neighbours included)
@@ -104,6 +132,7 @@ func schedBox(st store.BoxState, r store.Report, lan string, offline bool, piece
 		Uplink: r.Uplink, Downlink: r.Downlink, FreeWish: r.FreeWish, FreeCache: r.FreeCache,
 		LastServed: r.LastServed, LastUploaded: r.LastUploaded,
 		Wishlist: st.Wishlist, Holdings: make(map[media.ItemID]scheduler.Holding, len(st.Holdings)),
+		Deadlines: deadlines(r.Deadlines, st.Wishlist),
 	}
 	for _, h := range st.Holdings {
 		b.Holdings[h.Item] = schedHolding(h, pieces(h.Item), slices.Contains(r.CacheItems, h.Item))

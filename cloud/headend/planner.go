@@ -398,6 +398,7 @@ func (rp *regionPlan) syncBox(b store.Box, req protocol.SyncRequest, saved store
 		}
 		sb.Holdings[h.Item] = schedHolding(h, it.Pieces, h.Area == protocol.AreaCache)
 	}
+	sb.Deadlines = deadlines(req.Deadlines, sb.Wishlist)
 	sb.LAN = rp.lan[b.ID]
 	for _, n := range req.Neighbors {
 		if l, ok := rp.lan[n.Box]; ok && sb.LAN == "" {

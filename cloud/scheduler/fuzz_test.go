@@ -53,6 +53,9 @@ func randomSnapshot(seed uint64, nBoxes, nItems int) Snapshot {
 				b.Wishlist = append(b.Wishlist, it)
 			}
 		}
+		if i%4 == 1 && len(b.Wishlist) > 0 { // a deadline wish (no draw, as above)
+			b.Deadlines = map[media.ItemID]time.Time{b.Wishlist[len(b.Wishlist)-1]: t0.Add(time.Duration(i*7) * time.Minute)}
+		}
 		s.Boxes = append(s.Boxes, b)
 	}
 	for range r.IntN(nBoxes + 1) {

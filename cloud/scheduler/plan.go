@@ -36,8 +36,9 @@ type Fetch struct {
 	// Server says the operator's server (web seed) sends too, at ServerRate bytes/s.
 	Server     bool
 	ServerRate int64
-	// Start is when the transfer may begin; server transfers that are not a top wish wait for
-	// an off-peak slot with budget left.
+	// Start is when the server may begin sending (Server set): server transfers that are not a
+	// top wish wait for an off-peak slot with budget left. Sources send at once, whatever Start
+	// says (SCHED-17).
 	Start time.Time
 	Cache bool  // a cache placement: not wished by this box, fetched to serve others
 	Bytes int64 // bytes still to move

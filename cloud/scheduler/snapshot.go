@@ -140,6 +140,10 @@ type Box struct {
 	LastServed, LastUploaded time.Time
 	Wishlist                 []media.ItemID // first = most wanted
 	Holdings                 map[media.ItemID]Holding
+	// Deadlines are the household's "ready by" times for some of its wishes (SCHED-18): peers
+	// first, the server only where they cannot finish in time, in an off-peak slot when one
+	// still lets it finish, at once otherwise.
+	Deadlines map[media.ItemID]time.Time
 }
 
 // Holding is what a box has of an item.
@@ -267,6 +271,14 @@ func validateBox(i int, b Box, pieces func(media.ItemID) (int, bool), items int)
 			return invalid("boxes[%d].wishlist[%d]: duplicate item %s", i, j, w)
 		}
 		wished[w] = true
+	}
+	for it, by := range b.Deadlines {
+		if !wished[it] {
+			return invalid("boxes[%d].deadlines[%s]: not on the wishlist", i, it)
+		}
+		if by.IsZero() {
+			return invalid("boxes[%d].deadlines[%s]: zero time", i, it)
+		}
 	}
 	for it, h := range b.Holdings {
 		n, ok := pieces(it)

@@ -68,6 +68,7 @@ type request struct {
 	served  int64
 	rng     PieceRange // a range placement's pieces
 	seed    bool       // a range placement the server sends: the region's one copy of a crowd's item
+	by      time.Time  // the household's deadline for this wish; zero = none (SCHED-18)
 }
 
 func (r request) cache() bool { return r.rank < 0 }
@@ -131,7 +132,7 @@ func (st *State) needs(i boxIdx, reqs []request) []request {
 		}
 		// The server keeps sending a wish it was sending, not one whose range it was placing.
 		serving := st.idx.serving[it][i] && h.Range == (PieceRange{})
-		reqs = append(reqs, request{box: i, item: it, rank: r, serving: serving, served: b.served})
+		reqs = append(reqs, request{box: i, item: it, rank: r, serving: serving, served: b.served, by: b.Deadlines[st.idx.items[it].id]})
 	}
 	return reqs
 }

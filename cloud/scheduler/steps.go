@@ -46,7 +46,10 @@ type draft struct {
 	// supplied: the region can supply the item within the horizon, so the server need not.
 	supplied      bool
 	server, share bool
-	f             fetchRec
+	// offPeakOnly: the region supplies the item, too slowly; the server may help only in an
+	// off-peak slot, never at peak.
+	offPeakOnly bool
+	f           fetchRec
 }
 
 // sizeRequest works out what the request needs and how much downlink it has; false if the box
@@ -172,10 +175,19 @@ func (st *State) decideServer(q *draft) {
 		q.supplied = false
 	}
 	keepServer := r.serving && !st.idx.regionHasComplete(r.box, it)
-	server := !r.serving && !q.supplied && (q.rate == 0 || eta(q.bytes, q.rate) > st.cfg.Horizon)
-	server = (server || keepServer) && !r.cache()
+	slow := q.rate == 0 || eta(q.bytes, q.rate) > st.cfg.Horizon
+	server := !r.serving && !q.supplied && slow
+	// The region holds the item but its peers cannot deliver within the horizon: with an
+	// off-peak calendar the server helps in the window, the peers sending meanwhile (SCHED-17).
+	q.offPeakOnly = !server && !keepServer && q.supplied && slow && len(st.led.slots) > 0 && r.rng == (PieceRange{})
+	server = (server || keepServer || q.offPeakOnly) && !r.cache()
 	if r.rng != (PieceRange{}) && (r.seed || st.idx.serving[it][r.box]) {
 		server = true // the region's copy of a crowd's item, sent as ranges (see ranges.go)
+	}
+	if !r.by.IsZero() && !r.cache() {
+		// A deadline decides alone: the server only where the peers cannot finish in time.
+		late := q.rate == 0 || st.now.Add(eta(q.bytes, q.rate)).After(r.by)
+		server, q.offPeakOnly = late || (r.serving && keepServer), false
 	}
 	q.share = st.cfg.SharedServerCopy && r.rng == (PieceRange{}) && !r.cache() && (server || q.joining)
 	q.server = server || q.share
@@ -194,12 +206,24 @@ func (st *State) bookServer(q *draft) {
 		charge = q.bytes / int64(len(st.led.shared[q.sk])+1) // its part of the one copy
 	}
 	// A joiner's copy is already flowing: it needs no off-peak slot of its own (SCHED-11).
-	start, ok := st.led.serverSlot(st.now, charge, r.rank == 0 || r.rng != (PieceRange{}) || q.joining)
+	top := (r.rank == 0 || r.rng != (PieceRange{}) || q.joining) && !q.offPeakOnly
+	if !r.by.IsZero() {
+		top = false
+	}
+	start, ok := st.led.serverSlot(st.now, charge, top)
+	if !r.by.IsZero() && (!ok || start.Add(eta(q.bytes, q.spare)).After(r.by)) {
+		// An off-peak slot would not finish by the deadline: the server sends at once.
+		if ok {
+			st.led.unchargeSlot(start, charge)
+		}
+		start, ok = st.led.serverSlot(st.now, charge, true)
+	}
 	q.f.charged = charge
 	switch {
 	case ok && start.After(st.now):
-		// An off-peak server transfer later; peers found now are not used until then.
-		q.f.server, q.f.start, q.chosen, q.rate = true, start, nil, 0
+		// An off-peak server transfer later for what the peers have not sent by then; the
+		// peers found now send at once, within their upload caps (SCHED-17).
+		q.f.server, q.f.start = true, start
 	case ok && q.spare >= 2*st.cfg.MinRate:
 		st.makeRoomForServer(q)
 		q.f.server, q.f.serverRate, q.f.share = true, q.spare-q.rate, q.share

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"swarmbox/cloud/regions"
 	"swarmbox/cloud/scheduler"
 	"swarmbox/media"
 )
@@ -52,7 +53,10 @@ type PolicyResult struct {
 	StorageViolations        int     `json:"storage_violations"`
 	UploadCapViolations      int     `json:"upload_cap_violations"`
 	PlanSecondsPerRound      float64 `json:"plan_seconds_per_round"`
-	PeakRSSBytes             int64   `json:"peak_rss_bytes"`
+	// PeakHourServerShare is the share of the server's bytes sent in peak hours (PeakHours,
+	// the world's time of day).
+	PeakHourServerShare float64 `json:"peak_hour_server_share"`
+	PeakRSSBytes        int64   `json:"peak_rss_bytes"`
 	// Beyond the JSON: the other invariants Check counts, wishes never ready, and the series
 	// the plot draws.
 	OtherViolations int     `json:"-"`
@@ -80,7 +84,14 @@ type Options struct {
 	Config            scheduler.Config
 	NoRangePlacements bool
 	SharedServerCopy  bool
+	// OffPeak, when set, is every region's off-peak window for the scheduler (its slot
+	// calendar, as the head-end's -regions file gives it, SCHED-16); the baselines ignore it.
+	OffPeak *regions.Window
 }
+
+// PeakHours are the busy evening hours [From, To) of the world's day in which server bytes count
+// as peak-hour bytes (PolicyResult.PeakHourServerShare).
+var PeakHours = struct{ From, To int }{17, 23}
 
 type hold struct {
 	bytes   int64
@@ -104,6 +115,7 @@ type run struct {
 	lan, isp []string
 	res      *PolicyResult
 	server   int64
+	peak     int64              // of those, bytes sent in PeakHours
 	peers    int64              // bytes boxes sent each other
 	crossed  int64              // of those, bytes between boxes of different regions
 	wished   int64              // bytes delivered into wished items (from the server or peers)
@@ -116,6 +128,7 @@ type run struct {
 	done       []bool    // top wish ready
 	prev       scheduler.Plan
 	cfg        scheduler.Config
+	offPeak    *regions.Window
 	rng        *rand.Rand
 	wishIdx    int // next arrival in w.wishes
 }
@@ -140,6 +153,7 @@ func Run(w *World, opt Options) (*Result, error) {
 		r.cfg = opt.Config
 		r.cfg.RangePlacements = !opt.NoRangePlacements
 		r.cfg.SharedServerCopy = opt.SharedServerCopy
+		r.offPeak = opt.OffPeak
 		for k := range rounds {
 			now := time.Duration(k) * step
 			if err := r.round(name, now, step); err != nil {
@@ -187,6 +201,9 @@ func (r *run) round(policy string, now, step time.Duration) error {
 	case PolicyScheduler:
 		snap.Serving = r.prev.Serving()
 		snap.Config = r.cfg
+		if r.offPeak != nil {
+			snap.Slots = r.slots(now)
+		}
 		plan, err = scheduler.Compute(snap)
 	case PolicyTracker:
 		plan = r.trackerPlan(snap, now)
@@ -287,7 +304,9 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		for _, f := range bp.Fetches {
 			k := [2]int32{boxIndex(id), titleIndex(f.Item)}
 			rate := f.ServerRate
-			if len(f.ServerRanges) > 0 {
+			if f.Start.Sub(Start) >= now+step {
+				rate = 0 // the server starts in a later round
+			} else if len(f.ServerRanges) > 0 {
 				rate = 0
 				sharedIn[k[1]] += r.fromServer[k] + r.serverPart(f, k, step.Seconds())
 			}
@@ -347,11 +366,11 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			delete(r.held[bi], titleIndex(e))
 		}
 		for _, f := range bp.Fetches {
-			start := f.Start.Sub(Start)
-			if start >= now+step {
-				continue
+			// Peers send the whole round; the server from the fetch's start (SCHED-17).
+			dt, serverDt := step.Seconds(), 0.0
+			if start := f.Start.Sub(Start); start < now+step {
+				serverDt = (step - max(0, start-now)).Seconds()
 			}
-			dt := (step - max(0, start-now)).Seconds()
 			ti := titleIndex(f.Item)
 			tt := w.titles[ti]
 			size := tt.size
@@ -397,11 +416,14 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 			if f.Range != (scheduler.PieceRange{}) {
 				relayReach = int64(float64(relayReach) / float64(tt.size) * float64(size))
 			}
-			fromServer := r.serverPart(f, [2]int32{bi, ti}, dt)
+			fromServer := r.serverPart(f, [2]int32{bi, ti}, serverDt)
 			fromFull := int64(float64(fullRate-sumRates(perRange))*dt) + fromServer + fromRanges
 			fromRelays := min(int64(float64(relayRate)*dt), max(0, relayReach-have-fromFull))
 			can := min(size-have, fromFull+fromRelays)
-			total := fullRate + relayRate + f.ServerRate
+			total := fullRate + relayRate
+			if serverDt > 0 {
+				total += f.ServerRate
+			}
 			if can <= 0 || total == 0 {
 				continue
 			}
@@ -428,6 +450,9 @@ func (r *run) apply(snap scheduler.Snapshot, plan scheduler.Plan, now, step time
 		}
 		h.bytes += m.bytes
 		r.server += m.server
+		if h := int((now+w.clock)/time.Hour) % 24; h >= PeakHours.From && h < PeakHours.To {
+			r.peak += m.server
+		}
 		r.peers += m.bytes - m.server
 		r.crossed += int64(float64(m.bytes-m.server) * m.crossShare)
 		r.fromServer[[2]int32{m.box, m.title}] += m.server
@@ -484,6 +509,9 @@ func (r *run) finish(dur time.Duration, rounds int) {
 	}
 	res := r.res
 	res.ServerShare = share(r.server, r.wished)
+	if r.server > 0 {
+		res.PeakHourServerShare = float64(r.peak) / float64(r.server)
+	}
 	res.CrossRegionPeerBytes = r.crossed
 	if r.peers > 0 {
 		res.CrossRegionPeerShare = float64(r.crossed) / float64(r.peers)
@@ -573,4 +601,14 @@ func sumRates(m map[scheduler.PieceRange]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// slots is the off-peak calendar at round time now: the window is in the world's time of day,
+// which runs w.clock ahead of the simulated clock.
+func (r *run) slots(now time.Duration) []scheduler.Slot {
+	out := r.offPeak.Slots(Start.Add(now+r.w.clock), 2)
+	for i := range out {
+		out[i].Start, out[i].End = out[i].Start.Add(-r.w.clock), out[i].End.Add(-r.w.clock)
+	}
+	return out
 }

@@ -153,17 +153,7 @@ func NewWorld(name string, boxes int, seed uint64) (*World, error) {
 			w.wishes = append(w.wishes, wishEv{at: time.Duration(r.Int64N(int64(spread))), box: int32(i), title: t})
 		}
 	}
-	slices.SortStableFunc(w.wishes, func(a, b wishEv) int {
-		if a.at != b.at {
-			return int(a.at - b.at)
-		}
-		return int(a.box - b.box)
-	})
-	for _, e := range w.wishes {
-		if w.boxes[e.box].first < 0 {
-			w.boxes[e.box].first = e.title
-		}
-	}
+	w.sortWishes()
 	return w, nil
 }
 
@@ -231,4 +221,48 @@ func (w *World) serverShareOnce(group func(*box) int32) float64 {
 		return 0
 	}
 	return float64(server) / float64(total)
+}
+
+// diurnalWeights is how wishes spread over the hours of a day (the world's time of day): few at
+// night, most in the evening, as households browse after work.
+var diurnalWeights = [24]float64{1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 4, 4, 5, 6, 8, 10, 12, 12, 10, 8, 4}
+
+// Diurnal redraws each wish's time of day from the diurnal demand curve (diurnalWeights), keeping
+// its day, so that demand peaks in the evening; deterministic for the world's seed. Wishes
+// the curve would move past the end of the first day of a one-day spread stay within the run.
+func (w *World) Diurnal() {
+	r := rand.New(rand.NewPCG(w.Seed, 0xd1a))
+	var cdf [24]float64
+	var sum float64
+	for h, v := range diurnalWeights {
+		sum += v
+		cdf[h] = sum
+	}
+	for i := range w.wishes {
+		e := &w.wishes[i]
+		local := e.at + w.clock
+		day := local / (24 * time.Hour)
+		h := sort.SearchFloat64s(cdf[:], r.Float64()*sum)
+		at := day*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(r.Int64N(int64(time.Hour))) - w.clock
+		e.at = max(0, min(at, w.Duration-time.Minute))
+	}
+	w.sortWishes()
+}
+
+// sortWishes orders the wishes by time, then box, and sets each box's first wish.
+func (w *World) sortWishes() {
+	slices.SortStableFunc(w.wishes, func(a, b wishEv) int {
+		if a.at != b.at {
+			return int(a.at - b.at)
+		}
+		return int(a.box - b.box)
+	})
+	for i := range w.boxes {
+		w.boxes[i].first = -1
+	}
+	for _, e := range w.wishes {
+		if w.boxes[e.box].first < 0 {
+			w.boxes[e.box].first = e.title
+		}
+	}
 }

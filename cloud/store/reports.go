@@ -29,6 +29,8 @@ type Report struct {
 	CacheItems []media.ItemID // holdings in the cache area
 	Neighbors  []media.BoxID
 	Rates      []PeerRate // measured from each peer into this box
+	// Deadlines are the household's "ready by" times of its last report (SCHED-18).
+	Deadlines []protocol.WishDeadline
 	// LastServed is the last report with new bytes for one of the box's own wishes (SCHED-8);
 	// LastUploaded the last time another box reported receiving from this one; Updated the
 	// last report.
@@ -71,7 +73,7 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT b.id, a.region, COALESCE(r.network, ''), COALESCE(r.region, ''), COALESCE(r.nat, 0), COALESCE(r.uplink, 0),
 		COALESCE(r.downlink, 0), COALESCE(r.free_wish, b.free_bytes), COALESCE(r.free_cache, 0), COALESCE(r.cache_items, '[]'),
-		COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0), COALESCE(r.updated, b.last_sync)
+		COALESCE(r.deadlines, '[]'), COALESCE(r.last_served, 0), COALESCE(r.last_uploaded, 0), COALESCE(r.updated, b.last_sync)
 		FROM boxes b JOIN accounts a ON a.id = b.account LEFT JOIN box_reports r ON r.box = b.id`+boxWhere+` ORDER BY b.id`, args...)
 	if err != nil {
 		return nil, err
@@ -80,14 +82,17 @@ func (s *Store) reports(ctx context.Context, box string) ([]Report, error) {
 	idx := map[string]int{}
 	for rows.Next() {
 		var r Report
-		var id, cj string
+		var id, cj, dj string
 		var served, uploaded, updated int64
-		if err := rows.Scan(&id, &r.Region, &r.Network, &r.Located, &r.NAT, &r.Uplink, &r.Downlink, &r.FreeWish, &r.FreeCache, &cj, &served, &uploaded, &updated); err != nil {
+		if err := rows.Scan(&id, &r.Region, &r.Network, &r.Located, &r.NAT, &r.Uplink, &r.Downlink, &r.FreeWish, &r.FreeCache, &cj, &dj, &served, &uploaded, &updated); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if r.Box, err = media.ParseBoxID(id); err == nil {
 			err = json.Unmarshal([]byte(cj), &r.CacheItems)
+		}
+		if err == nil {
+			err = json.Unmarshal([]byte(dj), &r.Deadlines)
 		}
 		if err != nil {
 			rows.Close()

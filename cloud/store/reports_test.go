@@ -14,7 +14,7 @@ import (
 
 // testReportsRoundTrip (in the suite, on both engines): a box's scheduling report is stored and read back with the account's
 // region; free space comes from the areas; a peer whose measured bytes grew gets a fresh
-// last-uploaded time; a box that never reported still has its region.
+// last-uploaded time; a box that never reported still has its region; deadlines come back.
 func testReportsRoundTrip(t *testing.T, s *Store) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
@@ -34,6 +34,8 @@ func testReportsRoundTrip(t *testing.T, s *Store) {
 		Holdings:  []protocol.Holding{{Item: item, Pieces: 3, Area: protocol.AreaCache}},
 		Neighbors: []protocol.Neighbor{{Box: b, Addr: "198.18.0.2:6881"}},
 		PeerRates: []protocol.PeerRate{{Box: b, Bytes: 1000, BytesPerSecond: 50}},
+		Wishlist:  []media.ItemID{item},
+		Deadlines: []protocol.WishDeadline{{Item: item, By: now.Add(17 * time.Hour)}},
 	}
 	if _, err := s.RecordSync(ctx, SyncRecord{Box: a, Req: req, Now: now}); err != nil {
 		t.Fatal(err)
@@ -44,6 +46,9 @@ func testReportsRoundTrip(t *testing.T, s *Store) {
 	}
 	if r.Region != "north" || r.Network != "isp-a" || !r.NAT || r.Uplink != 100 || r.Downlink != 500 || r.FreeWish != 70 || r.FreeCache != 30 {
 		t.Errorf("report %+v", r)
+	}
+	if len(r.Deadlines) != 1 || r.Deadlines[0].Item != item || !r.Deadlines[0].By.Equal(now.Add(17*time.Hour)) {
+		t.Errorf("report's deadlines %+v, want the wish ready by %v (SCHED-18)", r.Deadlines, now.Add(17*time.Hour))
 	}
 	if !slices.Equal(r.CacheItems, []media.ItemID{item}) || !slices.Equal(r.Neighbors, []media.BoxID{b}) || len(r.Rates) != 1 || r.Rates[0].BytesPerSecond != 50 {
 		t.Errorf("report lists %+v", r)

@@ -188,12 +188,20 @@ func saveSync(ctx context.Context, tx *tx, r SyncRecord) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, region, nat, uplink, downlink, free_wish, free_cache, cache_items, last_served, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	dl := req.Deadlines
+	if dl == nil {
+		dl = []protocol.WishDeadline{}
+	}
+	dj, err := json.Marshal(dl)
+	if err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO box_reports (box, network, region, nat, uplink, downlink, free_wish, free_cache, cache_items, deadlines, last_served, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (box) DO UPDATE SET network = excluded.network, region = excluded.region, nat = excluded.nat, uplink = excluded.uplink,
 			downlink = excluded.downlink, free_wish = excluded.free_wish, free_cache = excluded.free_cache,
-			cache_items = excluded.cache_items, last_served = excluded.last_served, updated = excluded.updated`,
-		id, req.Network, r.Region, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), served, at); err != nil {
+			cache_items = excluded.cache_items, deadlines = excluded.deadlines, last_served = excluded.last_served, updated = excluded.updated`,
+		id, req.Network, r.Region, b2i(req.BehindNAT), req.UplinkBytesPerSecond, req.DownlinkBytesPerSecond, freeWish, freeCache, string(cj), string(dj), served, at); err != nil {
 		return res, err
 	}
 	if newNbr != nbrH {

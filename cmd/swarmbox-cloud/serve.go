@@ -47,6 +47,7 @@ func serve(ctx context.Context, args []string) error {
 	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "how long a region's planner lease outlives its holder")
 	roundEvery := fs.Duration("round-interval", time.Minute, "how often each region is planned from scratch")
 	flashDemand := fs.Int("flash-demand", scheduler.DefaultConfig.RangeDemand, "open wishes for one title in a region that make a flash crowd: idle boxes then take a piece range of it each and serve it")
+	horizon := fs.Duration("horizon", scheduler.DefaultConfig.Horizon, "how soon a transfer should finish: where the peers are slower, the server sends too (in the region's off-peak window unless a top wish)")
 	flashParts := fs.Int("flash-parts", scheduler.DefaultConfig.RangeParts, "piece ranges a flash crowd's title is cut into")
 	connsPerAddr := fs.Int("conns-per-addr", 64, "connections one client address may hold open at once (boxes behind one NAT share an address); counted on the TCP peer, and not for -trusted-proxies")
 	prefixes := fs.String("prefixes", "", `file of "CIDR NETWORK REGION" lines placing each box by its public address for the scheduler's tiers (longest prefix wins; "-" for a label not set); read again when it changes and on SIGHUP`)
@@ -55,6 +56,9 @@ func serve(ctx context.Context, args []string) error {
 	probeFrom := fs.String("probe-from", "", "dial boxes back from this address of this machine (a second address, so home routers that let in only what a box talked to are seen as they are)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	if *horizon < time.Second {
+		return fmt.Errorf("-horizon must be at least 1s (got %s)", *horizon)
 	}
 	var prober headend.Prober
 	if *probe {
@@ -128,7 +132,7 @@ func serve(ctx context.Context, args []string) error {
 		PublicURL: *public, SyncInterval: *syncEvery, RentalWindow: *rental, OwnedRenewal: *owned, Currency: *currency, Log: slog.Default(), Policy: policy,
 		Instance: *instance, PlanPoll: *planPoll, LeaseTTL: *leaseTTL, RoundInterval: *roundEvery,
 		Locations: locations, TrustedProxies: proxies, Regions: rf, Prober: prober,
-		Plan: scheduler.Config{RangeDemand: *flashDemand, RangeParts: *flashParts},
+		Plan: scheduler.Config{Horizon: *horizon, RangeDemand: *flashDemand, RangeParts: *flashParts},
 	}, *secure)
 	if err != nil {
 		return err

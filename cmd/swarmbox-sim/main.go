@@ -2,6 +2,7 @@
 // generated world of boxes and prints what each achieved.
 //
 //	swarmbox-sim [-workload standard|flash|sparse] [-boxes N] [-seed S] [-json] [-plot FILE.png]
+//	             [-diurnal] [-off-peak HH:MM-HH:MM[/RATE]]
 package main
 
 import (
@@ -9,8 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"swarmbox/cloud/regions"
 	"swarmbox/cloud/sim"
 	"swarmbox/internal/progress"
 )
@@ -32,6 +35,8 @@ func run(args []string) error {
 	step := fs.Duration("step", 0, "simulated time per planning round (0 = the workload's default)")
 	duration := fs.Duration("duration", 0, "simulated time (0 = the workload's default)")
 	shared := fs.Bool("shared-copy", false, "share the server's copy of an item into a region among its receivers, as the head-end does")
+	diurnal := fs.Bool("diurnal", false, "wishes follow a diurnal demand curve (few at night, most in the evening) instead of spreading evenly over the day")
+	offPeak := fs.String("off-peak", "", `every region's off-peak window for the scheduler, "HH:MM-HH:MM" in the world's time of day, optionally "/RATE" (server bytes/s in it, suffix k M G), as in the head-end's -regions file`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,8 +50,21 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *diurnal {
+		w.Diurnal()
+	}
+	var window *regions.Window
+	if *offPeak != "" {
+		hours, rate, _ := strings.Cut(*offPeak, "/")
+		p, err := regions.Parse("-off-peak", strings.NewReader("all "+hours+" UTC "+rate))
+		if err != nil {
+			return err
+		}
+		wi := p["all"]
+		window = &wi
+	}
 	var bar *progress.Bar
-	res, err := sim.Run(w, sim.Options{Step: *step, Duration: *duration, SharedServerCopy: *shared, Progress: func(done, total int) {
+	res, err := sim.Run(w, sim.Options{Step: *step, Duration: *duration, SharedServerCopy: *shared, OffPeak: window, Progress: func(done, total int) {
 		if bar == nil {
 			bar = progress.Count(int64(total), "simulating")
 		}
@@ -68,12 +86,12 @@ func run(args []string) error {
 	}
 	fmt.Printf("workload %s, %d boxes, seed %d; server share: global lower bound %.4f, one copy per region %.4f\n",
 		*workload, *boxes, *seed, res.GlobalLowerBoundServerShare, res.RegionCopiesServerShare)
-	fmt.Printf("%-10s %8s %7s %8s %10s %10s %9s %7s %6s %6s %9s %9s\n", "policy", "server", "/bound", "x-region",
+	fmt.Printf("%-10s %8s %7s %8s %6s %10s %10s %9s %7s %6s %6s %9s %9s\n", "policy", "server", "/bound", "x-region", "peak",
 		"p50 ready", "p95 ready", "p95/bound", "copies", "stor.", "upl.", "plan/rnd", "peak rss")
 	for _, name := range sim.Policies {
 		p := res.Policies[name]
-		fmt.Printf("%-10s %8.4f %7.2f %8.4f %10s %10s %9.2f %7.2f %6d %6d %9s %8dM\n", name, p.ServerShare,
-			p.ServerShareOverGlobalBound, p.CrossRegionPeerShare,
+		fmt.Printf("%-10s %8.4f %7.2f %8.4f %6.3f %10s %10s %9.2f %7.2f %6d %6d %9s %8dM\n", name, p.ServerShare,
+			p.ServerShareOverGlobalBound, p.CrossRegionPeerShare, p.PeakHourServerShare,
 			secs(p.P50ReadySeconds), secs(p.P95ReadySeconds), p.P95ReadyOverDownlink, p.ServerCopiesPerRegionMax,
 			p.StorageViolations, p.UploadCapViolations, secs(p.PlanSecondsPerRound), p.PeakRSSBytes>>20)
 	}

@@ -166,6 +166,15 @@ type SyncRequest struct {
 	// RefusedPeers counts the peer connections the box refused since it started because they
 	// did not prove a key the plan names.
 	RefusedPeers int64 `json:"refused_peers,omitempty"`
+	// Deadlines are the household's "ready by" times for some of its wishes (SCHED-18); each
+	// names an item on Wishlist, once.
+	Deadlines []WishDeadline `json:"deadlines,omitempty"`
+}
+
+// WishDeadline is a wish the household wants ready by a time.
+type WishDeadline struct {
+	Item media.ItemID `json:"item"`
+	By   time.Time    `json:"by"`
 }
 
 // Peer is a box named as a source.

@@ -296,9 +296,14 @@ func ParseTorrent(b []byte) (infoHash string, pieces int, err error) {
 // add makes sure the torrent of item is in the client, its data in the media folder or, with
 // fromPreload, in the preload folder.
 func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (*torrent.Torrent, error) {
+	// e.mu is not held while the library adds the torrent: AddTorrentSpec takes the client's
+	// lock, and the library's callbacks (a connection closing, bytes received) take e.mu with
+	// the client's lock held; holding both in the other order deadlocked a box that added an
+	// item while a peer connection closed.
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if t, ok := e.torrents[item]; ok {
+	t, ok := e.torrents[item]
+	e.mu.Unlock()
+	if ok {
 		return t, nil
 	}
 	mi, err := metainfo.Load(bytes.NewReader(torrentBytes))
@@ -316,11 +321,16 @@ func (e *Engine) add(item media.ItemID, torrentBytes []byte, fromPreload bool) (
 		}
 		spec.Storage = e.preload
 	}
-	t, _, err := e.cl.AddTorrentSpec(spec)
+	t, _, err = e.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return nil, err
 	}
 	t.SetOnWriteChunkError(func(err error) { e.writeFailed(t, err) })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, ok := e.torrents[item]; ok {
+		return old, nil // added meanwhile (the library returns the same torrent for the same hash)
+	}
 	e.torrents[item] = t
 	return t, nil
 }
