@@ -54,6 +54,10 @@ type Config struct {
 	// DebugShell gives the guest a root shell on a virtio console (test images only), for
 	// reading what the TV shows as text (/dev/vcs1).
 	DebugShell bool
+	// AudioWAV gives the guest a sound card (an Intel HDA controller with an output codec, which
+	// the arm64 virt machine takes on its PCI bus; QEMU 7.2 has no virtio-sound) and has QEMU write
+	// what the guest plays on it to this WAV file.
+	AudioWAV string
 }
 
 // Guest is a running emulated box.
@@ -117,6 +121,12 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 			return nil, fmt.Errorf("hard disk path %q has a comma, which QEMU's -drive cannot take", d)
 		}
 		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
+	}
+	if cfg.AudioWAV != "" {
+		if strings.Contains(cfg.AudioWAV, ",") {
+			return nil, fmt.Errorf("audio capture path %q has a comma, which QEMU's -audiodev cannot take", cfg.AudioWAV)
+		}
+		args = append(args, "-audiodev", "wav,id=snd0,path="+cfg.AudioWAV, "-device", "ich9-intel-hda", "-device", "hda-output,audiodev=snd0")
 	}
 	shellSock := filepath.Join(cfg.Dir, "shell.sock")
 	if cfg.DebugShell {

@@ -23,6 +23,9 @@ type Status struct {
 	// Buffering says the player waits for data before it can go on (mpv's paused-for-cache).
 	Buffering bool
 	Ended     bool // the player has exited: the end of the title, or it was closed
+	// Dropped is how many frames the player has dropped so far: shown late by the display or
+	// skipped by the decoder to keep up (mpv's frame-drop-count and decoder-frame-drop-count).
+	Dropped int
 }
 
 // Why the external player went away, besides the end of the title. Their texts are sentences
@@ -258,6 +261,7 @@ func (m *MPV) Status(ctx context.Context) (Status, error) {
 		return f // unavailable until the stream is open
 	}
 	st.Position, st.Duration = num("time-pos"), num("duration")
+	st.Dropped = int(num("frame-drop-count") + num("decoder-frame-drop-count"))
 	b, err := m.call(ctx, "get_property", "pause")
 	if err != nil {
 		if m.ended() {
