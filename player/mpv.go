@@ -58,13 +58,15 @@ type MPV struct {
 // How long the player has to open its control socket, to answer before it counts as hung and is
 // killed, and to quit when asked before it is killed (variables for the tests).
 var (
-	socketWait = 10 * time.Second
+	// mpv links ~200 libraries on the box's image; under QEMU's emulation on a busy host, loading
+	// them took over 10 s (TestQEMUPlaysFilmOnTV), so a slow start is not taken for a hang.
+	socketWait = 30 * time.Second
 	hangAfter  = 5 * time.Second
 	quitWait   = 3 * time.Second
 )
 
 // StartMPV starts command (an mpv command line, e.g. "mpv --vo=drm") on url, from second from,
-// and waits (until ctx ends, at most 10 s) for its control socket. A player that exits first
+// and waits (until ctx ends, at most 30 s) for its control socket. A player that exits first
 // fails with ErrPlayerFailed; one that never opens its socket is killed (ErrPlayerHung).
 func StartMPV(ctx context.Context, command, url string, from float64) (*MPV, error) {
 	args := strings.Fields(command)
