@@ -55,6 +55,10 @@ type Config struct {
 	// DebugShell gives the guest a root shell on a virtio console (test images only), for
 	// reading what the TV shows as text (/dev/vcs1).
 	DebugShell bool
+	// AudioWAV gives the guest a sound card (an Intel HDA controller with an output codec, which
+	// the arm64 virt machine takes on its PCI bus; QEMU 7.2 has no virtio-sound) and has QEMU write
+	// what the guest plays on it to this WAV file.
+	AudioWAV string
 }
 
 // Guest is a running emulated box.
@@ -121,6 +125,9 @@ func Start(ctx context.Context, qemu string, cfg Config) (*Guest, error) {
 	}
 	for _, d := range cfg.HardDisks {
 		args = append(args, "-drive", "file="+optValue(d)+",format=raw,if=virtio")
+	}
+	if cfg.AudioWAV != "" {
+		args = append(args, "-audiodev", "wav,id=snd0,path="+optValue(cfg.AudioWAV), "-device", "ich9-intel-hda", "-device", "hda-output,audiodev=snd0")
 	}
 	shellSock := filepath.Join(g.sockDir, "shell.sock")
 	if cfg.DebugShell {

@@ -23,6 +23,9 @@ type Status struct {
 	// Buffering says the player waits for data before it can go on (mpv's paused-for-cache).
 	Buffering bool
 	Ended     bool // the player has exited: the end of the title, or it was closed
+	// Dropped is how many frames the player has dropped so far: shown late by the display or
+	// skipped by the decoder to keep up (mpv's frame-drop-count and decoder-frame-drop-count).
+	Dropped int
 }
 
 // Why the external player went away, besides the end of the title. Their texts are sentences
@@ -55,13 +58,15 @@ type MPV struct {
 // How long the player has to open its control socket, to answer before it counts as hung and is
 // killed, and to quit when asked before it is killed (variables for the tests).
 var (
-	socketWait = 10 * time.Second
+	// mpv links ~200 libraries on the box's image; under QEMU's emulation on a busy host, loading
+	// them took over 10 s (TestQEMUPlaysFilmOnTV), so a slow start is not taken for a hang.
+	socketWait = 30 * time.Second
 	hangAfter  = 5 * time.Second
 	quitWait   = 3 * time.Second
 )
 
 // StartMPV starts command (an mpv command line, e.g. "mpv --vo=drm") on url, from second from,
-// and waits (until ctx ends, at most 10 s) for its control socket. A player that exits first
+// and waits (until ctx ends, at most 30 s) for its control socket. A player that exits first
 // fails with ErrPlayerFailed; one that never opens its socket is killed (ErrPlayerHung).
 func StartMPV(ctx context.Context, command, url string, from float64) (*MPV, error) {
 	args := strings.Fields(command)
@@ -258,6 +263,7 @@ func (m *MPV) Status(ctx context.Context) (Status, error) {
 		return f // unavailable until the stream is open
 	}
 	st.Position, st.Duration = num("time-pos"), num("duration")
+	st.Dropped = int(num("frame-drop-count") + num("decoder-frame-drop-count"))
 	b, err := m.call(ctx, "get_property", "pause")
 	if err != nil {
 		if m.ended() {

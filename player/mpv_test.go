@@ -81,7 +81,7 @@ func fakeMPV(mode string, args []string) {
 		var data any
 		switch req.Command[0] {
 		case "get_property":
-			data = map[string]any{"time-pos": pos, "duration": 600.0, "pause": paused}[req.Command[1].(string)]
+			data = map[string]any{"time-pos": pos, "duration": 600.0, "pause": paused, "frame-drop-count": 3.0, "decoder-frame-drop-count": 2.0}[req.Command[1].(string)]
 		case "cycle":
 			paused = !paused
 		case "seek":
@@ -143,7 +143,8 @@ func shortWaits(t *testing.T, mode string) {
 }
 
 // TestMPVStartSeekPauseStop drives a well-behaved player: it starts where asked, seeks both
-// ways, pauses, and quits when stopped, leaving no socket behind (PLAY-4).
+// ways, pauses, reports the frames it dropped (display and decoder together), and quits when
+// stopped, leaving no socket behind (PLAY-4).
 func TestMPVStartSeekPauseStop(t *testing.T) {
 	m, alive, err := startFake(t, "ok")
 	if err != nil {
@@ -154,11 +155,11 @@ func TestMPVStartSeekPauseStop(t *testing.T) {
 		do   func() error
 		want Status
 	}{
-		{func() error { return nil }, Status{Position: 12, Duration: 600}},
-		{func() error { return m.Seek(ctx, 30) }, Status{Position: 42, Duration: 600}},
-		{func() error { return m.Seek(ctx, -10) }, Status{Position: 32, Duration: 600}},
-		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600, Paused: true}},
-		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600}},
+		{func() error { return nil }, Status{Position: 12, Duration: 600, Dropped: 5}},
+		{func() error { return m.Seek(ctx, 30) }, Status{Position: 42, Duration: 600, Dropped: 5}},
+		{func() error { return m.Seek(ctx, -10) }, Status{Position: 32, Duration: 600, Dropped: 5}},
+		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600, Paused: true, Dropped: 5}},
+		{func() error { return m.TogglePause(ctx) }, Status{Position: 32, Duration: 600, Dropped: 5}},
 	}
 	for i, s := range steps {
 		if err := s.do(); err != nil {

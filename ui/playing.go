@@ -200,6 +200,9 @@ func (s *playingScreen) Update(*snapshot) {
 	default:
 		fmt.Fprintf(&b, "  %s%s[-:-:-]\n\n  %s  %s / %s\n", theme.accent.tag(), playbackLine[playbackOf(st)],
 			bar(int64(st.Position*10), int64(max(st.Duration, st.Position)*10), 40), clock(st.Position), clock(st.Duration))
+		if st.Dropped > 0 { // the picture stutters: say why (the box cannot decode it in time)
+			fmt.Fprintf(&b, "\n  %d frames dropped\n", st.Dropped)
+		}
 	}
 	s.text.SetText(b.String())
 }
