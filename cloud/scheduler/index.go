@@ -310,10 +310,11 @@ func (ix *index) rangeRemaining(it itemIdx, h Holding, r PieceRange) int64 {
 	return total
 }
 
-// regionHasComplete says an online box of dst's region other than dst holds the item complete.
+// regionHasComplete says an online box of dst's region other than dst, one dst can reach,
+// holds the item complete.
 func (ix *index) regionHasComplete(dst boxIdx, it itemIdx) bool {
 	for _, h := range ix.holdRegion[itemIn(it, ix.boxes[dst].region)] {
-		if h != dst && !ix.boxes[h].Offline && ix.boxes[h].held[it].Complete {
+		if h != dst && !ix.boxes[h].Offline && ix.boxes[h].held[it].Complete && !apart(&ix.boxes[h], &ix.boxes[dst]) {
 			return true
 		}
 	}

@@ -428,6 +428,9 @@ func TestWhoDials(t *testing.T) { // SCHED-12
 			if paired != tc.wantPaired {
 				t.Fatalf("paired %v, want %v (fetch %+v)", paired, tc.wantPaired, f)
 			}
+			if !paired && !f.Server { // a holder the receiver cannot reach supplies nothing
+				t.Fatalf("neither a source nor the server: the fetch would stall (%+v)", f)
+			}
 			if paired && f.Sources[0].Dial != tc.wantDial {
 				t.Errorf("receiver dials %v, want %v", f.Sources[0].Dial, tc.wantDial)
 			}
@@ -799,5 +802,38 @@ func TestSharedServerCopyKeepsOffPeakSlots(t *testing.T) { // SCHED-11
 		if f := fetchOf(t, p, box, 1); !f.Server || !f.Start.Equal(t0.Add(time.Hour)) || len(f.ServerRanges) > 0 {
 			t.Errorf("box %d: %+v, want the whole item from the server in the off-peak slot", box, f)
 		}
+	}
+}
+
+// TestServerKeptWhenTheHolderIsUnreachable (SCHED-12, NET-2): the server is sending an item to
+// a box behind NAT when another box behind NAT, on another LAN, completes it. That box can
+// never reach the receiver, so the server keeps sending; dropping it left the fetch with
+// neither a source nor the server, for good.
+func TestServerKeptWhenTheHolderIsUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		holderNAT  bool
+		wantServer bool
+	}{
+		{"the holder can be dialled: peers take over", false, false},
+		{"both behind NAT: the server keeps sending", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recv := wish(bx(1, "r", "n1", "lan1"), 1)
+			recv.NAT = true
+			recv.Holdings = map[media.ItemID]Holding{iid(1): {Pieces: 10}}
+			holder := hold(bx(2, "r", "n2", "lan2"), 1)
+			holder.NAT = tc.holderNAT
+			s := snap(recv, holder)
+			s.Serving = map[media.ItemID][]media.BoxID{iid(1): {bid(1)}}
+			p := mustPlan(t, s)
+			f := fetchOf(t, p, 1, 1)
+			if f.Server != tc.wantServer {
+				t.Fatalf("server %v, want %v (fetch %+v)", f.Server, tc.wantServer, f)
+			}
+			if !f.Server && len(f.Sources) == 0 {
+				t.Fatalf("neither a source nor the server: the fetch stalls (%+v)", f)
+			}
+		})
 	}
 }

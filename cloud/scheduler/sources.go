@@ -184,19 +184,24 @@ func (st *State) regionSupplied(dst boxIdx, it itemIdx) bool {
 	return st.suppliedIn(st.idx.boxes[dst].region, it, dst)
 }
 
-// suppliedIn is regionSupplied for a region, not counting box dst (noBox: none).
+// suppliedIn is regionSupplied for a region, not counting box dst (noBox: none) nor boxes
+// that cannot reach dst (both behind NAT, not on one LAN): a holder dst can never connect to
+// supplies nothing, and counting it would leave dst without the server and without a source.
 func (st *State) suppliedIn(region regionIdx, it itemIdx, dst boxIdx) bool {
 	k := itemIn(it, region)
 	if st.led.seeded[k] || st.rangesCovered(it, region) {
 		return true
 	}
+	reaches := func(h boxIdx) bool {
+		return h != dst && (dst == noBox || !apart(&st.idx.boxes[h], &st.idx.boxes[dst]))
+	}
 	for _, h := range st.idx.holdRegion[k] {
-		if h != dst && !st.idx.boxes[h].Offline && st.idx.boxes[h].held[it].Complete {
+		if reaches(h) && !st.idx.boxes[h].Offline && st.idx.boxes[h].held[it].Complete {
 			return true
 		}
 	}
 	for _, r := range st.led.relays[k] {
-		if r != dst && st.led.boxes[r].relay[it] == relayFed {
+		if reaches(r) && st.led.boxes[r].relay[it] == relayFed {
 			return true
 		}
 	}
