@@ -93,6 +93,9 @@ func natMatrixPair(t *testing.T, ka, kb netbed.NAT) natPair {
 		_, arrived, _, _ = b.item(t, id)
 	}
 	if !arrived {
+		if !reachableKind(ka) && !reachableKind(kb) && b.proc.logHas(`msg=fetching`, "item="+id, aID[:8]) {
+			t.Errorf("%s → %s: neither box is reachable, yet B's plan named A as a source", ka, kb)
+		}
 		_, _, bServer, bPeers := b.item(t, id)
 		t.Errorf("%s → %s: B does not have the item a minute after wishing it (%d bytes from the server, %d from peers)", ka, kb, bServer, bPeers)
 		return natPair{A: ka.String(), B: kb.String(), ServerBytes: servedBytes(t, c, id), ItemBytes: item}
