@@ -86,6 +86,11 @@ flash: image
 netbed-bench: build
 	@bash scripts/netbed-bench
 
+# The NAT matrix (root): every pair of home-router kinds, one JSON line per pair.
+.PHONY: netbed-nat
+netbed-nat: build
+	@bash scripts/netbed-nat
+
 # The simulator (issue 3): each workload at SIM_BOXES boxes, one JSON line each, plots in bin/sim/.
 SIM_BOXES ?= 10000
 .PHONY: sim
