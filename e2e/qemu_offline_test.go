@@ -26,6 +26,22 @@ import (
 // picture (more than one colour). It returns the TV's text.
 func tvStep(t *testing.T, g *emulator.Guest, name string, keys []string, want, absent []string) string {
 	t.Helper()
+	return tvShows(t, g, name, keys, func(text string) bool {
+		return !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(text, w) })
+	}, fmt.Sprintf("all of %q", want), absent)
+}
+
+// tvAnyOf is tvStep for a screen that may show any one of several texts.
+func tvAnyOf(t *testing.T, g *emulator.Guest, name string, keys []string, anyOf, absent []string) string {
+	t.Helper()
+	return tvShows(t, g, name, keys, func(text string) bool {
+		return slices.ContainsFunc(anyOf, func(w string) bool { return strings.Contains(text, w) })
+	}, fmt.Sprintf("one of %q", anyOf), absent)
+}
+
+// tvShows is tvStep with the wanted text as a test (what says it in the failure).
+func tvShows(t *testing.T, g *emulator.Guest, name string, keys []string, shows func(string) bool, what string, absent []string) string {
+	t.Helper()
 	for _, k := range keys {
 		if err := g.SendKey(k); err != nil {
 			t.Fatal(err)
@@ -33,22 +49,15 @@ func tvStep(t *testing.T, g *emulator.Guest, name string, keys []string, want, a
 		time.Sleep(300 * time.Millisecond)
 	}
 	var text string
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		text = tvText(t, g)
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(text, w)
-		}
-		for _, a := range absent {
-			ok = ok && !strings.Contains(text, a)
-		}
-		if ok {
+		if shows(text) && !slices.ContainsFunc(absent, func(a string) bool { return strings.Contains(text, a) }) {
 			break
 		}
 		if time.Now().After(deadline) {
 			g.Screendump(filepath.Join(t.ArtifactDir(), name+"-failed.png"))
-			t.Fatalf("step %s: the TV does not show %q (or still shows %q):\n%s", name, want, absent, text)
+			t.Fatalf("step %s: the TV does not show %s (or still shows one of %q):\n%s", name, what, absent, text)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -167,10 +176,14 @@ func TestQEMUOfflineBoot(t *testing.T) {
 		t.Errorf("box booted with its head-end down: %+v; want offline since a time, registered", link)
 	}
 
-	// The bought title opens. The image's TV has no player (-player ''): Play says so in a
-	// sentence and starts no stream (UI-2); the box's own Play, over D-Bus, serves it offline.
+	// The bought title opens, and Play starts the image's player on it with the head-end down.
+	// The title is random bytes, so the player may start and then fail: either is said in
+	// words, never with the stream's address (UI-2); TestQEMUPlaysFilmOnTV shows a real film.
+	// The box's own Play, over D-Bus, then serves it offline.
 	tvStep(t, g, "2-bought-title", []string{"down", "down", "down", "ret"}, []string{"Bought Film", "State     owned", "Play"}, nil)
-	tvStep(t, g, "3-no-player", []string{"ret"}, []string{"This box has no player set up"}, []string{"Playing", "http://"})
+	tvAnyOf(t, g, "3-play-offline", []string{"ret"}, []string{"Starting Bought Film", "The player did not start", "The player does not answer", "The player did not answer"},
+		[]string{"http://", "no player set up"})
+	tvAnyOf(t, g, "3-stopped", []string{"s"}, []string{"State     owned"}, []string{"http://"})
 	streamURL, err := box.Play(ctx, bought)
 	if err != nil {
 		t.Fatalf("Play over D-Bus offline: %v", err)
