@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,10 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 		return sk
 	}
 	holderKey, wisherKey := register(a.url), register(b.url)
+	// The two boxes are this test's requests, but their BitTorrent ports are real listeners:
+	// the head-end dials a box's port back to learn whether it can be reached (NET-2), and two
+	// boxes it cannot reach would never be paired.
+	holderAddr, wisherAddr := listening(t), listening(t)
 	holderBox := media.BoxIDFromKey(holderKey.Public().(ed25519.PublicKey))
 	n := int64(0)
 	// The holder proves what it claims: an instance names a box as a source only once it has
@@ -69,7 +74,7 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	challenged := func(url string) bool {
 		t.Helper()
 		n++ // no two requests alike: an identical one in the same second is a replay
-		resp, err := cloudclient.New(url, holderKey).Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.2:6881", FreeBytes: 1<<30 - n,
+		resp, err := cloudclient.New(url, holderKey).Sync(ctx, protocol.SyncRequest{PeerAddr: holderAddr, FreeBytes: 1<<30 - n,
 			Holdings: []protocol.Holding{{Item: it.ID, Pieces: it.Pieces, Complete: true}}, Proofs: proofs})
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +101,7 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	sentToHolder := func(url string) bool {
 		t.Helper()
 		n++
-		resp, err := cloudclient.New(url, wisherKey).Sync(ctx, protocol.SyncRequest{PeerAddr: "127.0.0.3:6881", FreeBytes: 1<<30 - n, Wishlist: []media.ItemID{it.ID}})
+		resp, err := cloudclient.New(url, wisherKey).Sync(ctx, protocol.SyncRequest{PeerAddr: wisherAddr, FreeBytes: 1<<30 - n, Wishlist: []media.ItemID{it.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,4 +121,26 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	})
 	holds(b.url)
 	waitFor(t, "instance b to plan the wishing box itself", 20*time.Second, func() bool { return sentToHolder(b.url) })
+}
+
+// listening opens a TCP port on loopback that accepts and closes every connection until the
+// test ends, and returns its address: a box's BitTorrent port for a head-end's reachability
+// probe.
+func listening(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
