@@ -5,7 +5,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +63,7 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	// The two boxes are this test's requests, but their BitTorrent ports are real listeners:
 	// the head-end dials a box's port back to learn whether it can be reached (NET-2), and two
 	// boxes it cannot reach would never be paired.
-	holderAddr, wisherAddr := listening(t), listening(t)
+	holderAddr, wisherAddr := testenv.AcceptingPort(t), testenv.AcceptingPort(t)
 	holderBox := media.BoxIDFromKey(holderKey.Public().(ed25519.PublicKey))
 	n := int64(0)
 	// The holder proves what it claims: an instance names a box as a source only once it has
@@ -121,26 +120,4 @@ func TestPostgresHeadendProcessesShareThePlannerLease(t *testing.T) {
 	})
 	holds(b.url)
 	waitFor(t, "instance b to plan the wishing box itself", 20*time.Second, func() bool { return sentToHolder(b.url) })
-}
-
-// listening opens a TCP port on loopback that accepts and closes every connection until the
-// test ends, and returns its address: a box's BitTorrent port for a head-end's reachability
-// probe.
-func listening(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
 }

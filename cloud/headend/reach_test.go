@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"swarmbox/internal/testenv"
 	"swarmbox/sync/protocol"
 )
 
@@ -28,21 +29,7 @@ func (p *countingProber) Reachable(ctx context.Context, addr netip.AddrPort) boo
 func TestReachabilityLearned(t *testing.T) {
 	p := &countingProber{DialProber: DialProber{Timeout: time.Second}}
 	f := newFixtureWith(t, func(cfg *Config) { cfg.Prober = p })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := ln.Addr().String()
+	open := testenv.AcceptingPort(t)
 	gone, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

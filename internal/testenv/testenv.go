@@ -18,7 +18,7 @@ var debianPackage = map[string]string{
 	"qemu-system-aarch64": "qemu-system-arm", "chromium": "chromium", "mpv": "mpv",
 	"pg_ctl": "postgresql", "initdb": "postgresql", "ip": "iproute2", "tc": "iproute2",
 	"vde_switch": "vde2", "sfdisk": "fdisk", "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs", "depmod": "kmod", "dpkg-deb": "dpkg",
-	"ping": "iputils-ping", "busctl": "systemd", "gdbus": "libglib2.0-bin", "dbus-monitor": "dbus-bin",
+	"ping": "iputils-ping", "nft": "nftables", "busctl": "systemd", "gdbus": "libglib2.0-bin", "dbus-monitor": "dbus-bin",
 }
 
 func missing(t testing.TB, msg string) {
