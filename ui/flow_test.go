@@ -17,6 +17,7 @@ type fakePlayer struct {
 	mu      sync.Mutex
 	st      player.Status
 	stopped bool
+	silent  bool // Status fails, as a player too busy to answer
 }
 
 func (p *fakePlayer) TogglePause(context.Context) error {
@@ -36,6 +37,9 @@ func (p *fakePlayer) Seek(_ context.Context, d float64) error {
 func (p *fakePlayer) Status(context.Context) (player.Status, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.silent {
+		return player.Status{}, context.DeadlineExceeded
+	}
 	return p.st, nil
 }
 
@@ -121,4 +125,29 @@ func TestHouseholdFlow(t *testing.T) {
 	if it, _ := box.Item(context.Background(), id(2)); it.State != boxbus.Bought {
 		t.Errorf("the box has the title %s", it.State)
 	}
+}
+
+// TestStopKeepsWhereThePlayerLastWas: a player too busy to answer at Stop (a loaded box) still
+// leaves a resume point, the position it gave at its last answer.
+func TestStopKeepsWhereThePlayerLastWas(t *testing.T) {
+	box := downloadingBox()
+	a := New(box, "mpv", func(c *Config) { c.Probe, c.Heartbeat = time.Hour, time.Hour })
+	fp := &fakePlayer{st: player.Status{Position: 754, Duration: 5400}}
+	a.startPlayer = func(context.Context, string, string, float64) (playback, error) { return fp, nil }
+	sim := running(t, a)
+	key := func(k tcell.Key, r rune) { a.app.QueueEvent(tcell.NewEventKey(k, r, tcell.ModNone)) }
+	see(t, a, sim, 5*time.Second, "Ready to buy       Comedy Two")
+	key(tcell.KeyRune, '4')
+	key(tcell.KeyEnter, 0)
+	see(t, a, sim, 2*time.Second, "Buy for €2.99")
+	key(tcell.KeyEnter, 0)
+	key(tcell.KeyEnter, 0)
+	see(t, a, sim, 2*time.Second, "▶ Play")
+	key(tcell.KeyEnter, 0)
+	see(t, a, sim, 2*time.Second, "▶ Playing", "12:34 / 1:30:00")
+	fp.mu.Lock()
+	fp.silent = true
+	fp.mu.Unlock()
+	key(tcell.KeyRune, 's')
+	see(t, a, sim, 5*time.Second, "Stopped.", "▶ Resume from 12:34")
 }

@@ -22,7 +22,9 @@ type nowPlaying struct {
 	ctl       playback // the player; never nil: without one nothing plays
 	status    player.Status
 	statusErr error
-	known     bool // the player answered once
+	known     bool          // the player answered once
+	heard     player.Status // the player's last answer without an error
+	heardOK   bool
 	stopPoll  context.CancelFunc
 }
 
@@ -95,6 +97,9 @@ func (a *App) followPlayer(ctx context.Context, p *nowPlaying) {
 				return
 			}
 			p.status, p.statusErr, p.known = st, err, true
+			if err == nil {
+				p.heard, p.heardOK = st, true
+			}
 			if _, ok := a.nav.top().(*playingScreen); ok {
 				a.redraw()
 			}
@@ -118,6 +123,7 @@ func (a *App) stopPlayback() {
 	}
 	var st player.Status
 	var stErr error
+	heard, heardOK := p.heard, p.heardOK
 	a.command(a.cfg.CallTimeout, func(ctx context.Context) error {
 		st, stErr = p.ctl.Status(ctx)
 		p.ctl.Stop()
@@ -128,6 +134,11 @@ func (a *App) stopPlayback() {
 		a.model.refresh(ctx, false, p.id)
 		return err
 	}, func(err error) {
+		if stErr != nil && heardOK {
+			// A player too busy to answer at Stop (a loaded box) still said where it was half a
+			// second ago: that is a better resume point than none.
+			st, stErr = heard, nil
+		}
 		if stErr == nil {
 			if err := a.resume.record(p.id, st, time.Now()); err != nil {
 				a.failSay("Stopped, but the box could not note where you stopped: the title starts from the beginning next time.")
