@@ -28,21 +28,7 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) {
 	source := sourceAddr(r.RemoteAddr)
 	out, err := s.sales.Buy(r.Context(), sales.Order{Box: b, Item: req.Item, Kind: req.Kind, RequestID: req.RequestID,
 		Source: source, Now: s.cfg.Now().UTC()})
-	switch {
-	case errors.Is(err, sales.ErrBadKind):
-		writeError(w, http.StatusBadRequest, "bad_kind", err.Error())
-		return
-	case errors.Is(err, sales.ErrBadRequestID):
-		writeError(w, http.StatusBadRequest, "bad_request_id", err.Error())
-		return
-	case errors.Is(err, sales.ErrRequestIDReused):
-		writeError(w, http.StatusConflict, "request_id_reused", err.Error())
-		return
-	case errors.Is(err, sales.ErrUnknownItem):
-		writeError(w, http.StatusNotFound, "unknown_item", "no item "+req.Item.String()+" in the catalog")
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if s.salesFailed(w, r, req.Item.String(), err) {
 		return
 	}
 	it := out.Item
@@ -75,4 +61,24 @@ func sourceAddr(remote string) netip.Addr {
 	}
 	a, _ := netip.ParseAddr(host)
 	return a.Unmap()
+}
+
+// salesFailed answers an error of the sales package (a box's order or renewal) with the status
+// and code the box acts on; false when there was none.
+func (s *Server) salesFailed(w http.ResponseWriter, r *http.Request, item string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, sales.ErrBadKind):
+		writeError(w, http.StatusBadRequest, "bad_kind", err.Error())
+	case errors.Is(err, sales.ErrBadRequestID):
+		writeError(w, http.StatusBadRequest, "bad_request_id", err.Error())
+	case errors.Is(err, sales.ErrRequestIDReused):
+		writeError(w, http.StatusConflict, "request_id_reused", err.Error())
+	case errors.Is(err, sales.ErrUnknownItem):
+		writeError(w, http.StatusNotFound, "unknown_item", "no item "+item+" in the catalog")
+	default:
+		s.internal(w, r, err)
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package headend
 
 import (
-	"errors"
 	"net/http"
 
 	"swarmbox/cloud/sales"
@@ -24,18 +23,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 	}
 	source := sourceAddr(r.RemoteAddr)
 	out, err := s.sales.Renew(r.Context(), sales.Renewal{Box: b, Item: req.Item, RequestID: req.RequestID, Source: source, Now: s.cfg.Now().UTC()})
-	switch {
-	case errors.Is(err, sales.ErrBadRequestID):
-		writeError(w, http.StatusBadRequest, "bad_request_id", err.Error())
-		return
-	case errors.Is(err, sales.ErrRequestIDReused):
-		writeError(w, http.StatusConflict, "request_id_reused", err.Error())
-		return
-	case errors.Is(err, sales.ErrUnknownItem):
-		writeError(w, http.StatusNotFound, "unknown_item", "no item "+req.Item.String()+" in the catalog")
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	if s.salesFailed(w, r, req.Item.String(), err) {
 		return
 	}
 	if refusal := out.Refusal; refusal != nil {
